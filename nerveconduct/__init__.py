@@ -1,0 +1,47 @@
+"""nerveconduct: motor nerve-conduction analysis, from CMAP waveforms to published criteria.
+
+The public names below are imported lazily (PEP 562), so ``import nerveconduct`` stays fast
+and pulls in neither h5py nor matplotlib until they are used.
+
+>>> import nerveconduct
+>>> nerveconduct.Site("wrist", 70.0).canonical_name
+'wrist'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # model
+    "Site": "model", "NerveStudy": "model", "Case": "model", "InvalidStudyError": "model",
+    "SiteResult": "model", "SegmentResult": "model", "NerveResult": "model",
+    "LimitComparison": "model",
+    # measurement, simulation
+    "measure_cmap": "measure", "CmapMeasures": "measure", "MeasureFlag": "flags",
+    "simulate_nerve": "simulate", "SimulatedNerve": "simulate",
+    # along the nerve
+    "analyze_nerve": "segments", "analyze_nerves": "segments", "analyze_values": "segments",
+    "NormalLimits": "limits",
+    # files
+    "read": "io.read", "read_case": "io.read", "read_many": "io.read",
+    "write_archive": "io.archive", "open_archive": "io.archive", "write_edf": "io.edf",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nerveconduct' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,44 @@
+"""Quality flags carried by every per-trace measurement.
+
+Flags are an :class:`enum.IntFlag` so a whole batch of them fits in one integer array
+(``CmapMeasures.flags``) and a single trace's flags read as names::
+
+    >>> from nerveconduct.flags import MeasureFlag
+    >>> MeasureFlag(MeasureFlag.ABSENT | MeasureFlag.LOW_SNR).names()
+    ['ABSENT', 'LOW_SNR']
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["MeasureFlag"]
+
+
+class MeasureFlag(enum.IntFlag):
+    """Why a per-trace measure may be missing or less trustworthy.
+
+    Values are stable: they are stored in archives and result files.
+    """
+
+    NONE = 0
+    #: No response distinguishable from noise: measures are NaN, ``present`` is False.
+    ABSENT = 1 << 0
+    #: A response was found but its negative peak is under ~10x the baseline noise.
+    LOW_SNR = 1 << 1
+    #: Samples sit at the amplifier's rail (a flat run at the trace's min or max).
+    CLIPPED = 1 << 2
+    #: The trace holds NaN or infinite samples (they were ignored or made it unmeasurable).
+    NAN_SAMPLES = 1 << 3
+    #: Fewer pre-stimulus samples than needed for a reliable baseline and noise estimate.
+    SHORT_BASELINE = 1 << 4
+    #: The stimulus artifact runs into the response; the onset may be hidden by it.
+    ARTIFACT_OVERLAP = 1 << 5
+    #: The largest deflection is positive: the trace may be stored with the other polarity.
+    POLARITY_SUSPECT = 1 << 6
+    #: The trace is too short (or flat) to measure at all.
+    UNMEASURABLE = 1 << 7
+
+    def names(self) -> list[str]:
+        """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""
+        return [f.name for f in type(self) if f.value and (self.value & f.value) == f.value]

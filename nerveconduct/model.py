@@ -1,0 +1,390 @@
+"""The nerve model: stimulation sites, a motor nerve study, and the results read along a nerve.
+
+Ground floor of the package: imports nothing of ours but names and flags.
+
+Distances follow the machines' convention (ARCHITECTURE.md): the most distal site's
+``distance_mm`` is stimulation point -> active recording electrode; every other site's is the
+segment length from the next more distal site. Sites are ordered distal -> proximal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .names import canonical_nerve, canonical_site
+
+__all__ = [
+    "InvalidStudyError",
+    "Site",
+    "NerveStudy",
+    "SiteResult",
+    "SegmentResult",
+    "LimitComparison",
+    "NerveResult",
+    "Case",
+    "POLARITIES",
+]
+
+#: Allowed values of ``polarity``: physical (first CMAP phase is negative voltage) or the
+#: display convention (negative up, flipped on measurement).
+POLARITIES = ("physical", "negative-up")
+
+
+class InvalidStudyError(ValueError):
+    """A study's description is inconsistent; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[str], *, study_id: str | None = None) -> None:
+        self.problems = list(problems)
+        self.study_id = study_id
+        where = f"study {study_id!r}: " if study_id else ""
+        super().__init__(f"{where}invalid nerve study: " + "; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Site:
+    """One stimulation site of a motor nerve study.
+
+    Parameters
+    ----------
+    name : str
+        Site name as recorded ("wrist", "Below Elbow", ...); see :attr:`canonical_name`.
+    distance_mm : float or None
+        Machine convention: for the most distal site, stimulation point -> active recording
+        electrode (mm); for every other site, the segment length from the next more distal site
+        (mm). ``None`` when unknown (analysis flags what depends on it).
+    stimulus_intensity_ma : float, optional
+        Stimulus intensity (mA), informative only.
+    """
+
+    name: str
+    distance_mm: float | None
+    stimulus_intensity_ma: float | None = None
+
+    @property
+    def canonical_name(self) -> str | None:
+        """Canonical site name, or ``None`` when the name is not one we know."""
+        return canonical_site(self.name)
+
+
+def _as_float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class NerveStudy:
+    """A motor nerve stimulated at several sites, distal first, with one CMAP per site.
+
+    Parameters
+    ----------
+    nerve, side, muscle : str
+        Nerve (any alias, see :mod:`nerveconduct.names`), side ("left"/"right"), recording muscle.
+    sites : sequence of Site
+        Stimulation sites, distal -> proximal.
+    traces : array_like, shape (n_sites, n_samples)
+        CMAP waveforms in mV, in site order.
+    sampling_rate_hz : float
+        Sampling rate (Hz), finite and > 0.
+    stimulus_sample : int, default 0
+        Index of the stimulus in each trace; earlier samples are baseline.
+    polarity : {"physical", "negative-up"}
+        How the traces store voltage.
+    temperature_c : float, optional
+        Limb temperature (deg C).
+    low_frequency_filter_hz : float, optional
+        Low-frequency (high-pass) filter setting; duration cut-offs depend on it.
+    study_id : str, optional
+        Pseudonymous study identifier.
+    f_wave_latency_ms : float, optional
+        Minimal F-wave latency (ms), when the lab measured it.
+    metadata : dict, optional
+        Anything else the reader kept (never patient identifiers unless asked).
+
+    Raises
+    ------
+    InvalidStudyError
+        Listing every problem: site count vs trace count, non-positive distances, non-finite
+        rate, stimulus sample outside the trace, unknown polarity, wrong trace shape.
+    """
+
+    def __init__(
+        self,
+        nerve: str,
+        side: str | None,
+        muscle: str | None,
+        sites: Sequence[Site],
+        traces: Any,
+        sampling_rate_hz: float,
+        *,
+        stimulus_sample: int = 0,
+        polarity: str = "physical",
+        temperature_c: float | None = None,
+        low_frequency_filter_hz: float | None = None,
+        study_id: str | None = None,
+        f_wave_latency_ms: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.nerve = nerve
+        self.side = side
+        self.muscle = muscle
+        self.sites = tuple(sites)
+        self.sampling_rate_hz = sampling_rate_hz
+        self.stimulus_sample = stimulus_sample
+        self.polarity = polarity
+        self.temperature_c = _as_float_or_none(temperature_c)
+        self.low_frequency_filter_hz = _as_float_or_none(low_frequency_filter_hz)
+        self.study_id = study_id
+        self.f_wave_latency_ms = _as_float_or_none(f_wave_latency_ms)
+        self.metadata = dict(metadata or {})
+        problems = self._problems(traces)
+        if problems:
+            raise InvalidStudyError(problems, study_id=study_id)
+        arr = np.asarray(traces)
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
+        self.traces = arr
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self.stimulus_sample = int(stimulus_sample)
+
+    def _problems(self, traces: Any) -> list[str]:
+        problems: list[str] = []
+        if not isinstance(self.nerve, str) or not self.nerve.strip():
+            problems.append(f"nerve must be a non-empty string, got {self.nerve!r}")
+        if not self.sites:
+            problems.append("at least one site is required, got none")
+        for i, site in enumerate(self.sites):
+            if not isinstance(site, Site):
+                problems.append(f"sites[{i}] must be a Site, got {type(site).__name__}")
+                continue
+            d = site.distance_mm
+            if d is not None and (not isinstance(d, (int, float)) or not math.isfinite(d) or d <= 0):
+                problems.append(
+                    f"site {i} ({site.name!r}) distance_mm must be a positive finite number "
+                    f"(mm) or None, got {d!r}"
+                )
+        try:
+            arr = np.asarray(traces, dtype=float)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"traces must be a numeric array (n_sites, n_samples): {exc}")
+            arr = None
+        if arr is not None:
+            if arr.ndim != 2:
+                problems.append(f"traces must have shape (n_sites, n_samples), got shape {arr.shape}")
+            elif arr.shape[0] != len(self.sites):
+                problems.append(
+                    f"{len(self.sites)} sites but {arr.shape[0]} traces: one trace per site is required"
+                )
+            elif arr.shape[1] == 0:
+                problems.append("traces have no samples")
+        rate = self.sampling_rate_hz
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)):
+            problems.append(f"sampling_rate_hz must be a number (Hz), got {rate!r}")
+        elif not math.isfinite(rate) or rate <= 0:
+            problems.append(f"sampling_rate_hz must be finite and > 0 (Hz), got {rate!r}")
+        stim = self.stimulus_sample
+        if isinstance(stim, bool) or not isinstance(stim, (int, np.integer)):
+            problems.append(f"stimulus_sample must be an integer sample index, got {stim!r}")
+        elif arr is not None and arr.ndim == 2 and not 0 <= stim < arr.shape[1]:
+            problems.append(
+                f"stimulus_sample must lie in [0, {arr.shape[1] - 1}] (the trace), got {stim}"
+            )
+        if self.polarity not in POLARITIES:
+            problems.append(f"polarity must be one of {POLARITIES}, got {self.polarity!r}")
+        return problems
+
+    @property
+    def n_sites(self) -> int:
+        """Number of stimulation sites."""
+        return len(self.sites)
+
+    @property
+    def canonical_nerve(self) -> str | None:
+        """Canonical nerve name, or ``None`` when unknown (reported by analysis)."""
+        return canonical_nerve(self.nerve)
+
+    @property
+    def cumulative_distances_mm(self) -> tuple[float | None, ...]:
+        """Distance of each site from the active electrode (mm); ``None`` once one is unknown."""
+        out: list[float | None] = []
+        total: float | None = 0.0
+        for site in self.sites:
+            total = None if (total is None or site.distance_mm is None) else total + site.distance_mm
+            out.append(total)
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        names = ", ".join(s.name for s in self.sites)
+        return (
+            f"NerveStudy(nerve={self.nerve!r}, side={self.side!r}, muscle={self.muscle!r}, "
+            f"sites=[{names}], n_samples={self.traces.shape[1]}, "
+            f"sampling_rate_hz={self.sampling_rate_hz:g}, study_id={self.study_id!r})"
+        )
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """Measures of one site's CMAP (values from :func:`nerveconduct.measure_cmap`).
+
+    ``distance_mm`` is as recorded (machine convention); ``cumulative_distance_mm`` is the
+    distance from the active recording electrode. Measures are NaN when the response is absent
+    or was not given.
+    """
+
+    name: str
+    canonical_name: str | None
+    distance_mm: float | None
+    cumulative_distance_mm: float | None
+    onset_latency_ms: float
+    negative_peak_latency_ms: float
+    negative_peak_amplitude_mv: float
+    peak_to_peak_amplitude_mv: float
+    negative_peak_duration_ms: float
+    negative_peak_area_mv_ms: float
+    cmap_duration_ms: float
+    baseline_mv: float
+    noise_mv: float
+    present: bool
+    flags: int
+    stimulus_intensity_ma: float | None = None
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    """What a clinician reads between two adjacent stimulation sites.
+
+    "Segment" values compare the segment's two sites; ``*_from_distal_*`` values compare the
+    proximal site with the nerve's most distal site (both are read in clinic). Drops are
+    100·(1 − proximal/distal) in %; duration increases 100·(proximal/distal − 1) in %. Values
+    are NaN when they cannot be computed and ``flags`` says why.
+    """
+
+    index: int
+    distal_site: str
+    proximal_site: str
+    distal_canonical: str | None
+    proximal_canonical: str | None
+    distance_mm: float | None
+    cumulative_distance_mm: float | None
+    conduction_velocity_m_s: float
+    conduction_velocity_from_distal_m_s: float
+    amplitude_drop_pct: float
+    area_drop_pct: float
+    duration_increase_pct: float
+    cmap_duration_increase_pct: float
+    amplitude_drop_from_distal_pct: float
+    area_drop_from_distal_pct: float
+    duration_increase_from_distal_pct: float
+    cmap_duration_increase_from_distal_pct: float
+    distal_amplitude_mv: float
+    proximal_amplitude_mv: float
+    proximal_absent: bool
+    distal_absent: bool
+    across_entrapment_site: bool
+    entrapment_site: str | None
+    from_erbs_point: bool
+    flags: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``"distal–proximal"`` label, e.g. ``"wrist–elbow"``."""
+        return f"{self.distal_site}\u2013{self.proximal_site}"
+
+
+@dataclass(frozen=True)
+class LimitComparison:
+    """One nerve value against its normal limit.
+
+    ``pct_of_limit`` is 100·value/limit; ``abnormal`` says whether the value is beyond the
+    limit in the abnormal direction; both are ``None`` with a ``reason`` when the value or the
+    limit is missing.
+    """
+
+    measure: str
+    value: float | None
+    limit: float | None
+    limit_kind: str  # "LLN" or "ULN"
+    pct_of_limit: float | None
+    abnormal: bool | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NerveResult:
+    """Everything measured and derived along one nerve.
+
+    Attributes
+    ----------
+    nerve : str
+        Canonical nerve name when known, else the name as given.
+    sites, segments : tuple
+        :class:`SiteResult` per site (distal -> proximal) and :class:`SegmentResult` per
+        adjacent pair.
+    distal_motor_latency_ms : float
+        Onset latency at the most distal site (ms), NaN if absent.
+    terminal_latency_index : float
+        distal distance (mm) / (CV of the first segment (m/s) × DML (ms)); dimensionless.
+    residual_latency_ms : float
+        DML − distal distance / CV of the first segment (ms).
+    limits : dict of str to LimitComparison
+        ``distal_amplitude``, ``distal_motor_latency``, ``conduction_velocity``,
+        ``f_wave_latency``, ``distal_cmap_duration`` against the normal limits used.
+    flags : tuple of str
+        Nerve-level problems (unknown nerve name, missing distances, ...).
+    study : NerveStudy or None
+        The waveforms this result came from (``None`` for :func:`analyze_values`).
+    """
+
+    nerve: str
+    nerve_label: str
+    known_nerve: bool
+    side: str | None
+    muscle: str | None
+    study_id: str | None
+    sites: tuple[SiteResult, ...]
+    segments: tuple[SegmentResult, ...]
+    distal_motor_latency_ms: float
+    distal_amplitude_mv: float
+    distal_area_mv_ms: float
+    distal_cmap_duration_ms: float
+    terminal_latency_index: float
+    residual_latency_ms: float
+    f_wave_latency_ms: float | None
+    temperature_c: float | None
+    low_frequency_filter_hz: float | None
+    limits: dict[str, LimitComparison] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    study: NerveStudy | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class Case:
+    """One patient's work-up: nerve studies plus the inputs scores need.
+
+    Parameters
+    ----------
+    studies : list of NerveStudy
+        Motor nerve studies of the case.
+    case_id : str, optional
+        Pseudonymous case identifier.
+    clinical : dict, optional
+        CIDP-MAG clinical items (``length_dependent_sensory``, ``ataxia``, ``tremor``,
+        ``relapsing_or_acute_onset``, ``proximal_weakness``: True/False/None).
+    mmn : dict, optional
+        MMN inputs (clinical criteria, sensory conduction normal per nerve, supportive items).
+    paraprotein : dict, optional
+        Paraprotein context (M-protein type, anti-MAG titre, IgG/IgA/IgM and their LLNs).
+    study_date : str, optional
+        Date of the study (ISO ``YYYY-MM-DD`` when known).
+    source : str, optional
+        Where the case was read from (file name, never a patient identifier).
+    """
+
+    studies: list[NerveStudy]
+    case_id: str | None = None
+    clinical: dict[str, Any] = field(default_factory=dict)
+    mmn: dict[str, Any] = field(default_factory=dict)
+    paraprotein: dict[str, Any] = field(default_factory=dict)
+    study_date: str | None = None
+    source: str | None = None

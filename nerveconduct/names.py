@@ -1,0 +1,171 @@
+"""Canonical nerve and stimulation-site names, their aliases, and the entrapment sites.
+
+Names arrive from many machines and sheets ("peroneal", "Below Fib Head", "Erb"). Every
+comparison in nerveconduct uses the canonical names here; names we do not know are kept
+as given and reported (``canonical_nerve`` / ``canonical_site`` return ``None``).
+
+Entrapment segments follow CRITERIA.md (AANEM 2003 consensus criteria for partial motor
+conduction block): median across the wrist (palm-wrist), ulnar across the elbow and at the
+wrist, fibular across the fibular head.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "NERVE_ALIASES",
+    "SITE_ALIASES",
+    "canonical_nerve",
+    "canonical_site",
+    "entrapment_site",
+    "is_erbs_point",
+    "UPPER_LIMB_NERVES",
+    "LOWER_LIMB_NERVES",
+]
+
+#: canonical nerve -> accepted spellings (lower case, punctuation-insensitive)
+NERVE_ALIASES: dict[str, tuple[str, ...]] = {
+    "median": ("median", "median motor", "median apb"),
+    "ulnar": ("ulnar", "ulnar motor", "ulnar adm", "ulnar fdi"),
+    "fibular": (
+        "fibular", "peroneal", "common peroneal", "common fibular", "deep peroneal",
+        "deep fibular", "peroneal motor", "fibular motor", "peroneal edb", "fibular edb",
+    ),
+    "tibial": ("tibial", "posterior tibial", "tibial motor", "tibial ah"),
+    "radial": ("radial", "radial motor"),
+    "musculocutaneous": ("musculocutaneous",),
+    "axillary": ("axillary",),
+    "facial": ("facial",),
+    "accessory": ("accessory", "spinal accessory"),
+    "femoral": ("femoral",),
+}
+
+UPPER_LIMB_NERVES = frozenset({"median", "ulnar", "radial", "musculocutaneous", "axillary"})
+LOWER_LIMB_NERVES = frozenset({"fibular", "tibial", "femoral"})
+
+#: canonical site -> accepted spellings
+SITE_ALIASES: dict[str, tuple[str, ...]] = {
+    "palm": ("palm", "below wrist"),
+    "wrist": ("wrist", "wr"),
+    "forearm": ("forearm", "mid forearm"),
+    "below elbow": ("below elbow", "b elbow", "belbow", "be", "below the elbow"),
+    "elbow": ("elbow", "antecubital", "antecubital fossa", "el"),
+    "above elbow": ("above elbow", "a elbow", "aelbow", "ae", "above the elbow"),
+    "spiral groove": ("spiral groove", "below spiral groove", "above spiral groove"),
+    "axilla": ("axilla", "upper arm", "arm"),
+    "erb's point": ("erb's point", "erbs point", "erb point", "erb", "erbs", "supraclavicular"),
+    "ankle": ("ankle",),
+    "below fibular head": (
+        "below fibular head", "fibular head", "bfh", "below fib head", "below knee",
+        "below peroneal head", "fib head",
+    ),
+    "popliteal fossa": (
+        "popliteal fossa", "popliteal", "knee", "above fibular head", "above knee",
+        "lateral popliteal fossa", "pop fossa",
+    ),
+}
+
+
+def _key(name: str) -> str:
+    """Lower-case, drop punctuation and the trailing machine decorations (``"Wrist : "``)."""
+    text = name.strip().lower().replace("\u2019", "'")
+    text = re.sub(r"^(right|left|r|l)\s+", "", text)
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_NERVE_LOOKUP = {_key(alias): canon for canon, aliases in NERVE_ALIASES.items() for alias in aliases}
+_SITE_LOOKUP = {_key(alias): canon for canon, aliases in SITE_ALIASES.items() for alias in aliases}
+
+
+def canonical_nerve(name: str | None) -> str | None:
+    """Return the canonical nerve name for ``name``, or ``None`` if it is not known.
+
+    Examples
+    --------
+    >>> canonical_nerve("Common Peroneal")
+    'fibular'
+    >>> canonical_nerve("Right Median") is None
+    False
+    >>> canonical_nerve("sural") is None
+    True
+    """
+    if name is None:
+        return None
+    key = _key(name)
+    if key in _NERVE_LOOKUP:
+        return _NERVE_LOOKUP[key]
+    # machine test items such as "Right Median Motor (APB)": match the first known word
+    for word in key.split():
+        if word in _NERVE_LOOKUP:
+            return _NERVE_LOOKUP[word]
+    return None
+
+
+def canonical_site(name: str | None) -> str | None:
+    """Return the canonical stimulation-site name for ``name``, or ``None`` if unknown.
+
+    Examples
+    --------
+    >>> canonical_site("Below Fib Head")
+    'below fibular head'
+    >>> canonical_site("Erb")
+    "erb's point"
+    """
+    if name is None:
+        return None
+    return _SITE_LOOKUP.get(_key(name))
+
+
+# Position of each site along its limb, distal (small) to proximal (large).
+_UPPER_RANK = {
+    "palm": 0.0, "wrist": 1.0, "forearm": 1.5, "below elbow": 2.0, "elbow": 2.5,
+    "above elbow": 3.0, "spiral groove": 3.5, "axilla": 4.0, "erb's point": 5.0,
+}
+_LOWER_RANK = {"ankle": 1.0, "below fibular head": 2.0, "popliteal fossa": 3.0}
+
+# (nerve, rank boundary, label): a segment whose distal site lies below the boundary and whose
+# proximal site lies above it crosses the compression site.
+_ENTRAPMENTS: tuple[tuple[str, float, str], ...] = (
+    ("median", 0.5, "median across the wrist (carpal tunnel)"),
+    ("ulnar", 0.5, "ulnar at the wrist"),
+    ("ulnar", 2.75, "ulnar across the elbow"),
+    ("fibular", 2.5, "fibular across the fibular head"),
+)
+
+
+def entrapment_site(nerve: str | None, distal_site: str | None, proximal_site: str | None) -> str | None:
+    """Name the common compression site a segment crosses, or ``None``.
+
+    Parameters
+    ----------
+    nerve, distal_site, proximal_site : str or None
+        Canonical names (see :func:`canonical_nerve`, :func:`canonical_site`).
+
+    Returns
+    -------
+    str or None
+        e.g. ``"ulnar across the elbow"``; ``None`` when the segment crosses none, or when a
+        name is unknown.
+
+    Notes
+    -----
+    The ulnar "elbow" site (no below/above) is ranked between below and above elbow: a
+    wrist-elbow ulnar segment does not count as crossing the elbow, an elbow-axilla one does.
+    """
+    if nerve is None or distal_site is None or proximal_site is None:
+        return None
+    ranks = _LOWER_RANK if nerve in LOWER_LIMB_NERVES else _UPPER_RANK
+    if distal_site not in ranks or proximal_site not in ranks:
+        return None
+    lo, hi = ranks[distal_site], ranks[proximal_site]
+    for ent_nerve, boundary, label in _ENTRAPMENTS:
+        if ent_nerve == nerve and lo < boundary < hi:
+            return label
+    return None
+
+
+def is_erbs_point(site: str | None) -> bool:
+    """True for the canonical Erb's point site (supraclavicular stimulation)."""
+    return site == "erb's point"
