@@ -18,13 +18,24 @@ import scipy.fft
 
 from .constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
 
-__all__ = ["MUAP_SHAPE_A", "MUAP_SHAPE_B", "muap_shape", "muap_templates", "render_cmaps",
-           "truth_measures"]
+__all__ = ["MUAP_SHAPE_A", "MUAP_SHAPE_B", "MUAP_SHAPE_C", "muap_shape", "muap_templates",
+           "negative_peak_amplitude", "render_cmaps", "truth_measures"]
 
-#: Exponents of the MUAP shape ``-d/du [u^a (1-u)^b]`` on ``u`` in [0, 1]: the negative phase
-#: lasts ``a/(a+b)`` = 1/3 of the MUAP, the positive phase is ~0.70x as deep and twice as long.
+#: MUAP shape ``-(B'(u) + c B(u))`` with the beta bump ``B(u) = u^a (1-u)^b`` on ``u`` in
+#: [0, 1]: a negative phase of ~0.4 of the potential, then a positive phase ~0.57x as deep
+#: carrying ~2/3 of the negative phase's area.
 MUAP_SHAPE_A: float = 3.0
-MUAP_SHAPE_B: float = 6.0
+MUAP_SHAPE_B: float = 5.0
+MUAP_SHAPE_C: float = 1.0
+
+
+def _raw_shape(u: np.ndarray) -> np.ndarray:
+    a, b, c = MUAP_SHAPE_A, MUAP_SHAPE_B, MUAP_SHAPE_C
+    inside = (u > 0.0) & (u < 1.0)
+    uc = np.where(inside, u, 0.0)
+    bump = uc ** a * (1.0 - uc) ** b
+    slope = uc ** (a - 1.0) * (1.0 - uc) ** (b - 1.0) * (a - (a + b) * uc)
+    return np.where(inside, -(slope + c * bump), 0.0)
 
 
 def muap_shape(u: np.ndarray) -> np.ndarray:
@@ -38,33 +49,35 @@ def muap_shape(u: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray
-        Potential with a negative peak of exactly -1 (dimensionless), zero outside ``[0, 1]``.
+        Potential with a negative peak of -1 (dimensionless), exactly 0 outside ``(0, 1)``.
 
     Notes
     -----
-    The shape is the negated derivative of the beta bump ``u^a (1-u)^b`` (``a=3``, ``b=6``):
-    compactly supported, smooth (it leaves the baseline quadratically), biphasic with a
-    negative first phase and zero net area.
+    ``-(B'(u) + c B(u))`` with ``B(u) = u^3 (1-u)^5`` and ``c = 1``: compactly supported,
+    smooth (it leaves the baseline quadratically), first phase negative, then a shallower
+    and longer positive phase.
 
     Examples
     --------
     >>> import numpy as np
-    >>> float(muap_shape(np.array([1 / 6]))[0])
-    -1.0
-    >>> muap_shape(np.array([-0.5, 0.0, 1 / 3, 1.0, 1.5])).round(12).tolist()
-    [0.0, -0.0, -0.0, 0.0, 0.0]
+    >>> v = muap_shape(np.linspace(-0.5, 1.5, 2001))
+    >>> round(float(v.min()), 6), bool(v[:251].any() or v[1750:].any())
+    (-1.0, False)
     """
-    a, b = MUAP_SHAPE_A, MUAP_SHAPE_B
     u = np.asarray(u, dtype=float)
-    inside = (u > 0.0) & (u < 1.0)
-    uc = np.where(inside, u, 0.0)
-    v = -(uc ** (a - 1.0)) * (1.0 - uc) ** (b - 1.0) * (a - (a + b) * uc)
-    # Normalize by the value at the negative peak, u* = smaller root of (a+b)(a+b-1)u^2
-    # - 2a(a+b-1)u + a(a-1) = 0 (where the derivative of the shape vanishes).
-    p, q, r = (a + b) * (a + b - 1.0), -2.0 * a * (a + b - 1.0), a * (a - 1.0)
-    u_pk = (-q - np.sqrt(q * q - 4.0 * p * r)) / (2.0 * p)
-    peak = u_pk ** (a - 1.0) * (1.0 - u_pk) ** (b - 1.0) * (a - (a + b) * u_pk)
-    return np.where(inside, v / peak, 0.0)
+    return _raw_shape(u) / _SHAPE_DEPTH
+
+
+def _shape_depth() -> float:
+    u = np.linspace(0.0, 1.0, 100_001)
+    v = _raw_shape(u)
+    k = int(v.argmin())
+    ym, y0, yp = v[k - 1], v[k], v[k + 1]  # parabolic refinement of the minimum
+    delta = 0.5 * (ym - yp) / (ym - 2.0 * y0 + yp)
+    return float(-(y0 - 0.25 * (ym - yp) * delta))
+
+
+_SHAPE_DEPTH = _shape_depth()
 
 
 def muap_templates(widths_ms: np.ndarray, sampling_rate_hz: float) -> list[np.ndarray]:
@@ -190,6 +203,12 @@ def _parabolic(v: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok = interior & (denom != 0.0)
     delta = np.where(ok, 0.5 * (ym - yp) / np.where(ok, denom, 1.0), 0.0)
     return k + delta, y0 - 0.25 * (ym - yp) * delta
+
+
+def negative_peak_amplitude(v: np.ndarray) -> np.ndarray:
+    """Depth below 0 of each row's minimum, parabolically interpolated (same units as ``v``)."""
+    v = np.asarray(v, dtype=np.float64)
+    return -_parabolic(v, v.argmin(axis=1))[1]
 
 
 def _integral_to(v: np.ndarray, cum: np.ndarray, pos: np.ndarray) -> np.ndarray:

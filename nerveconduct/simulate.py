@@ -24,16 +24,16 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from ._muap import muap_templates, render_cmaps, truth_measures
+from ._muap import muap_templates, negative_peak_amplitude, render_cmaps, truth_measures
 
 __all__ = ["SimulatedNerve", "SimulationTruth", "simulate_nerve"]
 
 #: Lower truncation of the per-unit conduction velocity distribution (m/s).
 CV_FLOOR_M_S: float = 15.0
 #: Per-unit neuromuscular/residual delay (ms): mean, SD and clip range (before distal slowing).
-RESIDUAL_DELAY_MS: tuple[float, float, float, float] = (2.2, 0.25, 1.5, 3.2)
+RESIDUAL_DELAY_MS: tuple[float, float, float, float] = (2.6, 0.35, 1.8, 3.6)
 #: MUAP width classes (total duration, ms) and their probabilities.
-MUAP_WIDTHS_MS: tuple[float, ...] = (10.5, 12.0, 13.5)
+MUAP_WIDTHS_MS: tuple[float, ...] = (11.0, 12.5, 14.0)
 MUAP_WIDTH_PROBABILITIES: tuple[float, ...] = (0.25, 0.5, 0.25)
 #: Lognormal sigma of unit sizes and correlation of log-size with the unit's velocity.
 SIZE_LOG_SD: float = 0.7
@@ -314,3 +314,280 @@ def _recording_extras(rng, shape, cfg, dtype) -> np.ndarray | None:
         sign = rng.choice(np.array([-1.0, 1.0]), size=(m_traces, 1))
         extra[:, stim:stim + n_art] += (cfg["artifact_mv"] * sign * shape_art).astype(dtype)
     return extra.reshape(shape)
+
+
+# --------------------------------------------------------------------------- public API
+def simulate_nerve(
+    distances_mm=(70.0, 200.0),
+    *,
+    site_names=None,
+    nerve: str = "median",
+    side: str = "right",
+    muscle: str = "APB",
+    n_nerves: int | None = None,
+    n_units: int = 150,
+    cv_mean_m_s: float = 55.0,
+    cv_sd_m_s: float = 5.0,
+    distal_amplitude_mv: float = 8.0,
+    block: dict[int, float] | None = None,
+    segment_slowing: dict[int, float] | None = None,
+    distal_slowing: float = 1.0,
+    noise_uv_rms: float = 10.0,
+    hum_uv: float = 0.0,
+    hum_hz: float = 50.0,
+    drift_uv: float = 0.0,
+    artifact_mv: float = 3.0,
+    clip_mv: float | None = None,
+    low_frequency_filter_hz: float | None = None,
+    sampling_rate_hz: float = 20000.0,
+    sweep_ms: float = 50.0,
+    pre_stimulus_ms: float = 5.0,
+    dtype="float64",
+    seed=None,
+) -> SimulatedNerve:
+    """Simulate motor nerve-conduction traces from motor-unit populations, with their truth.
+
+    Parameters
+    ----------
+    distances_mm : sequence of float
+        Machine convention: ``[0]`` distal stimulation point to active electrode (mm);
+        ``[k > 0]`` length of segment ``k`` from site ``k-1`` to site ``k`` (mm). One site per
+        element.
+    site_names : sequence of str, optional
+        Default: the usual sites of ``nerve`` (median: wrist, elbow, axilla, Erb's point), or
+        ``"site 1"``, ``"site 2"``... when there are more sites than names.
+    nerve, side, muscle : str
+        Labels carried into the result and :meth:`SimulatedNerve.to_studies`.
+    n_nerves : int, optional
+        None: one nerve, traces ``(n_sites, n_samples)``. N: N independent motor-unit
+        populations with the same parameters, traces ``(N, n_sites, n_samples)``.
+    n_units : int
+        Motor units per nerve (>= 1).
+    cv_mean_m_s, cv_sd_m_s : float
+        Per-unit conduction velocity, normal truncated to [15, mean + 4 SD] m/s.
+    distal_amplitude_mv : float
+        Noiseless negative-peak amplitude of the distal CMAP (mV): unit sizes are scaled per
+        nerve so that it is met (``truth`` reports the actual values).
+    block : dict {int: float}, optional
+        ``{segment: fraction}``: in segment ``k`` (between sites ``k-1`` and ``k``) a random
+        ``round(fraction * n)`` of the ``n`` units still conducting there are blocked; they
+        are absent at sites ``>= k``. Fractions in [0, 1].
+    segment_slowing : dict {int: float}, optional
+        ``{segment: factor >= 1}``: velocities in that segment divided by ``factor``.
+    distal_slowing : float
+        Factor >= 1 on the terminal conduction time and residual delay (anti-MAG pattern:
+        2-3 gives a terminal latency index ~0.15-0.2; 1 gives ~0.3-0.4).
+    noise_uv_rms : float
+        White Gaussian noise (uV RMS).
+    hum_uv, hum_hz : float
+        Mains hum: peak amplitude (uV) and frequency (Hz) of a sinusoid with random phase.
+    drift_uv : float
+        Baseline drift: a random offset + cubic polynomial over the sweep, peak ``drift_uv`` (uV).
+    artifact_mv : float
+        Stimulus artifact peak (mV; 0 = off): a biphasic spike at the stimulus sample with
+        random sign, decaying with a 0.15 ms time constant (under 3 uV per mV by 1.5 ms).
+    clip_mv : float, optional
+        Amplifier rails: recorded traces are clipped to ``[-clip_mv, clip_mv]`` (mV).
+    low_frequency_filter_hz : float, optional
+        First-order (causal) high-pass applied to the whole signal, noiseless traces included.
+    sampling_rate_hz : float
+        Sampling rate (Hz, >= 1000).
+    sweep_ms, pre_stimulus_ms : float
+        Trace length and pre-stimulus baseline (ms); ``stimulus_sample =
+        round(pre_stimulus_ms * sampling_rate_hz / 1000)``.
+    dtype : {"float64", "float32"}
+        Data type of ``traces`` and ``noiseless`` (truth is always computed in float64).
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        Same seed, same arrays. None draws fresh entropy, recorded in
+        ``parameters["seed_used"]`` so the run can be reproduced.
+
+    Returns
+    -------
+    SimulatedNerve
+        Traces, noiseless traces and :class:`SimulationTruth`.
+
+    Raises
+    ------
+    ValueError
+        For an invalid argument (the message names it, echoes the value and says what is
+        allowed), or a sweep too short for the distal CMAP. Proximal responses that do not
+        fit in the sweep are kept truncated: their truth is NaN where the measure falls
+        outside the sweep (``present`` False if nothing reaches 20 uV inside it).
+
+    Notes
+    -----
+    Unit ``i``'s latency at site ``k`` is ``distal_slowing * (d_0 / cv_i + r_i)`` plus
+    ``sum_{j=1..k} d_j * slowing_j / cv_i``, with ``r_i`` the residual delay (normal 2.2 ms,
+    SD 0.25 ms). MUAPs are compactly supported biphasic potentials (negative phase one third
+    of a 10.5 / 12 / 13.5 ms potential). Rendering deposits each unit's size linearly onto
+    the two samples around its latency and convolves by FFT, so the cost is independent of
+    the number of units times samples.
+
+    Examples
+    --------
+    >>> sim = simulate_nerve((70.0, 200.0), seed=1)
+    >>> sim.traces.shape, sim.site_names
+    ((2, 1000), ('wrist', 'elbow'))
+    >>> round(float(sim.truth.negative_peak_amplitude_mv[0]), 6)
+    8.0
+    >>> bool(0.25 < sim.truth.terminal_latency_index < 0.45)
+    True
+    """
+    distances = _distances(distances_mm)
+    n_sites = len(distances)
+    for name, val in (("nerve", nerve), ("side", side), ("muscle", muscle)):
+        if not isinstance(val, str) or not val:
+            raise ValueError(f"{name} must be a non-empty string; got {val!r}")
+    names = _site_names(site_names, nerve, n_sites)
+    batch = n_nerves is not None
+    n_batch = _integer("n_nerves", n_nerves, low=1, allowed="None or an integer >= 1") \
+        if batch else 1
+    n_units = _integer("n_units", n_units, low=1, allowed="an integer >= 1")
+    cv_mean = _number("cv_mean_m_s", cv_mean_m_s, low=CV_FLOOR_M_S, low_open=True, high=200.0,
+                      allowed=f"in ({CV_FLOOR_M_S:g}, 200] m/s")
+    cv_sd = _number("cv_sd_m_s", cv_sd_m_s, low=0.0, high=50.0, allowed="in [0, 50] m/s")
+    target = _number("distal_amplitude_mv", distal_amplitude_mv, low=0.0, low_open=True,
+                     allowed="> 0 mV")
+    blocks = _segment_map("block", block, n_sites, lambda n, v: _number(
+        n, v, low=0.0, high=1.0, allowed="a fraction of units lost in [0, 1]"))
+    slowing = _segment_map("segment_slowing", segment_slowing, n_sites, lambda n, v: _number(
+        n, v, low=1.0, allowed="a slowing factor >= 1"))
+    distal_slow = _number("distal_slowing", distal_slowing, low=1.0, allowed="a factor >= 1")
+    fs = _number("sampling_rate_hz", sampling_rate_hz, low=1000.0, allowed=">= 1000 Hz")
+    cfg = {
+        "noise_uv_rms": _number("noise_uv_rms", noise_uv_rms, low=0.0, allowed=">= 0 uV"),
+        "hum_uv": _number("hum_uv", hum_uv, low=0.0, allowed=">= 0 uV"),
+        "hum_hz": _number("hum_hz", hum_hz, low=0.0, low_open=True, high=fs / 2.0,
+                          allowed=f"in (0, {fs / 2.0:g}] Hz (the Nyquist frequency)"),
+        "drift_uv": _number("drift_uv", drift_uv, low=0.0, allowed=">= 0 uV"),
+        "artifact_mv": _number("artifact_mv", artifact_mv, low=0.0, allowed=">= 0 mV"),
+        "sampling_rate_hz": fs,
+    }
+    clip = None if clip_mv is None else _number("clip_mv", clip_mv, low=0.0, low_open=True,
+                                                allowed="None or > 0 mV")
+    lff = None if low_frequency_filter_hz is None else _number(
+        "low_frequency_filter_hz", low_frequency_filter_hz, low=0.0, low_open=True,
+        high=fs / 2.0 * 0.99, allowed=f"None or in (0, {fs / 2.0 * 0.99:g}) Hz")
+    pre = _number("pre_stimulus_ms", pre_stimulus_ms, low=0.0, allowed=">= 0 ms")
+    sweep = _number("sweep_ms", sweep_ms, low=0.0, low_open=True, allowed="> 0 ms")
+    try:
+        out_dtype = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be 'float64' or 'float32'; got {dtype!r}") from exc
+    if out_dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype must be 'float64' or 'float32'; got {dtype!r}")
+    n_samples = int(round(sweep * fs / 1000.0))
+    stim = int(round(pre * fs / 1000.0))
+    cfg["stimulus_sample"] = stim
+    r_mean = RESIDUAL_DELAY_MS[0]
+    need_ms = (distal_slow * (distances[0] / max(cv_mean - 2.0 * cv_sd, CV_FLOOR_M_S) + r_mean)
+               + max(MUAP_WIDTHS_MS))
+    if (n_samples - 1 - stim) * 1000.0 / fs < need_ms:
+        raise ValueError(
+            f"sweep_ms={sweep_ms!r} with pre_stimulus_ms={pre_stimulus_ms!r} is too short: the "
+            f"distal CMAP needs about {need_ms:.1f} ms after the stimulus; use sweep_ms >= "
+            f"{pre + need_ms + 1000.0 / fs:.1f} (responses at proximal sites may end after the "
+            "sweep; their truth is then NaN where a measure falls outside it)")
+
+    if isinstance(seed, np.random.Generator):
+        rng, seed_used = seed, None
+    elif seed is None:
+        seq = np.random.SeedSequence()
+        rng, seed_used = np.random.default_rng(seq), seq.entropy
+    elif isinstance(seed, np.random.SeedSequence):
+        rng, seed_used = np.random.default_rng(seed), seed.entropy
+    elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        rng, seed_used = np.random.default_rng(int(seed)), int(seed)
+    else:
+        raise ValueError("seed must be None, an integer >= 0, a numpy SeedSequence or a numpy "
+                         f"Generator; got {seed!r}")
+
+    cv, residual, size, classes, alive = _draw_population(
+        rng, n_batch, n_units, n_sites, cv_mean, cv_sd, blocks)
+    templates = muap_templates(MUAP_WIDTHS_MS, fs)
+    filt = scipy.signal.butter(1, lff, btype="highpass", fs=fs) if lff is not None else None
+    traces = np.empty((n_batch, n_sites, n_samples), dtype=out_dtype)
+    noiseless = np.empty_like(traces)
+    site_truth: dict[str, np.ndarray] = {}
+    chunk = max(1, _CHUNK_TRACES // n_sites)
+    for start in range(0, n_batch, chunk):
+        sl = slice(start, min(n_batch, start + chunk))
+        n_here = sl.stop - sl.start
+        lat = _latencies(cv[sl], residual[sl], distances, slowing, distal_slow)
+        positions = stim + lat * (fs / 1000.0)
+        weights = size[sl][:, None, :] * alive[sl]
+        cls = np.broadcast_to(classes[sl][:, None, :], lat.shape)
+        clean = render_cmaps(positions.reshape(-1, n_units), weights.reshape(-1, n_units),
+                             cls.reshape(-1, n_units), templates, n_samples)
+        if filt is not None:
+            clean = scipy.signal.lfilter(*filt, clean, axis=-1)
+        clean = clean.reshape(n_here, n_sites, n_samples)
+        clean *= (target / negative_peak_amplitude(clean[:, 0, :]))[:, None, None]
+        for key, val in truth_measures(clean.reshape(-1, n_samples), fs, stim).items():
+            site_truth.setdefault(key, []).append(val.reshape(n_here, n_sites))
+        noiseless[sl] = clean
+        extra = _recording_extras(rng, clean.shape, cfg, out_dtype)
+        if extra is not None and filt is not None:
+            extra = scipy.signal.lfilter(*filt, extra, axis=-1).astype(out_dtype)
+        recorded = noiseless[sl] if extra is None else noiseless[sl] + extra
+        if clip is not None:
+            recorded = np.clip(recorded, -clip, clip)
+        traces[sl] = recorded
+
+    truth = _assemble_truth({k: np.concatenate(v) for k, v in site_truth.items()}, alive, cv,
+                            distances, slowing)
+    parameters = {
+        "distances_mm": list(distances), "site_names": list(names), "nerve": nerve,
+        "side": side, "muscle": muscle, "n_nerves": n_nerves, "n_units": n_units,
+        "cv_mean_m_s": cv_mean, "cv_sd_m_s": cv_sd, "distal_amplitude_mv": target,
+        "block": blocks or None, "segment_slowing": slowing or None,
+        "distal_slowing": distal_slow, "noise_uv_rms": cfg["noise_uv_rms"],
+        "hum_uv": cfg["hum_uv"], "hum_hz": cfg["hum_hz"], "drift_uv": cfg["drift_uv"],
+        "artifact_mv": cfg["artifact_mv"], "clip_mv": clip, "low_frequency_filter_hz": lff,
+        "sampling_rate_hz": fs, "sweep_ms": sweep, "pre_stimulus_ms": pre,
+        "dtype": out_dtype.name, "seed": seed if seed is None or seed_used == seed else repr(seed),
+        "seed_used": seed_used,
+    }
+    if not batch:
+        traces, noiseless = traces[0], noiseless[0]
+        truth = SimulationTruth(**{f.name: getattr(truth, f.name)[0]
+                                   for f in dataclasses.fields(SimulationTruth)})
+    return SimulatedNerve(traces=traces, noiseless=noiseless, sampling_rate_hz=fs,
+                          stimulus_sample=stim, distances_mm=distances, site_names=names,
+                          nerve=nerve, side=side, muscle=muscle, truth=truth,
+                          parameters=parameters)
+
+
+def _assemble_truth(site: dict[str, np.ndarray], alive, cv, distances, slowing):
+    """Add the per-site unit counts, segment velocities and TLI to the per-site measures."""
+    n_sites = len(distances)
+    onset = site["onset_latency_ms"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dt = np.diff(onset, axis=-1)
+        seg_cv = np.where(dt > 0, np.asarray(distances[1:]) / dt, np.nan)
+    nan_col = np.full(onset.shape[:-1] + (1,), np.nan)
+    seg_factor = np.array([slowing.get(k, 1.0) for k in range(1, n_sites)])
+    through = alive[:, 1:, :]  # units conducting through segment k reach site k
+    fastest_seg = np.where(through, cv[:, None, :], -np.inf).max(axis=-1) / seg_factor
+    fastest_seg = np.where(np.isfinite(fastest_seg), fastest_seg, np.nan)
+    if n_sites > 1:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tli = distances[0] / (seg_cv[:, 0] * onset[:, 0])
+    else:
+        tli = np.full(onset.shape[0], np.nan)
+    return SimulationTruth(
+        present=site["present"].astype(bool),
+        onset_latency_ms=onset,
+        negative_peak_latency_ms=site["negative_peak_latency_ms"],
+        negative_peak_amplitude_mv=site["negative_peak_amplitude_mv"],
+        peak_to_peak_amplitude_mv=site["peak_to_peak_amplitude_mv"],
+        negative_peak_duration_ms=site["negative_peak_duration_ms"],
+        negative_peak_area_mv_ms=site["negative_peak_area_mv_ms"],
+        cmap_duration_ms=site["cmap_duration_ms"],
+        n_units_present=alive.sum(axis=-1).astype(np.int64),
+        conduction_velocity_m_s=np.concatenate([nan_col, seg_cv], axis=-1),
+        segment_conduction_velocity_m_s=seg_cv,
+        segment_fastest_cv_m_s=fastest_seg,
+        fastest_cv_m_s=cv.max(axis=-1),
+        terminal_latency_index=tli,
+    )

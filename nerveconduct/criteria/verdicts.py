@@ -1,0 +1,169 @@
+"""What the criteria engine returns: verdicts per segment, per nerve and per patient.
+
+Every verdict carries its ``reasons``: readable sentences naming the rule item, the threshold
+and the measured value, or why the segment / nerve could not be assessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "LEVELS",
+    "GRADED_LEVELS",
+    "level_rank",
+    "SegmentVerdict",
+    "ItemResult",
+    "NerveVerdict",
+    "PatientVerdict",
+    "RuleSetInfo",
+]
+
+#: Every level a verdict can take, strongest first.
+LEVELS: tuple[str, ...] = ("definite", "probable", "possible", "none", "not-assessable")
+#: The levels a rule can grant (a rule never grants "none" or "not-assessable").
+GRADED_LEVELS: tuple[str, ...] = ("definite", "probable", "possible")
+
+_RANK = {"definite": 3, "probable": 2, "possible": 1, "none": 0, "not-assessable": -1}
+
+
+def level_rank(level: str) -> int:
+    """Order of ``level``: definite 3 > probable 2 > possible 1 > none 0 > not-assessable -1.
+
+    Raises
+    ------
+    ValueError
+        ``level`` is not one of :data:`LEVELS`.
+    """
+    try:
+        return _RANK[level]
+    except KeyError:
+        raise ValueError(f"unknown level {level!r}; allowed: {list(LEVELS)}") from None
+
+
+@dataclass(frozen=True)
+class SegmentVerdict:
+    """The verdict of one rule set on one segment of one nerve.
+
+    Attributes
+    ----------
+    rule_set_id : str
+        Id of the rule set applied.
+    nerve : str
+        Nerve as labelled in reasons, e.g. ``"right median"``.
+    segment_index : int
+        :attr:`SegmentResult.index` (1 = the segment above the most distal site).
+    segment : str
+        ``"distal–proximal"`` site names of the comparison made.
+    level : str
+        One of :data:`LEVELS`.
+    label : str
+        The rule set's own name for the level (e.g. ``"definite CB"``), or the level.
+    items : tuple of str
+        Rule items met by this segment (e.g. ``("I-E", "I-F")``).
+    reasons : list of str
+        Each rule item with its threshold and the measured value; exclusions with their reason.
+    excluded_by : str or None
+        ``"entrapment"``, ``"erbs-point"``, ``"nerve"`` when the rule set excludes the segment
+        by design; ``None`` otherwise (also when it is not assessable for lack of data).
+    """
+
+    rule_set_id: str
+    nerve: str
+    segment_index: int
+    segment: str
+    level: str
+    label: str
+    items: tuple[str, ...]
+    reasons: list[str] = field(default_factory=list)
+    excluded_by: str | None = None
+
+    @property
+    def assessable(self) -> bool:
+        """False when the segment is ``"not-assessable"``."""
+        return self.level != "not-assessable"
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One rule item on one nerve: met (True), not met (False) or not assessable (None)."""
+
+    item: str
+    label: str
+    met: bool | None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NerveVerdict:
+    """Every item of a rule set evaluated on one nerve.
+
+    Attributes
+    ----------
+    nerve : str
+        Label used in reasons (``"right median"``).
+    key : tuple of (str, str)
+        (nerve, side) identity used when counting nerves ("in 2 nerves").
+    items : dict of str to ItemResult
+        Per item id; segment items are met when any assessable segment meets them.
+    segments : tuple of SegmentVerdict
+        The segment verdicts, in segment order.
+    level : str
+        Strongest segment level (for conduction-block rule sets).
+    """
+
+    rule_set_id: str
+    nerve: str
+    key: tuple[str, str]
+    items: dict[str, ItemResult]
+    segments: tuple[SegmentVerdict, ...]
+    level: str
+
+    def met_items(self) -> tuple[str, ...]:
+        """Ids of the items met on this nerve."""
+        return tuple(k for k, v in self.items.items() if v.met)
+
+
+@dataclass(frozen=True)
+class PatientVerdict:
+    """A rule set's patient-level result (the table's combination rules over nerves).
+
+    Attributes
+    ----------
+    level : str
+        One of :data:`LEVELS`.
+    label : str
+        The rule set's own wording of the level (e.g. ``"strongly supportive"``).
+    reasons : list of str
+        The combination rules met (with the nerves that carry them), or why none is.
+    nerves : tuple of str
+        Nerves carrying the strongest combination met.
+    combinations_met : tuple of str
+        Labels of every combination rule met.
+    nerve_verdicts : tuple of NerveVerdict
+        The per-nerve evaluation.
+    """
+
+    rule_set_id: str
+    level: str
+    label: str
+    reasons: list[str]
+    nerves: tuple[str, ...]
+    combinations_met: tuple[str, ...]
+    nerve_verdicts: tuple[NerveVerdict, ...]
+
+
+@dataclass(frozen=True)
+class RuleSetInfo:
+    """What :func:`list_rule_sets` tells about one rule set."""
+
+    id: str
+    title: str
+    version: str
+    year: int | None
+    citation: str
+    confidence: str
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.title} — {self.citation}"

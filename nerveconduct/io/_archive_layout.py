@@ -1,0 +1,256 @@
+"""Layout of the nerveconduct HDF5 archive (format 1.x): names, columns and checks.
+
+Shared by the writer (:mod:`nerveconduct.io._archive_write`) and the reader
+(:mod:`nerveconduct.io.archive`). The layout is documented for plain-h5py users in
+``docs/archive-format.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from numbers import Integral, Real
+from os import PathLike
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .errors import ArchiveError
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "TRACES",
+    "NERVES",
+    "SITES",
+    "NERVE_COLUMNS",
+    "SITE_COLUMNS",
+    "NULLABLE_STRINGS",
+    "STRING_DTYPE",
+    "COMPRESSIONS",
+    "TRACE_DTYPES",
+    "is_identifier_key",
+    "metadata_to_json",
+    "check_layout",
+    "none_if_nan",
+]
+
+#: Value of the root attribute ``format``.
+FORMAT_NAME = "nerveconduct-archive"
+#: Version written by this code; readers accept any ``1.x`` (unknown extra columns ignored).
+FORMAT_VERSION = "1.0"
+_SUPPORTED_MAJOR = 1
+
+#: Dataset / group names.
+TRACES = "traces"
+NERVES = "nerves"
+SITES = "sites"
+
+#: HDF5 variable-length UTF-8 string type.
+STRING_DTYPE = h5py.string_dtype("utf-8")
+
+#: One row per nerve: column -> numpy dtype (``"str"`` = variable-length UTF-8).
+NERVE_COLUMNS: dict[str, Any] = {
+    "nerve": "str",
+    "side": "str",
+    "muscle": "str",
+    "study_id": "str",
+    "has_side": np.uint8,
+    "has_muscle": np.uint8,
+    "has_study_id": np.uint8,
+    "sampling_rate_hz": np.float64,
+    "stimulus_sample": np.int64,
+    "polarity": "str",
+    "temperature_c": np.float64,
+    "low_frequency_filter_hz": np.float64,
+    "f_wave_latency_ms": np.float64,
+    "metadata_json": "str",
+    "row_start": np.int64,
+    "n_sites": np.int32,
+}
+
+#: One row per trace (stimulation site): column -> numpy dtype.
+SITE_COLUMNS: dict[str, Any] = {
+    "nerve_index": np.int64,
+    "site_position": np.int32,
+    "n_samples": np.int32,
+    "name": "str",
+    "distance_mm": np.float64,
+    "stimulus_intensity_ma": np.float64,
+}
+
+#: String columns that may be ``None``: column -> its ``has_*`` flag column (1 = present).
+NULLABLE_STRINGS = {"side": "has_side", "muscle": "has_muscle", "study_id": "has_study_id"}
+
+#: Allowed ``compression`` values of :func:`write_archive`.
+COMPRESSIONS = (None, "gzip", "lzf")
+#: Allowed ``dtype`` values of the traces dataset.
+TRACE_DTYPES = ("float32", "float64")
+
+# ---------------------------------------------------------------- patient identifiers
+# Metadata keys are normalised (camelCase split, punctuation -> space, lower case) and
+# dropped when they contain one of these words or fragments. Conservative on purpose: a
+# dropped harmless key ("test name") costs little, a kept patient name costs a lot.
+_ID_FRAGMENTS = ("patient", "birth", "surname", "firstname", "lastname", "forename",
+                 "address", "phone", "email", "insurance", "medical record", "passport",
+                 "social security", "national id", "personnummer", "hospital number")
+_ID_WORDS = re.compile(r"\b(name|names|id|ids|dob|mrn|ssn|nhs|zip|postcode|born|"
+                       r"initials)\b")
+
+
+def is_identifier_key(key: str) -> bool:
+    """Whether a metadata key looks like a patient identifier (then it is not archived).
+
+    Examples
+    --------
+    >>> [is_identifier_key(k) for k in ("Patient Name", "patientID", "dob", "sweep_ms")]
+    [True, True, True, False]
+    """
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(key))
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+    squashed = text.replace(" ", "")
+    if any(frag.replace(" ", "") in squashed for frag in _ID_FRAGMENTS):
+        return True
+    return _ID_WORDS.search(text) is not None
+
+
+def _json_safe(value: Any, where: str, keep_identifiers: bool) -> Any:
+    """Return ``value`` as plain JSON types, identifiers removed; raise on other types."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ArchiveError(
+                    f"metadata key {key!r} at {where} is a {type(key).__name__}; JSON keys "
+                    "must be str")
+            if not keep_identifiers and is_identifier_key(key):
+                continue
+            out[key] = _json_safe(item, f"{where}[{key!r}]", keep_identifiers)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item, f"{where}[{i}]", keep_identifiers)
+                for i, item in enumerate(value)]
+    raise ArchiveError(
+        f"metadata value at {where} is a {type(value).__name__} ({value!r:.60}), which the "
+        "archive cannot store; allowed: str, int, float, bool, None, list/tuple, dict with "
+        "str keys")
+
+
+def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False) -> str:
+    """Serialise a study's metadata to a JSON string, dropping identifier keys.
+
+    Parameters
+    ----------
+    metadata : dict
+        ``NerveStudy.metadata``.
+    keep_identifiers : bool, default False
+        Keep keys that :func:`is_identifier_key` flags (at every nesting level).
+
+    Returns
+    -------
+    str
+        Compact JSON (NaN/Infinity written as Python's ``json`` writes them).
+
+    Raises
+    ------
+    ArchiveError
+        A value is not JSON-safe; the message gives its key path and type.
+    """
+    clean = _json_safe(dict(metadata), "metadata", keep_identifiers)
+    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+# ----------------------------------------------------------------------- layout checks
+def _decode(value: Any) -> Any:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
+    """Validate an open file as a nerveconduct archive and return its shape facts.
+
+    Returns
+    -------
+    dict
+        ``n_nerves``, ``n_traces``, ``n_samples_max``, ``format_version``, ``row_start``
+        and ``n_sites`` (the nerve table's row ranges, int64 arrays).
+
+    Raises
+    ------
+    ArchiveError
+        Naming what is missing or inconsistent (attribute, dataset, column length).
+    """
+    fmt = _decode(f.attrs.get("format"))
+    if fmt is None:
+        found = sorted(f.attrs.keys()) or "none"
+        raise ArchiveError(
+            f"not a nerveconduct archive: the root attribute 'format' is missing (root "
+            f"attributes found: {found}; root members: {sorted(f.keys()) or 'none'}); an "
+            f"archive has format={FORMAT_NAME!r}", path=path)
+    if fmt != FORMAT_NAME:
+        raise ArchiveError(f"not a nerveconduct archive: root attribute format={fmt!r}, "
+                           f"expected {FORMAT_NAME!r}", path=path)
+    version = _decode(f.attrs.get("format_version"))
+    if version is None:
+        raise ArchiveError("the root attribute 'format_version' is missing", path=path)
+    major = str(version).split(".", 1)[0]
+    if not major.isdigit() or int(major) != _SUPPORTED_MAJOR:
+        raise ArchiveError(f"unsupported format_version {version!r}; this nerveconduct reads "
+                           f"{_SUPPORTED_MAJOR}.x", path=path)
+
+    wanted = [TRACES] + [f"{NERVES}/{c}" for c in NERVE_COLUMNS] + \
+        [f"{SITES}/{c}" for c in SITE_COLUMNS]
+    missing = [name for name in wanted if not isinstance(f.get(name), h5py.Dataset)]
+    if missing:
+        raise ArchiveError(f"incomplete archive: missing dataset(s) {', '.join(missing)}",
+                           path=path)
+    traces = f[TRACES]
+    if traces.ndim != 2:
+        raise ArchiveError(f"dataset 'traces' must be 2-D (rows = traces), has shape "
+                           f"{traces.shape}", path=path)
+    if traces.dtype.kind != "f":
+        raise ArchiveError(f"dataset 'traces' must hold floats, has dtype {traces.dtype}",
+                           path=path)
+    n_traces, n_nerves = traces.shape[0], f[f"{NERVES}/row_start"].shape[0]
+    bad = [f"{NERVES}/{c} has {f[NERVES][c].shape[0]} rows" for c in NERVE_COLUMNS
+           if f[NERVES][c].shape != (n_nerves,)]
+    bad += [f"{SITES}/{c} has {f[SITES][c].shape[0]} rows" for c in SITE_COLUMNS
+            if f[SITES][c].shape != (n_traces,)]
+    if bad:
+        raise ArchiveError(f"inconsistent archive ({n_nerves} nerves, {n_traces} traces): "
+                           + "; ".join(bad), path=path)
+    for key, actual in (("n_nerves", n_nerves), ("n_traces", n_traces)):
+        stored = f.attrs.get(key)
+        if stored is None:
+            raise ArchiveError(f"the root attribute {key!r} is missing", path=path)
+        if int(stored) != actual:
+            raise ArchiveError(f"incomplete archive: root attribute {key}={int(stored)} but "
+                               f"the tables hold {actual}", path=path)
+    try:
+        row_start = f[NERVES]["row_start"][()].astype(np.int64)
+        n_sites = f[NERVES]["n_sites"][()].astype(np.int64)
+    except OSError as exc:
+        raise ArchiveError(f"cannot read the nerve table: {exc}", path=path) from exc
+    expected = np.concatenate(([0], np.cumsum(n_sites)[:-1])) if n_nerves else row_start
+    if np.any(n_sites < 1) or not np.array_equal(row_start, expected) or \
+            int(n_sites.sum()) != n_traces:
+        raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do not "
+                           f"tile the {n_traces} trace rows contiguously", path=path)
+    return {"n_nerves": n_nerves, "n_traces": n_traces, "n_samples_max": traces.shape[1],
+            "format_version": str(version), "row_start": row_start, "n_sites": n_sites}
+
+
+def none_if_nan(value: float) -> float | None:
+    """``None`` for NaN (the archive's "unknown"), else the value as a Python float."""
+    value = float(value)
+    return None if math.isnan(value) else value

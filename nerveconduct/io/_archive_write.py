@@ -1,0 +1,339 @@
+"""Writing the packed HDF5 archive: streamed in blocks, atomic (temporary file + rename).
+
+The public entry point is :func:`nerveconduct.io.archive.write_archive` (re-exported from
+here); the layout lives in :mod:`nerveconduct.io._archive_layout`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import uuid
+from datetime import datetime, timezone
+from numbers import Integral
+from os import PathLike
+from pathlib import Path
+from typing import Any, Iterable
+
+import h5py
+import numpy as np
+
+from ..model import InvalidStudyError, NerveStudy
+from . import _archive_layout as L
+from .errors import ArchiveError
+
+__all__ = ["write_archive"]
+
+#: Target size of one HDF5 chunk of the traces dataset when ``chunk_rows`` is not given.
+_CHUNK_BYTES = 512 * 1024
+#: Traces buffered before a block is written (bounds the writer's memory).
+_BLOCK_BYTES = 16 * 1024 * 1024
+#: Studies buffered before a block is written, whatever their size.
+_BLOCK_STUDIES = 32768
+#: Bounds of the index tables' chunk length (rows).
+_INDEX_CHUNK_MIN, _INDEX_CHUNK_MAX = 256, 16384
+#: Chunk cache per dataset while writing: keeps the partly filled edge chunk in memory.
+_WRITE_CACHE_BYTES = 8 * 1024 * 1024
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _creator() -> str:
+    import nerveconduct  # the package is fully imported by the time anyone writes
+
+    return f"nerveconduct {getattr(nerveconduct, '__version__', 'unknown')}"
+
+
+def _check_options(compression: Any, chunk_rows: Any, dtype: Any, overwrite: bool,
+                   append: bool) -> np.dtype:
+    if compression not in L.COMPRESSIONS:
+        raise ValueError(f"compression must be one of {L.COMPRESSIONS}, got {compression!r}")
+    if chunk_rows is not None and (isinstance(chunk_rows, bool) or
+                                   not isinstance(chunk_rows, Integral) or chunk_rows < 1):
+        raise ValueError(f"chunk_rows must be a positive integer (rows per HDF5 chunk) or "
+                         f"None (automatic, ~{_CHUNK_BYTES // 1024} KiB chunks), got "
+                         f"{chunk_rows!r}")
+    if str(np.dtype(dtype) if isinstance(dtype, type) else dtype) not in L.TRACE_DTYPES:
+        raise ValueError(f"dtype must be one of {L.TRACE_DTYPES}, got {dtype!r}")
+    if overwrite and append:
+        raise ValueError("overwrite=True and append=True exclude each other: choose one")
+    return np.dtype(dtype)
+
+
+def _nullable(value: Any, field: str, problems: list[str]) -> str:
+    if value is not None and not isinstance(value, str):
+        problems.append(f"{field} must be a str or None, got {value!r}")
+    return "" if value is None else str(value)
+
+
+def _study_problems(study: NerveStudy) -> list[str]:
+    """Re-check what the archive relies on (a NerveStudy's attributes are mutable)."""
+    problems: list[str] = []
+    for name in ("side", "muscle", "study_id"):
+        _nullable(getattr(study, name), name, problems)
+    traces = np.asarray(study.traces)
+    if traces.ndim != 2 or traces.shape[0] != len(study.sites) or traces.shape[1] < 1:
+        problems.append(f"traces must have shape ({len(study.sites)}, n_samples >= 1), got "
+                        f"{traces.shape}")
+    elif not 0 <= int(study.stimulus_sample) < traces.shape[1]:
+        problems.append(f"stimulus_sample {study.stimulus_sample} lies outside the "
+                        f"{traces.shape[1]}-sample trace")
+    if not isinstance(study.nerve, str) or not study.nerve.strip():
+        problems.append(f"nerve must be a non-empty string, got {study.nerve!r}")
+    return problems
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+class _Writer:
+    """Appends blocks of studies to an open archive file."""
+
+    def __init__(self, f: h5py.File, *, compression: str | None, chunk_rows: int | None,
+                 dtype: np.dtype, keep_identifiers: bool, info: dict[str, Any] | None):
+        self.f = f
+        self.keep_identifiers = keep_identifiers
+        self.chunk_rows = chunk_rows
+        if info is None:  # a new archive
+            self.dtype, self.compression = dtype, compression
+            self.n_nerves = self.n_traces = 0
+            f.attrs["format"] = L.FORMAT_NAME
+            f.attrs["format_version"] = L.FORMAT_VERSION
+            f.attrs["creator"] = _creator()
+            f.attrs["created"] = _now()
+            f.attrs["trace_units"] = "mV"
+        else:  # appending: the existing layout wins
+            traces = f[L.TRACES]
+            self.dtype, self.compression = traces.dtype, traces.compression
+            self.n_nerves, self.n_traces = info["n_nerves"], info["n_traces"]
+
+    # ------------------------------------------------------------------ datasets
+    def _filters(self) -> dict[str, Any]:
+        if self.compression is None:
+            return {}
+        opts: dict[str, Any] = {"compression": self.compression, "shuffle": True}
+        if self.compression == "gzip":
+            opts["compression_opts"] = 4
+        return opts
+
+    def _ensure_tables(self, block_rows: int, block_nerves: int) -> None:
+        if L.NERVES in self.f:
+            return
+        for group, columns, n in ((L.NERVES, L.NERVE_COLUMNS, block_nerves),
+                                  (L.SITES, L.SITE_COLUMNS, block_rows)):
+            grp = self.f.create_group(group)
+            chunk = int(min(_INDEX_CHUNK_MAX, max(_INDEX_CHUNK_MIN, n)))
+            for name, kind in columns.items():
+                dt = L.STRING_DTYPE if kind == "str" else np.dtype(kind)
+                grp.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dt,
+                                   chunks=(chunk,), **self._filters())
+        self.f[L.NERVES].attrs["rows"] = "one row per nerve (NerveStudy)"
+        self.f[L.SITES].attrs["rows"] = "one row per trace, aligned with the rows of 'traces'"
+
+    def _ensure_traces(self, width: int) -> h5py.Dataset:
+        ds = self.f.get(L.TRACES)
+        if ds is not None and (ds.shape[0] > 0 or ds.shape[1] >= width):
+            if ds.shape[1] < width:  # a wider study: widen, old rows padded by the fill value
+                ds.resize((ds.shape[0], width))
+            return ds
+        if ds is not None:  # empty placeholder of an archive written without studies
+            del self.f[L.TRACES]
+        itemsize = self.dtype.itemsize
+        rows = self.chunk_rows or max(1, _CHUNK_BYTES // max(1, width * itemsize))
+        ds = self.f.create_dataset(
+            L.TRACES, shape=(0, width), maxshape=(None, None), dtype=self.dtype,
+            chunks=(int(rows), max(1, width)), fillvalue=np.nan, **self._filters())
+        ds.attrs["units"] = "mV"
+        ds.attrs["padding"] = "NaN beyond each row's sites/n_samples"
+        return ds
+
+    # ------------------------------------------------------------------ blocks
+    def write_block(self, studies: list[tuple[int, NerveStudy]]) -> None:
+        """Write one block of (input position, study) pairs."""
+        n_rows = sum(len(s.sites) for _, s in studies)
+        width = max(np.shape(s.traces)[1] for _, s in studies)
+        self._ensure_tables(n_rows, len(studies))
+        ds = self._ensure_traces(width)
+        block = np.full((n_rows, ds.shape[1]), np.nan, dtype=self.dtype)
+        nerves: dict[str, list[Any]] = {name: [] for name in L.NERVE_COLUMNS}
+        sites: dict[str, list[Any]] = {name: [] for name in L.SITE_COLUMNS}
+        row = 0
+        for k, (position, study) in enumerate(studies):
+            problems = _study_problems(study)
+            if problems:
+                raise InvalidStudyError([f"studies[{position}]: {p}" for p in problems],
+                                        study_id=study.study_id
+                                        if isinstance(study.study_id, str) else None)
+            try:
+                meta = L.metadata_to_json(study.metadata, keep_identifiers=self.keep_identifiers)
+            except ArchiveError as exc:
+                raise ArchiveError(exc.detail, location=f"studies[{position}] "
+                                   f"(study_id={study.study_id!r})") from exc
+            traces = np.asarray(study.traces)
+            n_sites, n_samples = traces.shape
+            block[row:row + n_sites, :n_samples] = traces
+            for name, flag in L.NULLABLE_STRINGS.items():
+                value = getattr(study, name)
+                nerves[name].append("" if value is None else value)
+                nerves[flag].append(0 if value is None else 1)
+            nerves["nerve"].append(study.nerve)
+            nerves["sampling_rate_hz"].append(float(study.sampling_rate_hz))
+            nerves["stimulus_sample"].append(int(study.stimulus_sample))
+            nerves["polarity"].append(str(study.polarity))
+            nerves["temperature_c"].append(_nan(study.temperature_c))
+            nerves["low_frequency_filter_hz"].append(_nan(study.low_frequency_filter_hz))
+            nerves["f_wave_latency_ms"].append(_nan(study.f_wave_latency_ms))
+            nerves["metadata_json"].append(meta)
+            nerves["row_start"].append(self.n_traces + row)
+            nerves["n_sites"].append(n_sites)
+            for pos, site in enumerate(study.sites):
+                sites["nerve_index"].append(self.n_nerves + k)
+                sites["site_position"].append(pos)
+                sites["n_samples"].append(n_samples)
+                sites["name"].append(str(site.name))
+                sites["distance_mm"].append(_nan(site.distance_mm))
+                sites["stimulus_intensity_ma"].append(_nan(site.stimulus_intensity_ma))
+            row += n_sites
+        r0, r1 = self.n_traces, self.n_traces + n_rows
+        ds.resize((r1, ds.shape[1]))
+        ds[r0:r1] = block
+        self._append(L.NERVES, L.NERVE_COLUMNS, nerves, self.n_nerves)
+        self._append(L.SITES, L.SITE_COLUMNS, sites, r0)
+        self.n_nerves += len(studies)
+        self.n_traces = r1
+
+    def _append(self, group: str, columns: dict[str, Any], values: dict[str, list[Any]],
+                start: int) -> None:
+        for name, kind in columns.items():
+            data = np.array(values[name], dtype=object if kind == "str" else kind)
+            ds = self.f[group][name]
+            ds.resize((start + len(data),))
+            ds[start:start + len(data)] = data
+
+    def finish(self) -> None:
+        """Create what an empty archive still lacks and record the totals."""
+        self._ensure_tables(0, 0)
+        if L.TRACES not in self.f:
+            self.f.create_dataset(L.TRACES, shape=(0, 0), maxshape=(None, None),
+                                  dtype=self.dtype, chunks=(1, 1), fillvalue=np.nan)
+        self.f.attrs["n_nerves"] = np.int64(self.n_nerves)
+        self.f.attrs["n_traces"] = np.int64(self.n_traces)
+        self.f.attrs["modified"] = _now()
+
+
+def _blocks(studies: Iterable[NerveStudy], itemsize: int):
+    """Group the input stream into blocks of (position, study), bounded in bytes and count."""
+    if isinstance(studies, NerveStudy):
+        raise TypeError("studies must be an iterable of NerveStudy; got a single NerveStudy "
+                        "(wrap it in a list)")
+    block: list[tuple[int, NerveStudy]] = []
+    nbytes = 0
+    for position, study in enumerate(studies):
+        if not isinstance(study, NerveStudy):
+            raise TypeError(f"studies[{position}] must be a NerveStudy, got "
+                            f"{type(study).__name__}")
+        block.append((position, study))
+        nbytes += int(np.size(study.traces)) * itemsize
+        if nbytes >= _BLOCK_BYTES or len(block) >= _BLOCK_STUDIES:
+            yield block
+            block, nbytes = [], 0
+    if block:
+        yield block
+
+
+def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
+                  overwrite: bool = False, append: bool = False,
+                  compression: str | None = None, chunk_rows: int | None = None,
+                  dtype: str = "float32", keep_identifiers: bool = False) -> Path:
+    """Write nerve studies to a packed HDF5 archive (atomically), or append to one.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Archive file to write (conventionally ``*.h5``).
+    studies : iterable of NerveStudy
+        May be a generator: it is consumed in blocks of ~16 MiB of traces, so memory stays
+        bounded whatever the number of studies.
+    overwrite : bool, default False
+        Replace an existing file.
+    append : bool, default False
+        Add the studies after those of an existing archive (its format is re-validated
+        first; its ``dtype``, compression and chunking are kept and the corresponding
+        arguments ignored). A missing file is created.
+    compression : {None, "gzip", "lzf"}
+        HDF5 filter of every dataset (with byte shuffling). See ``docs/archive-format.md``
+        for what each costs in time and saves in size.
+    chunk_rows : int, optional
+        Trace rows per HDF5 chunk; default: ~512 KiB chunks.
+    dtype : {"float32", "float64"}
+        Storage type of the traces (mV).
+    keep_identifiers : bool, default False
+        Store metadata keys that look like patient identifiers (see
+        :func:`nerveconduct.io._archive_layout.is_identifier_key`); dropped by default.
+
+    Returns
+    -------
+    pathlib.Path
+        The archive written.
+
+    Raises
+    ------
+    ArchiveError
+        The path exists and neither ``overwrite`` nor ``append`` was given; the file to
+        append to is not a valid archive; a metadata value cannot be stored as JSON; the
+        directory does not exist.
+    InvalidStudyError
+        A study's attributes were changed after construction into something inconsistent.
+    TypeError
+        An item of ``studies`` is not a :class:`NerveStudy`.
+    ValueError
+        An option is outside its allowed values.
+
+    Notes
+    -----
+    The archive is written to a temporary file (``.<name>.<random>.tmp``) in the same
+    directory, then moved over ``path`` with :func:`os.replace`; on any error the temporary
+    file is removed and ``path`` is untouched. Appending copies the archive to the temporary
+    file first, so it costs a full copy of the file (and the disk space for it).
+    """
+    trace_dtype = _check_options(compression, chunk_rows, dtype, overwrite, append)
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ArchiveError(f"directory {str(path.parent)!r} does not exist", path=path)
+    if path.is_dir():
+        raise ArchiveError("is a directory, not an archive file", path=path)
+    exists = path.exists()
+    if exists and not (overwrite or append):
+        raise ArchiveError("file exists; pass overwrite=True to replace it or append=True to "
+                           "add studies to it", path=path)
+    appending = append and exists
+    info = None
+    if appending:  # validate before paying for the copy
+        from .archive import open_archive
+
+        with open_archive(path):
+            pass
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    done = False
+    try:
+        if appending:
+            shutil.copy2(path, tmp)
+        with h5py.File(tmp, "r+" if appending else "w-", rdcc_nbytes=_WRITE_CACHE_BYTES,
+                       rdcc_nslots=4099) as f:
+            if appending:
+                info = L.check_layout(f, path)
+            writer = _Writer(f, compression=compression, chunk_rows=chunk_rows,
+                             dtype=trace_dtype, keep_identifiers=keep_identifiers, info=info)
+            for block in _blocks(studies, writer.dtype.itemsize):
+                writer.write_block(block)
+            writer.finish()
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done:
+            tmp.unlink(missing_ok=True)
+    return path

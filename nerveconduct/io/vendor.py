@@ -1,0 +1,493 @@
+"""The clinic machines' trace CSV export: reader, writer (for fixtures and samples), and the
+small text helpers the text readers share.
+
+Layout as we read it (see ``docs/formats.md``)::
+
+    Test Name,NCV
+    Test Item,Right Median Motor (APB)
+    Patient Name,"..."            <- identifier: pseudonymised unless keep_identifiers
+    Patient ID,...                <- identifier
+    Test Date,30/09/2025
+    Trace Label,"Wrist : ","Elbow : "
+    Sampling Rate (Hz),12800,12800
+    Trace Data (μV),-2104.97,-49.34
+    ,-26415.81,-114.15
+    ...
+
+Key/value rows, then a ``Trace Data (<unit>)`` row whose values are the first sample of each
+trace (one column per stimulation site); the following rows with an empty first field are the
+next samples. A new ``Test Name``/``Test Item`` row after a trace block starts another nerve.
+Values are in the unit of the ``Trace Data`` row (µV in the machine's files) and are returned
+in mV. The stimulus is at sample 0 (the artifact sits in the first samples) unless a
+``Stimulus Delay (ms)`` row says otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..model import NerveStudy, Site
+from ..names import canonical_nerve
+from .errors import FormatError
+from .pseudonym import pseudonymize
+
+__all__ = [
+    "read_trace_csv",
+    "write_trace_csv",
+    "amplitude_scale_to_mv",
+    "parse_test_item",
+    "decode_text",
+    "atomic_write_bytes",
+]
+
+_UNIT_SCALE_TO_MV = {"nv": 1e-6, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "mv": 1.0, "v": 1e3}
+_SIDES = {"right": "right", "r": "right", "rt": "right", "left": "left", "l": "left", "lt": "left"}
+_NOISE_WORDS = {"motor", "nerve", "ncs", "mnc", "ncv", "cmap", "test"}
+
+
+# ----------------------------------------------------------------------------- shared helpers
+def amplitude_scale_to_mv(unit: str, *, path: Any = None, location: str | None = None) -> float:
+    """Return the factor that converts values in ``unit`` to mV.
+
+    Raises
+    ------
+    FormatError
+        When the unit is none of nV, µV (uV, μV), mV, V.
+
+    Examples
+    --------
+    >>> amplitude_scale_to_mv("μV"), amplitude_scale_to_mv(" mV ")
+    (0.001, 1.0)
+    """
+    key = unit.strip().replace(" ", "").lower()
+    if key not in _UNIT_SCALE_TO_MV:
+        raise FormatError(
+            f"unknown amplitude unit {unit!r}; allowed: nV, µV (uV), mV, V", path=path,
+            location=location,
+        )
+    return _UNIT_SCALE_TO_MV[key]
+
+
+def parse_test_item(text: str | None) -> tuple[str | None, str | None, str | None]:
+    """Split a machine's test item into ``(side, nerve, muscle)``.
+
+    The nerve is the canonical name when known, else the words left after removing the side,
+    the muscle and words such as "Motor"; each part is ``None`` when absent.
+
+    Examples
+    --------
+    >>> parse_test_item("Right Median Motor (APB)")
+    ('right', 'median', 'APB')
+    >>> parse_test_item("L Ulnar ADM")
+    ('left', 'ulnar', 'ADM')
+    """
+    if text is None or not text.strip():
+        return None, None, None
+    muscle = None
+    paren = re.search(r"\(([^)]*)\)", text)
+    if paren:
+        muscle = paren.group(1).strip() or None
+        text = text[: paren.start()] + text[paren.end():]
+    words = [w for w in re.split(r"[\s_]+", text.strip()) if w]
+    side = None
+    if words and words[0].lower() in _SIDES:
+        side = _SIDES[words.pop(0).lower()]
+    nerve = canonical_nerve(" ".join(words)) if words else None
+    rest = [w for w in words if w.lower() not in _NOISE_WORDS and w.lower() != (nerve or "")]
+    if nerve is None:
+        nerve = " ".join(w for w in words if w.lower() not in _NOISE_WORDS) or None
+    elif muscle is None and rest:
+        muscle = " ".join(rest)
+    return side, nerve, muscle
+
+
+def decode_text(data: bytes, *, path: Any) -> str:
+    """Decode a text export (UTF-8 with or without BOM, else Latin-1); refuse binary data.
+
+    Raises
+    ------
+    FormatError
+        When the bytes hold NUL characters (binary content), naming the byte offset.
+    """
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise FormatError(f"binary content (NUL byte at offset {nul}) in a text export",
+                          path=path, location=f"byte {nul}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
+
+    Raises
+    ------
+    FileExistsError
+        When ``path`` exists and ``overwrite`` is False.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def to_float(text: str, *, path: Any, location: str, what: str) -> float:
+    """Parse a number (units glued to it, e.g. ``"0.05ms"``, are the caller's business)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise FormatError(f"{what} must be a number, got {text!r}", path=path,
+                          location=location) from None
+
+
+def parse_date(text: str) -> str | None:
+    """Return ISO ``YYYY-MM-DD`` for ``dd/mm/yyyy`` (``mm/dd`` when the day is >12) or ISO."""
+    text = text.strip()
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if m:
+        return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
+    m = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text)
+    if not m:
+        return None
+    a, b, year = int(m[1]), int(m[2]), int(m[3])
+    day, month = (b, a) if b > 12 >= a else (a, b)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+# ----------------------------------------------------------------------------- reader
+_RATE_KEYS = (  # (regex on the lower-cased key, kind)
+    (r"^sampl(e|ing)\s*(rate|frequency)", "rate"),
+    (r"^sampl(e|ing)\s*interval", "interval"),
+    (r"^(sweep|time\s*base|timebase)\s*(speed)?\s*\(.*/\s*div", "per_div"),
+    (r"^(sweep|analysis)\s*(duration|time|length)?\s*\(", "duration"),
+)
+_N_DIVISIONS = 10  # horizontal divisions of a sweep screen
+
+
+def _unit_of(key: str) -> str | None:
+    m = re.search(r"\(([^)]*)\)", key)
+    return m.group(1).strip() if m else None
+
+
+def _time_scale_ms(unit: str | None, *, path: Any, location: str) -> float:
+    u = (unit or "ms").split("/")[0].strip().lower()
+    scale = {"ms": 1.0, "s": 1e3, "us": 1e-3, "µs": 1e-3, "μs": 1e-3}.get(u)
+    if scale is None:
+        raise FormatError(f"unknown time unit {unit!r}; allowed: s, ms, µs", path=path,
+                          location=location)
+    return scale
+
+
+def _one_value(values: list[str], *, path: Any, location: str, what: str) -> float:
+    numbers = {to_float(v, path=path, location=location, what=what) for v in values if v.strip()}
+    if not numbers:
+        raise FormatError(f"{what} row has no value", path=path, location=location)
+    if len(numbers) > 1:
+        raise FormatError(f"{what} differs between traces ({sorted(numbers)}); one value is "
+                          "required", path=path, location=location)
+    return numbers.pop()
+
+
+def _sampling_rate_hz(rows: dict[str, tuple[int, list[str]]], n_samples: int, *, path: Any,
+                      option_hz: float | None) -> tuple[float | None, str | None]:
+    for pattern, kind in _RATE_KEYS:  # most direct statement of the rate first
+        for key, (line, values) in rows.items():
+            if not re.search(pattern, key):
+                continue
+            loc = f"line {line}"
+            value = _one_value(values, path=path, location=loc, what=key)
+            unit = _unit_of(key)
+            if value <= 0 or not math.isfinite(value):
+                raise FormatError(f"{key} must be > 0, got {value!r}", path=path, location=loc)
+            if kind == "rate":
+                scale = {"hz": 1.0, "khz": 1e3}.get((unit or "hz").lower())
+                if scale is None:
+                    raise FormatError(f"unknown rate unit {unit!r}; allowed: Hz, kHz",
+                                      path=path, location=loc)
+                return value * scale, key
+            ms = value * _time_scale_ms(unit, path=path, location=loc)
+            if kind == "interval":
+                return 1e3 / ms, key
+            total_ms = ms * _N_DIVISIONS if kind == "per_div" else ms
+            return n_samples * 1e3 / total_ms, key
+    return option_hz, None
+
+
+def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
+                  sampling_rate_hz: float | None, first_trace: int) -> NerveStudy:
+    rows = block["rows"]
+    data = block["data"]
+    if data is None:
+        raise FormatError("trace block missing: no 'Trace Data (<unit>)' row after the header "
+                          f"that starts at line {block['start']}", path=path,
+                          location=f"line {block['start']}")
+    unit_line, unit, samples = data
+    n_traces = samples.shape[1]
+    scale = amplitude_scale_to_mv(unit or "", path=path, location=f"line {unit_line}")
+    traces = np.ascontiguousarray(samples.T * scale)
+
+    def row(pattern: str) -> tuple[str, int, list[str]] | None:
+        for key, (line, values) in rows.items():
+            if re.search(pattern, key):
+                return key, line, values
+        return None
+
+    rate, rate_key = _sampling_rate_hz(rows, traces.shape[1], path=path, option_hz=sampling_rate_hz)
+    if rate is None:
+        raise FormatError(
+            "cannot determine the sampling rate: no 'Sampling Rate (Hz)', 'Sampling Interval "
+            "(ms)', 'Sweep (ms/Div)' or 'Sweep Duration (ms)' row; give it with a study sheet "
+            "(sampling_rate_hz) or read(..., sampling_rate_hz=...)", path=path,
+            location=f"line {block['start']}")
+    labels = row(r"^trace\s*label")
+    missing: list[str] = []
+    if labels is None:
+        names = [f"trace {i + 1}" for i in range(n_traces)]
+        missing.append("site_names")
+    else:
+        names = [re.sub(r"\s*:\s*$", "", v.strip()) or f"trace {i + 1}"
+                 for i, v in enumerate(labels[2])]
+        if len(names) != n_traces:
+            raise FormatError(f"{len(names)} trace labels but {n_traces} trace columns",
+                              path=path, location=f"line {labels[1]}")
+
+    def per_site(pattern: str, what: str, convert: float = 1.0) -> list[float | None]:
+        found = row(pattern)
+        if found is None:
+            return [None] * n_traces
+        key, line, values = found
+        if len(values) != n_traces:
+            raise FormatError(f"{what} row has {len(values)} values for {n_traces} traces",
+                              path=path, location=f"line {line}")
+        return [None if not v.strip() else to_float(v, path=path, location=f"line {line}",
+                                                    what=what) * convert for v in values]
+
+    dist_row = row(r"^distance")
+    dist_scale = {"mm": 1.0, "cm": 10.0}.get((_unit_of(dist_row[0]) or "mm").lower(), None) \
+        if dist_row else 1.0
+    if dist_scale is None:
+        raise FormatError(f"unknown distance unit in {dist_row[0]!r}; allowed: mm, cm",
+                          path=path, location=f"line {dist_row[1]}")
+    distances = per_site(r"^distance", "distance", dist_scale)
+    if all(d is None for d in distances):
+        missing.append("distances")
+    intensities = per_site(r"^stim\w*\s*(intensity)?\s*\(ma\)", "stimulus intensity")
+    sites = [Site(n, d, i) for n, d, i in zip(names, distances, intensities)]
+
+    item = row(r"^test\s*item")
+    side, nerve, muscle = parse_test_item(item[2][0] if item and item[2] else None)
+    for field, value in (("nerve", nerve), ("side", side), ("muscle", muscle)):
+        if value is None:
+            missing.append(field)
+
+    def scalar(pattern: str, what: str) -> float | None:
+        found = row(pattern)
+        if found is None or not any(v.strip() for v in found[2]):
+            return None
+        text = re.sub(r"[^0-9eE+\-.]", "", found[2][0])
+        return to_float(text, path=path, location=f"line {found[1]}", what=what)
+
+    temperature = scalar(r"^temp", "temperature")
+    lff = scalar(r"^(low\s*(cut|freq\w*\s*filter|filter)|lff|high\s*pass|filter\s*low)", "low cut")
+    delay = scalar(r"^(stimulus\s*delay|pre[\s-]*stim|pre[\s-]*trigger)", "stimulus delay")
+    stimulus_sample = 0 if delay is None else int(round(delay * rate / 1e3))
+    pol = row(r"^polarity")
+    flipped = bool(pol and re.sub(r"[^a-z]", "", pol[2][0].lower()) == "negativeup")
+    if flipped:
+        traces = -traces
+    name_row, id_row = row(r"^patient\s*name"), row(r"^patient\s*id")
+    pname = name_row[2][0] if name_row and name_row[2] else None
+    pid = id_row[2][0] if id_row and id_row[2] else None
+    metadata: dict[str, Any] = {
+        "source_file": Path(path).name, "format": "trace-csv",
+        "source_traces": list(range(first_trace, first_trace + n_traces)),
+        "missing_fields": missing, "sampling_rate_source": rate_key or "option",
+        "amplitude_unit": unit,
+    }
+    if flipped:
+        metadata["polarity_flipped"] = True
+    date = row(r"^test\s*date")
+    if date and date[2] and parse_date(date[2][0]):
+        metadata["study_date"] = parse_date(date[2][0])
+    if item and item[2]:
+        metadata["test_item"] = item[2][0]
+    if keep_identifiers:
+        metadata.update({k: v for k, v in (("patient_name", pname), ("patient_id", pid)) if v})
+    return NerveStudy(
+        nerve or "unknown", side, muscle, sites, traces, rate, stimulus_sample=stimulus_sample,
+        temperature_c=temperature, low_frequency_filter_hz=lff,
+        study_id=pseudonymize(pname, pid) or pseudonymize("file:" + Path(path).name),
+        metadata=metadata,
+    )
+
+
+def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = False,
+                   sampling_rate_hz: float | None = None) -> list[NerveStudy]:
+    """Read a trace CSV export: one :class:`NerveStudy` per test item (nerve) in the file.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file.
+    keep_identifiers : bool, default False
+        Copy "Patient Name"/"Patient ID" into ``metadata`` (otherwise only the pseudonym
+        ``study_id`` derived from them is kept).
+    sampling_rate_hz : float, optional
+        Sampling rate (Hz) to use when the file states none.
+
+    Returns
+    -------
+    list of NerveStudy
+        Traces in mV (physical polarity), sites with ``distance_mm=None`` unless the file has a
+        ``Distance`` row; ``metadata["missing_fields"]`` lists what the file lacked.
+
+    Raises
+    ------
+    FormatError
+        Missing trace block, ragged or non-numeric sample rows, unknown units, label/column
+        count mismatch, undeterminable sampling rate, empty or binary file (file and line).
+    """
+    text = decode_text(Path(path).read_bytes(), path=path)
+    if not text.strip():
+        raise FormatError("empty file: no header rows and no trace block", path=path,
+                          location="line 1")
+    reader = csv.reader(io.StringIO(text))
+    blocks: list[dict[str, Any]] = []
+    block: dict[str, Any] | None = None
+    data_rows: list[list[float]] | None = None
+    for fields in reader:
+        line = reader.line_num
+        while fields and not fields[-1].strip():
+            fields.pop()
+        if not fields:
+            continue
+        key = fields[0].strip()
+        if data_rows is not None and key == "":
+            values = fields[1:]
+            if len(values) != len(data_rows[0]):
+                raise FormatError(f"ragged trace rows: {len(values)} values where the trace "
+                                  f"block has {len(data_rows[0])} columns", path=path,
+                                  location=f"line {line}")
+            data_rows.append(_numbers(values, path=path, line=line))
+            continue
+        if data_rows is not None:  # a key row ends the trace block
+            block["data"] = (block["data_line"], block["data_unit"], np.asarray(data_rows))
+            data_rows = None
+        lower = key.lower()
+        if block is None or (block["data"] is not None and re.match(r"test\s*(name|item)", lower)):
+            block = {"rows": {}, "data": None, "start": line}
+            blocks.append(block)
+        if lower.startswith("trace data"):
+            if block["data"] is not None:
+                raise FormatError("second 'Trace Data' row in one test item", path=path,
+                                  location=f"line {line}")
+            if len(fields) < 2:
+                raise FormatError("'Trace Data' row has no sample values", path=path,
+                                  location=f"line {line}")
+            block["data_line"], block["data_unit"] = line, _unit_of(key)
+            if block["data_unit"] is None:
+                raise FormatError(f"no unit in {key!r}; expected e.g. 'Trace Data (μV)'",
+                                  path=path, location=f"line {line}")
+            data_rows = [_numbers(fields[1:], path=path, line=line)]
+        elif block["data"] is None and key:
+            block["rows"].setdefault(lower, (line, [v.strip() for v in fields[1:]]))
+    if data_rows is not None:
+        block["data"] = (block["data_line"], block["data_unit"], np.asarray(data_rows))
+    if not blocks:
+        raise FormatError("no header rows and no trace block", path=path, location="line 1")
+    studies: list[NerveStudy] = []
+    first = 0
+    for blk in blocks:
+        study = _finish_block(blk, path=path, keep_identifiers=keep_identifiers,
+                              sampling_rate_hz=sampling_rate_hz, first_trace=first)
+        first += study.n_sites
+        studies.append(study)
+    return studies
+
+
+def _numbers(values: Sequence[str], *, path: Any, line: int) -> list[float]:
+    out = []
+    for col, v in enumerate(values, start=2):
+        try:
+            out.append(float(v))
+        except ValueError:
+            raise FormatError(f"non-numeric sample {v!r} in column {col}", path=path,
+                              location=f"line {line}") from None
+    return out
+
+
+# ----------------------------------------------------------------------------- writer
+def write_trace_csv(path: str | os.PathLike[str], study: NerveStudy, *,
+                    patient_name: str | None = None, patient_id: str | None = None,
+                    overwrite: bool = False) -> Path:
+    """Write ``study`` as a trace CSV export (µV values, physical polarity); for fixtures.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file; written atomically.
+    study : NerveStudy
+        The nerve to write; distances are *not* written (the machine's export lacks them).
+    patient_name, patient_id : str, optional
+        Identifier rows to write (use obviously fake values in fixtures).
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    traces_uv = np.asarray(study.traces, dtype=float) * 1e3
+    if study.polarity == "negative-up":
+        traces_uv = -traces_uv
+    side = (study.side or "").capitalize()
+    item = " ".join(p for p in (side, (study.nerve or "").capitalize(), "Motor") if p)
+    if study.muscle:
+        item += f" ({study.muscle})"
+    n = study.n_sites
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["Test Name", "NCV"])
+    w.writerow(["Test Item", item])
+    w.writerow(["Patient Name", patient_name or ""])
+    w.writerow(["Patient ID", patient_id or ""])
+    date = study.metadata.get("study_date")
+    if date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(date)):
+        y, m, d = str(date).split("-")
+        w.writerow(["Test Date", f"{d}/{m}/{y}"])
+    if study.temperature_c is not None:
+        w.writerow(["Temperature (C)", f"{study.temperature_c:.1f}"])
+    if study.low_frequency_filter_hz is not None:
+        w.writerow(["Low Cut (Hz)", f"{study.low_frequency_filter_hz:g}"])
+    w.writerow(["Trace Label"] + [f"{s.name} : " for s in study.sites])
+    peak = float(np.max(np.abs(traces_uv))) if traces_uv.size else 0.0
+    w.writerow(["Sensitivity (μV/Div)"] + [f"{max(peak / 4, 1.0):.2f}"] * n)
+    w.writerow(["Sampling Rate (Hz)"] + [f"{study.sampling_rate_hz:g}"] * n)
+    if study.stimulus_sample:
+        delay_ms = study.stimulus_sample * 1e3 / study.sampling_rate_hz
+        w.writerow(["Stimulus Delay (ms)"] + [f"{delay_ms:.6g}"] * n)
+    for k in range(traces_uv.shape[1]):
+        w.writerow(["Trace Data (μV)" if k == 0 else ""] + [f"{v:.2f}" for v in traces_uv[:, k]])
+    return atomic_write_bytes(path, out.getvalue().encode("utf-8"), overwrite=overwrite)

@@ -1,0 +1,102 @@
+"""Nerve model: Site, NerveStudy validation, canonical names and entrapment sites."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nerveconduct.model import InvalidStudyError, NerveStudy, Site
+from nerveconduct.names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
+
+
+def _study(**overrides):
+    kwargs = dict(nerve="median", side="right", muscle="APB",
+                  sites=[Site("wrist", 70.0), Site("elbow", 230.0)],
+                  traces=np.zeros((2, 100)), sampling_rate_hz=20000.0)
+    kwargs.update(overrides)
+    return NerveStudy(kwargs.pop("nerve"), kwargs.pop("side"), kwargs.pop("muscle"),
+                      kwargs.pop("sites"), kwargs.pop("traces"), kwargs.pop("sampling_rate_hz"), **kwargs)
+
+
+class TestNerveStudy:
+    def test_basic(self):
+        st = _study(stimulus_sample=10, temperature_c=33)
+        assert st.n_sites == 2
+        assert st.cumulative_distances_mm == (70.0, 300.0)
+        assert st.canonical_nerve == "median"
+        assert st.traces.dtype == np.float64 and st.temperature_c == 33.0
+
+    def test_unknown_distance_propagates(self):
+        st = _study(sites=[Site("wrist", None), Site("elbow", 230.0)])
+        assert st.cumulative_distances_mm == (None, None)
+
+    def test_site_count_vs_trace_count(self):
+        with pytest.raises(InvalidStudyError, match="2 sites but 3 traces"):
+            _study(traces=np.zeros((3, 100)))
+
+    @pytest.mark.parametrize("bad", [0.0, -5.0, math.nan, math.inf])
+    def test_non_positive_or_non_finite_distance(self, bad):
+        with pytest.raises(InvalidStudyError, match=r"site 1 \('elbow'\) distance_mm must be a positive finite"):
+            _study(sites=[Site("wrist", 70.0), Site("elbow", bad)])
+
+    @pytest.mark.parametrize("rate", [0.0, -1.0, math.nan, math.inf])
+    def test_non_finite_rate(self, rate):
+        with pytest.raises(InvalidStudyError, match="sampling_rate_hz must be finite and > 0"):
+            _study(sampling_rate_hz=rate)
+
+    def test_stimulus_outside_trace(self):
+        with pytest.raises(InvalidStudyError, match=r"stimulus_sample must lie in \[0, 99\]"):
+            _study(stimulus_sample=100)
+
+    def test_bad_polarity_and_shape(self):
+        with pytest.raises(InvalidStudyError, match="polarity must be one of"):
+            _study(polarity="upside-down")
+        with pytest.raises(InvalidStudyError, match=r"shape \(n_sites, n_samples\)"):
+            _study(traces=np.zeros(100))
+
+    def test_every_problem_listed_at_once(self):
+        with pytest.raises(InvalidStudyError) as info:
+            _study(sites=[Site("wrist", -1.0)], traces=np.zeros((2, 10)), sampling_rate_hz=-5,
+                   polarity="x")
+        assert len(info.value.problems) == 4
+        for text in ("distance_mm", "1 sites but 2 traces", "sampling_rate_hz", "polarity"):
+            assert text in str(info.value)
+
+
+class TestNames:
+    @pytest.mark.parametrize("alias,canon", [
+        ("peroneal", "fibular"), ("Common Peroneal", "fibular"), ("FIBULAR", "fibular"),
+        ("Right Median Motor", "median"), ("posterior tibial", "tibial"), ("Ulnar ADM", "ulnar"),
+    ])
+    def test_nerve_aliases(self, alias, canon):
+        assert canonical_nerve(alias) == canon
+
+    def test_unknown_names(self):
+        assert canonical_nerve("sural") is None
+        assert canonical_site("mid-thigh") is None
+
+    @pytest.mark.parametrize("alias,canon", [
+        ("Wrist : ", "wrist"), ("B.Elbow", "below elbow"), ("Above Elbow", "above elbow"),
+        ("Erb", "erb's point"), ("Erb's point", "erb's point"), ("Fib Head", "below fibular head"),
+        ("Knee", "popliteal fossa"), ("Ankle", "ankle"),
+    ])
+    def test_site_aliases(self, alias, canon):
+        assert canonical_site(alias) == canon
+
+    @pytest.mark.parametrize("nerve,distal,proximal,expected", [
+        ("ulnar", "below elbow", "above elbow", "ulnar across the elbow"),
+        ("ulnar", "wrist", "above elbow", "ulnar across the elbow"),
+        ("ulnar", "wrist", "below elbow", None),
+        ("ulnar", "palm", "wrist", "ulnar at the wrist"),
+        ("median", "palm", "wrist", "median across the wrist (carpal tunnel)"),
+        ("median", "wrist", "elbow", None),
+        ("fibular", "below fibular head", "popliteal fossa", "fibular across the fibular head"),
+        ("fibular", "ankle", "below fibular head", None),
+        ("tibial", "ankle", "popliteal fossa", None),
+        (None, "wrist", "elbow", None),
+    ])
+    def test_entrapment_segments(self, nerve, distal, proximal, expected):
+        assert entrapment_site(nerve, distal, proximal) == expected
+
+    def test_erbs_point(self):
+        assert is_erbs_point("erb's point") and not is_erbs_point("axilla")
