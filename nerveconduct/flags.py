@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["MeasureFlag"]
+__all__ = ["MeasureFlag", "SegmentFlag", "SEGMENT_FLAG_TEXT", "QUALITY_FLAGS"]
 
 
 class MeasureFlag(enum.IntFlag):
@@ -42,3 +42,35 @@ class MeasureFlag(enum.IntFlag):
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""
         return [f.name for f in type(self) if f.value and (self.value & f.value) == f.value]
+
+
+class SegmentFlag(enum.IntFlag):
+    """Why a segment value is missing or suspect (rendered as text in ``SegmentResult.flags``)."""
+
+    NONE = 0
+    ABSENT_PROXIMAL = 1 << 0
+    ABSENT_DISTAL = 1 << 1
+    LATENCY_NOT_AFTER = 1 << 2
+    DISTANCE_UNKNOWN = 1 << 3
+    AREA_MISSING = 1 << 4
+    DURATION_MISSING = 1 << 5
+    CV_IMPLAUSIBLE = 1 << 6
+    PROXIMAL_QUALITY = 1 << 7
+    DISTAL_QUALITY = 1 << 8
+
+
+SEGMENT_FLAG_TEXT = {
+    SegmentFlag.ABSENT_PROXIMAL: "absent proximal response",
+    SegmentFlag.ABSENT_DISTAL: "absent distal response",
+    SegmentFlag.LATENCY_NOT_AFTER: "proximal latency not after distal",
+    SegmentFlag.DISTANCE_UNKNOWN: "segment distance unknown: CV not computed",
+    SegmentFlag.AREA_MISSING: "area not available",
+    SegmentFlag.DURATION_MISSING: "duration not available",
+    SegmentFlag.CV_IMPLAUSIBLE: "conduction velocity outside 10-120 m/s: check distances and latencies",
+    SegmentFlag.PROXIMAL_QUALITY: "proximal response flagged",
+    SegmentFlag.DISTAL_QUALITY: "distal response flagged",
+}
+
+#: Quality flags of a response that make the segment values computed from it suspect.
+QUALITY_FLAGS = int(MeasureFlag.LOW_SNR | MeasureFlag.CLIPPED | MeasureFlag.NAN_SAMPLES
+               | MeasureFlag.ARTIFACT_OVERLAP | MeasureFlag.POLARITY_SUSPECT)
