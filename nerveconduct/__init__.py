@@ -28,7 +28,8 @@ _EXPORTS = {
     "NormalLimits": "limits",
     # files
     "read": "io.read", "read_case": "io.read", "read_many": "io.read",
-    "write_archive": "io.archive", "open_archive": "io.archive", "write_edf": "io.edf",
+    "write_archive": "io.archive", "open_archive": "io.archive", "Archive": "io.archive",
+    "TraceChunk": "io.archive", "write_edf": "io.edf",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -7,6 +7,7 @@ Shared by the writer (:mod:`nerveconduct.io._archive_write`) and the reader
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import re
@@ -20,20 +21,20 @@ import numpy as np
 from .errors import ArchiveError
 
 __all__ = [
+    "COMPRESSIONS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
-    "TRACES",
     "NERVES",
-    "SITES",
     "NERVE_COLUMNS",
-    "SITE_COLUMNS",
     "NULLABLE_STRINGS",
+    "SITES",
+    "SITE_COLUMNS",
     "STRING_DTYPE",
-    "COMPRESSIONS",
+    "TRACES",
     "TRACE_DTYPES",
+    "check_layout",
     "is_identifier_key",
     "metadata_to_json",
-    "check_layout",
     "none_if_nan",
 ]
 
@@ -127,6 +128,8 @@ def _json_safe(value: Any, where: str, keep_identifiers: bool) -> Any:
         return int(value)
     if isinstance(value, Real):
         return float(value)
+    if isinstance(value, (_dt.date, _dt.time)):  # datetime is a date
+        return value.isoformat()
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -143,8 +146,8 @@ def _json_safe(value: Any, where: str, keep_identifiers: bool) -> Any:
                 for i, item in enumerate(value)]
     raise ArchiveError(
         f"metadata value at {where} is a {type(value).__name__} ({value!r:.60}), which the "
-        "archive cannot store; allowed: str, int, float, bool, None, list/tuple, dict with "
-        "str keys")
+        "archive cannot store; allowed: str, int, float, bool, None, date/time (stored as "
+        "ISO text), list/tuple, dict with str keys")
 
 
 def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False) -> str:
@@ -160,7 +163,8 @@ def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False
     Returns
     -------
     str
-        Compact JSON (NaN/Infinity written as Python's ``json`` writes them).
+        Compact JSON (NaN/Infinity written as Python's ``json`` writes them). Tuples come
+        back as lists, numpy scalars as Python numbers, dates and times as ISO 8601 text.
 
     Raises
     ------
@@ -208,12 +212,15 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
         raise ArchiveError(f"unsupported format_version {version!r}; this nerveconduct reads "
                            f"{_SUPPORTED_MAJOR}.x", path=path)
 
-    wanted = [TRACES] + [f"{NERVES}/{c}" for c in NERVE_COLUMNS] + \
-        [f"{SITES}/{c}" for c in SITE_COLUMNS]
-    missing = [name for name in wanted if not isinstance(f.get(name), h5py.Dataset)]
+    missing = [] if isinstance(f.get(TRACES), h5py.Dataset) else [TRACES]
+    for group, columns in ((NERVES, NERVE_COLUMNS), (SITES, SITE_COLUMNS)):
+        if not isinstance(f.get(group), h5py.Group):
+            missing.append(f"group {group!r} (all its columns)")
+            continue
+        missing += [f"{group}/{c}" for c in columns
+                    if not isinstance(f[group].get(c), h5py.Dataset)]
     if missing:
-        raise ArchiveError(f"incomplete archive: missing dataset(s) {', '.join(missing)}",
-                           path=path)
+        raise ArchiveError(f"incomplete archive, missing: {', '.join(missing)}", path=path)
     traces = f[TRACES]
     if traces.ndim != 2:
         raise ArchiveError(f"dataset 'traces' must be 2-D (rows = traces), has shape "

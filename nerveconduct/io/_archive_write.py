@@ -10,16 +10,17 @@ import math
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
-from numbers import Integral
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from numbers import Integral, Real
 from os import PathLike
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import h5py
 import numpy as np
 
-from ..model import InvalidStudyError, NerveStudy
+from ..model import POLARITIES, InvalidStudyError, NerveStudy
 from . import _archive_layout as L
 from .errors import ArchiveError
 
@@ -28,7 +29,7 @@ __all__ = ["write_archive"]
 #: Target size of one HDF5 chunk of the traces dataset when ``chunk_rows`` is not given.
 _CHUNK_BYTES = 512 * 1024
 #: Traces buffered before a block is written (bounds the writer's memory).
-_BLOCK_BYTES = 16 * 1024 * 1024
+_BLOCK_BYTES = 8 * 1024 * 1024
 #: Studies buffered before a block is written, whatever their size.
 _BLOCK_STUDIES = 32768
 #: Bounds of the index tables' chunk length (rows).
@@ -38,7 +39,7 @@ _WRITE_CACHE_BYTES = 8 * 1024 * 1024
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _creator() -> str:
@@ -63,17 +64,13 @@ def _check_options(compression: Any, chunk_rows: Any, dtype: Any, overwrite: boo
     return np.dtype(dtype)
 
 
-def _nullable(value: Any, field: str, problems: list[str]) -> str:
-    if value is not None and not isinstance(value, str):
-        problems.append(f"{field} must be a str or None, got {value!r}")
-    return "" if value is None else str(value)
-
-
 def _study_problems(study: NerveStudy) -> list[str]:
     """Re-check what the archive relies on (a NerveStudy's attributes are mutable)."""
     problems: list[str] = []
-    for name in ("side", "muscle", "study_id"):
-        _nullable(getattr(study, name), name, problems)
+    for name in L.NULLABLE_STRINGS:
+        value = getattr(study, name)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name} must be a str or None, got {value!r}")
     traces = np.asarray(study.traces)
     if traces.ndim != 2 or traces.shape[0] != len(study.sites) or traces.shape[1] < 1:
         problems.append(f"traces must have shape ({len(study.sites)}, n_samples >= 1), got "
@@ -83,6 +80,11 @@ def _study_problems(study: NerveStudy) -> list[str]:
                         f"{traces.shape[1]}-sample trace")
     if not isinstance(study.nerve, str) or not study.nerve.strip():
         problems.append(f"nerve must be a non-empty string, got {study.nerve!r}")
+    if study.polarity not in POLARITIES:
+        problems.append(f"polarity must be one of {POLARITIES}, got {study.polarity!r}")
+    rate = study.sampling_rate_hz
+    if not isinstance(rate, Real) or not math.isfinite(rate) or rate <= 0:
+        problems.append(f"sampling_rate_hz must be finite and > 0 (Hz), got {rate!r}")
     return problems
 
 
@@ -93,9 +95,10 @@ def _nan(value: float | None) -> float:
 class _Writer:
     """Appends blocks of studies to an open archive file."""
 
-    def __init__(self, f: h5py.File, *, compression: str | None, chunk_rows: int | None,
-                 dtype: np.dtype, keep_identifiers: bool, info: dict[str, Any] | None):
-        self.f = f
+    def __init__(self, f: h5py.File, path: Path, *, compression: str | None,
+                 chunk_rows: int | None, dtype: np.dtype, keep_identifiers: bool,
+                 info: dict[str, Any] | None):
+        self.f, self.path = f, path
         self.keep_identifiers = keep_identifiers
         self.chunk_rows = chunk_rows
         if info is None:  # a new archive
@@ -171,7 +174,7 @@ class _Writer:
             try:
                 meta = L.metadata_to_json(study.metadata, keep_identifiers=self.keep_identifiers)
             except ArchiveError as exc:
-                raise ArchiveError(exc.detail, location=f"studies[{position}] "
+                raise ArchiveError(exc.detail, path=self.path, location=f"studies[{position}] "
                                    f"(study_id={study.study_id!r})") from exc
             traces = np.asarray(study.traces)
             n_sites, n_samples = traces.shape
@@ -256,7 +259,7 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
     path : str or path-like
         Archive file to write (conventionally ``*.h5``).
     studies : iterable of NerveStudy
-        May be a generator: it is consumed in blocks of ~16 MiB of traces, so memory stays
+        May be a generator: it is consumed in blocks of ~8 MiB of traces, so memory stays
         bounded whatever the number of studies.
     overwrite : bool, default False
         Replace an existing file.
@@ -326,7 +329,7 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
                        rdcc_nslots=4099) as f:
             if appending:
                 info = L.check_layout(f, path)
-            writer = _Writer(f, compression=compression, chunk_rows=chunk_rows,
+            writer = _Writer(f, path, compression=compression, chunk_rows=chunk_rows,
                              dtype=trace_dtype, keep_identifiers=keep_identifiers, info=info)
             for block in _blocks(studies, writer.dtype.itemsize):
                 writer.write_block(block)

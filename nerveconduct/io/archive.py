@@ -1,0 +1,397 @@
+"""The packed HDF5 archive: many nerve studies in one self-describing, chunked file.
+
+All traces live in one 2-D dataset (rows = traces, NaN padded) next to two index tables
+(one row per nerve, one row per trace); ``docs/archive-format.md`` documents the layout
+for plain-h5py users. Reading is lazy: :class:`Archive` yields :class:`NerveStudy` objects
+or, for batch work, :class:`TraceChunk` blocks of whole nerves read as contiguous slices.
+
+Examples
+--------
+>>> import tempfile, pathlib, numpy as np
+>>> from nerveconduct.model import NerveStudy, Site
+>>> study = NerveStudy("median", "right", "APB", [Site("wrist", 70.0), Site("elbow", 200.0)],
+...                    np.zeros((2, 100)), 10_000.0, study_id="s1")
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "a.h5"
+>>> _ = write_archive(path, [study])
+>>> with open_archive(path) as archive:
+...     (archive.n_nerves, archive.n_traces, archive.study(0).sites[1].distance_mm)
+(1, 2, 200.0)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from numbers import Integral
+from os import PathLike
+from pathlib import Path
+from typing import Any, Self
+
+import h5py
+import numpy as np
+
+from ..model import InvalidStudyError, NerveStudy, Site
+from . import _archive_layout as L
+from ._archive_write import write_archive
+from .errors import ArchiveError
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Archive",
+    "TraceChunk",
+    "open_archive",
+    "write_archive",
+]
+
+FORMAT_NAME = L.FORMAT_NAME
+FORMAT_VERSION = L.FORMAT_VERSION
+
+#: Chunk cache per dataset while reading (HDF5's default is 1 MiB).
+_READ_CACHE_BYTES = 4 * 1024 * 1024
+#: Rows read at a time when iterating studies one by one.
+_ITER_ROWS = 4096
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer (rows), got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class TraceChunk:
+    """Whole nerves read from an archive in one contiguous slice of rows.
+
+    Attributes
+    ----------
+    traces : ndarray, shape (n_rows, n_samples_max)
+        Traces (mV) in the archive's dtype, NaN beyond each row's ``n_samples``.
+    n_samples : ndarray of int, shape (n_rows,)
+        Valid samples of each row.
+    nerve_index : ndarray of int, shape (n_rows,)
+        Global nerve number of each row.
+    site_position : ndarray of int, shape (n_rows,)
+        Position of the row's site along its nerve (0 = most distal).
+    row_start, row_stop : int
+        Global rows ``[row_start, row_stop)`` of the archive held here.
+    nerves : dict of str to ndarray
+        One entry per nerve in the chunk: ``nerve_index``, ``nerve``, ``side``, ``muscle``,
+        ``study_id`` (object arrays; ``None`` when unknown), ``sampling_rate_hz``,
+        ``stimulus_sample``, ``polarity``, ``temperature_c``, ``low_frequency_filter_hz``,
+        ``f_wave_latency_ms`` (NaN = unknown), ``metadata_json``, ``row_start`` (global
+        row), ``n_sites``.
+    sites : dict of str to ndarray
+        One entry per row: ``name`` (site name), ``distance_mm`` (NaN = unknown),
+        ``stimulus_intensity_ma`` (NaN = unknown).
+    """
+
+    traces: np.ndarray
+    n_samples: np.ndarray
+    nerve_index: np.ndarray
+    site_position: np.ndarray
+    row_start: int
+    row_stop: int
+    nerves: dict[str, np.ndarray]
+    sites: dict[str, np.ndarray]
+
+    @property
+    def n_rows(self) -> int:
+        """Number of trace rows."""
+        return self.row_stop - self.row_start
+
+    @property
+    def n_nerves(self) -> int:
+        """Number of (whole) nerves."""
+        return len(self.nerves["nerve_index"])
+
+    def studies(self) -> list[NerveStudy]:
+        """Build one :class:`NerveStudy` per nerve of the chunk (traces copied, unpadded).
+
+        Raises
+        ------
+        ArchiveError
+            The stored values do not make a valid study (names the nerve and the problems).
+        """
+        out = []
+        nv, st = self.nerves, self.sites
+        for j in range(self.n_nerves):
+            a = int(nv["row_start"][j]) - self.row_start
+            b = a + int(nv["n_sites"][j])
+            index = int(nv["nerve_index"][j])
+            n = int(self.n_samples[a])
+            if np.any(self.n_samples[a:b] != n):
+                raise ArchiveError(f"rows of one nerve hold different n_samples "
+                                   f"{self.n_samples[a:b].tolist()}", location=f"nerve {index}")
+            sites = [Site(str(st["name"][k]), L.none_if_nan(st["distance_mm"][k]),
+                          L.none_if_nan(st["stimulus_intensity_ma"][k])) for k in range(a, b)]
+            try:
+                metadata = json.loads(nv["metadata_json"][j])
+                out.append(NerveStudy(
+                    str(nv["nerve"][j]), nv["side"][j], nv["muscle"][j], sites,
+                    self.traces[a:b, :n].copy(), float(nv["sampling_rate_hz"][j]),
+                    stimulus_sample=int(nv["stimulus_sample"][j]),
+                    polarity=str(nv["polarity"][j]),
+                    temperature_c=L.none_if_nan(nv["temperature_c"][j]),
+                    low_frequency_filter_hz=L.none_if_nan(nv["low_frequency_filter_hz"][j]),
+                    study_id=nv["study_id"][j],
+                    f_wave_latency_ms=L.none_if_nan(nv["f_wave_latency_ms"][j]),
+                    metadata=metadata))
+            except json.JSONDecodeError as exc:
+                raise ArchiveError(f"metadata_json is not valid JSON: {exc}",
+                                   location=f"nerve {index}") from exc
+            except InvalidStudyError as exc:
+                raise ArchiveError(f"stored values make no valid study: {exc}",
+                                   location=f"nerve {index}") from exc
+        return out
+
+
+class Archive:
+    """An open nerveconduct archive (read-only); use :func:`open_archive` to get one.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    n_nerves, n_traces : int
+        Nerves (studies) and trace rows stored.
+    n_samples_max : int
+        Width of the traces dataset (samples).
+    format_version : str
+    creator, created : str
+        Software that created the archive and when (ISO 8601, UTC).
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ArchiveError("no such file", path=self.path)
+        if self.path.is_dir():
+            raise ArchiveError("is a directory, not an archive file", path=self.path)
+        if not h5py.is_hdf5(self.path):
+            raise ArchiveError("not an HDF5 file (no HDF5 signature); a nerveconduct archive is "
+                               f"an HDF5 file with root attribute format={L.FORMAT_NAME!r}",
+                               path=self.path)
+        try:
+            self._file = h5py.File(self.path, "r", rdcc_nbytes=_READ_CACHE_BYTES,
+                                   rdcc_nslots=4099)
+        except OSError as exc:
+            what = "truncated" if "truncated" in str(exc).lower() else "damaged or unreadable"
+            raise ArchiveError(f"HDF5 file is {what} (cut short or corrupt; h5py says: {exc})",
+                               path=self.path) from exc
+        try:
+            info = L.check_layout(self._file, self.path)
+        except ArchiveError:
+            self._file.close()
+            raise
+        self.n_nerves: int = info["n_nerves"]
+        self.n_traces: int = info["n_traces"]
+        self.n_samples_max: int = info["n_samples_max"]
+        self.format_version: str = info["format_version"]
+        self._row_start: np.ndarray = info["row_start"]
+        self._n_sites: np.ndarray = info["n_sites"]
+        # dataset handles looked up once: a group lookup costs ~0.2 ms per call
+        f = self._file
+        self._traces = f[L.TRACES]
+        self._site_columns = {name: (f[L.SITES][name].asstr() if kind == "str"
+                                     else f[L.SITES][name])
+                              for name, kind in L.SITE_COLUMNS.items()}
+        self._nerve_columns = {name: (f[L.NERVES][name].asstr() if kind == "str"
+                                      else f[L.NERVES][name])
+                               for name, kind in L.NERVE_COLUMNS.items()}
+        attrs = f.attrs
+        self.creator = str(L._decode(attrs.get("creator", "")))
+        self.created = str(L._decode(attrs.get("created", "")))
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return not self._file.id.valid
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._file.id.valid:
+            self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.n_nerves} nerves, {self.n_traces} traces"
+        return f"<Archive {str(self.path)!r} v{self.format_version}: {state}>"
+
+    def _require_open(self) -> None:
+        if self.closed:
+            raise ArchiveError("the archive is closed", path=self.path)
+
+    # ---------------------------------------------------------------- layout
+    @property
+    def dtype(self) -> np.dtype:
+        """Storage dtype of the traces."""
+        self._require_open()
+        return self._traces.dtype
+
+    @property
+    def compression(self) -> str | None:
+        """HDF5 filter of the traces dataset (``None``, ``"gzip"`` or ``"lzf"``)."""
+        self._require_open()
+        return self._traces.compression
+
+    def __len__(self) -> int:
+        return self.n_nerves
+
+    def nerve_row_ranges(self) -> np.ndarray:
+        """Global trace rows of every nerve.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_nerves, 2)
+            ``[row_start, row_stop)`` per nerve.
+        """
+        return np.stack([self._row_start, self._row_start + self._n_sites], axis=1)
+
+    def _nerve_span(self, start_nerve: Any, stop_nerve: Any) -> tuple[int, int]:
+        stop = self.n_nerves if stop_nerve is None else stop_nerve
+        for name, value in (("start_nerve", start_nerve), ("stop_nerve", stop)):
+            if isinstance(value, bool) or not isinstance(value, Integral):
+                raise TypeError(f"{name} must be an integer nerve number, got {value!r}")
+        if not 0 <= start_nerve <= stop <= self.n_nerves:
+            raise ValueError(f"need 0 <= start_nerve <= stop_nerve <= n_nerves "
+                             f"({self.n_nerves}), got start_nerve={start_nerve}, "
+                             f"stop_nerve={stop_nerve}")
+        return int(start_nerve), int(stop)
+
+    def plan_chunks(self, chunk_rows: int = 65536, *, start_nerve: int = 0,
+                    stop_nerve: int | None = None) -> list[tuple[int, int]]:
+        """Split nerves into chunks of about ``chunk_rows`` trace rows, aligned to nerves.
+
+        Parameters
+        ----------
+        chunk_rows : int
+            Maximum rows per chunk; a chunk holds at least one nerve, so a single nerve with
+            more sites makes a larger chunk.
+        start_nerve, stop_nerve : int, optional
+            Plan only nerves ``[start_nerve, stop_nerve)``.
+
+        Returns
+        -------
+        list of (int, int)
+            ``(start_nerve, stop_nerve)`` pairs tiling the range in order; give one to
+            :meth:`read_chunk` (e.g. in a worker that opens the archive itself).
+
+        Examples
+        --------
+        A worker process reads exactly its part::
+
+            with open_archive(path) as archive:
+                chunk = archive.read_chunk(start_nerve, stop_nerve)
+        """
+        chunk_rows = _positive_int("chunk_rows", chunk_rows)
+        a, stop = self._nerve_span(start_nerve, stop_nerve)
+        ends = self._row_start + self._n_sites
+        plan = []
+        while a < stop:
+            b = int(np.searchsorted(ends, self._row_start[a] + chunk_rows, side="right"))
+            b = min(max(b, a + 1), stop)
+            plan.append((a, b))
+            a = b
+        return plan
+
+    # ---------------------------------------------------------------- reading
+    def read_chunk(self, start_nerve: int, stop_nerve: int) -> TraceChunk:
+        """Read nerves ``[start_nerve, stop_nerve)`` (one contiguous slice of every dataset).
+
+        Raises
+        ------
+        ArchiveError
+            The slice cannot be read (damaged file) or its rows disagree with the nerve table.
+        ValueError
+            The range is empty or outside ``[0, n_nerves]``.
+        """
+        self._require_open()
+        a, b = self._nerve_span(start_nerve, stop_nerve)
+        if a == b:
+            raise ValueError(f"empty nerve range [{a}, {b}): stop_nerve must exceed start_nerve")
+        r0 = int(self._row_start[a])
+        r1 = int(self._row_start[b - 1] + self._n_sites[b - 1])
+        try:
+            traces = self._traces[r0:r1]
+            rows = {name: ds[r0:r1] for name, ds in self._site_columns.items()}
+            nerves = {name: ds[a:b] for name, ds in self._nerve_columns.items()}
+        except OSError as exc:
+            raise ArchiveError(f"cannot read (damaged file?): {exc}", path=self.path,
+                               location=f"nerves {a}:{b}, rows {r0}:{r1}") from exc
+        expected = np.repeat(np.arange(a, b), self._n_sites[a:b])
+        if not np.array_equal(rows["nerve_index"], expected):
+            raise ArchiveError("sites/nerve_index disagrees with the nerve table",
+                               path=self.path, location=f"rows {r0}:{r1}")
+        for name, flag in L.NULLABLE_STRINGS.items():
+            values = nerves[name].astype(object)
+            values[nerves.pop(flag) == 0] = None
+            nerves[name] = values
+        nerves["nerve_index"] = np.arange(a, b, dtype=np.int64)
+        return TraceChunk(
+            traces=traces, n_samples=rows.pop("n_samples").astype(np.int64),
+            nerve_index=rows.pop("nerve_index"),
+            site_position=rows.pop("site_position").astype(np.int64),
+            row_start=r0, row_stop=r1, nerves=nerves, sites=rows)
+
+    def iter_chunks(self, chunk_rows: int = 65536, *, start_nerve: int = 0,
+                    stop_nerve: int | None = None) -> Iterator[TraceChunk]:
+        """Yield :class:`TraceChunk` blocks of whole nerves, about ``chunk_rows`` rows each.
+
+        Only one chunk is in memory at a time (plus what the caller keeps). See
+        :meth:`plan_chunks` for the chunking rule and the parameters.
+        """
+        for a, b in self.plan_chunks(chunk_rows, start_nerve=start_nerve,
+                                     stop_nerve=stop_nerve):
+            yield self.read_chunk(a, b)
+
+    def studies(self) -> Iterator[NerveStudy]:
+        """Yield every study in archive order, reading a few thousand rows at a time."""
+        for chunk in self.iter_chunks(_ITER_ROWS):
+            yield from chunk.studies()
+
+    def __iter__(self) -> Iterator[NerveStudy]:
+        return self.studies()
+
+    def study(self, i: int) -> NerveStudy:
+        """Read study number ``i`` (negative counts from the end).
+
+        Raises
+        ------
+        IndexError
+            ``i`` outside ``[-n_nerves, n_nerves)``.
+        """
+        if isinstance(i, bool) or not isinstance(i, Integral):
+            raise TypeError(f"study index must be an integer, got {i!r}")
+        if not -self.n_nerves <= i < self.n_nerves:
+            raise IndexError(f"study index {i} out of range for {self.n_nerves} studies")
+        i = int(i) % self.n_nerves
+        return self.read_chunk(i, i + 1).studies()[0]
+
+
+def open_archive(path: str | PathLike[str]) -> Archive:
+    """Open a nerveconduct HDF5 archive for reading (use as a context manager).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The archive file.
+
+    Returns
+    -------
+    Archive
+        Lazy reader; nothing but the nerve table's row ranges is loaded on open.
+
+    Raises
+    ------
+    ArchiveError
+        The file is missing, not HDF5, truncated, or lacks an attribute or dataset of the
+        layout (the message names what is missing).
+    """
+    return Archive(path)
