@@ -28,6 +28,9 @@ _EXPORTS = {
     "NormalLimits": "limits",
     # files
     "read": "io.read", "read_case": "io.read", "read_many": "io.read",
+    "detect_format": "io.detect", "load_sheet": "io.sheet", "StudySheet": "io.sheet",
+    "write_trace_csv": "io.vendor", "write_nihon_kohden_txt": "io.nihon_kohden",
+    "pseudonymize": "io.pseudonym", "sample_path": "samples", "generate_samples": "samples",
     "write_archive": "io.archive", "open_archive": "io.archive", "Archive": "io.archive",
     "TraceChunk": "io.archive", "write_edf": "io.edf",
 }

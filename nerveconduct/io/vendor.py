@@ -102,7 +102,8 @@ def parse_test_item(text: str | None) -> tuple[str | None, str | None, str | Non
     if words and words[0].lower() in _SIDES:
         side = _SIDES[words.pop(0).lower()]
     nerve = canonical_nerve(" ".join(words)) if words else None
-    rest = [w for w in words if w.lower() not in _NOISE_WORDS and w.lower() != (nerve or "")]
+    rest = [w for w in words if w.lower() not in _NOISE_WORDS and canonical_nerve(w) is None
+            and w.lower() not in ("common", "deep", "posterior", "spinal")]
     if nerve is None:
         nerve = " ".join(w for w in words if w.lower() not in _NOISE_WORDS) or None
     elif muscle is None and rest:
@@ -143,6 +144,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary readable files
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -162,7 +164,7 @@ def to_float(text: str, *, path: Any, location: str, what: str) -> float:
 def parse_date(text: str) -> str | None:
     """Return ISO ``YYYY-MM-DD`` for ``dd/mm/yyyy`` (``mm/dd`` when the day is >12) or ISO."""
     text = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text)
     if m:
         return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
     m = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text)
@@ -277,6 +279,7 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
         if found is None:
             return [None] * n_traces
         key, line, values = found
+        values = values + [""] * (n_traces - len(values))  # trailing blanks were trimmed
         if len(values) != n_traces:
             raise FormatError(f"{what} row has {len(values)} values for {n_traces} traces",
                               path=path, location=f"line {line}")
@@ -313,7 +316,7 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
     delay = scalar(r"^(stimulus\s*delay|pre[\s-]*stim|pre[\s-]*trigger)", "stimulus delay")
     stimulus_sample = 0 if delay is None else int(round(delay * rate / 1e3))
     pol = row(r"^polarity")
-    flipped = bool(pol and re.sub(r"[^a-z]", "", pol[2][0].lower()) == "negativeup")
+    flipped = bool(pol and pol[2] and re.sub(r"[^a-z]", "", pol[2][0].lower()) == "negativeup")
     if flipped:
         traces = -traces
     name_row, id_row = row(r"^patient\s*name"), row(r"^patient\s*id")

@@ -1,0 +1,338 @@
+"""Nihon Kohden MEB/Neuropack text export: reader, and a writer for fixtures and samples.
+
+Layout as we read it (public parsers of the MEB-9600 export; see ``docs/formats.md``)::
+
+    "Test Item","Right Median Motor (APB)"
+    "Patient Name","..."              <- identifier (pseudonymised unless asked)
+    "Sampling Interval","0.05ms"
+    "Sensitivity","5mV/D","5mV/D"
+    "Unit","uV"
+    "Polarity","Negative Up"
+    "Stim Site","Wrist","Elbow"
+    "Distance","70mm","230mm"
+    "1","-12.50","-3.25"              <- a wave block starts at sample index "1" (or "1-1")
+    "2",...
+    "*Wave End"
+
+Comma-separated, quoted fields. A wave block's first field is the sample index; the other
+columns are traces (one per stimulation site). Several blocks in a row add sites to the same
+nerve; a ``Nerve``/``Test Item`` line after a block starts a new nerve.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model import NerveStudy, Site
+from .errors import FormatError
+from .pseudonym import pseudonymize
+from .vendor import (amplitude_scale_to_mv, atomic_write_bytes, decode_text, parse_date,
+                     parse_test_item)
+
+__all__ = ["read_nihon_kohden_txt", "write_nihon_kohden_txt"]
+
+_WAVE_END = "*wave end"
+_PER_SITE = ("stim site", "site", "distance", "stim intensity")
+_N_DIVISIONS = 10
+_TIME_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3, "µs": 1e-3, "μs": 1e-3}
+
+
+def _value_unit(text: str, *, path: Any, line: int, what: str) -> tuple[float, str]:
+    m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s]*)\s*", text)
+    if not m:
+        raise FormatError(f"{what} must be a number with an optional unit, got {text!r}",
+                          path=path, location=f"line {line}")
+    return float(m[1]), m[2].lower()
+
+
+def _rate_hz(header: dict[str, tuple[int, list[str]]], n_samples: int, *, path: Any,
+             option_hz: float | None) -> float | None:
+    for key, (line, values) in header.items():
+        if not values:
+            continue
+        if re.match(r"sampl\w*\s*(interval|period)|dwell", key):
+            value, unit = _value_unit(values[0], path=path, line=line, what=key)
+            scale = _TIME_MS.get(unit or "ms")
+            if scale is None or value <= 0:
+                raise FormatError(f"sampling interval must be > 0 in s, ms or µs, got "
+                                  f"{values[0]!r}", path=path, location=f"line {line}")
+            return 1e3 / (value * scale)
+        if re.match(r"sampl\w*\s*(rate|frequency)", key):
+            value, unit = _value_unit(values[0], path=path, line=line, what=key)
+            scale = {"hz": 1.0, "khz": 1e3}.get(unit or "hz")
+            if scale is None or value <= 0:
+                raise FormatError(f"sampling rate must be > 0 in Hz or kHz, got {values[0]!r}",
+                                  path=path, location=f"line {line}")
+            return value * scale
+        if re.match(r"(sweep|time\s*base)", key):
+            value, unit = _value_unit(values[0], path=path, line=line, what=key)
+            per_div = unit.endswith(("/d", "/div"))
+            scale = _TIME_MS.get(unit.split("/")[0] or "ms")
+            if scale is None or value <= 0:
+                raise FormatError(f"sweep must be > 0 in ms or ms/D, got {values[0]!r}",
+                                  path=path, location=f"line {line}")
+            total_ms = value * scale * (_N_DIVISIONS if per_div else 1)
+            return n_samples * 1e3 / total_ms
+    return option_hz
+
+
+def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.ndarray]], *,
+           path: Any, keep_identifiers: bool, option_hz: float | None,
+           first_trace: int) -> NerveStudy:
+    start = min([line for line, _ in header.values()] + [blocks[0][0]])
+    lengths = {b.shape[0] for _, b in blocks}
+    if len(lengths) > 1:
+        raise FormatError(f"wave blocks of one nerve differ in length ({sorted(lengths)} "
+                          "samples)", path=path, location=f"line {blocks[-1][0]}")
+    values = np.concatenate([b for _, b in blocks], axis=1).T  # (n_traces, n_samples)
+    n_traces, n_samples = values.shape
+
+    def get(*keys: str) -> tuple[int, list[str]] | None:
+        for k in keys:
+            if k in header and header[k][1]:
+                return header[k]
+        return None
+
+    missing: list[str] = []
+    unit_row = get("unit", "data unit", "amplitude unit")
+    unit = unit_row[1][0] if unit_row else "uV"
+    scale = amplitude_scale_to_mv(unit, path=path,
+                                  location=f"line {unit_row[0]}" if unit_row else None)
+    traces = values * scale
+    pol = get("polarity")
+    flipped = bool(pol and re.sub(r"[^a-z]", "", pol[1][0].lower()) == "negativeup")
+    if flipped:
+        traces = -traces
+    rate = _rate_hz(header, n_samples, path=path, option_hz=option_hz)
+    if rate is None:
+        raise FormatError("cannot determine the sampling rate: no 'Sampling Interval', "
+                          "'Sampling Rate' or 'Sweep' line; give it with a study sheet "
+                          "(sampling_rate_hz) or read(..., sampling_rate_hz=...)", path=path,
+                          location=f"line {start}")
+
+    def per_site(keys: tuple[str, ...], what: str) -> list[str] | None:
+        found = get(*keys)
+        if found is None:
+            return None
+        values = list(found[1])
+        if what != "stim site":  # trailing blank values (unknown) may have been trimmed
+            values += [""] * (n_traces - len(values))
+        if len(values) != n_traces:
+            raise FormatError(f"{what} line has {len(values)} values for {n_traces} traces",
+                              path=path, location=f"line {found[0]}")
+        return values
+
+    names = per_site(("stim site", "site"), "stim site")
+    if names is None:
+        names = [f"site {i + 1}" for i in range(n_traces)]
+        missing.append("site_names")
+    dist_line = get("distance")
+    distances: list[float | None] = [None] * n_traces
+    for i, text in enumerate(per_site(("distance",), "distance") or []):
+        if text.strip():
+            v, u = _value_unit(text, path=path, line=dist_line[0], what="distance")
+            if u not in ("", "mm", "cm"):
+                raise FormatError(f"unknown distance unit {u!r}; allowed: mm, cm", path=path,
+                                  location=f"line {dist_line[0]}")
+            distances[i] = v * (10.0 if u == "cm" else 1.0)
+    if all(d is None for d in distances):
+        missing.append("distances")
+    intensity_line = get("stim intensity")
+    intensities: list[float | None] = [None] * n_traces
+    for i, text in enumerate(per_site(("stim intensity",), "stim intensity") or []):
+        if text.strip():
+            intensities[i] = _value_unit(text, path=path, line=intensity_line[0],
+                                         what="stim intensity")[0]
+    sites = [Site(n.strip(), d, a) for n, d, a in zip(names, distances, intensities)]
+
+    item = get("test item", "nerve")
+    side, nerve, muscle = parse_test_item(item[1][0] if item else None)
+    side_row = get("side")
+    if side_row:
+        side = {"r": "right", "right": "right", "l": "left", "left": "left"}.get(
+            side_row[1][0].strip().lower(), side)
+    if get("muscle", "recording site"):
+        muscle = get("muscle", "recording site")[1][0].strip() or muscle
+    missing += [k for k, v in (("nerve", nerve), ("side", side), ("muscle", muscle)) if v is None]
+
+    def scalar(*keys: str) -> float | None:
+        found = get(*keys)
+        if found is None or not found[1][0].strip():
+            return None
+        return _value_unit(found[1][0].replace("°", ""), path=path, line=found[0],
+                           what=keys[0])[0]
+
+    pname, pid = get("patient name", "name"), get("patient id", "id")
+    pname_s, pid_s = (pname[1][0] if pname else None), (pid[1][0] if pid else None)
+    metadata: dict[str, Any] = {
+        "source_file": Path(path).name, "format": "nihon-kohden-txt",
+        "source_traces": list(range(first_trace, first_trace + n_traces)),
+        "missing_fields": missing, "amplitude_unit": unit,
+    }
+    if unit_row is None:
+        metadata["amplitude_unit_assumed"] = True
+    if flipped:
+        metadata["polarity_flipped"] = True
+    date = get("date", "test date", "exam date")
+    if date and parse_date(date[1][0]):
+        metadata["study_date"] = parse_date(date[1][0])
+    if keep_identifiers:
+        metadata.update({k: v for k, v in (("patient_name", pname_s), ("patient_id", pid_s)) if v})
+    delay = scalar("stimulus delay", "pre trigger", "delay")
+    return NerveStudy(
+        nerve or "unknown", side, muscle, sites, traces, rate,
+        stimulus_sample=0 if delay is None else int(round(delay * rate / 1e3)),
+        temperature_c=scalar("temperature", "temp"),
+        low_frequency_filter_hz=scalar("low cut", "low filter", "lff", "high pass"),
+        study_id=pseudonymize(pname_s, pid_s) or pseudonymize("file:" + Path(path).name),
+        metadata=metadata,
+    )
+
+
+def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: bool = False,
+                          sampling_rate_hz: float | None = None) -> list[NerveStudy]:
+    """Read a Nihon Kohden MEB/Neuropack text export; one :class:`NerveStudy` per nerve.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.txt`` export.
+    keep_identifiers : bool, default False
+        Keep "Patient Name"/"Patient ID" in ``metadata``.
+    sampling_rate_hz : float, optional
+        Rate (Hz) to use when the file gives no sampling interval, rate or sweep.
+
+    Returns
+    -------
+    list of NerveStudy
+        Traces in mV, physical polarity (files that say ``"Polarity","Negative Up"`` are
+        flipped and ``metadata["polarity_flipped"]`` is True). Values are µV unless a
+        ``"Unit"`` line says otherwise (``metadata["amplitude_unit_assumed"]``).
+
+    Raises
+    ------
+    FormatError
+        No wave block, a block without ``"*Wave End"``, ragged or non-numeric sample lines,
+        unknown units, per-site line counts that do not match the traces (file and line).
+    """
+    text = decode_text(Path(path).read_bytes(), path=path)
+    if not text.strip():
+        raise FormatError("empty file: no header and no wave block", path=path, location="line 1")
+    reader = csv.reader(io.StringIO(text))
+    studies: list[NerveStudy] = []
+    header: dict[str, tuple[int, list[str]]] = {}
+    blocks: list[tuple[int, np.ndarray]] = []
+    rows: list[list[float]] | None = None
+    block_line = 0
+    first_trace = 0
+
+    def flush() -> None:
+        nonlocal first_trace
+        study = _study(header, blocks, path=path, keep_identifiers=keep_identifiers,
+                       option_hz=sampling_rate_hz, first_trace=first_trace)
+        first_trace += study.n_sites
+        studies.append(study)
+
+    for fields in reader:
+        line = reader.line_num
+        while fields and not fields[-1].strip():
+            fields.pop()
+        if not fields:
+            continue
+        first = fields[0].strip()
+        if rows is not None:
+            if first.lower() == _WAVE_END:
+                blocks.append((block_line, np.asarray(rows, dtype=float)))
+                rows = None
+                continue
+            if not re.fullmatch(r"\d+(-\d+)?", first):
+                raise FormatError(f"expected a sample index or '*Wave End', got {first!r}",
+                                  path=path, location=f"line {line}")
+            if len(fields) - 1 != len(rows[0]):
+                raise FormatError(f"ragged wave block: {len(fields) - 1} values where the "
+                                  f"block has {len(rows[0])} columns", path=path,
+                                  location=f"line {line}")
+            rows.append(_samples(fields[1:], path=path, line=line))
+            continue
+        if first in ("1", "1-1"):
+            if len(fields) < 2:
+                raise FormatError("wave block line has no sample values", path=path,
+                                  location=f"line {line}")
+            rows, block_line = [_samples(fields[1:], path=path, line=line)], line
+            continue
+        key = first.lower()
+        if blocks and key in ("nerve", "test item"):
+            flush()
+            blocks = []
+            header = {k: v for k, v in header.items() if k not in _PER_SITE}
+        header[key] = (line, [v.strip() for v in fields[1:]])
+    if rows is not None:
+        raise FormatError(f"wave block starting at line {block_line} has no '*Wave End' "
+                          "(truncated file?)", path=path, location=f"line {block_line}")
+    if not blocks:
+        raise FormatError('no wave block (a line starting with "1" or "1-1") found', path=path,
+                          location="line 1")
+    flush()
+    return studies
+
+
+def _samples(values: list[str], *, path: Any, line: int) -> list[float]:
+    out = []
+    for col, v in enumerate(values, start=2):
+        try:
+            out.append(float(v))
+        except ValueError:
+            raise FormatError(f"non-numeric sample {v!r} in column {col}", path=path,
+                              location=f"line {line}") from None
+    return out
+
+
+def write_nihon_kohden_txt(path: str | os.PathLike[str], study: NerveStudy, *,
+                           overwrite: bool = False) -> Path:
+    """Write ``study`` in the NK text layout (µV, negative-up, as the machines display it).
+
+    Distances are written in mm in the machine convention; identifiers are never written.
+
+    Returns
+    -------
+    Path
+        The written file (written atomically).
+    """
+    sign = 1.0 if study.polarity == "negative-up" else -1.0  # stored negative-up
+    values_uv = np.asarray(study.traces, dtype=float) * 1e3 * sign
+    rate = study.sampling_rate_hz
+    out = io.StringIO()
+    w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    item = " ".join(p for p in ((study.side or "").capitalize(), study.nerve.capitalize(),
+                                "Motor") if p)
+    w.writerow(["Test Item", item + (f" ({study.muscle})" if study.muscle else "")])
+    if study.metadata.get("study_date"):
+        w.writerow(["Date", str(study.metadata["study_date"])])
+    if study.temperature_c is not None:
+        w.writerow(["Temperature", f"{study.temperature_c:.1f}C"])
+    if study.low_frequency_filter_hz is not None:
+        w.writerow(["Low Cut", f"{study.low_frequency_filter_hz:g}Hz"])
+    w.writerow(["Sampling Interval", f"{1e3 / rate:.9g}ms"])
+    if study.stimulus_sample:
+        w.writerow(["Stimulus Delay", f"{study.stimulus_sample * 1e3 / rate:.9g}ms"])
+    peak_mv = float(np.max(np.abs(values_uv))) / 1e3 if values_uv.size else 1.0
+    w.writerow(["Sensitivity"] + [f"{max(peak_mv / 4, 0.01):.3g}mV/D"] * study.n_sites)
+    w.writerow(["Unit", "uV"])
+    w.writerow(["Polarity", "Negative Up"])
+    w.writerow(["Stim Site"] + [s.name for s in study.sites])
+    w.writerow(["Distance"] + ["" if s.distance_mm is None else f"{s.distance_mm:g}mm"
+                               for s in study.sites])
+    if any(s.stimulus_intensity_ma is not None for s in study.sites):
+        w.writerow(["Stim Intensity"] + ["" if s.stimulus_intensity_ma is None else
+                                         f"{s.stimulus_intensity_ma:g}mA" for s in study.sites])
+    for k in range(values_uv.shape[1]):
+        w.writerow([str(k + 1)] + [f"{v:.2f}" for v in values_uv[:, k]])
+    w.writerow(["*Wave End"])
+    return atomic_write_bytes(path, out.getvalue().encode("utf-8"), overwrite=overwrite)

@@ -1,0 +1,235 @@
+"""``read``: any supported file -> nerve studies; ``read_case`` and ``read_many`` on top.
+
+The format is detected from content (:func:`~nerveconduct.io.detect.detect_format`), the
+file is read by its format's reader, and a study sheet, when given (or when the file *is* a
+sheet naming its waveform files), fills what the file lacks.
+
+Patient names and IDs never reach a study unless ``keep_identifiers=True``: readers replace
+them with a stable pseudonym (:mod:`nerveconduct.io.pseudonym`) as ``study_id``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..model import Case, InvalidStudyError, NerveStudy
+from .detect import detect_format
+from .edf import read_edf
+from .errors import NerveConductIOError, SheetError
+from .nihon_kohden import read_nihon_kohden_txt
+from .sheet import StudySheet, apply_sheet, load_sheet, parse_sheet
+from .vendor import read_trace_csv
+
+__all__ = ["read", "read_case", "read_many"]
+
+PathLike = str | os.PathLike[str]
+SheetLike = PathLike | StudySheet | Mapping[str, Any] | None
+_IDENTIFIER_KEYS = ("patient_name", "patient_id")
+_SHEETS = ("sheet-json", "sheet-toml")
+
+
+def _as_sheet(sheet: SheetLike) -> StudySheet | None:
+    if sheet is None or isinstance(sheet, StudySheet):
+        return sheet
+    if isinstance(sheet, Mapping):
+        return parse_sheet(sheet)
+    return load_sheet(sheet)
+
+
+def _read_waveforms(path: Path, fmt: str, sheet: StudySheet | None, *, keep_identifiers: bool,
+                    sampling_rate_hz: float | None) -> list[NerveStudy]:
+    rate = sampling_rate_hz
+    if rate is None and sheet is not None:
+        rate = sheet.sampling_rate_for(path.name)
+    if fmt == "trace-csv":
+        studies = read_trace_csv(path, keep_identifiers=keep_identifiers, sampling_rate_hz=rate)
+    elif fmt == "nihon-kohden-txt":
+        studies = read_nihon_kohden_txt(path, keep_identifiers=keep_identifiers,
+                                        sampling_rate_hz=rate)
+    elif fmt == "edf":
+        studies = read_edf(path, keep_identifiers=keep_identifiers)
+    elif fmt == "hdf5-archive":
+        from .archive import open_archive  # lazy: h5py only when an archive is read
+
+        with open_archive(path) as archive:
+            studies = list(archive)
+    else:  # pragma: no cover - detect_format returns only the formats above
+        raise ValueError(f"unsupported format {fmt!r}")
+    if sheet is not None:
+        studies = apply_sheet(studies, sheet, source_file=path.name)
+    if not keep_identifiers:
+        for study in studies:
+            for key in _IDENTIFIER_KEYS:
+                study.metadata.pop(key, None)
+    return studies
+
+
+def read(path: PathLike, *, sheet: SheetLike = None, keep_identifiers: bool = False,
+         sampling_rate_hz: float | None = None) -> list[NerveStudy]:
+    """Read every nerve study in a file of any supported format.
+
+    Parameters
+    ----------
+    path : path-like
+        A trace CSV export, Nihon Kohden text export, EDF/EDF+C/EDF+D file, nerveconduct HDF5
+        archive, or a JSON/TOML study sheet naming its waveform files (``nerves[].file``,
+        relative to the sheet).
+    sheet : path-like, StudySheet or mapping, optional
+        A study sheet supplying what the file lacks (distances, nerve, temperature, ...).
+    keep_identifiers : bool, default False
+        Keep patient names/IDs in ``metadata`` (``patient_name``, ``patient_id``); by default
+        they are dropped and ``study_id`` is a stable pseudonym.
+    sampling_rate_hz : float, optional
+        Sampling rate (Hz) for text exports that state none (a sheet's
+        ``sampling_rate_hz`` serves too).
+
+    Returns
+    -------
+    list of NerveStudy
+        Traces in mV, physical polarity; what the file lacks is ``None`` (distances) and
+        listed in ``metadata["missing_fields"]``; ``metadata["source_file"]`` (base name)
+        and ``metadata["format"]`` say where each came from.
+
+    Raises
+    ------
+    UnknownFormatError
+        Content matches no supported format (empty, binary garbage, ...).
+    FormatError, SheetError, ArchiveError
+        Malformed content, naming the file and line/record.
+    InvalidStudyError
+        The file reads but describes an impossible study.
+
+    Examples
+    --------
+    >>> from nerveconduct.samples import sample_path
+    >>> [(s.nerve, s.sites[0].distance_mm) for s in read(sample_path("normal_case.json"))]
+    [('median', 70.0), ('ulnar', 70.0)]
+    """
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt in _SHEETS:
+        if sheet is not None:
+            raise ValueError(f"{path} is itself a study sheet; do not pass sheet= as well")
+        return _read_sheet_files(load_sheet(path), keep_identifiers=keep_identifiers,
+                                 sampling_rate_hz=sampling_rate_hz)
+    return _read_waveforms(path, fmt, _as_sheet(sheet), keep_identifiers=keep_identifiers,
+                           sampling_rate_hz=sampling_rate_hz)
+
+
+def _read_sheet_files(sheet: StudySheet, *, keep_identifiers: bool,
+                      sampling_rate_hz: float | None) -> list[NerveStudy]:
+    files: list[str] = []
+    for entry in sheet.nerves:
+        if entry.file and entry.file not in files:
+            files.append(entry.file)
+    if not files:
+        raise SheetError("the sheet names no waveform file (nerves[].file); pass it as "
+                         "read(waveform_file, sheet=...) instead", path=sheet.path,
+                         location="nerves")
+    base = sheet.path.parent if sheet.path is not None else Path.cwd()
+    studies: list[NerveStudy] = []
+    for name in files:
+        target = base / name
+        if not target.is_file():
+            index = next(e.index for e in sheet.nerves if e.file == name)
+            raise SheetError(f"waveform file {name!r} not found (looked for {target})",
+                             path=sheet.path, location=f"nerves[{index}].file")
+        fmt = detect_format(target)
+        if fmt in _SHEETS:
+            raise SheetError(f"{name!r} is a sheet, not a waveform file", path=sheet.path)
+        studies += _read_waveforms(target, fmt, sheet, keep_identifiers=keep_identifiers,
+                                   sampling_rate_hz=sampling_rate_hz)
+    return studies
+
+
+def read_many(paths: Iterable[PathLike], *, sheet: SheetLike = None,
+              keep_identifiers: bool = False, sampling_rate_hz: float | None = None,
+              ) -> tuple[list[NerveStudy], list[tuple[str, Exception]]]:
+    """Read many files; a bad file is reported and skipped, the others are read.
+
+    Returns
+    -------
+    studies : list of NerveStudy
+        Every study of every file that could be read, in file order.
+    failures : list of (str, Exception)
+        The path and the named error (:class:`NerveConductIOError`,
+        :class:`InvalidStudyError` or :class:`OSError`) of each file that could not.
+    """
+    sheet_obj = _as_sheet(sheet)
+    studies: list[NerveStudy] = []
+    failures: list[tuple[str, Exception]] = []
+    for p in paths:
+        try:
+            if sheet_obj is not None and detect_format(p) not in _SHEETS:
+                studies += _read_waveforms(Path(p), detect_format(p), sheet_obj,
+                                           keep_identifiers=keep_identifiers,
+                                           sampling_rate_hz=sampling_rate_hz)
+            else:
+                studies += read(p, keep_identifiers=keep_identifiers,
+                                sampling_rate_hz=sampling_rate_hz)
+        except (NerveConductIOError, InvalidStudyError, OSError) as exc:
+            failures.append((str(p), exc))
+    return studies, failures
+
+
+def read_case(path_or_paths: PathLike | Sequence[PathLike], *, sheet: SheetLike = None,
+              keep_identifiers: bool = False, sampling_rate_hz: float | None = None) -> Case:
+    """Read one patient's work-up: studies plus the sheet's clinical and paraprotein context.
+
+    Parameters
+    ----------
+    path_or_paths : path-like or sequence of path-likes
+        A sheet naming its waveform files, or waveform files (a sheet among them, or given as
+        ``sheet``, fills what they lack).
+    sheet, keep_identifiers, sampling_rate_hz
+        As for :func:`read`.
+
+    Returns
+    -------
+    Case
+        ``case_id`` from the sheet (else the first study's pseudonymous ``study_id``),
+        ``clinical``, ``mmn``, ``paraprotein``, ``study_date`` from the sheet, ``source`` =
+        the files' base names.
+
+    Raises
+    ------
+    ValueError
+        More than one sheet given.
+    NerveConductIOError, InvalidStudyError
+        As for :func:`read`; the first bad file stops the case.
+    """
+    if isinstance(path_or_paths, (str, os.PathLike)):
+        paths = [Path(path_or_paths)]
+    else:
+        paths = [Path(p) for p in path_or_paths]
+    sheets = [p for p in paths if detect_format(p) in _SHEETS]
+    waveforms = [p for p in paths if p not in sheets]
+    if len(sheets) + (sheet is not None) > 1:
+        raise ValueError(f"one study sheet per case, got {len(sheets) + (sheet is not None)}")
+    sheet_obj = load_sheet(sheets[0]) if sheets else _as_sheet(sheet)
+    if waveforms:
+        studies = []
+        for p in waveforms:
+            studies += _read_waveforms(p, detect_format(p), sheet_obj,
+                                       keep_identifiers=keep_identifiers,
+                                       sampling_rate_hz=sampling_rate_hz)
+    elif sheet_obj is not None:
+        studies = _read_sheet_files(sheet_obj, keep_identifiers=keep_identifiers,
+                                    sampling_rate_hz=sampling_rate_hz)
+    else:
+        raise ValueError("read_case needs at least one file")
+    first = studies[0] if studies else None
+    date = sheet_obj.study_date if sheet_obj and sheet_obj.study_date else (
+        first.metadata.get("study_date") if first else None)
+    return Case(
+        studies=studies,
+        case_id=(sheet_obj.case_id if sheet_obj and sheet_obj.case_id else
+                 (first.study_id if first else None)),
+        clinical=dict(sheet_obj.clinical) if sheet_obj else {},
+        mmn=dict(sheet_obj.mmn) if sheet_obj else {},
+        paraprotein=dict(sheet_obj.paraprotein) if sheet_obj else {},
+        study_date=date,
+        source=", ".join(p.name for p in paths),
+    )
