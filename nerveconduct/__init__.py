@@ -31,14 +31,25 @@ _EXPORTS = {
     "detect_format": "io.detect", "load_sheet": "io.sheet", "StudySheet": "io.sheet",
     "write_trace_csv": "io.vendor", "write_nihon_kohden_txt": "io.nihon_kohden",
     "pseudonymize": "io.pseudonym", "sample_path": "samples", "generate_samples": "samples",
+    # criteria and scores
+    "evaluate": "criteria", "evaluate_nerve": "criteria", "evaluate_patient": "criteria",
+    "list_rule_sets": "criteria", "load_rule_set": "criteria", "register_rule_set": "criteria",
+    "cidp_mag_score": "scores", "mmn_category": "scores", "cidp_electrodiagnostic_support": "scores",
+    "rns_decrement": "scores", "facilitation_pct": "scores", "immunoparesis_grade": "scores",
     "write_archive": "io.archive", "open_archive": "io.archive", "Archive": "io.archive",
     "TraceChunk": "io.archive", "write_edf": "io.edf",
 }
+
+#: Subpackages and modules reachable as attributes (``nerveconduct.criteria``) without an import.
+_SUBMODULES = ("criteria", "scores", "plot", "report", "batch", "io", "simulate", "measure",
+               "segments", "limits", "names", "flags", "model", "serialize", "samples")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'nerveconduct' has no attribute {name!r}")

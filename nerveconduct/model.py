@@ -98,7 +98,8 @@ class NerveStudy:
     study_id : str, optional
         Pseudonymous study identifier.
     f_wave_latency_ms : float, optional
-        Minimal F-wave latency (ms), when the lab measured it.
+        Minimal F-wave latency (ms). ``None`` = F-waves not studied; NaN = sought and absent
+        (the criteria's "absent F-waves" items use that distinction).
     metadata : dict, optional
         Anything else the reader kept (never patient identifiers unless asked).
 
@@ -328,8 +329,10 @@ class NerveResult:
     residual_latency_ms : float
         DML − distal distance / CV of the first segment (ms).
     limits : dict of str to LimitComparison
-        ``distal_amplitude``, ``distal_motor_latency``, ``conduction_velocity``,
-        ``f_wave_latency``, ``distal_cmap_duration`` against the normal limits used.
+        ``distal_amplitude``, ``distal_motor_latency``, ``conduction_velocity`` (slowest
+        segment outside compression sites and Erb's point) and ``f_wave_latency`` against the
+        normal limits used. (The distal CMAP duration cut-offs are criteria, not normal limits:
+        the rule sets read ``distal_cmap_duration_ms``.)
     flags : tuple of str
         Nerve-level problems (unknown nerve name, missing distances, ...).
     study : NerveStudy or None

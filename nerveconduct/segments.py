@@ -283,6 +283,8 @@ def analyze_values(
         Per site; ``None``/NaN onset or a zero amplitude marks an absent response.
     negative_peak_area_mv_ms, negative_peak_duration_ms, cmap_duration_ms : sequence, optional
         Per site (mV·ms, ms, ms); omitted values make dependent results NaN with a flag.
+    f_wave_latency_ms : float, optional
+        Minimal F-wave latency (ms): ``None`` = not studied, NaN = sought and absent.
 
     Returns
     -------

@@ -1,0 +1,22 @@
+"""Published criteria as data, applied by one evaluator with the reasons shown.
+
+- :func:`list_rule_sets` — every rule set with its citation;
+- :func:`evaluate` — one verdict per segment of a nerve (``.level``, ``.reasons``);
+- :func:`evaluate_nerve` / :func:`evaluate_patient` — nerve items and the patient-level
+  combination of a rule set;
+- :func:`load_rule_set` / :func:`register_rule_set` — a lab's own tables (or the
+  ``NERVECONDUCT_RULE_DIRS`` environment variable). See ``docs/criteria.md``.
+"""
+
+from .engine import evaluate
+from .patient import evaluate_nerve, evaluate_patient
+from .registry import RULE_DIRS_ENV, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
+from .tables import RuleSet, RuleSetError, load_rule_set
+from .verdicts import LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo, SegmentVerdict
+
+__all__ = [
+    "evaluate", "evaluate_nerve", "evaluate_patient", "list_rule_sets", "load_rule_set",
+    "register_rule_set", "unregister_rule_set", "get_rule_set", "RuleSet", "RuleSetError",
+    "RuleSetInfo", "SegmentVerdict", "NerveVerdict", "PatientVerdict", "ItemResult", "LEVELS",
+    "RULE_DIRS_ENV",
+]

@@ -65,7 +65,11 @@ class SegmentVerdict:
         Each rule item with its threshold and the measured value; exclusions with their reason.
     excluded_by : str or None
         ``"entrapment"``, ``"erbs-point"``, ``"nerve"`` when the rule set excludes the segment
-        by design; ``None`` otherwise (also when it is not assessable for lack of data).
+        by design, ``"not-applicable"`` when none of its rules applies to the segment (e.g. a
+        rule restricted to other nerves or segments); ``None`` otherwise (also when it is not
+        assessable for lack of data).
+    item_results : dict of str to bool or None
+        Every item of the rule set on this segment: met, not met, or not assessable (None).
     """
 
     rule_set_id: str
@@ -77,6 +81,7 @@ class SegmentVerdict:
     items: tuple[str, ...]
     reasons: list[str] = field(default_factory=list)
     excluded_by: str | None = None
+    item_results: dict[str, bool | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def assessable(self) -> bool:

@@ -1,0 +1,398 @@
+"""Rule sets as data: the TOML table schema and its validation.
+
+One TOML file per rule set (shipped ones in ``nerveconduct/criteria/tables/``; a lab's own are
+registered with :mod:`nerveconduct.criteria.registry`). The schema is documented in
+``docs/criteria.md``; every key is checked on load, and a bad table raises
+:class:`RuleSetError` naming the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..names import canonical_nerve, canonical_site
+from .verdicts import GRADED_LEVELS, LEVELS, RuleSetInfo
+
+__all__ = [
+    "RuleSetError", "RuleSet", "SegmentRule", "NerveItem", "Combination", "SegmentPair",
+    "RatioBand", "load_rule_set", "loads_rule_set", "MEASURES", "NERVE_MEASURES",
+]
+
+#: What a segment rule's drop is measured on.
+MEASURES = ("amplitude", "area", "amplitude_or_area", "amplitude_and_area",
+            "peak_to_peak", "peak_to_peak_or_area")
+#: What a nerve-level item reads (keys of ``NerveResult.limits`` plus two special items).
+NERVE_MEASURES = ("distal_motor_latency", "conduction_velocity", "f_wave_latency",
+                  "f_wave_absent", "distal_cmap_duration")
+_CONFIDENCE = ("C", "R", "S")
+_COMPARE = (">=", ">", "<=", "<")
+
+
+class RuleSetError(ValueError):
+    """A rule-set table is invalid; ``path`` and ``key`` say where."""
+
+    def __init__(self, path: str, key: str, message: str) -> None:
+        self.path, self.key = path, key
+        super().__init__(f"{path}: {key}: {message}")
+
+
+@dataclass(frozen=True)
+class SegmentPair:
+    """A segment a rule applies to, by canonical site names (and optionally nerve)."""
+
+    distal: str
+    proximal: str
+    nerve: str | None = None
+
+
+@dataclass(frozen=True)
+class RatioBand:
+    """Minimum normal proximal/distal amplitude ratio for a band of distal amplitudes (mV)."""
+
+    distal_min_mv: float
+    distal_max_mv: float
+    min_ratio: float
+    distal_min_inclusive: bool = True
+    distal_max_inclusive: bool = False
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """One segment-level rule item (conduction block / temporal dispersion); see docs/criteria.md."""
+
+    item: str
+    label: str
+    level: str
+    confidence: str
+    verification: str
+    measure: str = "amplitude"
+    drop_min_pct: float | None = None
+    drop_min_pct_inclusive: bool = True
+    ratio_bands: tuple[RatioBand, ...] = ()
+    duration: str = "negative_peak"
+    duration_increase_max_pct: float | None = None
+    duration_increase_max_pct_inclusive: bool = True
+    duration_increase_min_pct: float | None = None
+    duration_increase_min_pct_inclusive: bool = False
+    distal_amplitude_min_pct_lln: float | None = None
+    distal_amplitude_min_pct_lln_inclusive: bool = False
+    distal_amplitude_min_mv: float | None = None
+    distal_amplitude_min_mv_inclusive: bool = False
+    nerves: tuple[str, ...] = ()
+    exclude_nerves: tuple[str, ...] = ()
+    segments: tuple[SegmentPair, ...] = ()
+
+
+@dataclass(frozen=True)
+class NerveItem:
+    """One nerve-level item (DML, CV, F-wave, distal CMAP duration); see docs/criteria.md."""
+
+    item: str
+    label: str
+    measure: str
+    confidence: str
+    verification: str
+    compare: str = ">="
+    pct_of_limit: float | None = None
+    low_amplitude_below_pct_lln: float | None = None
+    low_amplitude_pct_of_limit: float | None = None
+    distal_amplitude_min_pct_lln: float | None = None
+    distal_amplitude_min_pct_lln_inclusive: bool = True
+    thresholds_ms: tuple[tuple[str, float], ...] = ()
+    filter_hz: float | None = None
+    nerves: tuple[str, ...] = ()
+    exclude_nerves: tuple[str, ...] = ()
+    caveat: str | None = None
+    caveat_nerves: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A patient-level rule: ``items`` met in ``min_nerves`` nerves (+ ``other_items`` in another)."""
+
+    level: str
+    label: str
+    items: tuple[str, ...]
+    min_nerves: int
+    confidence: str
+    verification: str
+    other_items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A validated rule-set table (see :func:`load_rule_set`)."""
+
+    id: str
+    title: str
+    short_name: str
+    version: str
+    citation: str
+    confidence: str
+    verification: str
+    kind: str
+    source: str
+    year: int | None = None
+    url: str | None = None
+    notes: str | None = None
+    comparison: str = "adjacent"
+    exclude_entrapment: bool = True
+    include_erbs_point: bool = False
+    excluded_nerves: tuple[str, ...] = ()
+    absent_proximal: str = "not-assessable"
+    not_evaluated: tuple[str, ...] = ()
+    level_labels: tuple[tuple[str, str], ...] = ()
+    segment_rules: tuple[SegmentRule, ...] = ()
+    nerve_items: tuple[NerveItem, ...] = ()
+    combinations: tuple[Combination, ...] = ()
+
+    def label_for(self, level: str) -> str:
+        """The table's wording of ``level`` (the level itself when the table has none)."""
+        return dict(self.level_labels).get(level, level)
+
+    def item_label(self, item: str) -> str:
+        """Human label of an item id."""
+        for rule in (*self.segment_rules, *self.nerve_items):
+            if rule.item == item:
+                return rule.label
+        return item
+
+    def info(self) -> RuleSetInfo:
+        """Id, title, version, year, citation, confidence and source of this rule set."""
+        return RuleSetInfo(self.id, self.title, self.version, self.year, self.citation,
+                           self.confidence, self.source)
+
+
+# --- validation -------------------------------------------------------------------------
+_STR, _BOOL, _NUM, _INT, _STRS = "string", "boolean", "number", "integer", "list of strings"
+
+
+def _check_type(path: str, key: str, value: Any, kind: str) -> Any:
+    ok = {
+        _STR: isinstance(value, str) and value.strip() != "",
+        _BOOL: isinstance(value, bool),
+        _NUM: isinstance(value, (int, float)) and not isinstance(value, bool),
+        _INT: isinstance(value, int) and not isinstance(value, bool),
+        _STRS: isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }[kind]
+    if not ok:
+        raise RuleSetError(path, key, f"must be a {kind}, got {value!r}")
+    if kind == _NUM:
+        return float(value)
+    return tuple(value) if kind == _STRS else value
+
+
+def _fields(path: str, where: str, raw: Any, spec: dict[str, tuple[str, bool]],
+            extra: Iterable[str] = ()) -> dict[str, Any]:
+    """Check ``raw`` against ``spec`` {key: (type, required)}; keys in ``extra`` pass untouched."""
+    if not isinstance(raw, dict):
+        raise RuleSetError(path, where, f"must be a table, got {raw!r}")
+    allowed = [*spec, *extra]
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise RuleSetError(path, f"{where}.{unknown[0]}" if where else unknown[0],
+                           f"unknown key; allowed keys: {sorted(allowed)}")
+    out: dict[str, Any] = {}
+    for key, (kind, required) in spec.items():
+        name = f"{where}.{key}" if where else key
+        if key not in raw:
+            if required:
+                raise RuleSetError(path, name, "required key is missing")
+            continue
+        out[key] = _check_type(path, name, raw[key], kind)
+    return out
+
+
+def _choice(path: str, key: str, value: Any, allowed: Iterable[str]) -> None:
+    allowed = list(allowed)
+    if value not in allowed:
+        raise RuleSetError(path, key, f"got {value!r}; allowed values: {allowed}")
+
+
+def _nerves(path: str, key: str, names: Iterable[str]) -> tuple[str, ...]:
+    out = []
+    for name in names:
+        canon = canonical_nerve(name)
+        if canon is None:
+            raise RuleSetError(path, key, f"unknown nerve {name!r}; use a canonical nerve name "
+                               "(see nerveconduct.names.NERVE_ALIASES)")
+        out.append(canon)
+    return tuple(out)
+
+
+def _site(path: str, key: str, name: str) -> str:
+    canon = canonical_site(name)
+    if canon is None:
+        raise RuleSetError(path, key, f"unknown site {name!r}; see nerveconduct.names.SITE_ALIASES")
+    return canon
+
+
+_COMMON = {"confidence": (_STR, True), "verification": (_STR, True), "nerves": (_STRS, False),
+           "exclude_nerves": (_STRS, False), "item": (_STR, True), "label": (_STR, True)}
+_SEGMENT_SPEC = {
+    **_COMMON, "level": (_STR, True), "measure": (_STR, False), "drop_min_pct": (_NUM, False),
+    "drop_min_pct_inclusive": (_BOOL, False), "duration": (_STR, False),
+    **{f"{k}{s}": (t, False) for k in ("duration_increase_max_pct", "duration_increase_min_pct",
+                                       "distal_amplitude_min_pct_lln", "distal_amplitude_min_mv")
+       for s, t in (("", _NUM), ("_inclusive", _BOOL))},
+}
+_BAND_SPEC = {"distal_min_mv": (_NUM, True), "distal_max_mv": (_NUM, True), "min_ratio": (_NUM, True),
+              "distal_min_inclusive": (_BOOL, False), "distal_max_inclusive": (_BOOL, False)}
+_ITEM_SPEC = {
+    **_COMMON, "measure": (_STR, True), "compare": (_STR, False), "pct_of_limit": (_NUM, False),
+    "low_amplitude_below_pct_lln": (_NUM, False), "low_amplitude_pct_of_limit": (_NUM, False),
+    "distal_amplitude_min_pct_lln": (_NUM, False), "distal_amplitude_min_pct_lln_inclusive": (_BOOL, False),
+    "filter_hz": (_NUM, False), "caveat": (_STR, False), "caveat_nerves": (_STRS, False),
+}
+_COMBO_SPEC = {"level": (_STR, True), "label": (_STR, True), "items": (_STRS, True),
+               "min_nerves": (_INT, True), "other_items": (_STRS, False),
+               "confidence": (_STR, True), "verification": (_STR, True)}
+_TOP_SPEC = {
+    "id": (_STR, True), "title": (_STR, True), "short_name": (_STR, True), "version": (_STR, True),
+    "citation": (_STR, True), "confidence": (_STR, True), "verification": (_STR, True),
+    "kind": (_STR, True), "year": (_INT, False), "url": (_STR, False), "notes": (_STR, False),
+    "comparison": (_STR, False), "exclude_entrapment": (_BOOL, False),
+    "include_erbs_point": (_BOOL, False), "excluded_nerves": (_STRS, False),
+    "absent_proximal": (_STR, False), "not_evaluated": (_STRS, False),
+}
+
+
+def _segment_rule(path: str, where: str, raw: Any) -> SegmentRule:
+    f = _fields(path, where, raw, _SEGMENT_SPEC, extra=("segments", "ratio_bands"))
+    _choice(path, f"{where}.level", f["level"], GRADED_LEVELS)
+    _choice(path, f"{where}.measure", f.get("measure", "amplitude"), MEASURES)
+    _choice(path, f"{where}.confidence", f["confidence"], _CONFIDENCE)
+    _choice(path, f"{where}.duration", f.get("duration", "negative_peak"), ("negative_peak", "cmap"))
+    for key in ("nerves", "exclude_nerves"):
+        if key in f:
+            f[key] = _nerves(path, f"{where}.{key}", f[key])
+    pairs = []
+    for i, seg in enumerate(raw.get("segments", [])):
+        w = f"{where}.segments[{i}]"
+        s = _fields(path, w, seg, {"distal": (_STR, True), "proximal": (_STR, True), "nerve": (_STR, False)})
+        nerve = _nerves(path, f"{w}.nerve", [s["nerve"]])[0] if "nerve" in s else None
+        pairs.append(SegmentPair(_site(path, f"{w}.distal", s["distal"]),
+                                 _site(path, f"{w}.proximal", s["proximal"]), nerve))
+    bands = tuple(RatioBand(**_fields(path, f"{where}.ratio_bands[{i}]", b, _BAND_SPEC))
+                  for i, b in enumerate(raw.get("ratio_bands", [])))
+    if "drop_min_pct" in f and bands:
+        raise RuleSetError(path, f"{where}.drop_min_pct", "give drop_min_pct or ratio_bands, not both")
+    if not ("drop_min_pct" in f or bands or "duration_increase_min_pct" in f):
+        raise RuleSetError(path, f"{where}.drop_min_pct", "a rule needs drop_min_pct, ratio_bands or "
+                           "duration_increase_min_pct (temporal dispersion)")
+    if bands and f.get("measure", "amplitude") != "amplitude":
+        raise RuleSetError(path, f"{where}.measure", "ratio_bands apply to measure = \"amplitude\" only")
+    return SegmentRule(**f, segments=tuple(pairs), ratio_bands=bands)
+
+
+def _nerve_item(path: str, where: str, raw: Any) -> NerveItem:
+    f = _fields(path, where, raw, _ITEM_SPEC, extra=("thresholds_ms",))
+    _choice(path, f"{where}.measure", f["measure"], NERVE_MEASURES)
+    _choice(path, f"{where}.compare", f.get("compare", ">="), _COMPARE)
+    _choice(path, f"{where}.confidence", f["confidence"], _CONFIDENCE)
+    for key in ("nerves", "exclude_nerves", "caveat_nerves"):
+        if key in f:
+            f[key] = _nerves(path, f"{where}.{key}", f[key])
+    thresholds = raw.get("thresholds_ms", {})
+    if not isinstance(thresholds, dict):
+        raise RuleSetError(path, f"{where}.thresholds_ms", f"must be a table nerve = ms, got {thresholds!r}")
+    pairs = tuple((_nerves(path, f"{where}.thresholds_ms", [k])[0],
+                   _check_type(path, f"{where}.thresholds_ms.{k}", v, _NUM)) for k, v in thresholds.items())
+    needs = {"distal_cmap_duration": "thresholds_ms", "f_wave_absent": "distal_amplitude_min_pct_lln"}
+    need = needs.get(f["measure"], "pct_of_limit")
+    if need != "thresholds_ms" and need not in f or need == "thresholds_ms" and not pairs:
+        raise RuleSetError(path, f"{where}.{need}", f"required for measure {f['measure']!r}")
+    return NerveItem(**f, thresholds_ms=pairs)
+
+
+def _combination(path: str, where: str, raw: Any, items: set[str]) -> Combination:
+    f = _fields(path, where, raw, _COMBO_SPEC)
+    _choice(path, f"{where}.level", f["level"], GRADED_LEVELS)
+    _choice(path, f"{where}.confidence", f["confidence"], _CONFIDENCE)
+    if f["min_nerves"] < 1:
+        raise RuleSetError(path, f"{where}.min_nerves", f"must be >= 1, got {f['min_nerves']}")
+    for key in ("items", "other_items"):
+        for item in f.get(key, ()):
+            _choice(path, f"{where}.{key}", item, sorted(items))
+    return Combination(**f)
+
+
+def _parse(doc: dict[str, Any], source: str) -> RuleSet:
+    f = _fields(source, "", doc, _TOP_SPEC,
+                extra=("level_labels", "segment_rules", "nerve_items", "combinations"))
+    _choice(source, "kind", f["kind"], ("conduction-block", "demyelination"))
+    _choice(source, "confidence", f["confidence"], _CONFIDENCE)
+    _choice(source, "comparison", f.get("comparison", "adjacent"), ("adjacent", "from_distal"))
+    _choice(source, "absent_proximal", f.get("absent_proximal", "not-assessable"),
+            ("not-assessable", "possible"))
+    if "excluded_nerves" in f:
+        f["excluded_nerves"] = _nerves(source, "excluded_nerves", f["excluded_nerves"])
+    labels = doc.get("level_labels", {})
+    if not isinstance(labels, dict):
+        raise RuleSetError(source, "level_labels", f"must be a table level = label, got {labels!r}")
+    for level, text in labels.items():
+        _choice(source, "level_labels", level, LEVELS)
+        _check_type(source, f"level_labels.{level}", text, _STR)
+    seg = tuple(_segment_rule(source, f"segment_rules[{i}]", r) for i, r in enumerate(doc.get("segment_rules", [])))
+    nrv = tuple(_nerve_item(source, f"nerve_items[{i}]", r) for i, r in enumerate(doc.get("nerve_items", [])))
+    if not seg and not nrv:
+        raise RuleSetError(source, "segment_rules", "a rule set needs at least one segment rule or nerve item")
+    clash = {r.item for r in seg} & {r.item for r in nrv}
+    if clash:
+        raise RuleSetError(source, "nerve_items", f"item ids {sorted(clash)} are also segment-rule items")
+    items = {r.item for r in (*seg, *nrv)}
+    combos = tuple(_combination(source, f"combinations[{i}]", c, items)
+                   for i, c in enumerate(doc.get("combinations", [])))
+    if not combos:
+        raise RuleSetError(source, "combinations", "at least one combination rule is required "
+                           "(how items combine into the patient-level result)")
+    return RuleSet(**f, source=source, level_labels=tuple(labels.items()), segment_rules=seg,
+                   nerve_items=nrv, combinations=combos)
+
+
+def load_rule_set(path: str | PathLike[str]) -> RuleSet:
+    """Load and validate one rule-set table (TOML).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.toml`` file following the schema of ``docs/criteria.md``.
+
+    Returns
+    -------
+    RuleSet
+
+    Raises
+    ------
+    RuleSetError
+        Invalid TOML, unknown or missing key, wrong type or value; the message names the file,
+        the key and what is allowed.
+    FileNotFoundError
+        ``path`` does not exist.
+    """
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    return loads_rule_set(text, str(p))
+
+
+def loads_rule_set(text: str, source: str = "<string>") -> RuleSet:
+    """Parse and validate a rule-set table given as TOML text (``source`` names it in errors)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleSetError(source, "(file)", f"not valid TOML: {exc}") from exc
+    return _parse(doc, source)
+
+
+
+def __getattr__(name: str) -> Any:
+    """Registry functions are also reachable here (they live in :mod:`.registry`)."""
+    if name in ("get_rule_set", "list_rule_sets", "register_rule_set", "unregister_rule_set"):
+        from . import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
