@@ -36,6 +36,9 @@ _EXPORTS = {
     "list_rule_sets": "criteria", "load_rule_set": "criteria", "register_rule_set": "criteria",
     "cidp_mag_score": "scores", "mmn_category": "scores", "cidp_electrodiagnostic_support": "scores",
     "rns_decrement": "scores", "facilitation_pct": "scores", "immunoparesis_grade": "scores",
+    # pictures and the report
+    "plot_nerve": "plot", "plot_segments": "plot", "plot_tli": "plot", "save_figure": "plot",
+    "write_html": "report", "render_html": "report",
     "write_archive": "io.archive", "open_archive": "io.archive", "Archive": "io.archive",
     "TraceChunk": "io.archive", "write_edf": "io.edf",
 }

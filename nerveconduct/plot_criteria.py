@@ -1,9 +1,10 @@
 """Adapter between the plots/report and the criteria evaluator (``nerveconduct.criteria``).
 
 The plots and the report show verdicts when the evaluator is installed and still work when it
-is not: every function here returns ``None`` (or an empty result) when
-``nerveconduct.criteria`` has no evaluator, and lets every other error through. An unknown
-rule-set id is a :class:`ValueError` that lists the ids allowed.
+is not: the functions that need it return ``None`` when ``nerveconduct.criteria.engine`` is
+absent, and let every other error through. An unknown rule-set id is the evaluator's
+:class:`KeyError`, which lists the ids known. Thresholds are read from the rule tables
+(criteria are data), never restated here.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ __all__ = [
     "criteria_module",
     "evaluate_segments",
     "verdicts_by_segment",
-    "rule_set_infos",
+    "rule_set_table",
     "rule_set_thresholds",
+    "rule_set_duration",
 ]
 
 #: Rule set whose conduction-block verdicts the nerve plot highlights by default.
@@ -43,7 +45,7 @@ class ThresholdLine:
     value_pct : float
         Threshold (%).
     label : str
-        What crossing it means (e.g. ``"definite CB: area drop ≥ 50%"``).
+        The threshold and the rule items using it (e.g. ``"area drop 50% (definite CB)"``).
     """
 
     measure: str
@@ -57,14 +59,9 @@ def criteria_module() -> ModuleType | None:
     An evaluator that is present but fails to import raises (a broken install must not look
     like a missing feature).
     """
-    module = importlib.import_module("nerveconduct.criteria")
-    if hasattr(module, "evaluate"):
-        return module
     if importlib.util.find_spec("nerveconduct.criteria.engine") is None:
         return None
-    importlib.import_module("nerveconduct.criteria.engine")  # surfaces its import error
-    module = importlib.reload(module)
-    return module if hasattr(module, "evaluate") else None
+    return importlib.import_module("nerveconduct.criteria")
 
 
 def evaluate_segments(result: Any, rule_set: str) -> list[Any] | None:
@@ -88,61 +85,66 @@ def verdicts_by_segment(verdicts: Sequence[Any] | None) -> dict[int, Any]:
     return {int(v.segment_index): v for v in verdicts}
 
 
-def rule_set_infos() -> dict[str, Any]:
-    """Rule-set id -> ``RuleSetInfo`` (id, title, version, year, citation), or ``{}``."""
+def rule_set_table(rule_set: Any) -> Any | None:
+    """The rule-set table (``RuleSet``) for an id (a table passes through), or ``None``
+    without the criteria evaluator.
+
+    Raises
+    ------
+    KeyError
+        Unknown rule-set id (the message lists the known ids).
+    """
     module = criteria_module()
-    if module is None or not hasattr(module, "list_rule_sets"):
-        return {}
-    return {info.id: info for info in module.list_rule_sets()}
+    return None if module is None else module.get_rule_set(rule_set)
 
 
-# Segment measures a threshold can apply to, as the rule tables may name them.
-_MEASURE_ALIASES = {
-    "amplitude_drop_pct": "amplitude_drop_pct",
-    "amplitude_drop_from_distal_pct": "amplitude_drop_pct",
-    "area_drop_pct": "area_drop_pct",
-    "area_drop_from_distal_pct": "area_drop_pct",
-    "duration_increase_pct": "duration_increase_pct",
-    "duration_increase_from_distal_pct": "duration_increase_pct",
-    "cmap_duration_increase_pct": "duration_increase_pct",
+#: Drop measure of a segment rule -> the segment drops it reads.
+_DROP_MEASURES = {
+    "amplitude": ("amplitude_drop",),
+    "peak_to_peak": (),  # peak-to-peak drops are not plotted: no line
+    "area": ("area_drop",),
+    "amplitude_or_area": ("amplitude_drop", "area_drop"),
+    "amplitude_and_area": ("amplitude_drop", "area_drop"),
+    "peak_to_peak_or_area": ("area_drop",),
 }
 
 
-def rule_set_thresholds(rule_set: str) -> list[ThresholdLine] | None:
-    """Drop / duration-increase thresholds of a rule set, read from its table.
+def rule_set_thresholds(table: Any) -> list[ThresholdLine]:
+    """Drop and duration-increase thresholds of a rule-set table, one line per distinct value.
+
+    Parameters
+    ----------
+    table : RuleSet
+        A table from :func:`rule_set_table` (``segment_rules`` with ``measure``,
+        ``drop_min_pct``, ``duration_increase_max_pct``, ``duration_increase_min_pct``).
 
     Returns
     -------
-    list of ThresholdLine or None
-        ``None`` when the evaluator (or its table reader) is not installed.
+    list of ThresholdLine
+        ``measure`` is ``"amplitude_drop_pct"``, ``"area_drop_pct"`` or
+        ``"duration_increase_pct"``. Amplitude-ratio bands (amplitude-dependent limits) have
+        no single threshold, and peak-to-peak drops are not plotted: neither gives a line.
     """
-    module = criteria_module()
-    if module is None:
-        return None
-    loader = getattr(module, "load_rule_set", None) or getattr(module, "get_rule_set", None)
-    if loader is None:
-        return None
-    table = loader(rule_set)
-    return _thresholds_from_table(table)
-
-
-def _thresholds_from_table(table: Any) -> list[ThresholdLine]:
-    """Collect ``(measure, threshold)`` conditions from a rule table's segment rules."""
-    lines: list[ThresholdLine] = []
-    seen: set[tuple[str, float]] = set()
-    for rule in getattr(table, "segment_rules", None) or getattr(table, "rules", ()) or ():
-        label = str(getattr(rule, "label", None) or getattr(rule, "level", "") or "")
-        for cond in getattr(rule, "conditions", ()) or ():
-            measure = _MEASURE_ALIASES.get(str(getattr(cond, "measure", "")))
-            value = getattr(cond, "value", None)
-            if measure is None or not isinstance(value, (int, float)):
-                continue
-            key = (measure, float(value))
-            if key in seen:
-                continue
-            seen.add(key)
-            op = str(getattr(cond, "op", "") or getattr(cond, "operator", ""))
-            lines.append(ThresholdLine(measure, float(value),
-                                       f"{label}: {measure.removesuffix('_pct').replace('_', ' ')} "
-                                       f"{op} {float(value):g}%".replace("  ", " ")))
+    items: dict[tuple[str, float], list[str]] = {}
+    for rule in table.segment_rules:
+        if rule.drop_min_pct is not None:
+            for base in _DROP_MEASURES.get(rule.measure, ()):
+                items.setdefault((f"{base}_pct", float(rule.drop_min_pct)), []).append(rule.item)
+        for attr in ("duration_increase_max_pct", "duration_increase_min_pct"):
+            value = getattr(rule, attr)
+            if value is not None:
+                items.setdefault(("duration_increase_pct", float(value)), []).append(rule.item)
+    lines = []
+    for (measure, value), names in sorted(items.items()):
+        what = measure.removesuffix("_pct").replace("_", " ")
+        unique = ", ".join(dict.fromkeys(names))
+        lines.append(ThresholdLine(measure, value, f"{what} {value:g}% ({unique})"))
     return lines
+
+
+def rule_set_duration(table: Any) -> str:
+    """``"cmap"`` when every duration condition of the table reads the CMAP duration, else
+    ``"negative_peak"``."""
+    kinds = {rule.duration for rule in table.segment_rules
+             if rule.duration_increase_max_pct is not None or rule.duration_increase_min_pct is not None}
+    return "cmap" if kinds == {"cmap"} else "negative_peak"
