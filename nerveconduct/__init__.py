@@ -22,7 +22,7 @@ _EXPORTS = {
     "LimitComparison": "model",
     # measurement, simulation
     "measure_cmap": "measure", "CmapMeasures": "measure", "MeasureFlag": "flags",
-    "simulate_nerve": "simulate", "SimulatedNerve": "simulate",
+    "simulate_nerve": "simulate", "SimulatedNerve": "simulate", "SimulationTruth": "simulate",
     # along the nerve
     "analyze_nerve": "segments", "analyze_nerves": "segments", "analyze_values": "segments",
     "NormalLimits": "limits",
