@@ -1,7 +1,102 @@
-"""Console entry point (placeholder until the CLI issue lands)."""
+"""The ``nerveconduct`` command: the group, ``--version``, ``--debug`` and the exit codes.
+
+Every command lives in its own module and registers here in :data:`COMMAND_MODULES`
+(``name: "module:attribute"``). Modules are imported only when their command runs (or help
+lists it), so ``nerveconduct --version`` and each command start fast. To add a command group
+(e.g. the scale issue's ``batch``), add its entry: nothing else changes.
+
+Named library errors are turned into one line on stderr and exit code 1 in ONE place,
+:meth:`NerveConductGroup.invoke` (see :mod:`nerveconduct_cli.errors`); click's usage errors
+exit with 2; commands that finish with failed records exit with 3.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+
 import click
 
+from .errors import named_errors, to_command_error
 
-@click.group()
-def main() -> None:
-    """nerveconduct command line."""
+__all__ = ["main", "COMMAND_MODULES", "NerveConductGroup"]
+
+#: Commands of the group: name -> ``"module:attribute"`` relative to this package.
+COMMAND_MODULES: dict[str, str] = {
+    "demo": "demo:demo",
+    "analyze": "analyze:analyze",
+    "score": "score:score",
+    "criteria": "criteria_cmd:criteria",
+    "simulate": "simulate_cmd:simulate",
+    "convert": "convert:convert",
+    "validate": "validate:validate",
+    "report": "report_cmd:report",
+    "plot": "plot_cmd:plot",
+    "batch": "batch_cmd:batch",  # the scale issue's command (cli/batch_cmd.py), listed once it exists
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class NerveConductGroup(click.Group):
+    """A click group that loads its commands lazily from :data:`COMMAND_MODULES` and maps the
+    library's named errors to one line and exit code 1."""
+
+    def _module(self, name: str) -> str | None:
+        entry = COMMAND_MODULES.get(name)
+        if entry is None:
+            return None
+        qualified = f"{__package__}.{entry.split(':')[0]}"
+        return qualified if importlib.util.find_spec(qualified) is not None else None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102 (click API)
+        return sorted(set(super().list_commands(ctx)) | {n for n in COMMAND_MODULES if self._module(n)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:  # noqa: D102
+        module = self._module(name)
+        if module is None:
+            return super().get_command(ctx, name)
+        return getattr(importlib.import_module(module), COMMAND_MODULES[name].split(":")[1])
+
+    def main(self, *args, prog_name: str | None = None, **kwargs):  # noqa: D102 (click API)
+        return super().main(*args, prog_name=prog_name or "nerveconduct", **kwargs)
+
+    def invoke(self, ctx: click.Context):  # noqa: D102 (click API)
+        try:
+            return super().invoke(ctx)
+        except named_errors() as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exception(exc, file=sys.stderr)
+            raise to_command_error(exc) from exc
+
+
+def _version() -> str:
+    import nerveconduct
+
+    return nerveconduct.__version__
+
+
+@click.group("nerveconduct", cls=NerveConductGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(_version(), "--version", "-V", prog_name="nerveconduct",
+                      message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Motor nerve-conduction analysis: CMAP measures, conduction block, temporal dispersion,
+    terminal latency index and published criteria.
+
+    Results go to stdout (or -o FILE); progress and messages go to stderr.
+    Exit codes: 0 success, 1 error, 2 usage error, 3 some files or records failed.
+
+    \b
+    Start here:
+      nerveconduct demo                      analyze the bundled samples
+      nerveconduct analyze study.csv --sheet sheet.toml -f table
+      nerveconduct criteria list
+
+    Run 'nerveconduct COMMAND --help' for a command's options and an example.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug

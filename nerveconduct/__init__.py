@@ -39,6 +39,9 @@ _EXPORTS = {
     # pictures and the report
     "plot_nerve": "plot", "plot_segments": "plot", "plot_tli": "plot", "save_figure": "plot",
     "write_html": "report", "render_html": "report",
+    # records for programs (CLI and batch share them)
+    "nerve_record": "serialize", "nerve_row": "serialize", "segment_rows": "serialize",
+    "site_rows": "serialize", "failure_record": "serialize", "to_jsonable": "serialize",
     "write_archive": "io.archive", "open_archive": "io.archive", "Archive": "io.archive",
     "TraceChunk": "io.archive", "write_edf": "io.edf",
 }

@@ -1,0 +1,165 @@
+"""Where results go: stdout or a file written atomically, never overwritten without asking.
+
+Also the shared options (``-o``, ``-f``, ``--overwrite``) and stderr progress/messages, so
+every command behaves the same way: stdout carries only results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
+
+import click
+
+__all__ = [
+    "RESULT_FORMATS", "resolve_format", "check_new_output", "atomic_output", "result_stream",
+    "message", "progress", "output_option", "overwrite_option", "format_option",
+]
+
+T = TypeVar("T")
+
+#: Output formats of result commands: ``table`` for people, the others for programs.
+RESULT_FORMATS = ("table", "json", "jsonl", "csv")
+_SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+                   ".txt": "table"}
+
+
+def resolve_format(fmt: str | None, out: str | None) -> str:
+    """The output format: as given; else from ``out``'s suffix; else ``table`` on a terminal
+    and ``jsonl`` when stdout is a pipe or a file."""
+    if fmt:
+        return fmt
+    if out and out != "-":
+        return _SUFFIX_FORMATS.get(Path(out).suffix.lower(), "jsonl")
+    return "table" if sys.stdout.isatty() else "jsonl"
+
+
+def check_new_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Refuse early to write ``path`` when it exists (without ``overwrite``) or cannot be made.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    FileNotFoundError
+        Its directory does not exist.
+    NotADirectoryError
+        Its parent is a file.
+    IsADirectoryError
+        ``path`` is a directory.
+    PermissionError
+        Its directory is not writable.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not an output file", str(p))
+    if p.exists() and not overwrite:
+        raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(p))
+    parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "cannot write output: its parent is a file, not "
+                                 "a directory", str(p))
+    if not parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "output directory does not exist", str(parent))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "output directory is not writable", str(parent))
+    return p
+
+
+def _commit(tmp: Path, dest: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, dest)
+        return
+    try:
+        os.link(tmp, dest)  # atomic and refuses to clobber a file created meanwhile
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(dest)) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if dest.exists():  # file system without hard links
+            raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(dest)) from None
+        os.replace(tmp, dest)
+    else:
+        tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False,
+                  binary: bool = False) -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; move it onto ``path`` only if the block succeeds.
+
+    On an error the temporary file is removed and ``path`` is untouched.
+    """
+    dest = check_new_output(path, overwrite=overwrite)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp")
+    done = False
+    try:
+        mode = "wb" if binary else "w"
+        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
+        try:
+            fh = open(tmp, mode, **kwargs)
+        except OSError as exc:  # name the output the user gave, not our temporary file
+            raise type(exc)(exc.errno, f"cannot create the output file ({exc.strerror})",
+                            str(dest)) from None
+        with fh:
+            yield fh
+        _commit(tmp, dest, overwrite)
+        done = True
+    finally:
+        if not done:
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def result_stream(out: str | None, *, overwrite: bool) -> Iterator[IO[str]]:
+    """stdout when ``out`` is None or ``-``, else :func:`atomic_output` on ``out``."""
+    if out is None or out == "-":
+        stream = click.get_text_stream("stdout")
+        yield stream
+        stream.flush()
+    else:
+        with atomic_output(out, overwrite=overwrite) as fh:
+            yield fh
+
+
+def message(text: str) -> None:
+    """A message for the user, on stderr (stdout carries only results)."""
+    click.echo(text, err=True)
+
+
+def progress(items: Iterable[T], *, label: str, length: int | None = None,
+             show_name: Callable[[T], str] | None = None) -> contextlib.AbstractContextManager:
+    """A progress bar on stderr over ``items``, drawn only when stderr is a terminal (a log
+    or a pipe gets no progress noise)."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(items)
+    return click.progressbar(
+        items, length=length, label=label, file=sys.stderr, show_pos=True,
+        item_show_func=(lambda item: None if item is None else show_name(item)) if show_name else None,
+    )
+
+
+def output_option(help_text: str = "Write the results to this file (atomically) instead of stdout."):
+    """``-o/--output OUT``."""
+    return click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
+                        help=help_text)
+
+
+def overwrite_option():
+    """``--overwrite``."""
+    return click.option("--overwrite", is_flag=True,
+                        help="Replace output files that exist (never done without it).")
+
+
+def format_option():
+    """``-f/--format table|json|jsonl|csv``."""
+    return click.option(
+        "-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default=None,
+        help="Output format. Default: from the -o suffix (.json, .jsonl, .csv, .txt), else "
+             "'table' on a terminal and 'jsonl' when stdout is a pipe or file.")

@@ -1,0 +1,141 @@
+"""``nerveconduct demo``: analyze the bundled sample cases, print a summary, write reports."""
+
+from __future__ import annotations
+
+import errno
+import importlib.resources
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nerveconduct.criteria import evaluate_nerve, evaluate_patient
+from nerveconduct.io.read import read_case
+from nerveconduct.io.sheet import load_sheet
+from nerveconduct.model import Case
+from nerveconduct.scores import cidp_mag_score, mmn_category
+from nerveconduct.segments import analyze_nerves
+
+from ._output import check_new_output, message, overwrite_option, progress
+from ._render import num
+
+__all__ = ["demo", "sample_cases", "DEMO_CRITERIA"]
+
+#: Rule sets the demo applies: MMN conduction block and the EAN/PNS 2021 CIDP criteria.
+DEMO_CRITERIA = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
+#: The case whose report becomes ``report.html`` (anti-MAG: TLI, CIDP-MAG, paraprotein).
+SHOWCASE_CASE = "antimag_case.toml"
+_SHEET_SUFFIXES = (".json", ".toml")
+_WAVEFORM_SUFFIXES = (".csv", ".txt", ".edf", ".h5")
+
+
+def sample_cases() -> list[Path]:
+    """The bundled sample cases: every sample sheet, then every waveform file no sheet names.
+
+    The samples are the installed package ``nerveconduct_samples`` (``data/samples`` in the
+    source tree), so the demo works from any directory.
+    """
+    try:
+        folder = Path(str(importlib.resources.files("nerveconduct_samples")))
+    except ModuleNotFoundError:  # a source checkout that is not installed
+        import nerveconduct
+
+        folder = Path(nerveconduct.__file__).resolve().parents[1] / "data" / "samples"
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    sheets = [p for p in files if p.suffix in _SHEET_SUFFIXES]
+    named = {e.file for s in sheets for e in load_sheet(s).nerves if e.file}
+    singles = [p for p in files if p.suffix in _WAVEFORM_SUFFIXES and p.name not in named]
+    if not sheets and not singles:
+        raise FileNotFoundError(errno.ENOENT, "no sample files here: reinstall nerveconduct", str(folder))
+    return sheets + singles
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "case"
+
+
+def _nerve_line(result: Any, verdicts: dict[str, Any]) -> str:
+    segs = [s for s in result.segments if not s.across_entrapment_site and not s.from_erbs_point]
+
+    def worst(attr: str) -> float | None:
+        vals = [getattr(s, attr) for s in segs if getattr(s, attr) == getattr(s, attr)]
+        return max(vals) if vals else None
+
+    cvs = [s.conduction_velocity_m_s for s in segs if s.conduction_velocity_m_s == s.conduction_velocity_m_s]
+    label = " ".join(p for p in (result.side, result.nerve) if p)
+    parts = [f"{label:<14}", f"DML {num(result.distal_motor_latency_ms, '.2f', 'ms')}",
+             f"CV {num(min(cvs) if cvs else None, '.0f', 'm/s')}",
+             f"drop amp/area {num(worst('amplitude_drop_pct'), '.0f')}/{num(worst('area_drop_pct'), '.0f')}%",
+             f"dur +{num(worst('duration_increase_pct'), '.0f')}%",
+             f"TLI {num(result.terminal_latency_index, '.2f')}"]
+    cb = verdicts.get("efns-pns-2010-mmn")
+    if cb is not None:
+        graded = [f"{s.label} {s.segment}" for s in cb.segments
+                  if s.level in ("definite", "probable", "possible")]
+        parts.append("CB: " + ("; ".join(graded) if graded else cb.level))
+    return "  ".join(parts)
+
+
+def _case_summary(path: Path, case: Case, results: list[Any]) -> list[str]:
+    lines = [f"Case {case.case_id or path.stem} ({path.name}): {len(results)} nerve(s)"]
+    for r in results:
+        lines.append("   " + _nerve_line(r, {rid: evaluate_nerve(r, rid) for rid in DEMO_CRITERIA}))
+    for rid in DEMO_CRITERIA:
+        pv = evaluate_patient(results, rid)
+        lines.append(f"   {rid}: {pv.label}" + (f" ({', '.join(pv.nerves)})" if pv.nerves else ""))
+    if any(v is not None for v in case.clinical.values()):
+        lines.append(f"   {cidp_mag_score(case.clinical, results)}")
+    if case.mmn:
+        kwargs = {k: case.mmn.get(k) for k in ("core_clinical", "exclusions_absent", "sensory_normal")}
+        kwargs.update({k: case.mmn[k] for k in ("supportive", "one_nerve_only") if k in case.mmn})
+        lines.append(f"   EFNS/PNS 2010 MMN category: {mmn_category(results, **kwargs).category}")
+    return lines
+
+
+@click.command("demo")
+@click.option("--out-dir", type=click.Path(file_okay=False), default="nerveconduct-demo",
+              show_default=True, help="Folder for the HTML reports (created if needed).")
+@click.option("--no-report", is_flag=True, help="Print the summary only; write no report.")
+@overwrite_option()
+def demo(out_dir: str, no_report: bool, overwrite: bool) -> None:
+    """Analyze the bundled sample cases: print a summary and write HTML reports.
+
+    Per nerve: distal motor latency (DML), slowest conduction velocity (CV), largest
+    amplitude/area drop and duration increase, terminal latency index (TLI) and conduction
+    block verdicts (EFNS/PNS 2010 MMN); per case: the EFNS/PNS 2010 MMN and EAN/PNS 2021 CIDP
+    results, the CIDP-MAG score and the MMN category where the sample gives clinical inputs.
+    The anti-MAG case's report is OUT_DIR/report.html; every other case's is next to it.
+
+    \b
+    Examples:
+      nerveconduct demo
+      nerveconduct demo --out-dir /tmp/nc-demo --overwrite
+    """
+    cases = sample_cases()
+    folder = Path(out_dir)
+    targets = {p: folder / ("report.html" if p.name == SHOWCASE_CASE else
+                            f"report-{_slug(p.stem)}.html") for p in cases}
+    if not no_report:
+        folder.mkdir(parents=True, exist_ok=True)
+        for target in sorted(targets.values(), key=lambda t: t.name != "report.html"):
+            check_new_output(target, overwrite=overwrite)  # refuse before any work
+    click.echo(f"nerveconduct demo: {len(cases)} sample cases from {cases[0].parent}\n")
+    written = []
+    with progress(cases, label="analyzing sample cases", show_name=lambda p: p.name) as bar:
+        blocks = []
+        for path in bar:
+            case = read_case(path)
+            results = analyze_nerves(case.studies)
+            blocks.append("\n".join(_case_summary(path, case, results)))
+            if not no_report:
+                from nerveconduct.report import write_html  # matplotlib: only when drawing
+
+                written.append(write_html(case, targets[path], criteria=DEMO_CRITERIA,
+                                          overwrite=overwrite))
+    click.echo("\n\n".join(blocks))
+    if written:
+        click.echo(f"\nReport: {targets[next(p for p in cases if p.name == SHOWCASE_CASE)]}")
+        others = [str(t) for p, t in targets.items() if p.name != SHOWCASE_CASE]
+        click.echo("Other cases: " + ", ".join(others))
+    message("next: 'nerveconduct analyze FILE --sheet SHEET -f table' on your own exports")

@@ -1,0 +1,89 @@
+"""``nerveconduct plot``: figures of nerves (CMAP stacks), segments or TLI, to PNG/SVG/PDF."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from nerveconduct.plot import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
+from nerveconduct.segments import analyze_nerves
+
+from ._output import check_new_output, message, overwrite_option
+from ._pipeline import (
+    keep_identifiers_option, limits_option, load_limits_option, load_sheet_option, read_inputs,
+    sheet_option,
+)
+from .analyze import finish
+from .criteria_cmd import check_rule_set_ids
+
+__all__ = ["plot", "KINDS"]
+
+#: ``nerve``: one CMAP stack per nerve; ``segments``: drops and duration increases of every
+#: segment against a rule set's thresholds; ``tli``: terminal latency index per nerve.
+KINDS = ("nerve", "segments", "tli")
+
+
+def _nerve_paths(out: Path, results: list) -> list[Path]:
+    if len(results) == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{i + 1}-" + re.sub(r"[^a-z0-9]+", "-", " ".join(
+        p for p in (r.side, r.nerve) if p).lower()).strip("-") + out.suffix)
+        for i, r in enumerate(results)]
+
+
+@click.command("plot")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="Figure file; the suffix sets the format (.png, .svg, .pdf). With --kind "
+                   "nerve and several nerves, one file per nerve: OUT-1-right-median.png, ...")
+@click.option("--kind", type=click.Choice(KINDS), default="nerve", show_default=True,
+              help="nerve: CMAPs of each nerve; segments: drops and duration increases against "
+                   "the rule set's thresholds; tli: terminal latency index per nerve.")
+@click.option("--rule-set", default="efns-pns-2010-mmn", show_default=True,
+              help="Rule set whose verdicts (nerve) or thresholds (segments) are drawn.")
+@sheet_option()
+@limits_option()
+@click.option("--physical", is_flag=True, help="Traces negative down (default: negative up).")
+@keep_identifiers_option()
+@overwrite_option()
+def plot(files: tuple[str, ...], out: str, kind: str, rule_set: str, sheet: str | None,
+         limits_path: str | None, physical: bool, keep_identifiers: bool, overwrite: bool) -> None:
+    """Draw FILES' nerves: CMAP stacks, segment drops, or terminal latency indices.
+
+    The files written are printed on stdout, one per line.
+
+    \b
+    Examples:
+      nerveconduct plot mmn_case.toml -o mmn.png
+      nerveconduct plot antimag_case.toml --kind tli -o tli.svg
+      nerveconduct plot cidp_median.edf --kind segments --rule-set efns-pns-2010-cidp -o seg.pdf
+    """
+    target = Path(out)
+    fmt = target.suffix.lstrip(".").lower()
+    if fmt not in FIGURE_FORMATS:
+        raise click.BadParameter(f"the suffix must be one of .{', .'.join(FIGURE_FORMATS)}, got "
+                                 f"{target.suffix or 'none'!r}", param_hint="'-o'")
+    check_rule_set_ids([rule_set], param_hint="'--rule-set'")
+    limits = load_limits_option(limits_path)
+    inputs = read_inputs(files, sheet=load_sheet_option(sheet), keep_identifiers=keep_identifiers)
+    if len(files) == 1 and inputs.failures:
+        raise inputs.failures[0][1]  # one file, one error: one line, exit 1
+    results = analyze_nerves(inputs.studies, limits=limits) if inputs.studies else []
+    if not results:
+        finish(len(files), inputs.failures, listed="above")
+    paths = _nerve_paths(target, results) if kind == "nerve" else [target]
+    for path in paths:  # refuse before drawing anything
+        check_new_output(path, overwrite=overwrite)
+    for path, exc in inputs.failures:
+        message(f"skipped {path}: {' '.join(str(exc).split())}")
+    if kind == "nerve":
+        figures = [plot_nerve(r, negative_up=not physical, rule_set=rule_set).figure for r in results]
+    elif kind == "segments":
+        figures = [plot_segments(results, rule_set=rule_set).figure]
+    else:
+        figures = [plot_tli(results).figure]
+    for path, fig in zip(paths, figures, strict=True):
+        click.echo(str(save_figure(fig, path)))
+    finish(len(files), inputs.failures, listed="above")

@@ -1,0 +1,61 @@
+"""``nerveconduct report``: one patient's printable HTML report (images embedded)."""
+
+from __future__ import annotations
+
+import click
+
+from nerveconduct.io.read import read_case
+from nerveconduct.report import write_html
+
+from ._output import check_new_output, message, overwrite_option
+from ._pipeline import (
+    DEFAULT_CRITERIA, criteria_option, keep_identifiers_option, limits_option, load_limits_option,
+    load_sheet_option, resolve_criteria, sheet_option,
+)
+from .errors import named_errors
+
+__all__ = ["report"]
+
+
+@click.command("report")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="HTML file to write (self-contained: open it in a browser, print on A4).")
+@sheet_option()
+@criteria_option()
+@limits_option()
+@click.option("--image-format", type=click.Choice(["png", "svg"]), default="png", show_default=True,
+              help="How the plots are embedded.")
+@click.option("--physical", is_flag=True,
+              help="Draw traces negative down (default: the display convention, negative up).")
+@keep_identifiers_option()
+@overwrite_option()
+def report(files: tuple[str, ...], out: str, sheet: str | None, criteria_ids: tuple[str, ...],
+           limits_path: str | None, image_format: str, physical: bool, keep_identifiers: bool,
+           overwrite: bool) -> None:
+    """Write the HTML report of one patient: FILES (or a sheet naming them) are one case.
+
+    The report shows every nerve's CMAPs, measures against the normal limits, segment
+    values with each rule set's verdicts and reasons, the CIDP-MAG score and MMN category
+    when the sheet gives clinical inputs, and summary plots. Patient identifiers and file
+    names appear only with --keep-identifiers.
+
+    \b
+    Examples:
+      nerveconduct report antimag_case.toml -o antimag.html
+      nerveconduct report median.csv ulnar.csv --sheet case.toml -o case.html --criteria all
+    """
+    criteria = resolve_criteria(criteria_ids, default=DEFAULT_CRITERIA)
+    check_new_output(out, overwrite=overwrite)
+    limits = load_limits_option(limits_path)
+    sheet_obj = load_sheet_option(sheet)
+    try:
+        case = read_case(list(files), sheet=sheet_obj, keep_identifiers=keep_identifiers)
+    except named_errors():  # FormatError, SheetError, missing file...: one line, exit 1
+        raise
+    except ValueError as exc:  # read_case's usage errors, e.g. two sheets for one case
+        raise click.UsageError(str(exc)) from None
+    message(f"writing the report of {len(case.studies)} nerve(s)")
+    path = write_html(case, out, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
+                      overwrite=overwrite, image_format=image_format, negative_up=not physical)
+    click.echo(str(path))

@@ -1,0 +1,211 @@
+"""``nerveconduct score cidp-mag|mmn|cidp``: clinical scores of one patient's nerves."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import click
+
+from nerveconduct.io.read import read_case
+from nerveconduct.model import Case
+from nerveconduct.scores import (
+    CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
+)
+from nerveconduct.scores_categories import SUPPORTIVE_MMN
+from nerveconduct.segments import analyze_nerves
+from nerveconduct.serialize import score_record
+
+from ._output import check_new_output, message, output_option, overwrite_option, result_stream
+from ._pipeline import limits_option, load_limits_option, load_sheet_option, sheet_option
+from .criteria_cmd import check_rule_set_ids
+from .errors import CommandError, named_errors
+
+__all__ = ["score", "parse_items"]
+
+_YES, _NO, _UNKNOWN = ("yes", "true", "1", "y"), ("no", "false", "0", "n"), ("unknown", "?", "null")
+MMN_FLAGS = ("core_clinical", "exclusions_absent", "one_nerve_only", "sensory_normal")
+
+
+def parse_items(values: tuple[str, ...], allowed: tuple[str, ...] | list[str]) -> dict[str, bool | None]:
+    """``("ataxia=yes", "tremor=unknown")`` -> ``{"ataxia": True, "tremor": None}``.
+
+    A bad name or value is a usage error (exit 2) listing what is allowed.
+    """
+    out: dict[str, bool | None] = {}
+    for text in values:
+        name, sep, value = text.partition("=")
+        name, value = name.strip(), value.strip().lower()
+        if not sep or name not in allowed:
+            raise click.BadParameter(f"expected NAME=yes|no|unknown with NAME one of "
+                                     f"{', '.join(allowed)}; got {text!r}", param_hint="'--item'")
+        if value in _YES:
+            out[name] = True
+        elif value in _NO:
+            out[name] = False
+        elif value in _UNKNOWN:
+            out[name] = None
+        else:
+            raise click.BadParameter(f"{name}: value must be yes, no or unknown, got {value!r}",
+                                     param_hint="'--item'")
+    return out
+
+
+def _case(files: tuple[str, ...], sheet: str | None, limits_path: str | None, out: str | None,
+          overwrite: bool) -> tuple[Case, list[Any]]:
+    if out is not None and out != "-":
+        check_new_output(out, overwrite=overwrite)  # refuse before the work
+    sheet_obj = load_sheet_option(sheet)
+    limits = load_limits_option(limits_path)
+    try:
+        case = read_case(list(files), sheet=sheet_obj)
+    except named_errors():  # FormatError, SheetError, missing file...: one line, exit 1
+        raise
+    except ValueError as exc:  # read_case's usage errors, e.g. two sheets for one case
+        raise click.UsageError(str(exc)) from None
+    message(f"scoring case {case.case_id or '(no id)'}: {len(case.studies)} nerve(s)")
+    return case, analyze_nerves(case.studies, limits=limits)
+
+
+def _emit(out: str | None, overwrite: bool, fmt: str, record: dict[str, Any], text: str) -> None:
+    with result_stream(out, overwrite=overwrite) as stream:
+        if fmt == "json":
+            stream.write(json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        else:
+            stream.write(text + "\n")
+
+
+def _common(fn: Callable) -> Callable:
+    """FILES, --sheet, --limits, -f, -o, --overwrite (in that order in --help)."""
+    decorators = [
+        click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+        sheet_option(),
+        limits_option(),
+        click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]),
+                     default="table", show_default=True, help="Output format."),
+        output_option(),
+        overwrite_option(),
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def _call(scorer: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+    try:
+        return scorer(**kwargs)
+    except (TypeError, ValueError) as exc:  # invalid clinical input from the sheet or --item
+        raise CommandError(f"{what} not computed: {exc}; fix the sheet or the --item values") from None
+
+
+@click.group("score")
+def score() -> None:
+    """Clinical scores of one patient: CIDP-MAG, MMN category, CIDP electrodiagnostic support.
+
+    FILES are one patient's files (or a study sheet naming them); the sheet gives the
+    clinical inputs, --item overrides them.
+
+    \b
+    Examples:
+      nerveconduct score cidp-mag antimag.csv --sheet antimag_case.toml
+      nerveconduct score mmn mmn_case.toml -f json
+      nerveconduct score cidp cidp_median.edf
+    """
+
+
+@score.command("cidp-mag")
+@_common
+@click.option("--item", "items", multiple=True, metavar="NAME=yes|no|unknown",
+              help=f"Clinical item (repeatable): {', '.join(CLINICAL_ITEMS)}. Overrides the sheet.")
+@click.option("--cb-rule-set", default="efns-pns-2010-mmn", show_default=True,
+              help="Rule set defining 'motor conduction block on EMG'.")
+def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str,
+             out: str | None, overwrite: bool, items: tuple[str, ...], cb_rule_set: str) -> None:
+    """CIDP-MAG score (Doneddu et al.): anti-MAG neuropathy (+1..+5) versus CIDP (-7..-1).
+
+    TLI <= 0.25 in 2 nerves and motor conduction block come from the waveforms; the
+    clinical items from the sheet's [clinical] table or --item. An unknown item makes the
+    score a range.
+
+    \b
+    Example:
+      nerveconduct score cidp-mag antimag.csv --sheet antimag_case.toml --item tremor=no
+    """
+    check_rule_set_ids([cb_rule_set], param_hint="'--cb-rule-set'")
+    given = parse_items(items, list(CLINICAL_ITEMS))
+    case, results = _case(files, sheet, limits_path, out, overwrite)
+    clinical = {**case.clinical, **given}
+    unknown = [k for k in CLINICAL_ITEMS if clinical.get(k) is None]
+    if unknown:
+        message(f"clinical item(s) unknown: {', '.join(unknown)} (score given as a range; set "
+                "them in the sheet's [clinical] table or with --item NAME=yes|no)")
+    result = _call(cidp_mag_score, "CIDP-MAG score", clinical=clinical, nerve_results=results,
+                   cb_rule_set=cb_rule_set)
+    lines = [f"{result} (case {case.case_id or '-'})"]
+    for it in result.items:
+        present = {True: "yes", False: "no", None: "unknown"}[it.present]
+        pts = f"{it.points:+d}" if it.points is not None else f"({it.weight:+d})"
+        lines.append(f"   {pts:>5}  {present:<7}  {it.label}: {it.evidence}")
+    _emit(out, overwrite, fmt, score_record("cidp-mag", result, case_id=case.case_id,
+                                            source=case.source), "\n".join(lines))
+
+
+@score.command("mmn")
+@_common
+@click.option("--item", "items", multiple=True, metavar="NAME=yes|no|unknown",
+              help=f"MMN input (repeatable): {', '.join(MMN_FLAGS)}, or a supportive criterion "
+                   f"{', '.join(SUPPORTIVE_MMN)}. Overrides the sheet's [mmn] table.")
+def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str,
+        out: str | None, overwrite: bool, items: tuple[str, ...]) -> None:
+    """EFNS/PNS 2010 multifocal motor neuropathy category: definite, probable, possible, none.
+
+    Conduction block comes from the waveforms (EFNS/PNS 2010 MMN rule set); the clinical
+    inputs from the sheet's [mmn] table or --item. Unknown inputs give the category when
+    unmet and, if different, the category were they met.
+
+    \b
+    Example:
+      nerveconduct score mmn mmn_case.toml --item ivig_response=yes
+    """
+    given = parse_items(items, [*MMN_FLAGS, *SUPPORTIVE_MMN])
+    case, results = _case(files, sheet, limits_path, out, overwrite)
+    inputs = dict(case.mmn)
+    supportive = dict(inputs.get("supportive") or {})
+    for key, value in given.items():
+        if key in SUPPORTIVE_MMN:
+            supportive[key] = value
+        else:
+            inputs[key] = value
+    kwargs = {k: inputs.get(k) for k in ("core_clinical", "exclusions_absent", "sensory_normal")}
+    if "one_nerve_only" in inputs:
+        kwargs["one_nerve_only"] = inputs["one_nerve_only"]
+    result = _call(mmn_category, "MMN category", nerve_results=results, supportive=supportive, **kwargs)
+    head = f"EFNS/PNS 2010 MMN category: {result.category}"
+    if result.max_category != result.category:
+        head += f" (up to {result.max_category} with the unknown inputs)"
+    lines = [f"{head} (case {case.case_id or '-'})"] + [f"   {r}" for r in result.reasons]
+    _emit(out, overwrite, fmt, score_record("mmn", result, case_id=case.case_id, source=case.source),
+          "\n".join(lines))
+
+
+@score.command("cidp")
+@_common
+@click.option("--rule-set", default="ean-pns-2021-cidp", show_default=True,
+              help="Rule set whose definite level is strong and probable/possible weak support.")
+def cidp(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str,
+         out: str | None, overwrite: bool, rule_set: str) -> None:
+    """EAN/PNS 2021 motor conduction criteria: strongly / weakly supportive of CIDP, or not.
+
+    \b
+    Example:
+      nerveconduct score cidp cidp_median.edf --rule-set efns-pns-2010-cidp
+    """
+    check_rule_set_ids([rule_set], param_hint="'--rule-set'")
+    case, results = _case(files, sheet, limits_path, out, overwrite)
+    result = _call(cidp_electrodiagnostic_support, "CIDP support", nerve_results=results,
+                   rule_set=rule_set)
+    lines = [f"{rule_set}: support for demyelination {result.support} (case {case.case_id or '-'})"]
+    lines += [f"   item {k}: {', '.join(v)}" for k, v in result.items.items()]
+    lines += [f"   {r}" for r in result.reasons]
+    _emit(out, overwrite, fmt, score_record("cidp", result, case_id=case.case_id, source=case.source),
+          "\n".join(lines))

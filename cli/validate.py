@@ -1,0 +1,111 @@
+"""``nerveconduct validate``: report every problem the library finds in files; change nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from nerveconduct.flags import MeasureFlag
+from nerveconduct.io.detect import detect_format
+from nerveconduct.io.read import read
+from nerveconduct.segments import analyze_nerves
+from nerveconduct.serialize import failure_record
+
+from ._output import message, progress, resolve_format, result_stream
+from ._pipeline import load_sheet_option, sheet_option
+from .analyze import finish
+from .errors import named_errors
+
+__all__ = ["validate", "validation_record"]
+
+
+def _warnings(study: Any, result: Any) -> list[str]:
+    """What reading and analysis flagged about one nerve (none of it stops the analysis)."""
+    who = " ".join(p for p in (study.side, study.nerve) if p) or "nerve"
+    out = []
+    missing = study.metadata.get("missing_fields") or []
+    if missing:
+        out.append(f"{who}: the file lacks {', '.join(map(str, missing))} (a --sheet can give them)")
+    for conflict in study.metadata.get("sheet_conflicts") or []:
+        out.append(f"{who}: sheet conflict: {conflict}")
+    out += [f"{who}: {flag}" for flag in result.flags]
+    for site in result.sites:
+        names = MeasureFlag(int(site.flags)).names()
+        if names:
+            out.append(f"{who}, site {site.name}: {', '.join(names)}")
+    for seg in result.segments:
+        out += [f"{who}, segment {seg.name}: {flag}" for flag in seg.flags]
+    return out
+
+
+def validation_record(path: str, *, sheet: Any = None) -> tuple[dict[str, Any], Exception | None]:
+    """Check one file: detect its format, read it, measure it; collect errors and warnings.
+
+    Returns the record and the named error that made the file unreadable (or ``None``).
+    """
+    record: dict[str, Any] = {"record": "validation", "source": path, "format": None, "valid": False,
+                              "n_nerves": 0, "errors": [], "warnings": []}
+    try:
+        record["format"] = detect_format(path)
+        studies = read(path, sheet=sheet if record["format"] not in ("sheet-json", "sheet-toml") else None)
+    except named_errors() as exc:
+        fail = failure_record(path, exc)
+        record["errors"].append(f"{fail['error_type']}: {fail['error']}")
+        return record, exc
+    results = analyze_nerves(studies)
+    for study, result in zip(studies, results, strict=True):
+        record["warnings"] += _warnings(study, result)
+    record.update(valid=True, n_nerves=len(studies))
+    return record, None
+
+
+def _text(record: dict[str, Any]) -> str:
+    status = "OK" if record["valid"] else "INVALID"
+    head = f"{record['source']}: {status}"
+    if record["valid"]:
+        head += f" ({record['format']}, {record['n_nerves']} nerve(s))"
+    elif record["format"]:
+        head += f" ({record['format']})"
+    lines = [head] + [f"   error: {e}" for e in record["errors"]]
+    return "\n".join(lines + [f"   warning: {w}" for w in record["warnings"]])
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@sheet_option()
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None,
+              help="Output format (default: 'table' on a terminal, else 'jsonl').")
+def validate(files: tuple[str, ...], sheet: str | None, fmt: str | None) -> None:
+    """Check FILES and report every problem found; nothing is changed or written.
+
+    Per file: the format detected, whether it reads (else the error naming the line or
+    record), and warnings — fields the file lacks (distances, nerve, ...), sheet conflicts,
+    absent or flagged responses, implausible velocities. Exit code 0 when every file reads,
+    3 when some do not, 1 when none does.
+
+    \b
+    Examples:
+      nerveconduct validate exports/*.csv
+      nerveconduct validate median.csv --sheet case.toml -f json
+    """
+    fmt = resolve_format(fmt, None)
+    sheet_obj = load_sheet_option(sheet)
+    records, failures = [], []
+    with progress(files, label=f"validating {len(files)} file(s)") as bar:
+        for path in bar:
+            record, error = validation_record(path, sheet=sheet_obj)
+            records.append(record)
+            if error is not None:
+                failures.append((path, error))
+    with result_stream(None, overwrite=False) as stream:
+        if fmt == "json":
+            stream.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+        elif fmt == "jsonl":
+            stream.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        else:
+            stream.write("\n".join(_text(r) for r in records) + "\n")
+    if not failures:
+        message(f"all {len(files)} file(s) valid")
+    finish(len(files), failures, hint=False)

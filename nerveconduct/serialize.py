@@ -1,0 +1,529 @@
+"""Results as plain records: nested JSON-safe dicts and flat rows for CSV / JSON Lines.
+
+One piece of code turns :class:`~nerveconduct.model.NerveResult` objects, the criteria
+engine's verdicts and the scores into records, for the command line and for the batch engine
+alike, so a result reads the same whichever path produced it. Every field and its unit is
+documented in ``docs/output-fields.md``.
+
+- :func:`nerve_record` — one nested record per nerve (its sites, segments, limits, verdicts);
+  what ``nerveconduct analyze -f json/jsonl`` writes.
+- :func:`nerve_row`, :func:`segment_rows`, :func:`site_rows` — flat rows, one per nerve /
+  segment / site, with the columns :data:`NERVE_COLUMNS`, :func:`segment_columns` and
+  :data:`SITE_COLUMNS` (CSV tables).
+- :func:`failure_record` — a file or record that could not be analyzed, with its error;
+  :func:`patient_record` and :func:`score_record` — patient-level verdicts and scores.
+- :func:`to_jsonable` — the conversion underneath: NaN and infinities become ``None``,
+  numpy scalars Python numbers, dataclasses dicts, tuples lists.
+
+Units follow the names (``_ms``, ``_mv``, ``_mm``, ``_m_s``, ``_pct``, ``_mv_ms``, ``_hz``,
+``_c``); a measure that does not exist (absent response, unknown distance) is ``None`` in
+records and an empty cell in CSV, never a number.
+
+Examples
+--------
+>>> from nerveconduct.model import Site
+>>> from nerveconduct.segments import analyze_values
+>>> r = analyze_values("median", [Site("wrist", 70), Site("elbow", 220)], [4.1, 9.1], [6.0, 5.4])
+>>> rec = nerve_record(r)
+>>> rec["nerve"], round(rec["terminal_latency_index"], 3), rec["sites"][0]["negative_peak_area_mv_ms"]
+('median', 0.388, None)
+>>> round(segment_rows(r)[0]["conduction_velocity_m_s"], 1)
+44.0
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import enum
+import math
+import os
+from typing import IO, Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .criteria.verdicts import level_rank
+from .flags import MeasureFlag
+from .model import NerveResult, SegmentResult, SiteResult
+
+__all__ = [
+    "SCHEMA_VERSION", "IDENTITY_COLUMNS", "IDENTIFIER_COLUMNS", "SITE_COLUMNS", "SEGMENT_COLUMNS",
+    "NERVE_COLUMNS", "LIMIT_KEYS", "VERDICT_COLUMN_SUFFIXES", "to_jsonable", "verdict_map",
+    "site_record", "segment_record", "nerve_record", "failure_record", "patient_record",
+    "score_record", "site_rows", "site_columns", "segment_rows", "segment_columns", "nerve_row",
+    "nerve_columns", "csv_cell", "write_csv",
+]
+
+#: Version of the record layout; bumped when a field changes meaning or is removed.
+SCHEMA_VERSION = 1
+
+#: Columns naming the nerve a flat row belongs to (first in every flat table).
+IDENTITY_COLUMNS: tuple[str, ...] = ("source", "study_id", "nerve", "nerve_label", "side", "muscle")
+
+#: Patient identifiers, added after the identity columns only with ``keep_identifiers=True``
+#: (taken from the study's metadata, where readers keep them only when asked).
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("patient_name", "patient_id")
+
+_SITE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SiteResult))
+_SEGMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SegmentResult))
+
+#: Columns of :func:`site_rows` (one row per stimulation site).
+SITE_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("position",) + _SITE_FIELDS + ("flag_names",)
+
+#: Columns of :func:`segment_rows` before the per-rule-set verdict columns.
+SEGMENT_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("segment",) + _SEGMENT_FIELDS
+
+#: Normal-limit comparisons of a nerve, as keyed in :attr:`NerveResult.limits`.
+LIMIT_KEYS: tuple[str, ...] = (
+    "distal_amplitude", "distal_motor_latency", "conduction_velocity", "f_wave_latency",
+    "distal_cmap_duration",
+)
+
+#: NerveResult attributes copied into nerve records and rows (units in the names).
+_RESULT_VALUES: tuple[str, ...] = (
+    "distal_motor_latency_ms", "distal_amplitude_mv", "distal_area_mv_ms",
+    "distal_cmap_duration_ms", "terminal_latency_index", "residual_latency_ms",
+    "f_wave_latency_ms", "temperature_c", "low_frequency_filter_hz",
+)
+_NERVE_VALUES: tuple[str, ...] = (
+    ("known_nerve", "n_sites", "n_segments") + _RESULT_VALUES
+    + ("slowest_conduction_velocity_m_s", "max_amplitude_drop_pct", "max_area_drop_pct",
+       "max_duration_increase_pct")
+)
+_LIMIT_SUFFIXES: tuple[str, ...] = ("limit", "limit_kind", "pct_of_limit", "abnormal")
+
+#: Columns of :func:`nerve_row` before the per-rule-set verdict columns.
+NERVE_COLUMNS: tuple[str, ...] = (
+    IDENTITY_COLUMNS + _NERVE_VALUES
+    + tuple(f"{key}_{suffix}" for key in LIMIT_KEYS for suffix in _LIMIT_SUFFIXES)
+    + ("flags",)
+)
+
+#: Per rule set ``R``, flat tables carry ``verdict_R_<suffix>`` columns: segment rows
+#: ``level, label, items, reasons, excluded_by``; nerve rows ``level, label, items_met``.
+VERDICT_COLUMN_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "segment": ("level", "label", "items", "reasons", "excluded_by"),
+    "nerve": ("level", "label", "items_met"),
+}
+
+_LIST_SEPARATOR = "; "
+
+
+# ------------------------------------------------------------------------------ conversion
+def to_jsonable(value: Any) -> Any:
+    """Return ``value`` as JSON-safe Python data.
+
+    NaN and ±inf become ``None``; numpy scalars and arrays become Python numbers and lists;
+    dataclasses become dicts of their fields; enums their name; tuples, sets and lists
+    lists; mappings dicts with string keys; paths strings.
+
+    Returns data that :func:`json.dumps` accepts with ``allow_nan=False``.
+
+    Raises
+    ------
+    TypeError
+        For an object of a type with no JSON meaning (the message names the type).
+
+    Examples
+    --------
+    >>> to_jsonable({"a": float("nan"), "b": np.float32(1.5), "c": (1, np.int64(2))})
+    {'a': None, 'b': 1.5, 'c': [1, 2]}
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.repr}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return [to_jsonable(v) for v in items]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot serialize a {type(value).__name__} ({value!r:.80}); "
+                    "allowed: numbers, strings, bools, None, dataclasses, enums, sequences, mappings")
+
+
+def verdict_map(verdicts: Any) -> dict[str, Any]:
+    """Normalise the verdicts given with a result to ``{rule_set_id: verdict}``.
+
+    A verdict is what the criteria engine returns for one nerve and one rule set: a
+    :class:`~nerveconduct.criteria.verdicts.NerveVerdict`, or the list of
+    :class:`~nerveconduct.criteria.verdicts.SegmentVerdict` of
+    :func:`~nerveconduct.criteria.engine.evaluate`.
+
+    ``verdicts`` is ``None``, a mapping of rule-set id to verdict, or a flat sequence of
+    NerveVerdict and/or SegmentVerdict objects (grouped by ``rule_set_id``, in the order
+    given; segment verdicts into tuples). A :class:`TypeError` names an element without a
+    ``rule_set_id``.
+    """
+    if verdicts is None:
+        return {}
+    if isinstance(verdicts, Mapping):
+        return {str(k): (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in verdicts.items()}
+    out: dict[str, Any] = {}
+    for i, verdict in enumerate(verdicts):
+        rule_set_id = getattr(verdict, "rule_set_id", None)
+        if not isinstance(rule_set_id, str):
+            raise TypeError(f"verdicts[{i}] must be a NerveVerdict or SegmentVerdict (with a "
+                            f"rule_set_id), got {type(verdict).__name__}")
+        if hasattr(verdict, "segment_index"):
+            out[rule_set_id] = tuple(out.get(rule_set_id, ())) + (verdict,)
+        else:
+            out[rule_set_id] = verdict
+    return out
+
+
+def _segment_verdicts(verdict: Any) -> tuple[Any, ...]:
+    """The SegmentVerdicts of a NerveVerdict, or the segment verdicts themselves."""
+    segments = getattr(verdict, "segments", None)
+    return tuple(segments) if segments is not None else tuple(verdict)
+
+
+def _identity(result: NerveResult, source: str | os.PathLike[str] | None,
+              keep_identifiers: bool = False) -> dict[str, Any]:
+    out = {"source": None if source is None else os.fspath(source), "study_id": result.study_id,
+           "nerve": result.nerve, "nerve_label": result.nerve_label, "side": result.side,
+           "muscle": result.muscle}
+    if keep_identifiers:
+        metadata = result.study.metadata if result.study is not None else {}
+        for key in IDENTIFIER_COLUMNS:
+            value = metadata.get(key)
+            out[key] = None if value is None else str(value)
+    return out
+
+
+def _with_identifiers(columns: Sequence[str], keep_identifiers: bool) -> list[str]:
+    cols = list(columns)
+    if keep_identifiers:
+        at = len(IDENTITY_COLUMNS)
+        cols[at:at] = IDENTIFIER_COLUMNS
+    return cols
+
+
+def _segment_verdict(verdict: Any, index: int) -> Any:
+    for seg in _segment_verdicts(verdict):
+        if seg.segment_index == index:
+            return seg
+    return None
+
+
+# ---------------------------------------------------------------------------- nested records
+def site_record(site: SiteResult) -> dict[str, Any]:
+    """Every :class:`~nerveconduct.model.SiteResult` field (ms, mV, mV·ms, mm; NaN -> ``None``)
+    and ``flag_names`` (the :class:`~nerveconduct.flags.MeasureFlag` names)."""
+    record = to_jsonable(site)
+    record["flag_names"] = MeasureFlag(int(site.flags)).names()
+    return record
+
+
+def segment_record(segment: SegmentResult, verdicts: Any = None) -> dict[str, Any]:
+    """One segment's values and each rule set's verdict on it, JSON-safe.
+
+    Returns ``segment`` (``"distal–proximal"``), every
+    :class:`~nerveconduct.model.SegmentResult` field (m/s, %, mm, mV) and ``verdicts``:
+    ``{rule_set_id: {level, label, items, reasons, excluded_by}}`` from the nerve's
+    ``verdicts`` (see :func:`verdict_map`), picked by :attr:`SegmentResult.index`.
+    """
+    record = {"segment": segment.name}
+    record.update(to_jsonable(segment))
+    out: dict[str, Any] = {}
+    for rule_set_id, verdict in verdict_map(verdicts).items():
+        seg = _segment_verdict(verdict, segment.index)
+        if seg is not None:
+            out[rule_set_id] = {
+                "level": seg.level, "label": seg.label, "items": list(seg.items),
+                "reasons": list(seg.reasons), "excluded_by": seg.excluded_by,
+            }
+    record["verdicts"] = out
+    return record
+
+
+def _nerve_verdict_record(verdict: Any) -> dict[str, Any]:
+    segments = _segment_verdicts(verdict)
+    if hasattr(verdict, "met_items"):  # NerveVerdict
+        return {
+            "level": verdict.level,
+            "label": _level_label(verdict.level, segments),
+            "items_met": list(verdict.met_items()),
+            "items": {key: {"label": item.label, "met": item.met, "reasons": list(item.reasons)}
+                      for key, item in verdict.items.items()},
+        }
+    level = max((s.level for s in segments), key=level_rank, default="not-assessable")
+    met: list[str] = []
+    for seg in segments:
+        met += [item for item in seg.items if item not in met]
+    return {"level": level, "label": _level_label(level, segments), "items_met": met, "items": {}}
+
+
+def _level_label(level: str, segments: Sequence[Any]) -> str:
+    """The rule set's wording of ``level``: the label of a segment verdict at that level."""
+    return next((s.label for s in segments if s.level == level), level)
+
+
+def _summary(result: NerveResult) -> dict[str, float | None]:
+    """Per-nerve extremes over the segments outside compression sites and Erb's point."""
+    usable = [s for s in result.segments if not s.across_entrapment_site and not s.from_erbs_point]
+
+    def extreme(attr: str, fn) -> float | None:
+        values = [getattr(s, attr) for s in usable]
+        values = [v for v in values if v is not None and math.isfinite(v)]
+        return fn(values) if values else None
+
+    return {
+        "slowest_conduction_velocity_m_s": extreme("conduction_velocity_m_s", min),
+        "max_amplitude_drop_pct": extreme("amplitude_drop_pct", max),
+        "max_area_drop_pct": extreme("area_drop_pct", max),
+        "max_duration_increase_pct": extreme("duration_increase_pct", max),
+    }
+
+
+def nerve_record(result: NerveResult, verdicts: Any = None, *,
+                 source: str | os.PathLike[str] | None = None,
+                 keep_identifiers: bool = False) -> dict[str, Any]:
+    """One nerve with its sites, segments, normal-limit comparisons and verdicts, JSON-safe.
+
+    Parameters
+    ----------
+    result : NerveResult
+        What :func:`~nerveconduct.segments.analyze_nerve` returned.
+    verdicts : None, mapping or sequence of NerveVerdict
+        Verdicts of the criteria engine on this nerve (see :func:`verdict_map`).
+    source : str or path, optional
+        File the nerve was read from (never a patient identifier).
+    keep_identifiers : bool, default False
+        Add :data:`IDENTIFIER_COLUMNS` from the study's metadata (present only when the
+        file was read with ``keep_identifiers=True``).
+
+    Returns
+    -------
+    dict
+        ``record`` (``"nerve"``), ``schema_version``, the identity fields
+        (:data:`IDENTITY_COLUMNS`), the per-nerve values (DML ms, distal amplitude mV, TLI,
+        residual latency ms, ...), the segment extremes outside compression sites and Erb's
+        point, ``limits`` (per :data:`LIMIT_KEYS`), ``flags``, ``sites`` (see
+        :func:`site_record`), ``segments`` (see :func:`segment_record`) and ``verdicts``
+        (``{rule_set_id: {level, label, items_met, items}}``). NaN values are ``None``.
+
+    Raises
+    ------
+    TypeError
+        ``result`` is not a NerveResult.
+    """
+    if not isinstance(result, NerveResult):
+        raise TypeError(f"result must be a NerveResult, got {type(result).__name__}")
+    vmap = verdict_map(verdicts)
+    record: dict[str, Any] = {"record": "nerve", "schema_version": SCHEMA_VERSION}
+    record.update(_identity(result, source, keep_identifiers))
+    record.update(known_nerve=result.known_nerve, n_sites=len(result.sites),
+                  n_segments=len(result.segments))
+    record.update({key: to_jsonable(getattr(result, key)) for key in _RESULT_VALUES})
+    record.update(_summary(result))
+    record["limits"] = {key: to_jsonable(cmp) for key, cmp in result.limits.items()}
+    record["flags"] = list(result.flags)
+    record["sites"] = [site_record(s) for s in result.sites]
+    record["segments"] = [segment_record(s, vmap) for s in result.segments]
+    record["verdicts"] = {rid: _nerve_verdict_record(v) for rid, v in vmap.items()}
+    return record
+
+
+def failure_record(source: str | os.PathLike[str] | None, error: BaseException | str) -> dict[str, Any]:
+    """A file or record that could not be analyzed, for the same stream as the results.
+
+    Returns ``{"record": "failure", "schema_version", "source", "error_type", "error"}``; an
+    exception gives its type name and message.
+
+    Examples
+    --------
+    >>> failure_record("a.csv", ValueError("bad row"))["error"]
+    'bad row'
+    """
+    if isinstance(error, BaseException):
+        error_type, message = type(error).__name__, str(error)
+    else:
+        error_type, message = None, str(error)
+    return {"record": "failure", "schema_version": SCHEMA_VERSION,
+            "source": None if source is None else os.fspath(source),
+            "error_type": error_type, "error": message}
+
+
+def patient_record(verdict: Any, *, case_id: str | None = None,
+                   source: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """A rule set's patient-level verdict (:class:`~nerveconduct.criteria.verdicts.PatientVerdict`).
+
+    Returns
+    -------
+    dict
+        ``record`` (``"patient"``), ``schema_version``, ``case_id``, ``source``,
+        ``rule_set_id``, ``level``, ``label``, ``reasons``, ``nerves``, ``combinations_met``
+        (the per-nerve verdicts are in the nerve records).
+    """
+    return {"record": "patient", "schema_version": SCHEMA_VERSION, "case_id": case_id,
+            "source": None if source is None else os.fspath(source),
+            "rule_set_id": verdict.rule_set_id, "level": verdict.level, "label": verdict.label,
+            "reasons": list(verdict.reasons), "nerves": list(verdict.nerves),
+            "combinations_met": list(verdict.combinations_met)}
+
+
+def score_record(score_name: str, score: Any, *, case_id: str | None = None,
+                 source: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """A clinical score (CIDP-MAG, MMN category, CIDP support, ...) as a JSON-safe record.
+
+    Returns ``record`` (``"score"``), ``schema_version``, ``score`` (``score_name``:
+    ``"cidp-mag"``, ``"mmn"``, ``"cidp"``), ``case_id``, ``source`` and every field of
+    ``score`` (a :mod:`nerveconduct.scores` dataclass); a nested PatientVerdict ``verdict``
+    becomes a :func:`patient_record`.
+    """
+    record: dict[str, Any] = {"record": "score", "schema_version": SCHEMA_VERSION,
+                              "score": score_name, "case_id": case_id,
+                              "source": None if source is None else os.fspath(source)}
+    for f in dataclasses.fields(score):
+        value = getattr(score, f.name)
+        if f.name == "verdict" and hasattr(value, "combinations_met"):
+            record["verdict"] = patient_record(value, case_id=case_id, source=source)
+        else:
+            record[f.name] = to_jsonable(value)
+    return record
+
+
+# -------------------------------------------------------------------------------- flat rows
+def site_columns(*, keep_identifiers: bool = False) -> list[str]:
+    """Columns of :func:`site_rows`."""
+    return _with_identifiers(SITE_COLUMNS, keep_identifiers)
+
+
+def site_rows(result: NerveResult, *, source: str | os.PathLike[str] | None = None,
+              keep_identifiers: bool = False) -> list[dict[str, Any]]:
+    """One flat row per stimulation site (columns :func:`site_columns`), distal first.
+
+    ``position`` is 0 for the most distal site; ``flag_names`` lists the measure flags.
+    """
+    ident = _identity(result, source, keep_identifiers)
+    rows = []
+    for position, site in enumerate(result.sites):
+        row = dict(ident)
+        row["position"] = position
+        row.update(site_record(site))
+        rows.append(row)
+    return rows
+
+
+def segment_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
+    """Columns of :func:`segment_rows` for verdicts of ``rule_set_ids`` (in that order)."""
+    cols = _with_identifiers(SEGMENT_COLUMNS, keep_identifiers)
+    for rid in rule_set_ids:
+        cols += [f"verdict_{rid}_{sfx}" for sfx in VERDICT_COLUMN_SUFFIXES["segment"]]
+    return cols
+
+
+def segment_rows(result: NerveResult, verdicts: Any = None, *,
+                 source: str | os.PathLike[str] | None = None,
+                 keep_identifiers: bool = False) -> list[dict[str, Any]]:
+    """One flat row per segment (columns :func:`segment_columns`), distal segment first.
+
+    ``verdicts`` adds ``verdict_<rule_set_id>_{level,label,items,reasons,excluded_by}`` per
+    rule set (``None`` where it gave no verdict); ``source`` and ``keep_identifiers`` as for
+    :func:`nerve_record`. Values are JSON-safe (NaN -> ``None``); ``flags``, ``items`` and
+    ``reasons`` are lists.
+    """
+    ident = _identity(result, source, keep_identifiers)
+    vmap = verdict_map(verdicts)
+    rows = []
+    for segment in result.segments:
+        row = dict(ident)
+        rec = segment_record(segment, vmap)
+        per_rule = rec.pop("verdicts")
+        row.update(rec)
+        for rid in vmap:
+            seg = per_rule.get(rid, {})
+            for sfx in VERDICT_COLUMN_SUFFIXES["segment"]:
+                row[f"verdict_{rid}_{sfx}"] = seg.get(sfx)
+        rows.append(row)
+    return rows
+
+
+def nerve_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
+    """Columns of :func:`nerve_row` for verdicts of ``rule_set_ids`` (in that order)."""
+    cols = _with_identifiers(NERVE_COLUMNS, keep_identifiers)
+    for rid in rule_set_ids:
+        cols += [f"verdict_{rid}_{sfx}" for sfx in VERDICT_COLUMN_SUFFIXES["nerve"]]
+    return cols
+
+
+def nerve_row(result: NerveResult, verdicts: Any = None, *,
+              source: str | os.PathLike[str] | None = None,
+              keep_identifiers: bool = False) -> dict[str, Any]:
+    """One flat row per nerve (columns :func:`nerve_columns`): nerve values, limits, verdicts.
+
+    Each normal-limit comparison ``K`` of :data:`LIMIT_KEYS` gives ``K_limit`` (in the unit of
+    its measure), ``K_limit_kind`` (``"LLN"``/``"ULN"``), ``K_pct_of_limit`` (%) and
+    ``K_abnormal``; each rule set ``R`` gives ``verdict_R_level``, ``verdict_R_label`` and
+    ``verdict_R_items_met``.
+    """
+    record = nerve_record(result, verdicts, source=source, keep_identifiers=keep_identifiers)
+    row = {col: record[col] for col in _with_identifiers(IDENTITY_COLUMNS + _NERVE_VALUES,
+                                                         keep_identifiers)}
+    for key in LIMIT_KEYS:
+        cmp = record["limits"].get(key) or {}
+        for field_name in _LIMIT_SUFFIXES:  # the LimitComparison fields of the same names
+            row[f"{key}_{field_name}"] = cmp.get(field_name)
+    row["flags"] = record["flags"]
+    for rid, verdict in record["verdicts"].items():
+        for sfx in VERDICT_COLUMN_SUFFIXES["nerve"]:
+            row[f"verdict_{rid}_{sfx}"] = verdict[sfx]
+    return row
+
+
+# ------------------------------------------------------------------------------------- CSV
+def csv_cell(value: Any) -> str:
+    """Render one value for a CSV cell.
+
+    ``None`` (and NaN) -> empty; booleans -> ``true``/``false``; floats at full precision
+    (``repr``); lists joined with ``"; "``; anything else ``str``.
+
+    Examples
+    --------
+    >>> [csv_cell(v) for v in (None, True, 0.1, ["a", "b"], float("nan"))]
+    ['', 'true', '0.1', 'a; b', '']
+    """
+    value = to_jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return _LIST_SEPARATOR.join(csv_cell(v) for v in value)
+    if isinstance(value, dict):
+        return _LIST_SEPARATOR.join(f"{k}={csv_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def write_csv(fh: IO[str], rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *,
+              header: bool = True) -> int:
+    """Write ``rows`` to the text stream ``fh`` (files: opened with ``newline=""``) as CSV.
+
+    Cells are :func:`csv_cell` of ``row.get(column)`` (missing keys empty, extra keys
+    ignored), after a header row when ``header``. Returns the number of data rows written.
+    """
+    writer = csv.writer(fh, lineterminator="\n")
+    if header:
+        writer.writerow(columns)
+    n = 0
+    for row in rows:
+        writer.writerow([csv_cell(row.get(col)) for col in columns])
+        n += 1
+    return n

@@ -1,0 +1,49 @@
+"""Shared test set-up.
+
+Import shim: the repository folders ``cli/`` and ``data/samples/`` install as the packages
+``nerveconduct_cli`` and ``nerveconduct_samples`` (pyproject ``package-dir``). CI installs the
+project first, so both import normally. In a bare checkout they are made importable from a
+temporary directory of symbolic links, which is also put on ``PYTHONPATH`` for subprocesses
+(see the ``shim_pythonpath`` fixture).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_SHIMMED = {"nerveconduct_cli": REPO_ROOT / "cli", "nerveconduct_samples": REPO_ROOT / "data" / "samples"}
+
+
+def _install_shim() -> str | None:
+    missing = {name: src for name, src in _SHIMMED.items() if importlib.util.find_spec(name) is None}
+    if not missing:
+        return None
+    folder = tempfile.mkdtemp(prefix="nerveconduct-shim-")
+    atexit.register(shutil.rmtree, folder, True)
+    for name, src in missing.items():
+        os.symlink(src, os.path.join(folder, name), target_is_directory=True)
+    sys.path.insert(0, folder)
+    importlib.invalidate_caches()
+    return folder
+
+
+_SHIM_DIR = _install_shim()
+
+
+@pytest.fixture(scope="session")
+def shim_pythonpath() -> str | None:
+    """PYTHONPATH that lets a subprocess import this tree's nerveconduct, nerveconduct_cli and
+    nerveconduct_samples (``None`` when they are installed and need no shim)."""
+    if _SHIM_DIR is None:
+        return None
+    parts = [_SHIM_DIR, str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(parts)
