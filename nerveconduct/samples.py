@@ -24,7 +24,6 @@ from .io.edf import write_edf
 from .io.nihon_kohden import write_nihon_kohden_txt
 from .io.vendor import atomic_write_bytes, write_trace_csv
 from .model import NerveStudy
-from .simulate import simulate_nerve
 
 __all__ = ["SAMPLE_FILES", "SCENARIOS", "FAKE_PATIENT_NAME", "FAKE_PATIENT_ID",
            "generate_samples", "sample_path", "main"]
@@ -158,6 +157,8 @@ SAMPLE_FILES: dict[str, str] = {
 
 
 def _study(name: str) -> NerveStudy:
+    from .simulate import simulate_nerve  # only when generating: importing it costs seconds
+
     (study,) = simulate_nerve(**SCENARIOS[name]).to_studies()
     return NerveStudy(study.nerve, study.side, study.muscle, study.sites, study.traces,
                       study.sampling_rate_hz, stimulus_sample=study.stimulus_sample,

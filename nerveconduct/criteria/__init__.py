@@ -10,7 +10,7 @@
 
 from .engine import evaluate
 from .patient import evaluate_nerve, evaluate_patient
-from .registry import RULE_DIRS_ENV, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
+from .registry import RULE_DIRS_ENV, UnknownRuleSetError, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
 from .tables import RuleSet, RuleSetError, load_rule_set
 from .verdicts import LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo, SegmentVerdict
 
@@ -18,5 +18,5 @@ __all__ = [
     "evaluate", "evaluate_nerve", "evaluate_patient", "list_rule_sets", "load_rule_set",
     "register_rule_set", "unregister_rule_set", "get_rule_set", "RuleSet", "RuleSetError",
     "RuleSetInfo", "SegmentVerdict", "NerveVerdict", "PatientVerdict", "ItemResult", "LEVELS",
-    "RULE_DIRS_ENV",
+    "RULE_DIRS_ENV", "UnknownRuleSetError",
 ]

@@ -17,7 +17,18 @@ from pathlib import Path
 from .tables import RuleSet, RuleSetError, load_rule_set, loads_rule_set
 from .verdicts import RuleSetInfo
 
-__all__ = ["RULE_DIRS_ENV", "register_rule_set", "unregister_rule_set", "get_rule_set", "list_rule_sets"]
+__all__ = [
+    "UnknownRuleSetError", "RULE_DIRS_ENV", "register_rule_set", "unregister_rule_set",
+    "get_rule_set", "list_rule_sets",
+]
+
+
+class UnknownRuleSetError(KeyError, ValueError):
+    """A rule-set id that is neither shipped nor registered; the message lists the known ids."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
 
 #: Environment variable naming extra directories of rule-set tables (``os.pathsep``-separated).
 RULE_DIRS_ENV = "NERVECONDUCT_RULE_DIRS"
@@ -100,14 +111,14 @@ def get_rule_set(rule_set: str | RuleSet) -> RuleSet:
 
     Raises
     ------
-    KeyError
-        Unknown id; the message lists the known ids.
+    UnknownRuleSetError
+        Unknown id (a ``KeyError`` and a ``ValueError``); the message lists the known ids.
     """
     if isinstance(rule_set, RuleSet):
         return rule_set
     everything = _all()
     if rule_set not in everything:
-        raise KeyError(f"unknown rule set {rule_set!r}; known: {sorted(everything)}")
+        raise UnknownRuleSetError(f"unknown rule set {rule_set!r}; known: {sorted(everything)}")
     return everything[rule_set]
 
 
