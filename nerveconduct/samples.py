@@ -20,9 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .io._text import atomic_write_bytes
 from .io.edf import write_edf
 from .io.nihon_kohden import write_nihon_kohden_txt
-from .io.vendor import atomic_write_bytes, write_trace_csv
+from .io.vendor import write_trace_csv
 from .model import NerveStudy
 
 __all__ = ["SAMPLE_FILES", "SCENARIOS", "FAKE_PATIENT_NAME", "FAKE_PATIENT_ID",

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy, Site
+from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
+                    parse_date, parse_samples, parse_test_item)
 from .errors import FormatError
 from .pseudonym import pseudonymize
-from .vendor import (amplitude_scale_to_mv, atomic_write_bytes, decode_text, parse_date,
-                     parse_test_item)
 
 __all__ = ["read_nihon_kohden_txt", "write_nihon_kohden_txt"]
 
@@ -225,7 +225,6 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
     text = decode_text(Path(path).read_bytes(), path=path)
     if not text.strip():
         raise FormatError("empty file: no header and no wave block", path=path, location="line 1")
-    reader = csv.reader(io.StringIO(text))
     studies: list[NerveStudy] = []
     header: dict[str, tuple[int, list[str]]] = {}
     blocks: list[tuple[int, np.ndarray]] = []
@@ -240,12 +239,7 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
         first_trace += study.n_sites
         studies.append(study)
 
-    for fields in reader:
-        line = reader.line_num
-        while fields and not fields[-1].strip():
-            fields.pop()
-        if not fields:
-            continue
+    for line, fields in csv_rows(text):
         first = fields[0].strip()
         if rows is not None:
             if first.lower() == _WAVE_END:
@@ -259,13 +253,13 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
                 raise FormatError(f"ragged wave block: {len(fields) - 1} values where the "
                                   f"block has {len(rows[0])} columns", path=path,
                                   location=f"line {line}")
-            rows.append(_samples(fields[1:], path=path, line=line))
+            rows.append(parse_samples(fields[1:], path=path, line=line))
             continue
         if first in ("1", "1-1"):
             if len(fields) < 2:
                 raise FormatError("wave block line has no sample values", path=path,
                                   location=f"line {line}")
-            rows, block_line = [_samples(fields[1:], path=path, line=line)], line
+            rows, block_line = [parse_samples(fields[1:], path=path, line=line)], line
             continue
         key = first.lower()
         if blocks and key in ("nerve", "test item"):
@@ -281,17 +275,6 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
                           location="line 1")
     flush()
     return studies
-
-
-def _samples(values: list[str], *, path: Any, line: int) -> list[float]:
-    out = []
-    for col, v in enumerate(values, start=2):
-        try:
-            out.append(float(v))
-        except ValueError:
-            raise FormatError(f"non-numeric sample {v!r} in column {col}", path=path,
-                              location=f"line {line}") from None
-    return out
 
 
 def write_nihon_kohden_txt(path: str | os.PathLike[str], study: NerveStudy, *,

@@ -1,5 +1,4 @@
-"""The clinic machines' trace CSV export: reader, writer (for fixtures and samples), and the
-small text helpers the text readers share.
+"""The clinic machines' trace CSV export: reader, and a writer for fixtures and samples.
 
 Layout as we read it (see ``docs/formats.md``)::
 
@@ -20,6 +19,10 @@ next samples. A new ``Test Name``/``Test Item`` row after a trace block starts a
 Values are in the unit of the ``Trace Data`` row (µV in the machine's files) and are returned
 in mV. The stimulus is at sample 0 (the artifact sits in the first samples) unless a
 ``Stimulus Delay (ms)`` row says otherwise.
+
+The text helpers the readers share (:func:`amplitude_scale_to_mv`, :func:`parse_test_item`,
+:func:`decode_text`, :func:`atomic_write_bytes`, ...) live in :mod:`nerveconduct.io._text`
+and are re-exported here.
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ import io
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..model import NerveStudy, Site
-from ..names import canonical_nerve
+from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
+                    parse_date, parse_samples, parse_test_item, to_float)
 from .errors import FormatError
 from .pseudonym import pseudonymize
 
@@ -48,133 +51,6 @@ __all__ = [
     "decode_text",
     "atomic_write_bytes",
 ]
-
-_UNIT_SCALE_TO_MV = {"nv": 1e-6, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "mv": 1.0, "v": 1e3}
-_SIDES = {"right": "right", "r": "right", "rt": "right", "left": "left", "l": "left", "lt": "left"}
-_NOISE_WORDS = {"motor", "nerve", "ncs", "mnc", "ncv", "cmap", "test"}
-
-
-# ----------------------------------------------------------------------------- shared helpers
-def amplitude_scale_to_mv(unit: str, *, path: Any = None, location: str | None = None) -> float:
-    """Return the factor that converts values in ``unit`` to mV.
-
-    Raises
-    ------
-    FormatError
-        When the unit is none of nV, µV (uV, μV), mV, V.
-
-    Examples
-    --------
-    >>> amplitude_scale_to_mv("μV"), amplitude_scale_to_mv(" mV ")
-    (0.001, 1.0)
-    """
-    key = unit.strip().replace(" ", "").lower()
-    if key not in _UNIT_SCALE_TO_MV:
-        raise FormatError(
-            f"unknown amplitude unit {unit!r}; allowed: nV, µV (uV), mV, V", path=path,
-            location=location,
-        )
-    return _UNIT_SCALE_TO_MV[key]
-
-
-def parse_test_item(text: str | None) -> tuple[str | None, str | None, str | None]:
-    """Split a machine's test item into ``(side, nerve, muscle)``.
-
-    The nerve is the canonical name when known, else the words left after removing the side,
-    the muscle and words such as "Motor"; each part is ``None`` when absent.
-
-    Examples
-    --------
-    >>> parse_test_item("Right Median Motor (APB)")
-    ('right', 'median', 'APB')
-    >>> parse_test_item("L Ulnar ADM")
-    ('left', 'ulnar', 'ADM')
-    """
-    if text is None or not text.strip():
-        return None, None, None
-    muscle = None
-    paren = re.search(r"\(([^)]*)\)", text)
-    if paren:
-        muscle = paren.group(1).strip() or None
-        text = text[: paren.start()] + text[paren.end():]
-    words = [w for w in re.split(r"[\s_]+", text.strip()) if w]
-    side = None
-    if words and words[0].lower() in _SIDES:
-        side = _SIDES[words.pop(0).lower()]
-    nerve = canonical_nerve(" ".join(words)) if words else None
-    rest = [w for w in words if w.lower() not in _NOISE_WORDS and canonical_nerve(w) is None
-            and w.lower() not in ("common", "deep", "posterior", "spinal")]
-    if nerve is None:
-        nerve = " ".join(w for w in words if w.lower() not in _NOISE_WORDS) or None
-    elif muscle is None and rest:
-        muscle = " ".join(rest)
-    return side, nerve, muscle
-
-
-def decode_text(data: bytes, *, path: Any) -> str:
-    """Decode a text export (UTF-8 with or without BOM, else Latin-1); refuse binary data.
-
-    Raises
-    ------
-    FormatError
-        When the bytes hold NUL characters (binary content), naming the byte offset.
-    """
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise FormatError(f"binary content (NUL byte at offset {nul}) in a text export",
-                          path=path, location=f"byte {nul}")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
-
-    Raises
-    ------
-    FileExistsError
-        When ``path`` exists and ``overwrite`` is False.
-    """
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary readable files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def to_float(text: str, *, path: Any, location: str, what: str) -> float:
-    """Parse a number (units glued to it, e.g. ``"0.05ms"``, are the caller's business)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise FormatError(f"{what} must be a number, got {text!r}", path=path,
-                          location=location) from None
-
-
-def parse_date(text: str) -> str | None:
-    """Return ISO ``YYYY-MM-DD`` for ``dd/mm/yyyy`` (``mm/dd`` when the day is >12) or ISO."""
-    text = text.strip()
-    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text)
-    if m:
-        return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
-    m = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text)
-    if not m:
-        return None
-    a, b, year = int(m[1]), int(m[2]), int(m[3])
-    day, month = (b, a) if b > 12 >= a else (a, b)
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 # ----------------------------------------------------------------------------- reader
@@ -375,16 +251,10 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
     if not text.strip():
         raise FormatError("empty file: no header rows and no trace block", path=path,
                           location="line 1")
-    reader = csv.reader(io.StringIO(text))
     blocks: list[dict[str, Any]] = []
     block: dict[str, Any] | None = None
     data_rows: list[list[float]] | None = None
-    for fields in reader:
-        line = reader.line_num
-        while fields and not fields[-1].strip():
-            fields.pop()
-        if not fields:
-            continue
+    for line, fields in csv_rows(text):
         key = fields[0].strip()
         if data_rows is not None and key == "":
             values = fields[1:]
@@ -392,7 +262,7 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
                 raise FormatError(f"ragged trace rows: {len(values)} values where the trace "
                                   f"block has {len(data_rows[0])} columns", path=path,
                                   location=f"line {line}")
-            data_rows.append(_numbers(values, path=path, line=line))
+            data_rows.append(parse_samples(values, path=path, line=line))
             continue
         if data_rows is not None:  # a key row ends the trace block
             block["data"] = (block["data_line"], block["data_unit"], np.asarray(data_rows))
@@ -412,7 +282,7 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
             if block["data_unit"] is None:
                 raise FormatError(f"no unit in {key!r}; expected e.g. 'Trace Data (μV)'",
                                   path=path, location=f"line {line}")
-            data_rows = [_numbers(fields[1:], path=path, line=line)]
+            data_rows = [parse_samples(fields[1:], path=path, line=line)]
         elif block["data"] is None and key:
             block["rows"].setdefault(lower, (line, [v.strip() for v in fields[1:]]))
     if data_rows is not None:
@@ -427,17 +297,6 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
         first += study.n_sites
         studies.append(study)
     return studies
-
-
-def _numbers(values: Sequence[str], *, path: Any, line: int) -> list[float]:
-    out = []
-    for col, v in enumerate(values, start=2):
-        try:
-            out.append(float(v))
-        except ValueError:
-            raise FormatError(f"non-numeric sample {v!r} in column {col}", path=path,
-                              location=f"line {line}") from None
-    return out
 
 
 # ----------------------------------------------------------------------------- writer
