@@ -121,7 +121,7 @@ def _segment_text(seg: Any, verdict: Any) -> str:
     if seg.proximal_absent or seg.distal_absent:
         lines = [f"{'proximal' if seg.proximal_absent else 'distal'} response absent"]
         if seg.across_entrapment_site:
-            lines.append(f"across compression site ({seg.entrapment_site})")
+            lines.append(f"across compression site:\n{seg.entrapment_site}")
         if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
             lines.append(verdict.label)
         return "\n".join(lines)
@@ -130,7 +130,7 @@ def _segment_text(seg: Any, verdict: Any) -> str:
              f"area {_fmt(seg.area_drop_pct, '.0f', '%')}",
              f"duration {_fmt(seg.duration_increase_pct, '+.0f', '%')}"]
     if seg.across_entrapment_site:
-        lines.append(f"across compression site ({seg.entrapment_site})")
+        lines.append(f"across compression site:\n{seg.entrapment_site}")
     if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
         lines.append(verdict.label)
     return "\n".join(lines)
