@@ -21,7 +21,8 @@ _EXPORTS = {
     "SiteResult": "model", "SegmentResult": "model", "NerveResult": "model",
     "LimitComparison": "model",
     # measurement, simulation
-    "measure_cmap": "measure", "CmapMeasures": "measure", "MeasureFlag": "flags",
+    "measure_cmap": "measure", "CmapMeasures": "measure", "CMAP_MEASURE_FIELDS": "measure",
+    "MeasureFlag": "flags",
     "simulate_nerve": "simulate", "SimulatedNerve": "simulate", "SimulationTruth": "simulate",
     # along the nerve
     "analyze_nerve": "segments", "analyze_nerves": "segments", "analyze_values": "segments",
