@@ -127,22 +127,8 @@ SAMPLE_CASES = {  # file -> criteria used for its report
     "noisy_median.txt": ("efns-pns-2010-mmn", "ean-pns-2021-cidp"),
 }
 
-# README "What nerveconduct finds": (file, nerve, side) -> DML, distal amp, TLI,
-# [(CV, amplitude drop, area drop, duration increase) per segment], EFNS/PNS 2010 MMN levels
-README = {
-    ("normal_case.json", "median", "right"): (3.44, 9.01, 0.32, [(63, 8, 2, 13)], ["none"]),
-    ("normal_case.json", "ulnar", "right"): (3.32, 9.49, 0.32, [(65, 6, 1, 8), (73, 5, 1, 7)],
-                                             ["none", "not-assessable"]),
-    ("mmn_case.toml", "ulnar", "left"): (3.47, 7.01, 0.34, [(59, 63, 63, 3), (62, 2, 1, 4)],
-                                         ["definite", "not-assessable"]),
-    ("cidp_median.edf", "median", "right"): (4.65, 5.00, 0.42, [(36, 49, 30, 61), (57, 17, 9, 7)],
-                                             ["none", "none"]),
-    ("antimag_case.toml", "median", "left"): (9.36, 5.99, 0.15, [(51, 15, 6, None)], ["none"]),
-    ("antimag_case.toml", "ulnar", "left"): (8.57, 6.50, 0.14, [(57, 16, 5, None)], ["none"]),
-    ("absent_proximal.h5", "tibial", "right"): (3.81, 5.00, None, [(None, None, None, None)],
-                                                ["not-assessable"]),
-    ("noisy_median.txt", "median", "left"): (3.35, 7.88, 0.32, [(64, 6, -1, None)], ["none"]),
-}
+# README "What nerveconduct finds", one table shared with tests/test_samples.py
+from sample_expectations import EXPECTED as README  # noqa: E402  (tests/ is on sys.path)
 
 
 @pytest.fixture(scope="module")
