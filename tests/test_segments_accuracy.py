@@ -19,7 +19,7 @@ import pytest
 from nerveconduct.segments import analyze_nerve, analyze_nerves
 from nerveconduct.simulate import simulate_nerve
 
-N_NERVES = 150
+N_NERVES = 300
 
 
 def _run(distances, names, **kw):
@@ -62,12 +62,15 @@ class TestConductionVelocityAccuracy:
         assert np.percentile(err, 95) <= 8.0, np.percentile(err, 95)
 
     def test_onset_cv_runs_below_fastest_unit(self):
-        sim, results = _run((70.0, 250.0), ("wrist", "elbow"), seed=5, n_nerves=40)
+        sim, results = _run((70.0, 250.0), ("wrist", "elbow"), seed=5, n_nerves=60)
         cv = np.array([r.segments[0].conduction_velocity_m_s for r in results])
         fastest = np.asarray(sim.truth.fastest_cv_m_s)
-        # documented: onset-based CV is a few % below the single fastest unit's CV
-        assert np.all(cv < fastest)
-        assert 0.0 < np.median(1 - cv / fastest) < 0.15
+        truth_cv = sim.truth.segment_conduction_velocity_m_s[:, 0]
+        # documented: onset-based CV runs a few % below the single fastest unit's CV (the
+        # truth never exceeds it; a measured value may, by its measurement error)
+        assert np.all(truth_cv <= fastest * (1 + 1e-9))
+        assert 0.01 < np.median(1 - truth_cv / fastest) < 0.15
+        assert 0.01 < np.median(1 - cv / fastest) < 0.15
 
 
 class TestTerminalLatencyIndexAccuracy:
