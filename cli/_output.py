@@ -133,6 +133,15 @@ def message(text: str) -> None:
     click.echo(text, err=True)
 
 
+def announce_first_compile() -> None:
+    """Say on stderr why the first run after installing is slow (numba compiles the kernel)."""
+    from nerveconduct.measure import kernel_cache_ready
+
+    if not kernel_cache_ready():
+        message("first run after installing: compiling the measurement kernel "
+                "(about 20-30 s, once; later runs load it from the cache)")
+
+
 def progress(items: Iterable[T], *, label: str, length: int | None = None,
              show_name: Callable[[T], str] | None = None) -> contextlib.AbstractContextManager:
     """A progress bar on stderr over ``items``, drawn only when stderr is a terminal (a log

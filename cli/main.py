@@ -72,6 +72,10 @@ class NerveConductGroup(click.Group):
             raise to_command_error(exc) from exc
 
 
+#: Commands that measure waveforms (the first run after installing compiles the kernel).
+MEASURING_COMMANDS = frozenset({"demo", "analyze", "score", "validate", "plot", "report", "batch"})
+
+
 def _version() -> str:
     import nerveconduct
 
@@ -100,3 +104,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if ctx.invoked_subcommand in MEASURING_COMMANDS and "--help" not in sys.argv:
+        from ._output import announce_first_compile
+
+        announce_first_compile()

@@ -19,6 +19,7 @@ import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from .constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
 from .flags import MeasureFlag
 
-__all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES"]
+__all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "kernel_cache_ready"]
 
 #: Allowed values of ``polarity``.
 POLARITIES = ("physical", "negative-up")
@@ -428,3 +429,19 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     cols = {f: out[i].reshape(batch_shape) for i, f in enumerate(_FLOAT_FIELDS)}
     return CmapMeasures(**cols, present=present.reshape(batch_shape),
                         flags=flags.reshape(batch_shape))
+
+
+def kernel_cache_ready() -> bool:
+    """Whether numba's on-disk cache of the measurement kernel exists.
+
+    The first :func:`measure_cmap` call after installing compiles the kernel (about 20-30 s on
+    a 2-core machine) and caches it next to the module; later processes load it in about a
+    second. Front ends use this to tell the user why the first run is slow.
+
+    Returns
+    -------
+    bool
+        True when cached kernel index files are present (no compile expected).
+    """
+    return any(Path(__file__).with_name("__pycache__").glob("_measure_kernels.*.nbi"))
+
