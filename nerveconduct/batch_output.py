@@ -1,0 +1,182 @@
+"""The batch engine's output file: written incrementally, resumable, renamed atomically at the end.
+
+While a run is going, rows go to ``OUT.partial``; a small sidecar ``OUT.partial.log`` (JSON
+Lines) holds, on its first line, the run's *fingerprint* (archive identity, table, format,
+rule sets, normal limits, versions) and then one *checkpoint* per chunk written:
+``{"next_nerve": k, "bytes": n, "n_failed": f}`` — the first ``n`` bytes of the partial file
+hold every row of nerves ``[0, k)``, ``f`` of them failures. A checkpoint is appended only after
+the chunk's rows were written, so after an interruption at any point (even SIGKILL in the
+middle of a row) :meth:`PartialOutput.resume` truncates the partial file to the last
+checkpoint and the run continues with nerve ``k``: nothing is lost, nothing is written twice.
+At the end the partial file is flushed to disk and moved onto ``OUT`` with :func:`os.replace`
+(atomic), and the sidecar is removed.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+__all__ = ["BatchResumeError", "PartialOutput", "partial_paths"]
+
+_LOG_KIND = "nerveconduct-batch-partial"
+_LOG_VERSION = 1
+_START_OVER = "start over with overwrite=True (--overwrite)"
+
+
+class BatchResumeError(ValueError):
+    """A partial output cannot be resumed (other options, another archive, damaged sidecar)."""
+
+
+def partial_paths(out: Path) -> tuple[Path, Path]:
+    """The partial data file and its sidecar log for the output file ``out``."""
+    return out.with_name(out.name + ".partial"), out.with_name(out.name + ".partial.log")
+
+
+def _json_line(obj: dict[str, Any]) -> bytes:
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+class PartialOutput:
+    """An output being written: the open partial file and its checkpoint log.
+
+    Use :meth:`start` or :meth:`resume`, then :meth:`write` / :meth:`checkpoint` per chunk,
+    and :meth:`commit` at the end (or :meth:`close` to leave it resumable).
+
+    Attributes
+    ----------
+    out : pathlib.Path
+        Final output file.
+    next_nerve : int
+        First nerve not yet written.
+    n_failed : int
+        Failure rows written so far.
+    """
+
+    def __init__(self, out: Path, data: BinaryIO, log: BinaryIO, next_nerve: int,
+                 n_failed: int) -> None:
+        self.out = out
+        self.data_path, self.log_path = partial_paths(out)
+        self._data, self._log = data, log
+        self.next_nerve = next_nerve
+        self.n_failed = n_failed
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def start(cls, out: Path, fingerprint: dict[str, Any], header: bytes = b"") -> "PartialOutput":
+        """Start a new partial output (replacing any previous one) with ``header`` bytes."""
+        data_path, log_path = partial_paths(out)
+        log_path.unlink(missing_ok=True)  # a stale log must never describe the new data
+        data = open(data_path, "wb")
+        data.write(header)
+        data.flush()
+        log = open(log_path, "wb")
+        log.write(_json_line({"kind": _LOG_KIND, "version": _LOG_VERSION,
+                              "fingerprint": fingerprint}))
+        self = cls(out, data, log, 0, 0)
+        self._append_checkpoint(len(header))
+        return self
+
+    @classmethod
+    def resume(cls, out: Path, fingerprint: dict[str, Any]) -> "PartialOutput":
+        """Reopen the partial output of an interrupted run with the same ``fingerprint``.
+
+        Raises
+        ------
+        BatchResumeError
+            The sidecar is missing or unreadable, was written for other options or another
+            archive (the message lists what differs), or the partial file is shorter than
+            its last checkpoint.
+        """
+        data_path, log_path = partial_paths(out)
+        if not log_path.is_file():
+            raise BatchResumeError(f"{data_path}: its sidecar {log_path.name} is missing, so "
+                                   f"what it holds is unknown; {_START_OVER}")
+        header, checkpoint, log_bytes = _read_log(log_path)
+        theirs = header.get("fingerprint", {})
+        ours = json.loads(json.dumps(fingerprint))  # compare as stored (tuples -> lists)
+        differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+        if differ:
+            detail = "; ".join(f"{k}: was {theirs.get(k)!r}, now {ours.get(k)!r}" for k in differ)
+            raise BatchResumeError(f"{data_path} was written by a run with other options or "
+                                   f"another archive ({detail}); resume with the same options, "
+                                   f"or {_START_OVER}")
+        size = data_path.stat().st_size if data_path.is_file() else -1
+        if size < checkpoint["bytes"]:
+            raise BatchResumeError(f"{data_path} holds {max(size, 0)} bytes but its sidecar "
+                                   f"records {checkpoint['bytes']} written; {_START_OVER}")
+        data = open(data_path, "r+b")
+        data.truncate(checkpoint["bytes"])  # drops the rows of an unfinished chunk
+        data.seek(checkpoint["bytes"])
+        log = open(log_path, "r+b")
+        log.truncate(log_bytes)  # drops a checkpoint line cut short by the interruption
+        log.seek(log_bytes)
+        return cls(out, data, log, int(checkpoint["next_nerve"]), int(checkpoint["n_failed"]))
+
+    # ------------------------------------------------------------------ writing
+    def write(self, piece: bytes) -> None:
+        """Append output bytes (rows of the chunk being written)."""
+        self._data.write(piece)
+
+    def checkpoint(self, next_nerve: int, n_failed: int) -> None:
+        """Record that every row of nerves ``[0, next_nerve)`` is written."""
+        self._data.flush()
+        self.next_nerve = next_nerve
+        self.n_failed += n_failed
+        self._append_checkpoint(self._data.tell())
+
+    def _append_checkpoint(self, nbytes: int) -> None:
+        self._log.write(_json_line({"next_nerve": self.next_nerve, "bytes": nbytes,
+                                    "n_failed": self.n_failed}))
+        self._log.flush()
+
+    def commit(self, *, overwrite: bool) -> Path:
+        """Flush to disk and move the partial file onto the output; remove the sidecar.
+
+        Raises
+        ------
+        FileExistsError
+            The output file appeared meanwhile and ``overwrite`` is False.
+        """
+        self._data.flush()
+        os.fsync(self._data.fileno())
+        self.close()
+        if self.out.exists() and not overwrite:
+            raise FileExistsError(errno.EEXIST, "output file exists (created during the run), "
+                                  f"not overwritten; the results are in {self.data_path.name}",
+                                  str(self.out))
+        os.replace(self.data_path, self.out)
+        self.log_path.unlink(missing_ok=True)
+        return self.out
+
+    def close(self) -> None:
+        """Close both files, leaving the partial output resumable."""
+        self._data.close()
+        self._log.close()
+
+
+def _read_log(path: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """A sidecar log's fingerprint header, its last checkpoint, and the bytes of whole lines."""
+    raw = path.read_bytes()
+    complete = raw[:raw.rfind(b"\n") + 1]  # what follows the last newline is an unfinished line
+    records = []
+    for number, line in enumerate(complete.splitlines(), 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise BatchResumeError(f"{path}: line {number} is not valid JSON ({exc}); "
+                                   f"{_START_OVER}") from exc
+    if not records or not isinstance(records[0], dict) or records[0].get("kind") != _LOG_KIND:
+        raise BatchResumeError(f"{path} is not a nerveconduct batch sidecar (no header line "
+                               f"with kind={_LOG_KIND!r}); {_START_OVER}")
+    if records[0].get("version") != _LOG_VERSION:
+        raise BatchResumeError(f"{path}: sidecar version {records[0].get('version')!r}, this "
+                               f"nerveconduct writes {_LOG_VERSION}; {_START_OVER}")
+    keys = {"next_nerve", "bytes", "n_failed"}
+    checkpoints = [r for r in records[1:] if isinstance(r, dict) and keys <= set(r)]
+    if not checkpoints:
+        raise BatchResumeError(f"{path} holds no checkpoint; {_START_OVER}")
+    return records[0], checkpoints[-1], len(complete)
