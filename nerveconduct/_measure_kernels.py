@@ -46,8 +46,10 @@ MAX_SMOOTH_H = 6
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 _jit_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-_jit_sum = numba.njit(cache=True, nogil=True, error_model="numpy",  # sums keep NaN/inf
-                      fastmath={"reassoc", "nsz", "contract"})
+# Sums keep NaN/inf and their order: no "reassoc", so a sum does not depend on where its
+# scratch buffer happens to be aligned (vectorized reductions peel to alignment), and results
+# are bit-identical whatever the chunking or thread count.
+_jit_sum = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"nsz", "contract"})
 _jit_fast = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 
 
