@@ -120,7 +120,7 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False,
 def result_stream(out: str | None, *, overwrite: bool) -> Iterator[IO[str]]:
     """stdout when ``out`` is None or ``-``, else :func:`atomic_output` on ``out``."""
     if out is None or out == "-":
-        stream = click.get_text_stream("stdout")
+        stream = sys.stdout  # (click.get_text_stream is deprecated in click 8.3+)
         yield stream
         stream.flush()
     else:
