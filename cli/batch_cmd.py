@@ -58,8 +58,8 @@ class _ProgressBar:
               help="Worker processes (default 1: in this process). With --scheduler local: "
                    "the LocalCluster's workers (default 2).")
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=DEFAULT_CHUNK_ROWS,
-              show_default=True, help="Trace rows read per task (whole nerves); sets the memory "
-                                      "per worker, never the results.")
+              show_default=True, help="Trace rows per task (whole nerves): smaller gives finer "
+                                      "progress, larger less overhead; never changes the results.")
 @click.option("--scheduler", metavar="ADDR", default=None,
               help="Run on Dask: 'local' starts a LocalCluster; tcp://HOST:PORT uses a running "
                    "scheduler whose workers can read ARCHIVE at the same path. Needs "

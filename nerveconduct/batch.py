@@ -36,7 +36,6 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-
 from .batch_exec import (
     DaskMissingError, dask_backend, inline_backend, ordered_results, pool_backend,
 )
@@ -52,7 +51,7 @@ __all__ = ["run", "BatchSummary", "BatchResumeError", "DaskMissingError", "TABLE
 
 #: Rule sets whose verdicts a batch adds by default.
 DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn",)
-#: Trace rows read per task by default (about 128 MiB of float32 traces at 500 samples).
+#: Trace rows per task by default (read and analyzed in slices of ``READ_ROWS``).
 DEFAULT_CHUNK_ROWS = 65536
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".csv": "csv"}
 
@@ -152,16 +151,15 @@ def _open_output(out: Path, fingerprint: dict[str, Any], header: bytes, *, resum
     if not out.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "output directory does not exist", str(out.parent))
     if out.exists() and not overwrite:
-        raise FileExistsError(errno.EEXIST, "output file exists, not overwritten (pass "
-                              "overwrite=True to replace it)", str(out))
+        raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(out))
     data_path, log_path = partial_paths(out)
     if data_path.exists() or log_path.exists():
         if resume:
             return PartialOutput.resume(out, fingerprint)
         if not overwrite:
             raise FileExistsError(errno.EEXIST, "the partial output of an interrupted run "
-                                  "exists: pass resume=True to continue it or overwrite=True "
-                                  "to start over", str(data_path))
+                                  "exists: continue it (resume=True, --resume) or start over "
+                                  "(overwrite=True, --overwrite)", str(data_path))
     return PartialOutput.start(out, fingerprint, header)
 
 
@@ -289,11 +287,7 @@ def run(
                               overwrite=overwrite)
         n_resumed, n_nerves = output.next_nerve, arc.n_nerves
         plan = arc.plan_chunks(chunk_rows, start_nerve=n_resumed) if n_resumed < n_nerves else []
-        # traces done when a chunk is written (the per-nerve index is not kept: memory)
-        rows = arc.nerve_row_ranges()
-        done = resumed = int(rows[n_resumed, 0]) if plan else arc.n_traces
-        rows_done = {stop: int(rows[stop - 1, 1]) for _, stop in plan}
-        del rows
+        resumed = output.n_traces
         if scheduler is not None:
             backend = dask_backend(scheduler, jobs, functools.partial(process_range, str(path),
                                                                       opts=opts))
@@ -306,10 +300,9 @@ def run(
                 for chunk in ordered_results(submit, plan, max_in_flight):
                     for piece in chunk.chunks():
                         output.write(piece)
-                    output.checkpoint(chunk.stop_nerve, chunk.n_failed)
-                    done = rows_done[chunk.stop_nerve]
+                    output.checkpoint(chunk.stop_nerve, chunk.n_failed, chunk.n_traces)
                     if progress is not None:
-                        progress(done, arc.n_traces)
+                        progress(output.n_traces, arc.n_traces)
             if output.next_nerve != n_nerves:  # a plan always covers every nerve
                 raise RuntimeError(f"internal error: the run ended at nerve "
                                    f"{output.next_nerve} of {n_nerves}; the partial output is kept")
@@ -317,7 +310,7 @@ def run(
         finally:
             output.close()  # after an error the partial output stays: resume=True continues it
     seconds = time.perf_counter() - started
-    n_traces = done - resumed
+    n_traces = output.n_traces - resumed
     return BatchSummary(out=out, n_nerves=n_nerves, n_ok=n_nerves - output.n_failed,
                         n_failed=output.n_failed, n_resumed=n_resumed, n_traces=n_traces,
                         seconds=seconds, traces_per_s=n_traces / seconds if seconds > 0 else 0.0)

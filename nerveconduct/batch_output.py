@@ -3,8 +3,8 @@
 While a run is going, rows go to ``OUT.partial``; a small sidecar ``OUT.partial.log`` (JSON
 Lines) holds, on its first line, the run's *fingerprint* (archive identity, table, format,
 rule sets, normal limits, versions) and then one *checkpoint* per chunk written:
-``{"next_nerve": k, "bytes": n, "n_failed": f}`` — the first ``n`` bytes of the partial file
-hold every row of nerves ``[0, k)``, ``f`` of them failures. A checkpoint is appended only after
+``{"next_nerve": k, "bytes": n, "n_failed": f, "n_traces": t}`` — the first ``n`` bytes of the
+partial file hold every row of nerves ``[0, k)`` (``t`` traces), ``f`` of them failures. A checkpoint is appended only after
 the chunk's rows were written, so after an interruption at any point (even SIGKILL in the
 middle of a row) :meth:`PartialOutput.resume` truncates the partial file to the last
 checkpoint and the run continues with nerve ``k``: nothing is lost, nothing is written twice.
@@ -54,15 +54,18 @@ class PartialOutput:
         First nerve not yet written.
     n_failed : int
         Failure rows written so far.
+    n_traces : int
+        Traces of the nerves written so far.
     """
 
     def __init__(self, out: Path, data: BinaryIO, log: BinaryIO, next_nerve: int,
-                 n_failed: int) -> None:
+                 n_failed: int, n_traces: int) -> None:
         self.out = out
         self.data_path, self.log_path = partial_paths(out)
         self._data, self._log = data, log
         self.next_nerve = next_nerve
         self.n_failed = n_failed
+        self.n_traces = n_traces
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -76,7 +79,7 @@ class PartialOutput:
         log = open(log_path, "wb")
         log.write(_json_line({"kind": _LOG_KIND, "version": _LOG_VERSION,
                               "fingerprint": fingerprint}))
-        self = cls(out, data, log, 0, 0)
+        self = cls(out, data, log, 0, 0, 0)
         self._append_checkpoint(len(header))
         return self
 
@@ -114,23 +117,28 @@ class PartialOutput:
         log = open(log_path, "r+b")
         log.truncate(log_bytes)  # drops a checkpoint line cut short by the interruption
         log.seek(log_bytes)
-        return cls(out, data, log, int(checkpoint["next_nerve"]), int(checkpoint["n_failed"]))
+        return cls(out, data, log, int(checkpoint["next_nerve"]), int(checkpoint["n_failed"]),
+                   int(checkpoint["n_traces"]))
 
     # ------------------------------------------------------------------ writing
     def write(self, piece: bytes) -> None:
         """Append output bytes (rows of the chunk being written)."""
         self._data.write(piece)
 
-    def checkpoint(self, next_nerve: int, n_failed: int) -> None:
-        """Record that every row of nerves ``[0, next_nerve)`` is written."""
+    def checkpoint(self, next_nerve: int, n_failed: int, n_traces: int) -> None:
+        """Record that every row of nerves ``[0, next_nerve)`` is written.
+
+        ``n_failed`` and ``n_traces`` count the chunk just written (failure rows, traces).
+        """
         self._data.flush()
         self.next_nerve = next_nerve
         self.n_failed += n_failed
+        self.n_traces += n_traces
         self._append_checkpoint(self._data.tell())
 
     def _append_checkpoint(self, nbytes: int) -> None:
         self._log.write(_json_line({"next_nerve": self.next_nerve, "bytes": nbytes,
-                                    "n_failed": self.n_failed}))
+                                    "n_failed": self.n_failed, "n_traces": self.n_traces}))
         self._log.flush()
 
     def commit(self, *, overwrite: bool) -> Path:
@@ -175,7 +183,7 @@ def _read_log(path: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
     if records[0].get("version") != _LOG_VERSION:
         raise BatchResumeError(f"{path}: sidecar version {records[0].get('version')!r}, this "
                                f"nerveconduct writes {_LOG_VERSION}; {_START_OVER}")
-    keys = {"next_nerve", "bytes", "n_failed"}
+    keys = {"next_nerve", "bytes", "n_failed", "n_traces"}
     checkpoints = [r for r in records[1:] if isinstance(r, dict) and keys <= set(r)]
     if not checkpoints:
         raise BatchResumeError(f"{path} holds no checkpoint; {_START_OVER}")

@@ -113,6 +113,8 @@ class ChunkOutput:
     ----------
     start_nerve, stop_nerve : int
         The nerves ``[start_nerve, stop_nerve)`` these rows cover, all of them.
+    n_traces : int
+        Trace rows of those nerves.
     n_failed : int
         Nerves written as failure rows.
     data : bytes
@@ -122,6 +124,7 @@ class ChunkOutput:
 
     start_nerve: int
     stop_nerve: int
+    n_traces: int
     n_failed: int
     data: bytes
 
@@ -311,18 +314,21 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
         Rows of every nerve of the range in nerve order, each nerve once (result or failure).
     """
     encoder = _Encoder(opts)
-    failed = 0
+    failed = n_traces = 0
     for a, b in archive.plan_chunks(READ_ROWS, start_nerve=start_nerve, stop_nerve=stop_nerve):
         for piece in _read(archive, a, b):
             if isinstance(piece, tuple):  # unreadable nerves: their study_id is unknown too
                 bad_a, bad_b, exc = piece
                 encoder.add([_failure(i, None, exc, opts) for i in range(bad_a, bad_b)])
                 failed += bad_b - bad_a
+                rows = archive.nerve_row_ranges()[bad_a:bad_b]  # only on damage: a full copy
+                n_traces += int(rows[-1, 1] - rows[0, 0])
                 continue
+            n_traces += piece.n_rows
             for rows, bad in _nerve_rows(piece, opts):
                 encoder.add(rows)
                 failed += bad
-    return ChunkOutput(start_nerve, stop_nerve, failed, encoder.finish())
+    return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, encoder.finish())
 
 
 # One open archive per worker process, reused by the tasks that process runs.

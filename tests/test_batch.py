@@ -159,6 +159,11 @@ class TestDeterminism:
         assert {t for _, t in calls} == {n_traces}
 
 
+def interrupt(*args, **kwargs):
+    """Stands in for a step of the run to stop it there, as Ctrl-C would."""
+    raise KeyboardInterrupt
+
+
 # ------------------------------------------------------------------------------ failures
 def _chunk_bytes_offsets(path: Path, dataset: str) -> list[tuple[int, int, int]]:
     """(first row, byte offset, size) of every stored chunk of a 1-D or 2-D dataset."""
@@ -200,6 +205,7 @@ class TestFailures:
         failed = {r["nerve_index"] for r in recs if r.get("record") == "failure"}
         assert failed == unreadable | {bad_nerve}
         assert summary.n_failed == len(failed) and summary.n_ok == len(recs) - len(failed)
+        assert summary.n_traces == int(ranges[-1, 1])  # unreadable nerves' traces counted too
         invalid = recs[bad_nerve]
         assert invalid["error_type"] == "ArchiveError" and "distance_mm" in invalid["error"]
         assert invalid["study_id"] == lines(reference)[bad_nerve]["study_id"]
@@ -266,7 +272,7 @@ class TestFailures:
 
 class TestOptions:
     def test_raises_existing_output(self, archive, folder, reference):
-        with pytest.raises(FileExistsError, match="overwrite"):
+        with pytest.raises(FileExistsError, match="output file exists"):
             run(archive, reference)
         before = reference.read_bytes()
         run(archive, reference, overwrite=True)
@@ -282,9 +288,8 @@ class TestOptions:
 
     def test_raises_resume_with_other_options(self, archive, folder, monkeypatch):
         out = folder / "other-options.jsonl"
-        monkeypatch.setattr(batch_worker, "analyze_nerves",
-                            lambda studies, **kw: (_ for _ in ()).throw(RuntimeError("stop")))
-        with pytest.raises(RuntimeError):
+        monkeypatch.setattr(batch_worker, "analyze_nerves", interrupt)
+        with pytest.raises(KeyboardInterrupt):
             run(archive, out)
         monkeypatch.undo()
         with pytest.raises(BatchResumeError, match="criteria"):
@@ -342,6 +347,6 @@ class TestMachinery:
 
     def test_chunk_output_streams_in_bounded_pieces(self):
         data = b"".join(b'{"nerve_index": %d}\n' % i for i in range(50000))
-        out = ChunkOutput(0, 50000, 0, zlib.compress(data, 1))
+        out = ChunkOutput(0, 50000, 100000, 0, zlib.compress(data, 1))
         pieces = list(out.chunks(size=4096))
         assert b"".join(pieces) == data and max(map(len, pieces)) <= 4096

@@ -80,7 +80,7 @@ def test_resume_flag_and_mismatch(archive, folder):
     data_path.write_bytes(b"")
     log_path.write_bytes(b'{"kind": "nerveconduct-batch-partial", "version": 1, '
                          b'"fingerprint": {"table": "segment"}}\n'
-                         b'{"next_nerve": 0, "bytes": 0, "n_failed": 0}\n')
+                         b'{"next_nerve": 0, "bytes": 0, "n_failed": 0, "n_traces": 0}\n')
     result = CliRunner().invoke(main, ["batch", str(archive), "-o", str(out), "--resume", "-q"])
     assert result.exit_code == 1
     assert "other options" in result.stderr and "table: was 'segment', now 'nerve'" in result.stderr

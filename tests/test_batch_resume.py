@@ -14,7 +14,8 @@ import pytest
 
 from nerveconduct.batch import BatchResumeError, run
 from nerveconduct.batch_output import partial_paths
-from test_batch import make_archive
+from nerveconduct.io.archive import open_archive
+from test_batch import interrupt, make_archive
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,6 +105,8 @@ def test_row_cut_in_the_middle_is_dropped_and_redone(archive, folder, uninterrup
     summary = run(archive, out, resume=True, chunk_rows=30)
     assert out.read_bytes() == clean
     assert summary.n_resumed > 0
+    with open_archive(archive) as arc:  # traces analyzed by the resumed run: the rest
+        assert summary.n_traces == arc.n_traces - int(arc.nerve_row_ranges()[summary.n_resumed, 0])
 
 
 def test_resume_without_partial_starts_from_scratch(archive, folder, uninterrupted):
@@ -114,8 +117,7 @@ def test_resume_without_partial_starts_from_scratch(archive, folder, uninterrupt
 
 def test_raises_resume_of_another_archive(archive, folder, monkeypatch):
     out = folder / "other.jsonl"
-    monkeypatch.setattr("nerveconduct.batch.process_chunk_range",
-                        lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr("nerveconduct.batch.process_chunk_range", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run(archive, out)
     monkeypatch.undo()
