@@ -90,7 +90,10 @@ def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
                         seg_rows, ind)
     for rid, verdict in record["verdicts"].items():
         met = ", ".join(verdict["items_met"]) or _DASH
-        lines.append(f"{ind}{rid}: {verdict.get('label') or verdict['level']} (items met: {met})")
+        # the nerve's level is its strongest SEGMENT verdict; nerve-level items (DML, CV, F,
+        # distal duration) only count through the rule set's combination over nerves
+        lines.append(f"{ind}{rid}: segments: {verdict.get('label') or verdict['level']}; "
+                     f"items met on this nerve: {met}")
         for seg in record["segments"]:
             sv = seg["verdicts"].get(rid)
             if sv is None:
