@@ -200,7 +200,7 @@ def run(
         for a remote scheduler.
     chunk_rows : int, default 65536
         Trace rows per task (whole nerves; a nerve is never split). A task reads and
-        analyzes its rows in slices of 4096, so memory does not grow with ``chunk_rows``;
+        analyzes its rows in slices of 2048, so memory does not grow with ``chunk_rows``;
         smaller tasks give finer progress and load balance, larger ones less overhead. The
         results do not depend on it.
     scheduler : str, optional

@@ -347,6 +347,7 @@ class TestMachinery:
 
     def test_chunk_output_streams_in_bounded_pieces(self):
         data = b"".join(b'{"nerve_index": %d}\n' % i for i in range(50000))
-        out = ChunkOutput(0, 50000, 100000, 0, zlib.compress(data, 1))
+        packed = zlib.compress(data, 1)
+        out = ChunkOutput(0, 50000, 100000, 0, (packed[:1000], packed[1000:5000], packed[5000:]))
         pieces = list(out.chunks(size=4096))
         assert b"".join(pieces) == data and max(map(len, pieces)) <= 4096
