@@ -11,7 +11,9 @@ run of this script and on the same file:
    criteria, records, JSON Lines written), with ``--jobs`` processes;
 
 and prints traces/s and the ratios batch/raw and measure/raw (raw read and measure only:
-best of 3; batch: one run). The archive was just written,
+best of 3; batch: one run). ``--stages`` then times each step of the batch path per nerve in
+this process (read, studies, analysis, criteria, record, JSON, zlib), in the batch's
+2048-row slices: where the time goes. The archive was just written,
 so the raw read comes from the page cache (the best case for the reference; a cold disk is
 slower, which favours the ratio). Target (issue 7): batch >= 50 % of the raw read speed,
 uncompressed.
@@ -26,14 +28,17 @@ Run from the repository root::
 
     python benchmarks/bench_archive.py                 # 100 000 traces, ~3 min on 2 cores
     python benchmarks/bench_archive.py --traces 1000000 --jobs 2 --keep /data/bench
+    python benchmarks/bench_archive.py --compression none --stages
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -44,9 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import h5py  # noqa: E402
 
 from nerveconduct.batch import run  # noqa: E402
+from nerveconduct.batch_worker import READ_ROWS  # noqa: E402
+from nerveconduct.criteria import evaluate_nerve, get_rule_set  # noqa: E402
 from nerveconduct.io.archive import write_archive  # noqa: E402
 from nerveconduct.measure import measure_cmap  # noqa: E402
 from nerveconduct.model import NerveStudy, Site  # noqa: E402
+from nerveconduct.segments import analyze_nerves  # noqa: E402
+from nerveconduct.serialize import nerve_record  # noqa: E402
 from nerveconduct.simulate import simulate_nerve  # noqa: E402
 
 #: Sampling set-up of the benchmark traces.
@@ -118,6 +127,45 @@ def measure_only(path: Path, chunk_rows: int, stimulus_sample: int) -> float:
     return time.perf_counter() - started
 
 
+def stages(path: Path, stimulus_sample: int, n_slices: int = 8) -> None:
+    """Print the cost per nerve of each step of the batch path (best of 3 over slices)."""
+    from nerveconduct.io.archive import open_archive
+
+    rule_set = get_rule_set("efns-pns-2010-mmn")
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+    names = ["Archive.read_chunk", "TraceChunk.studies", "  (measure_cmap alone)",
+             "analyze_nerves", "criteria.evaluate_nerve", "serialize.nerve_record",
+             "JSON encoding", "zlib level 1"]
+    best = dict.fromkeys(names, float("inf"))
+    with open_archive(path) as archive:
+        for _ in range(3):
+            for a, b in archive.plan_chunks(READ_ROWS)[:n_slices]:
+                t = [time.perf_counter()]
+                chunk = archive.read_chunk(a, b)
+                t.append(time.perf_counter())
+                studies = chunk.studies()
+                t.append(time.perf_counter())
+                measure_cmap(chunk.traces, SAMPLING_RATE_HZ, stimulus_sample=stimulus_sample)
+                t.append(time.perf_counter())
+                results = analyze_nerves(studies)
+                t.append(time.perf_counter())
+                verdicts = [{rule_set.id: evaluate_nerve(r, rule_set)} for r in results]
+                t.append(time.perf_counter())
+                records = [nerve_record(r, v, source=path.name) for r, v in zip(results, verdicts)]
+                t.append(time.perf_counter())
+                text = "".join(encoder.encode(rec) + "\n" for rec in records).encode("utf-8")
+                t.append(time.perf_counter())
+                zlib.compress(text, 1)
+                t.append(time.perf_counter())
+                for k, name in enumerate(names):
+                    best[name] = min(best[name], (t[k + 1] - t[k]) / (b - a) * 1e6)
+    total = sum(v for k, v in best.items() if not k.startswith(" "))
+    print(f"\n# where the time goes: one process, {READ_ROWS}-row slices, best of 3")
+    for name, us in best.items():
+        print(f"{name:<26} {us:8.1f} us/nerve {100 * us / total:6.1f} %")
+    print(f"{'total':<26} {total:8.1f} us/nerve  = {2e6 / total:,.0f} traces/s per core")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--traces", type=int, default=100_000, help="traces per archive")
@@ -128,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
                         choices=["none", "lzf", "gzip"])
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder to keep (and reuse) the archives in; default: a temp dir")
+    parser.add_argument("--stages", action="store_true",
+                        help="also time each step of the batch path per nerve")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<12} {size_mb:7.0f} {raw_tps:10,.0f} tr/s {measure_tps:10,.0f} tr/s "
               f"{summary.traces_per_s:8,.0f} tr/s {summary.traces_per_s / raw_tps:9.2%} "
               f"{measure_tps / raw_tps:11.1%}", flush=True)
+    if args.stages:
+        stages(path, stimulus)
 
 
 if __name__ == "__main__":
