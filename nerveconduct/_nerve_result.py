@@ -17,7 +17,7 @@ from .limits import LimitRow, NormalLimits
 from .model import LimitComparison, NerveResult, NerveStudy, SegmentResult, Site, SiteResult
 from .names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
 
-__all__ = ["build_result", "SITE_MEASURES"]
+__all__ = ["build_result", "nerve_flags", "SITE_MEASURES"]
 
 #: Per-site measures carried from ``measure_cmap`` into :class:`~nerveconduct.model.SiteResult`.
 SITE_MEASURES = (
@@ -78,6 +78,51 @@ def _nerve_limits(row: LimitRow | None, nerve_label: str, dml: float, amp: float
     return out
 
 
+def nerve_flags(*, nerve_label: str, canon: str | None, site_names: Sequence[str],
+                site_canonical: Sequence[str | None], distances_mm: Sequence[float | None],
+                distal_present: bool, limit_row: LimitRow | None, temperature_c: float | None,
+                tli: float) -> tuple[str, ...]:
+    """The nerve-level problems of one nerve, as sentences (empty when there is none).
+
+    Parameters
+    ----------
+    nerve_label : str
+        Nerve name as given; ``canon`` its canonical name (``None`` when unknown).
+    site_names, site_canonical : sequence
+        Site names as given and canonical (``None`` when unknown), distal first.
+    distances_mm : sequence of float or None
+        Site distances (mm), ``None`` when unknown.
+    distal_present : bool
+        The most distal response is present.
+    limit_row : LimitRow or None
+        The normal-limit row used for this nerve.
+    temperature_c : float or None
+        Limb temperature (deg C).
+    tli : float
+        Terminal latency index (NaN when not computed).
+    """
+    flags: list[str] = []
+    if canon is None:
+        flags.append(f"unknown nerve name {nerve_label!r}: no normal limits, entrapment or criteria rules by nerve")
+    unknown_sites = [name for name, c in zip(site_names, site_canonical) if c is None]
+    if unknown_sites:
+        flags.append(f"unknown site name(s) {unknown_sites}: entrapment/Erb's point rules not applied to them")
+    if any(d is None for d in distances_mm):
+        flags.append("distance(s) unknown: CV, TLI and residual latency not computed where they are needed")
+    if not distal_present:
+        flags.append("absent distal response")
+    distal_mm = distances_mm[0]
+    if limit_row is not None and limit_row.distal_distance_mm and distal_mm is not None \
+            and abs(distal_mm - limit_row.distal_distance_mm) > 10.0:
+        flags.append(f"distal distance {distal_mm:g} mm differs from the {limit_row.distal_distance_mm:g} mm "
+                     "the DML limit assumes")
+    if temperature_c is not None and temperature_c < (30.0 if canon in ("fibular", "tibial") else 32.0):
+        flags.append(f"limb temperature {temperature_c:g} °C is low: slowing may be artefactual")
+    if len(site_names) > 1 and math.isnan(tli):
+        flags.append("TLI not computed (needs the distal distance, DML and the first segment's CV)")
+    return tuple(flags)
+
+
 def build_result(
     *,
     nerve_label: str,
@@ -136,25 +181,13 @@ def build_result(
                               dsite.flags, psite.flags),
         ))
     distal = site_results[0]
-    flags: list[str] = []
-    if canon is None:
-        flags.append(f"unknown nerve name {nerve_label!r}: no normal limits, entrapment or criteria rules by nerve")
-    unknown_sites = [s.name for s in site_results if s.canonical_name is None]
-    if unknown_sites:
-        flags.append(f"unknown site name(s) {unknown_sites}: entrapment/Erb's point rules not applied to them")
-    if any(s.distance_mm is None for s in sites):
-        flags.append("distance(s) unknown: CV, TLI and residual latency not computed where they are needed")
-    if not distal.present:
-        flags.append("absent distal response")
     row = limits.lookup(canon, muscle)
-    if row is not None and row.distal_distance_mm and sites[0].distance_mm is not None \
-            and abs(sites[0].distance_mm - row.distal_distance_mm) > 10.0:
-        flags.append(f"distal distance {sites[0].distance_mm:g} mm differs from the {row.distal_distance_mm:g} mm "
-                     "the DML limit assumes")
-    if temperature_c is not None and temperature_c < (30.0 if canon in ("fibular", "tibial") else 32.0):
-        flags.append(f"limb temperature {temperature_c:g} °C is low: slowing may be artefactual")
-    if n_sites > 1 and math.isnan(float(table["terminal_latency_index"][start])):
-        flags.append("TLI not computed (needs the distal distance, DML and the first segment's CV)")
+    flags = nerve_flags(nerve_label=nerve_label, canon=canon,
+                        site_names=[s.name for s in site_results],
+                        site_canonical=[s.canonical_name for s in site_results],
+                        distances_mm=[s.distance_mm for s in sites], distal_present=distal.present,
+                        limit_row=row, temperature_c=temperature_c,
+                        tli=float(table["terminal_latency_index"][start]))
     usable = [s.conduction_velocity_m_s for s in segments
               if not s.across_entrapment_site and not s.from_erbs_point
               and math.isfinite(s.conduction_velocity_m_s)]
@@ -172,7 +205,7 @@ def build_result(
         low_frequency_filter_hz=low_frequency_filter_hz,
         limits=_nerve_limits(row if canon else None, nerve_label, distal.onset_latency_ms,
                              distal.negative_peak_amplitude_mv, slowest, f_wave_latency_ms),
-        flags=tuple(flags), study=study,
+        flags=flags, study=study,
     )
 
 

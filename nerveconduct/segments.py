@@ -92,12 +92,13 @@ def segment_table(
     first = rows - position
     prev = np.where(position > 0, rows - 1, rows)
     dist = np.asarray(distance_mm, dtype=float)
-    # cumulative distance from the active electrode, per nerve (NaN propagates from unknowns)
-    cum = np.cumsum(np.nan_to_num(dist, nan=0.0))
-    cum = cum - cum[first] + np.nan_to_num(dist[first], nan=0.0)
-    unknown = np.cumsum(np.isnan(dist))
-    unknown = unknown - unknown[first] + np.isnan(dist[first])
-    cum = np.where(unknown > 0, np.nan, cum)
+    # cumulative distance from the active electrode, summed along each nerve from its distal
+    # site (NaN from the first unknown distance on): per nerve, so a value never depends on
+    # which other nerves are in the same arrays
+    cum = np.where(position == 0, dist, np.nan)
+    for p in range(1, int(position.max(initial=0)) + 1):
+        at = rows[position == p]
+        cum[at] = cum[at - 1] + dist[at]
 
     get = lambda key: np.asarray(site.get(key, np.full(n, np.nan)), dtype=float)  # noqa: E731
     onset = get("onset_latency_ms")
