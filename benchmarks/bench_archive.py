@@ -4,25 +4,27 @@ For each compression (none, lzf, gzip) this writes a benchmark archive, then mea
 run of this script and on the same file:
 
 1. **raw read** — plain ``h5py`` reading the ``traces`` dataset in slices of ``--chunk-rows``
-   rows (what the batch engine reads per task), nothing else;
-2. **measure only** — the raw read plus :func:`nerveconduct.measure.measure_cmap` on every
-   slice (the vectorized numeric core alone);
-3. **batch** — :func:`nerveconduct.batch.run` end to end (read, studies, measures, segments,
-   criteria, records, JSON Lines written), with ``--jobs`` processes;
+   rows, nothing else: from the page cache (*hot*, best of 3: the file was just read) and
+   from the disk (*cold*: the file's pages are dropped from the page cache first with
+   ``posix_fadvise(DONTNEED)``, which needs no privileges);
+2. **measure only** — the hot raw read plus :func:`nerveconduct.measure.measure_cmap` on
+   every slice (the vectorized numeric core alone, best of 3);
+3. **batch** — :func:`nerveconduct.batch.run` end to end with ``--jobs`` processes and the
+   EFNS/PNS 2010 MMN verdicts, for each output of ``--outputs``: ``segment.csv`` and
+   ``nerve.csv`` (rows written from columns, :mod:`nerveconduct.batch_columns`) and
+   ``nerve.jsonl`` (the nested record, built per nerve); hot, and once more cold (the pages
+   dropped first) for the first output;
 
-and prints traces/s and the ratios batch/raw and measure/raw (raw read and measure only:
-best of 3; batch: one run). ``--stages`` then times each step of the batch path per nerve in
-this process (read, studies, analysis, criteria, record, JSON, zlib), in the batch's
-2048-row slices: where the time goes. The archive was just written,
-so the raw read comes from the page cache (the best case for the reference; a cold disk is
-slower, which favours the ratio). Target (issue 7): batch >= 50 % of the raw read speed,
-uncompressed.
+and prints traces/s and the ratios batch/raw (hot and cold). ``--stages`` then times each step
+of both batch paths per nerve in this process, in the batch's 2048-row slices: where the time
+goes. Target (issue 7): batch >= 50 % of the raw read speed, uncompressed.
 
 The archive generator :func:`make_archive` (also used by ``bench_memory.py`` and
 ``bench_scaling.py``) simulates a pool of nerves once with :func:`simulate_nerve` and tiles
 it, perturbed (per-site amplitude scale, segment length), while streaming into
 :func:`write_archive`: cheap for millions of traces. Traces are 25 ms at 20 kHz (500 samples,
-stimulus at 5 ms), float32, two sites per nerve (wrist, elbow).
+stimulus at 5 ms; ``--sweep-ms 50`` for 1000 samples), float32, two sites per nerve (wrist,
+elbow).
 
 Run from the repository root::
 
@@ -34,7 +36,9 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -49,7 +53,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import h5py  # noqa: E402
 
 from nerveconduct.batch import run  # noqa: E402
-from nerveconduct.batch_worker import READ_ROWS  # noqa: E402
+from nerveconduct.batch_columns import encode_rows  # noqa: E402
+from nerveconduct.batch_worker import READ_ROWS, TaskOptions  # noqa: E402
+from nerveconduct.chunk_table import analyze_chunk  # noqa: E402
+from nerveconduct.limits import NormalLimits  # noqa: E402
 from nerveconduct.criteria import evaluate_nerve, get_rule_set  # noqa: E402
 from nerveconduct.io.archive import write_archive  # noqa: E402
 from nerveconduct.measure import measure_cmap  # noqa: E402
@@ -65,18 +72,18 @@ PRE_STIMULUS_MS = 5.0
 POOL_NERVES = 2000
 
 
-def _pool(seed: int) -> tuple[np.ndarray, int]:
+def _pool(seed: int, sweep_ms: float = SWEEP_MS) -> tuple[np.ndarray, int]:
     """Simulated traces (POOL_NERVES, 2, n_samples) float32: half with a 50 % block."""
-    common = dict(sweep_ms=SWEEP_MS, pre_stimulus_ms=PRE_STIMULUS_MS, dtype="float32",
+    common = dict(sweep_ms=sweep_ms, pre_stimulus_ms=PRE_STIMULUS_MS, dtype="float32",
                   sampling_rate_hz=SAMPLING_RATE_HZ, n_nerves=POOL_NERVES // 2)
     normal = simulate_nerve((70.0, 200.0), seed=seed, **common)
     blocked = simulate_nerve((70.0, 200.0), seed=seed + 1, block={1: 0.5}, **common)
     return np.concatenate([normal.traces, blocked.traces]), normal.stimulus_sample
 
 
-def studies(n_traces: int, seed: int = 0) -> Iterator[NerveStudy]:
+def studies(n_traces: int, seed: int = 0, sweep_ms: float = SWEEP_MS) -> Iterator[NerveStudy]:
     """``n_traces // 2`` two-site nerve studies tiled from a simulated pool, streamed."""
-    pool, stimulus = _pool(seed)
+    pool, stimulus = _pool(seed, sweep_ms)
     rng = np.random.default_rng(seed)
     n_nerves = n_traces // 2
     block = 4096
@@ -94,15 +101,26 @@ def studies(n_traces: int, seed: int = 0) -> Iterator[NerveStudy]:
 
 
 def make_archive(path: Path, n_traces: int, *, compression: str | None = None,
-                 seed: int = 0) -> Path:
-    """Write (or reuse, when it exists with the right size) a benchmark archive."""
+                 seed: int = 0, sweep_ms: float = SWEEP_MS) -> Path:
+    """Write (or reuse, when it exists with the right shape) a benchmark archive."""
     path = Path(path)
+    n_samples = round(sweep_ms * SAMPLING_RATE_HZ / 1000)
     if path.exists():
         with h5py.File(path, "r") as f:
-            if f["traces"].shape[0] == n_traces and f["traces"].compression == compression:
+            if f["traces"].shape == (n_traces, n_samples) and f["traces"].compression == compression:
                 return path
-    return write_archive(path, studies(n_traces, seed), compression=compression,
+    return write_archive(path, studies(n_traces, seed, sweep_ms), compression=compression,
                          overwrite=True)
+
+
+def drop_from_page_cache(path: Path) -> None:
+    """Drop ``path``'s pages from the page cache, so that the next read comes from the disk."""
+    os.sync()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def raw_read(path: Path, chunk_rows: int) -> tuple[float, int]:
@@ -128,15 +146,21 @@ def measure_only(path: Path, chunk_rows: int, stimulus_sample: int) -> float:
 
 
 def stages(path: Path, stimulus_sample: int, n_slices: int = 8) -> None:
-    """Print the cost per nerve of each step of the batch path (best of 3 over slices)."""
+    """Print the cost per nerve of each step of both batch paths (best of 3 over slices)."""
     from nerveconduct.io.archive import open_archive
 
     rule_set = get_rule_set("efns-pns-2010-mmn")
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+    limits = NormalLimits.default()
     names = ["Archive.read_chunk", "TraceChunk.studies", "  (measure_cmap alone)",
              "analyze_nerves", "criteria.evaluate_nerve", "serialize.nerve_record",
              "JSON encoding", "zlib level 1"]
     best = dict.fromkeys(names, float("inf"))
+    col_names = ["Archive.read_chunk", "analyze_chunk (arrays)", "verdicts + rows (segment.csv)",
+                 "zlib level 1"]
+    col_best = dict.fromkeys(col_names, float("inf"))
+    opts = TaskOptions(table="segment", fmt="csv", rule_sets=(rule_set,), limits=limits,
+                       source=path.name)
     with open_archive(path) as archive:
         for _ in range(3):
             for a, b in archive.plan_chunks(READ_ROWS)[:n_slices]:
@@ -159,49 +183,87 @@ def stages(path: Path, stimulus_sample: int, n_slices: int = 8) -> None:
                 t.append(time.perf_counter())
                 for k, name in enumerate(names):
                     best[name] = min(best[name], (t[k + 1] - t[k]) / (b - a) * 1e6)
-    total = sum(v for k, v in best.items() if not k.startswith(" "))
-    print(f"\n# where the time goes: one process, {READ_ROWS}-row slices, best of 3")
-    for name, us in best.items():
-        print(f"{name:<26} {us:8.1f} us/nerve {100 * us / total:6.1f} %")
-    print(f"{'total':<26} {total:8.1f} us/nerve  = {2e6 / total:,.0f} traces/s per core")
+                t = [time.perf_counter()]
+                chunk = archive.read_chunk(a, b)
+                t.append(time.perf_counter())
+                table = analyze_chunk(chunk, limits)
+                t.append(time.perf_counter())
+                buffer = io.StringIO()
+                encode_rows(table, table=opts.table, fmt=opts.fmt, columns=opts.columns,
+                            rule_sets=opts.rule_sets, source=opts.source, text=buffer)
+                t.append(time.perf_counter())
+                zlib.compress(buffer.getvalue().encode("utf-8"), 1)
+                t.append(time.perf_counter())
+                for k, name in enumerate(col_names):
+                    col_best[name] = min(col_best[name], (t[k + 1] - t[k]) / (b - a) * 1e6)
+    for title, table_best in (("object path (nerve.jsonl)", best),
+                              ("columnar path (segment.csv)", col_best)):
+        total = sum(v for k, v in table_best.items() if not k.startswith(" "))
+        print(f"\n# where the time goes, {title}: one process, {READ_ROWS}-row slices, best of 3")
+        for name, us in table_best.items():
+            print(f"{name:<32} {us:8.1f} us/nerve {100 * us / total:6.1f} %")
+        print(f"{'total':<32} {total:8.1f} us/nerve  = {2e6 / total:,.0f} traces/s per core")
+
+
+def _batch(path: Path, folder: Path, output: str, args: argparse.Namespace) -> float:
+    """traces/s of one batch run writing ``output`` (``table.format``)."""
+    table, fmt = output.split(".")
+    out = folder / f"results-{table}.{fmt}"
+    summary = run(path, out, jobs=args.jobs, chunk_rows=args.chunk_rows, overwrite=True,
+                  table=table)
+    out.unlink()
+    return summary.traces_per_s
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--traces", type=int, default=100_000, help="traces per archive")
+    parser.add_argument("--sweep-ms", type=float, default=SWEEP_MS,
+                        help="trace length in ms at 20 kHz (25: 500 samples; 50: 1000)")
     parser.add_argument("--jobs", type=int, default=2, help="batch worker processes")
     parser.add_argument("--chunk-rows", type=int, default=16384,
                         help="rows per read (raw) and per task (batch): 2 workers share the work")
     parser.add_argument("--compression", nargs="+", default=["none", "lzf", "gzip"],
                         choices=["none", "lzf", "gzip"])
+    parser.add_argument("--outputs", nargs="+", default=["segment.csv", "nerve.csv", "nerve.jsonl"],
+                        choices=["segment.csv", "segment.jsonl", "nerve.csv", "nerve.jsonl"])
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder to keep (and reuse) the archives in; default: a temp dir")
     parser.add_argument("--stages", action="store_true",
-                        help="also time each step of the batch path per nerve")
+                        help="also time each step of the batch paths per nerve")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     stimulus = round(PRE_STIMULUS_MS * SAMPLING_RATE_HZ / 1000)
-    measure_cmap(np.zeros((1, 500), np.float32), SAMPLING_RATE_HZ, stimulus_sample=stimulus)
+    n_samples = round(args.sweep_ms * SAMPLING_RATE_HZ / 1000)
+    measure_cmap(np.zeros((1, n_samples), np.float32), SAMPLING_RATE_HZ, stimulus_sample=stimulus)
 
-    print(f"# bench_archive: {args.traces} traces x {round(SWEEP_MS * SAMPLING_RATE_HZ / 1000)} "
-          f"samples float32, chunk_rows={args.chunk_rows}, batch jobs={args.jobs}")
-    print(f"{'compression':<12} {'MB':>7} {'raw read':>14} {'measure only':>14} "
-          f"{'batch':>12} {'batch/raw':>10} {'measure/raw':>12}")
+    print(f"# bench_archive: {args.traces} traces x {n_samples} samples float32, "
+          f"chunk_rows={args.chunk_rows}, batch jobs={args.jobs}, load {os.getloadavg()[0]:.2f}")
     for name in args.compression:
         compression = None if name == "none" else name
-        path = make_archive(folder / f"bench-{args.traces}-{name}.h5", args.traces,
-                            compression=compression)
+        path = make_archive(folder / f"bench-{args.traces}-{n_samples}-{name}.h5", args.traces,
+                            compression=compression, sweep_ms=args.sweep_ms)
         size_mb = path.stat().st_size / 1e6
+        drop_from_page_cache(path)
+        cold_s = raw_read(path, args.chunk_rows)[0]
         raw_s = min(raw_read(path, args.chunk_rows)[0] for _ in range(3))
         measure_s = min(measure_only(path, args.chunk_rows, stimulus) for _ in range(3))
-        out = folder / f"results-{name}.jsonl"
-        summary = run(path, out, jobs=args.jobs, chunk_rows=args.chunk_rows, overwrite=True)
-        out.unlink()
-        raw_tps, measure_tps = args.traces / raw_s, args.traces / measure_s
-        print(f"{name:<12} {size_mb:7.0f} {raw_tps:10,.0f} tr/s {measure_tps:10,.0f} tr/s "
-              f"{summary.traces_per_s:8,.0f} tr/s {summary.traces_per_s / raw_tps:9.2%} "
-              f"{measure_tps / raw_tps:11.1%}", flush=True)
+        raw_tps, cold_tps = args.traces / raw_s, args.traces / cold_s
+        measure_tps = args.traces / measure_s
+        print(f"\n## {name}: {size_mb:.0f} MB")
+        print(f"raw read, page cache (hot)  {raw_tps:12,.0f} tr/s  {size_mb / raw_s:8,.0f} MB/s")
+        print(f"raw read, disk (cold)       {cold_tps:12,.0f} tr/s  {size_mb / cold_s:8,.0f} MB/s")
+        print(f"read + measure_cmap (hot)   {measure_tps:12,.0f} tr/s  {measure_tps / raw_tps:7.1%} of hot")
+        for k, output in enumerate(args.outputs):
+            tps = _batch(path, folder, output, args)
+            print(f"batch {output:<21} {tps:12,.0f} tr/s  {tps / raw_tps:7.1%} of hot "
+                  f"{tps / cold_tps:7.1%} of cold", flush=True)
+            if k == 0:
+                drop_from_page_cache(path)
+                tps = _batch(path, folder, output, args)
+                print(f"batch {output + ', cold':<21} {tps:12,.0f} tr/s  {'':>15} "
+                      f"{tps / cold_tps:7.1%} of cold", flush=True)
     if args.stages:
         stages(path, stimulus)
 

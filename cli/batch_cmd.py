@@ -66,7 +66,7 @@ class _ProgressBar:
                    "pip install 'nerveconduct[dask]'.")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run (same archive and options); without one, "
-                   "start from the beginning.")
+                   "start from the beginning, or do nothing if OUT already exists.")
 @overwrite_option()
 @click.option("--table", type=click.Choice(TABLES), default="nerve", show_default=True,
               help="One row per nerve (sites, segments, verdicts) or one row per segment.")
@@ -74,16 +74,20 @@ class _ProgressBar:
               help="Rule set whose verdicts are added (repeatable; 'all', 'none'). Default: "
                    f"{', '.join(DEFAULT_CRITERIA)}. See 'nerveconduct criteria list'.")
 @limits_option()
+@click.option("--reasons", is_flag=True,
+              help="Segment table: add each rule set's reasons column (the rule items with "
+                   "thresholds and measured values; several times slower).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: str | None,
           resume: bool, overwrite: bool, table: str, criteria_ids: tuple[str, ...],
-          limits_path: str | None, quiet: bool) -> None:
+          limits_path: str | None, reasons: bool, quiet: bool) -> None:
     """Analyze every nerve of an HDF5 ARCHIVE into one results table (-o OUT).
 
     The archive is streamed chunk by chunk in constant memory; rows are written in nerve
     order as chunks finish, to OUT.partial, which becomes OUT when the run completes. An
-    interrupted run continues with --resume. A nerve that cannot be read or analyzed is
-    written as a failure row with its error (exit code 3); every nerve appears exactly once.
+    interrupted run continues with --resume (which does nothing when OUT is already
+    complete). A nerve that cannot be read or analyzed is written as a failure row with its
+    error (exit code 3); every nerve appears exactly once.
     Output columns and units: docs/batch.md.
 
     \b
@@ -102,11 +106,16 @@ def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: 
     try:
         summary = run(archive, out, jobs=jobs, chunk_rows=chunk_rows, scheduler=scheduler,
                       resume=resume, overwrite=overwrite, table=table, criteria=criteria,
-                      limits=limits, progress=bar)
+                      limits=limits, reasons=reasons, progress=bar)
     except (BatchResumeError, DaskMissingError) as exc:
         raise CommandError(one_line(exc)) from exc
     finally:
         bar.close()
+    if summary.already_complete:
+        if not quiet:
+            message(f"nothing to do: {out} already exists and no partial run was found (use "
+                    "--overwrite to redo it)")
+        return
     if not quiet:
         resumed = f", {summary.n_resumed} resumed" if summary.n_resumed else ""
         message(f"wrote {summary.out}: {summary.n_nerves} nerves ({summary.n_ok} ok, "

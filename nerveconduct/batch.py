@@ -14,7 +14,8 @@ byte-identical whichever is used and whatever ``chunk_rows`` is.
   output exactly once. See :mod:`nerveconduct.batch_worker`.
 - **Resume.** Rows go to ``OUT.partial`` with a checkpoint log; an interrupted run (even
   killed) restarted with ``resume=True`` continues after the last complete chunk and
-  produces the same bytes as an uninterrupted run. See :mod:`nerveconduct.batch_output`.
+  produces the same bytes as an uninterrupted run; on a finished ``OUT`` it does nothing
+  (``BatchSummary.already_complete``). See :mod:`nerveconduct.batch_output`.
 - **Atomic.** ``OUT`` appears only when the run is complete (:func:`os.replace`).
 
 Scripts using ``jobs > 1`` should guard their entry point with ``if __name__ == "__main__":``
@@ -66,8 +67,9 @@ class BatchSummary:
         The output file written.
     n_nerves : int
         Nerves in the archive (= nerves in the output, each exactly once).
-    n_ok, n_failed : int
-        Nerves written with results / as failure rows (whole output, resumed part included).
+    n_ok, n_failed : int or None
+        Nerves written with results / as failure rows (whole output, resumed part included);
+        None when ``already_complete`` (the existing output is not read).
     n_resumed : int
         Nerves already in the partial output when the run resumed (0 for a fresh run).
     n_traces : int
@@ -76,16 +78,20 @@ class BatchSummary:
         Wall time of this run (s), from opening the archive to the final rename.
     traces_per_s : float
         ``n_traces / seconds``.
+    already_complete : bool
+        ``resume=True`` found ``out`` already written and no partial output: nothing was
+        done and ``out`` was left untouched (``n_traces`` is 0).
     """
 
     out: Path
     n_nerves: int
-    n_ok: int
-    n_failed: int
+    n_ok: int | None
+    n_failed: int | None
     n_resumed: int
     n_traces: int
     seconds: float
     traces_per_s: float
+    already_complete: bool = False
 
 
 # ---------------------------------------------------------------------------- options
@@ -135,7 +141,7 @@ def _fingerprint(archive: Archive, opts: TaskOptions) -> dict[str, Any]:
         "archive": {"name": archive.path.name, "size": stat.st_size,
                     "mtime_ns": stat.st_mtime_ns, "n_nerves": archive.n_nerves,
                     "n_traces": archive.n_traces, "created": archive.created},
-        "table": opts.table, "format": opts.fmt,
+        "table": opts.table, "format": opts.fmt, "columns": list(opts.columns),
         "criteria": [rs.id for rs in opts.rule_sets],
         "criteria_sha256": _sha256(opts.rule_sets),
         "limits": opts.limits.name,
@@ -150,9 +156,13 @@ def _open_output(out: Path, fingerprint: dict[str, Any], header: bytes, *, resum
         raise IsADirectoryError(errno.EISDIR, "is a directory, not an output file", str(out))
     if not out.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "output directory does not exist", str(out.parent))
-    if out.exists() and not overwrite:
-        raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(out))
     data_path, log_path = partial_paths(out)
+    if out.exists() and not overwrite:
+        hint = (": a partial run exists too; continue it and replace the output with "
+                "resume=True, overwrite=True (--resume --overwrite)"
+                if resume and (data_path.exists() or log_path.exists()) else "")
+        raise FileExistsError(errno.EEXIST, f"output file exists, not overwritten{hint}",
+                              str(out))
     if data_path.exists() or log_path.exists():
         if resume:
             return PartialOutput.resume(out, fingerprint)
@@ -161,6 +171,11 @@ def _open_output(out: Path, fingerprint: dict[str, Any], header: bytes, *, resum
                                   "exists: continue it (resume=True, --resume) or start over "
                                   "(overwrite=True, --overwrite)", str(data_path))
     return PartialOutput.start(out, fingerprint, header)
+
+
+def _complete(out: Path) -> bool:
+    """Whether ``out`` is a finished output: the file exists and no partial run is left."""
+    return out.is_file() and not any(p.exists() for p in partial_paths(out))
 
 
 def _header(opts: TaskOptions) -> bytes:
@@ -184,6 +199,7 @@ def run(
     table: str = "nerve",
     criteria: Sequence[str | RuleSet] | None = DEFAULT_CRITERIA,
     limits: NormalLimits | str | PathLike[str] | None = None,
+    reasons: bool = False,
     progress: Callable[[int, int], Any] | None = None,
 ) -> BatchSummary:
     """Analyze every nerve of an archive into one results file, streaming.
@@ -210,7 +226,10 @@ def run(
     resume : bool, default False
         Continue the partial output of an interrupted run (same archive and options; a
         different ``jobs``, ``chunk_rows`` or ``scheduler`` is fine). Without a partial
-        output the run starts from the beginning.
+        output the run starts from the beginning, unless ``out`` already exists: then the
+        run is taken as done, nothing is written and the summary says
+        ``already_complete=True`` (``out`` is not checked against the archive or options;
+        ``overwrite=True`` redoes it).
     overwrite : bool, default False
         Replace an existing output file, or discard a partial output instead of resuming.
     table : {"nerve", "segment"}, default "nerve"
@@ -221,6 +240,12 @@ def run(
         Rule sets whose verdicts are added to every row (``()`` or None: none).
     limits : NormalLimits, path or None
         Normal limits (default: :meth:`NormalLimits.default`) or a lab's CSV/TOML file.
+    reasons : bool, default False
+        Segment table: add each rule set's ``verdict_R_reasons`` column (every rule item
+        with its threshold and the measured value). The sentences are built per segment,
+        which makes the run several times slower; without them the rows are written from
+        columns (:mod:`nerveconduct.batch_columns`). The nested nerve records of
+        ``table="nerve"`` in JSON Lines always carry them.
     progress : callable (done_traces, total_traces), optional
         Called after each chunk is written (resumed traces count as done).
 
@@ -235,8 +260,8 @@ def run(
         Output suffix not ``.jsonl``/``.csv``; ``table`` not one of :data:`TABLES`;
         ``jobs``/``chunk_rows`` not positive integers.
     FileExistsError
-        ``out`` exists (without ``overwrite``), or a partial output exists (without
-        ``resume`` or ``overwrite``).
+        ``out`` exists (without ``overwrite``; with ``resume`` only when a partial output
+        exists too), or a partial output exists (without ``resume`` or ``overwrite``).
     BatchResumeError
         The partial output was written for another archive or other options.
     ArchiveError
@@ -281,8 +306,15 @@ def run(
 
     with open_archive(archive) as arc:
         path = arc.path.resolve()
+        parallel = scheduler is not None or (jobs or 1) > 1  # workers measure on one thread
         opts = TaskOptions(table=table, fmt=fmt, rule_sets=rule_sets, limits=table_limits,
-                           source=path.name)
+                           source=path.name, reasons=bool(reasons),
+                           n_threads=1 if parallel else None)
+        if resume and not overwrite and _complete(out):
+            return BatchSummary(out=out, n_nerves=arc.n_nerves, n_ok=None, n_failed=None,
+                                n_resumed=0, n_traces=0,
+                                seconds=time.perf_counter() - started, traces_per_s=0.0,
+                                already_complete=True)
         output = _open_output(out, _fingerprint(arc, opts), _header(opts), resume=resume,
                               overwrite=overwrite)
         n_resumed, n_nerves = output.next_nerve, arc.n_nerves

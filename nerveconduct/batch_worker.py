@@ -26,6 +26,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
+from .batch_columns import columnar_supported, encode_rows
+from .chunk_table import ChunkTable, analyze_chunk
 from .criteria.patient import evaluate_nerve
 from .criteria.tables import RuleSet
 from .io.archive import Archive, TraceChunk, open_archive
@@ -91,6 +93,14 @@ class TaskOptions:
         Normal limits for the nerve comparisons.
     source : str
         Value of the ``source`` field of every row (the archive's file name).
+    reasons : bool, default False
+        Segment tables: add each rule set's ``verdict_R_reasons`` column (the sentences;
+        written by the object path, several times slower).
+    n_threads : int, optional
+        Threads of the measurement in this task (``None``: all cores; 1 in pool workers).
+    columnar : bool, optional
+        Write rows from columns (:mod:`nerveconduct.batch_columns`); default (``None``):
+        whenever the table, format and rule sets allow it. ``False`` forces the object path.
     """
 
     table: str
@@ -98,11 +108,19 @@ class TaskOptions:
     rule_sets: tuple[RuleSet, ...]
     limits: NormalLimits
     source: str
+    reasons: bool = False
+    n_threads: int | None = None
     columns: tuple[str, ...] = field(default=(), init=False)
+    columnar: bool | None = None
 
     def __post_init__(self) -> None:
         ids = [rs.id for rs in self.rule_sets]
-        object.__setattr__(self, "columns", tuple(output_columns(self.table, ids)))
+        object.__setattr__(self, "columns", tuple(output_columns(self.table, ids, self.reasons)))
+        supported = columnar_supported(self.table, self.fmt, self.reasons, self.rule_sets)
+        if self.columnar and not supported:
+            raise ValueError(f"rows of the {self.table} table in {self.fmt} (reasons={self.reasons}) "
+                             "cannot be written from columns")
+        object.__setattr__(self, "columnar", supported if self.columnar is None else self.columnar)
 
 
 @dataclass(frozen=True)
@@ -142,7 +160,7 @@ class ChunkOutput:
             yield tail
 
 
-def output_columns(table: str, rule_set_ids: Sequence[str]) -> list[str]:
+def output_columns(table: str, rule_set_ids: Sequence[str], reasons: bool = False) -> list[str]:
     """Columns of a batch CSV table (``nerve_index`` first, the error columns last).
 
     Parameters
@@ -150,6 +168,8 @@ def output_columns(table: str, rule_set_ids: Sequence[str]) -> list[str]:
     table : {"nerve", "segment"}
     rule_set_ids : sequence of str
         Rule sets whose verdict columns are included, in order.
+    reasons : bool, default False
+        Keep the segment tables' ``verdict_R_reasons`` columns.
 
     Returns
     -------
@@ -158,7 +178,13 @@ def output_columns(table: str, rule_set_ids: Sequence[str]) -> list[str]:
         :func:`~nerveconduct.serialize.segment_columns`, then :data:`ERROR_COLUMNS`.
     """
     body = nerve_columns(rule_set_ids) if table == "nerve" else segment_columns(rule_set_ids)
+    if not reasons:
+        body = [col for col in body if not _is_reasons(col, rule_set_ids)]
     return ["nerve_index", *body, *ERROR_COLUMNS]
+
+
+def _is_reasons(column: str, rule_set_ids: Sequence[str]) -> bool:
+    return any(column == f"verdict_{rid}_reasons" for rid in rule_set_ids)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -199,6 +225,19 @@ class _Encoder:
         if self.text.tell() >= self.FLUSH_CHARS:
             self._flush()
 
+    def add_columns(self, table: Any) -> bool:
+        """Rows of a :class:`~nerveconduct.chunk_table.ChunkTable`, written from its columns;
+        ``False`` (nothing written) when that raises one of :data:`RECORD_ERRORS`."""
+        o = self.opts
+        try:
+            encode_rows(table, table=o.table, fmt=o.fmt, columns=o.columns, rule_sets=o.rule_sets,
+                        source=o.source, text=self.text)
+        except RECORD_ERRORS:
+            return False
+        if self.text.tell() >= self.FLUSH_CHARS:
+            self._flush()
+        return True
+
     def _flush(self) -> None:
         self.parts.append(self.deflater.compress(self.text.getvalue().encode("utf-8")))
         self.text.seek(0)
@@ -218,6 +257,9 @@ def _result_rows(index: int, result: NerveResult, opts: TaskOptions) -> list[dic
                                                                    source=opts.source)
         return [{"nerve_index": index, **row}]
     rows = segment_rows(result, verdicts, source=opts.source)
+    if not opts.reasons:
+        drop = [f"verdict_{rs.id}_reasons" for rs in opts.rule_sets]
+        rows = [{k: v for k, v in row.items() if k not in drop} for row in rows]
     if not rows:  # a single-site nerve still appears once: its identity, empty segment values
         record = nerve_record(result, source=opts.source)
         row = dict.fromkeys(opts.columns[1:-len(ERROR_COLUMNS)])
@@ -284,6 +326,15 @@ def _nerve_rows(chunk: TraceChunk,
         yield [_failure(index, chunk.nerves["study_id"][j], result, opts)], True
 
 
+def _columns(chunk: TraceChunk, opts: TaskOptions) -> ChunkTable | None:
+    """The chunk analyzed as arrays, or ``None`` when the object path must take it (a nerve
+    with invalid stored values, or an error that the object path isolates per nerve)."""
+    try:
+        return analyze_chunk(chunk, opts.limits, n_threads=opts.n_threads)
+    except RECORD_ERRORS:
+        return None
+
+
 def _read(archive: Archive, a: int, b: int) -> Iterator[TraceChunk | tuple[int, int, ArchiveError]]:
     """Read nerves ``[a, b)``; a range that fails is halved until the bad nerves are found."""
     try:
@@ -323,10 +374,13 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
                 bad_a, bad_b, exc = piece
                 encoder.add([_failure(i, None, exc, opts) for i in range(bad_a, bad_b)])
                 failed += bad_b - bad_a
-                rows = archive.nerve_row_ranges()[bad_a:bad_b]  # only on damage: a full copy
-                n_traces += int(rows[-1, 1] - rows[0, 0])
+                r0, r1 = archive.row_range(bad_a, bad_b)
+                n_traces += r1 - r0
                 continue
             n_traces += piece.n_rows
+            table = _columns(piece, opts) if opts.columnar else None
+            if table is not None and encoder.add_columns(table):
+                continue
             for rows, bad in _nerve_rows(piece, opts):
                 encoder.add(rows)
                 failed += bad

@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import math
 import re
+from collections.abc import Iterator
 from numbers import Integral, Real
 from os import PathLike
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "COMPRESSIONS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "INDEX_SLICE",
     "NERVES",
     "NERVE_COLUMNS",
     "NULLABLE_STRINGS",
@@ -34,8 +36,10 @@ __all__ = [
     "TRACE_DTYPES",
     "check_layout",
     "is_identifier_key",
+    "iter_row_plan",
     "metadata_to_json",
     "none_if_nan",
+    "read_row_index",
 ]
 
 #: Value of the root attribute ``format``.
@@ -43,6 +47,10 @@ FORMAT_NAME = "nerveconduct-archive"
 #: Version written by this code; readers accept any ``1.x`` (unknown extra columns ignored).
 FORMAT_VERSION = "1.0"
 _SUPPORTED_MAJOR = 1
+
+#: Nerves (rows of the index tables) read at a time when the index is scanned (checks on
+#: open, chunk planning): bounds that memory to a few hundred KiB whatever the archive size.
+INDEX_SLICE = 16384
 
 #: Dataset / group names.
 TRACES = "traces"
@@ -183,11 +191,13 @@ def _decode(value: Any) -> Any:
 def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
     """Validate an open file as a nerveconduct archive and return its shape facts.
 
+    The nerve table's row index is checked ``INDEX_SLICE`` nerves at a time, so memory does
+    not grow with the archive.
+
     Returns
     -------
     dict
-        ``n_nerves``, ``n_traces``, ``n_samples_max``, ``format_version``, ``row_start``
-        and ``n_sites`` (the nerve table's row ranges, int64 arrays).
+        ``n_nerves``, ``n_traces``, ``n_samples_max`` and ``format_version``.
 
     Raises
     ------
@@ -243,18 +253,80 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
         if int(stored) != actual:
             raise ArchiveError(f"incomplete archive: root attribute {key}={int(stored)} but "
                                f"the tables hold {actual}", path=path)
-    try:
-        row_start = f[NERVES]["row_start"][()].astype(np.int64)
-        n_sites = f[NERVES]["n_sites"][()].astype(np.int64)
-    except OSError as exc:
-        raise ArchiveError(f"cannot read the nerve table: {exc}", path=path) from exc
-    expected = np.concatenate(([0], np.cumsum(n_sites)[:-1])) if n_nerves else row_start
-    if np.any(n_sites < 1) or not np.array_equal(row_start, expected) or \
-            int(n_sites.sum()) != n_traces:
-        raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do not "
-                           f"tile the {n_traces} trace rows contiguously", path=path)
+    _check_row_index(f[NERVES]["row_start"], f[NERVES]["n_sites"], n_traces, path)
     return {"n_nerves": n_nerves, "n_traces": n_traces, "n_samples_max": traces.shape[1],
-            "format_version": str(version), "row_start": row_start, "n_sites": n_sites}
+            "format_version": str(version)}
+
+
+# ------------------------------------------------------- the row index, read in slices
+def read_row_index(row_start: h5py.Dataset, n_sites: h5py.Dataset, a: int, b: int,
+                   path: str | PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``nerves/row_start`` and ``nerves/n_sites`` of nerves ``[a, b)`` as int64 arrays.
+
+    Raises
+    ------
+    ArchiveError
+        The slice cannot be read (damaged file).
+    """
+    try:
+        return (row_start[a:b].astype(np.int64, copy=False),
+                n_sites[a:b].astype(np.int64, copy=False))
+    except OSError as exc:
+        raise ArchiveError(f"cannot read the nerve table (damaged file?): {exc}", path=path,
+                           location=f"nerves {a}:{b}") from exc
+
+
+def _check_row_index(row_start: h5py.Dataset, n_sites: h5py.Dataset, n_traces: int,
+                     path: str | PathLike[str]) -> None:
+    """Check that the nerves tile the trace rows, reading ``INDEX_SLICE`` nerves at a time."""
+    expected = 0  # row_start of the next nerve
+    for a in range(0, row_start.shape[0], INDEX_SLICE):
+        starts, sizes = read_row_index(row_start, n_sites, a, a + INDEX_SLICE, path)
+        ends = expected + np.cumsum(sizes)
+        bad = (sizes < 1) | (starts != ends - sizes)
+        if bad.any():
+            i = int(np.argmax(bad))
+            what = (f"n_sites={int(sizes[i])} (must be >= 1)" if sizes[i] < 1 else
+                    f"row_start={int(starts[i])} but the nerves before it end at row "
+                    f"{int(ends[i] - sizes[i])}")
+            raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do "
+                               f"not tile the {n_traces} trace rows contiguously (nerve "
+                               f"{a + i}: {what})", path=path)
+        expected = int(ends[-1])
+    if expected != n_traces:
+        raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do not "
+                           f"tile the {n_traces} trace rows contiguously (the nerves cover "
+                           f"{expected} rows)", path=path)
+
+
+def iter_row_plan(row_start: h5py.Dataset, n_sites: h5py.Dataset, chunk_rows: int, a: int,
+                  stop: int, path: str | PathLike[str]) -> Iterator[tuple[int, int]]:
+    """Split nerves ``[a, stop)`` into runs of at most ``chunk_rows`` rows (at least one nerve).
+
+    Yields ``(start_nerve, stop_nerve)`` in order. The index is read ``INDEX_SLICE`` nerves
+    at a time, starting at ``a``: memory and reads depend on the range, not on the archive.
+    """
+    w0 = w1 = a  # the index window: nerves [w0, w1), their first rows and row ends
+    starts = ends = np.empty(0, dtype=np.int64)
+
+    def window(i: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+        j = min(i + INDEX_SLICE, stop)
+        first, sizes = read_row_index(row_start, n_sites, i, j, path)
+        return i, j, first, first + sizes
+
+    while a < stop:
+        if a >= w1:
+            w0, w1, starts, ends = window(a)
+        limit = int(starts[a - w0]) + chunk_rows
+        b = a + 1
+        while b < stop:  # add the following nerves that end within the limit
+            if b >= w1:
+                w0, w1, starts, ends = window(b)
+            b += int(np.searchsorted(ends[b - w0:], limit, side="right"))
+            if b < w1:
+                break
+        yield a, b
+        a = b
 
 
 def none_if_nan(value: float) -> float | None:

@@ -188,9 +188,9 @@ class Archive:
         self.n_traces: int = info["n_traces"]
         self.n_samples_max: int = info["n_samples_max"]
         self.format_version: str = info["format_version"]
-        self._row_start: np.ndarray = info["row_start"]
-        self._n_sites: np.ndarray = info["n_sites"]
-        # dataset handles looked up once: a group lookup costs ~0.2 ms per call
+        # dataset handles looked up once: a group lookup costs ~0.2 ms per call. The row
+        # index (nerves/row_start, nerves/n_sites) stays in the file and is read in slices,
+        # so an open archive holds nothing per nerve.
         f = self._file
         self._traces = f[L.TRACES]
         self._site_columns = {name: (f[L.SITES][name].asstr() if kind == "str"
@@ -199,6 +199,8 @@ class Archive:
         self._nerve_columns = {name: (f[L.NERVES][name].asstr() if kind == "str"
                                       else f[L.NERVES][name])
                                for name, kind in L.NERVE_COLUMNS.items()}
+        self._row_start = self._nerve_columns["row_start"]
+        self._n_sites = self._nerve_columns["n_sites"]
         attrs = f.attrs
         self.creator = str(L._decode(attrs.get("creator", "")))
         self.created = str(L._decode(attrs.get("created", "")))
@@ -244,15 +246,49 @@ class Archive:
     def __len__(self) -> int:
         return self.n_nerves
 
+    def _index(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """``row_start`` and ``n_sites`` (int64) of nerves ``[a, b)``, read from the file."""
+        self._require_open()
+        return L.read_row_index(self._row_start, self._n_sites, a, b, self.path)
+
     def nerve_row_ranges(self) -> np.ndarray:
-        """Global trace rows of every nerve.
+        """Global trace rows of every nerve (the whole index, read from the file).
+
+        Memory grows with the archive (16 bytes per nerve): batch work uses
+        :meth:`row_range`, :meth:`plan_chunks` and :meth:`read_chunk`, which read only the
+        part of the index they need.
 
         Returns
         -------
         ndarray of int64, shape (n_nerves, 2)
             ``[row_start, row_stop)`` per nerve.
+
+        Raises
+        ------
+        ArchiveError
+            The archive is closed or its index cannot be read.
         """
-        return np.stack([self._row_start, self._row_start + self._n_sites], axis=1)
+        starts, sizes = self._index(0, self.n_nerves)
+        return np.stack([starts, starts + sizes], axis=1)
+
+    def row_range(self, start_nerve: int, stop_nerve: int) -> tuple[int, int]:
+        """Global trace rows ``[row_start, row_stop)`` of nerves ``[start_nerve, stop_nerve)``.
+
+        Reads at most two entries of the index; an empty range gives ``(r, r)``.
+
+        Raises
+        ------
+        ValueError
+            The range is outside ``[0, n_nerves]``.
+        ArchiveError
+            The archive is closed or its index cannot be read.
+        """
+        a, b = self._nerve_span(start_nerve, stop_nerve)
+        return self._first_row(a), self._first_row(b)
+
+    def _first_row(self, i: int) -> int:
+        # the nerves tile the rows (checked on open): nerve i starts where nerve i - 1 ends
+        return self.n_traces if i == self.n_nerves else int(self._index(i, i + 1)[0][0])
 
     def _nerve_span(self, start_nerve: Any, stop_nerve: Any) -> tuple[int, int]:
         stop = self.n_nerves if stop_nerve is None else stop_nerve
@@ -283,6 +319,11 @@ class Archive:
             ``(start_nerve, stop_nerve)`` pairs tiling the range in order; give one to
             :meth:`read_chunk` (e.g. in a worker that opens the archive itself).
 
+        Notes
+        -----
+        Only the index of the requested nerves is read, a slice at a time: memory and time
+        depend on the range and the number of chunks, not on the archive's size.
+
         Examples
         --------
         A worker process reads exactly its part::
@@ -290,16 +331,14 @@ class Archive:
             with open_archive(path) as archive:
                 chunk = archive.read_chunk(start_nerve, stop_nerve)
         """
+        return list(self._plan(chunk_rows, start_nerve, stop_nerve))
+
+    def _plan(self, chunk_rows: Any, start_nerve: Any,
+              stop_nerve: Any) -> Iterator[tuple[int, int]]:
         chunk_rows = _positive_int("chunk_rows", chunk_rows)
         a, stop = self._nerve_span(start_nerve, stop_nerve)
-        ends = self._row_start + self._n_sites
-        plan = []
-        while a < stop:
-            b = int(np.searchsorted(ends, self._row_start[a] + chunk_rows, side="right"))
-            b = min(max(b, a + 1), stop)
-            plan.append((a, b))
-            a = b
-        return plan
+        self._require_open()
+        return L.iter_row_plan(self._row_start, self._n_sites, chunk_rows, a, stop, self.path)
 
     # ---------------------------------------------------------------- reading
     def read_chunk(self, start_nerve: int, stop_nerve: int) -> TraceChunk:
@@ -316,16 +355,18 @@ class Archive:
         a, b = self._nerve_span(start_nerve, stop_nerve)
         if a == b:
             raise ValueError(f"empty nerve range [{a}, {b}): stop_nerve must exceed start_nerve")
-        r0 = int(self._row_start[a])
-        r1 = int(self._row_start[b - 1] + self._n_sites[b - 1])
+        r0 = r1 = None
         try:
+            nerves = {name: ds[a:b] for name, ds in self._nerve_columns.items()}
+            r0 = int(nerves["row_start"][0])
+            r1 = int(nerves["row_start"][-1]) + int(nerves["n_sites"][-1])
             traces = self._traces[r0:r1]
             rows = {name: ds[r0:r1] for name, ds in self._site_columns.items()}
-            nerves = {name: ds[a:b] for name, ds in self._nerve_columns.items()}
         except OSError as exc:
+            where = f"nerves {a}:{b}" + ("" if r1 is None else f", rows {r0}:{r1}")
             raise ArchiveError(f"cannot read (damaged file?): {exc}", path=self.path,
-                               location=f"nerves {a}:{b}, rows {r0}:{r1}") from exc
-        expected = np.repeat(np.arange(a, b), self._n_sites[a:b])
+                               location=where) from exc
+        expected = np.repeat(np.arange(a, b), nerves["n_sites"])
         if not np.array_equal(rows["nerve_index"], expected):
             raise ArchiveError("sites/nerve_index disagrees with the nerve table",
                                path=self.path, location=f"rows {r0}:{r1}")
@@ -344,11 +385,11 @@ class Archive:
                     stop_nerve: int | None = None) -> Iterator[TraceChunk]:
         """Yield :class:`TraceChunk` blocks of whole nerves, about ``chunk_rows`` rows each.
 
-        Only one chunk is in memory at a time (plus what the caller keeps). See
-        :meth:`plan_chunks` for the chunking rule and the parameters.
+        Only one chunk is in memory at a time (plus what the caller keeps), and the index is
+        read a slice at a time. See :meth:`plan_chunks` for the chunking rule and the
+        parameters.
         """
-        for a, b in self.plan_chunks(chunk_rows, start_nerve=start_nerve,
-                                     stop_nerve=stop_nerve):
+        for a, b in self._plan(chunk_rows, start_nerve, stop_nerve):  # never held whole
             yield self.read_chunk(a, b)
 
     def studies(self) -> Iterator[NerveStudy]:
@@ -386,7 +427,8 @@ def open_archive(path: str | PathLike[str]) -> Archive:
     Returns
     -------
     Archive
-        Lazy reader; nothing but the nerve table's row ranges is loaded on open.
+        Lazy reader holding nothing per nerve: opening checks the nerve table's row index
+        in slices, so its memory does not grow with the archive.
 
     Raises
     ------

@@ -1,0 +1,391 @@
+"""Array primitives, frame keys, segment-rule checks and nerve items of the columnar evaluator.
+
+Private helpers of :mod:`nerveconduct.criteria.columns`:
+
+* three-valued states as ``int8`` codes — :data:`F` (not met) = 0, :data:`N` (not
+  assessable) = 1, :data:`T` (met) = 2 — so that the engine's "False wins, then None, then
+  True" conjunction is ``np.minimum`` and its "True wins, then None, then False" merge is
+  ``np.maximum``;
+* array versions of :func:`~nerveconduct.criteria.engine.meets_min` /
+  :func:`~nerveconduct.criteria.engine.meets_max` (those return one ``bool`` and cannot take
+  arrays) with the same 1e-9 relative tolerance and the same floating-point operations;
+* :func:`math.isclose` on arrays (the distal-CMAP-duration item's filter check);
+* mapping integer codes to shared Python objects without a loop per element;
+* the frame keys and dtypes, and their validation;
+* the compared values of each segment and one segment rule's applicability and checks
+  (``engine._compared``, ``_applies``, ``_drop``, ``_distal``, ``_rule``);
+* the nerve items of :mod:`nerveconduct.criteria.patient` (limit items with a low-amplitude
+  cut-off, absent F-waves, distal CMAP duration), one state array per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..model import NerveResult
+from .engine import _REL_TOL
+from .tables import NerveItem, SegmentRule
+
+__all__ = ["F", "N", "T", "ge", "le", "compare", "isclose", "state", "objects_for_codes", "EqCache",
+           "SEGMENT_KEYS", "NERVE_KEYS", "checked_frame", "nerve_frame_from_columns", "build_frame", "nerve_results", "num",
+           "first_up_to", "compared", "applies", "rule_state", "nerve_item_state", "LIMIT_KEYS"]
+
+F, N, T = np.int8(0), np.int8(1), np.int8(2)
+
+#: ``NerveResult.limits`` keys the nerve items read (value and limit columns of the nerve frame).
+LIMIT_KEYS = ("distal_amplitude", "distal_motor_latency", "conduction_velocity", "f_wave_latency")
+
+
+def ge(values: np.ndarray, threshold: float, inclusive: bool) -> np.ndarray:
+    """Array :func:`~nerveconduct.criteria.engine.meets_min`: ``values ≥ threshold`` (or ``>``)."""
+    tol = _REL_TOL * max(1.0, abs(threshold))
+    return values >= threshold - tol if inclusive else values > threshold + tol
+
+
+def le(values: np.ndarray, threshold: float, inclusive: bool) -> np.ndarray:
+    """Array :func:`~nerveconduct.criteria.engine.meets_max`: ``values ≤ threshold`` (or ``<``)."""
+    tol = _REL_TOL * max(1.0, abs(threshold))
+    return values <= threshold + tol if inclusive else values < threshold - tol
+
+
+def compare(values: np.ndarray, threshold: float, op: str) -> np.ndarray:
+    """``values op threshold`` for a nerve item's ``compare`` (``">="``, ``">"``, ``"<="``, ``"<"``)."""
+    if op in (">=", ">"):
+        return ge(values, threshold, op == ">=")
+    return le(values, threshold, op == "<=")
+
+
+def isclose(a: np.ndarray, b: float) -> np.ndarray:
+    """:func:`math.isclose` (``rel_tol=1e-9``, ``abs_tol=0``) element by element."""
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(a - b)
+        close = (diff <= abs(1e-9 * b)) | (diff <= np.abs(1e-9 * a))
+    return (a == b) | (np.isfinite(a) & np.isfinite(b) & close)
+
+
+def state(ok: np.ndarray) -> np.ndarray:
+    """Met / not met boolean array -> ``T`` / ``F`` codes."""
+    return np.where(ok, T, F)
+
+
+def objects_for_codes(codes: np.ndarray, make: Callable[[int], object]) -> np.ndarray:
+    """Object array ``[make(c) for c in codes]``, calling ``make`` once per distinct code.
+
+    ``codes`` are non-negative integers; the objects of equal codes are the same object.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    out_dtype = object
+    if codes.size == 0:
+        return np.empty(0, dtype=out_dtype)
+    top = int(codes.max())
+    if top < 1 << 16:
+        present = np.flatnonzero(np.bincount(codes, minlength=top + 1))
+        table = np.empty(top + 1, dtype=out_dtype)
+        for c in present.tolist():
+            table[c] = make(c)
+        return table[codes]
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    table = np.empty(uniq.size, dtype=out_dtype)
+    for i, c in enumerate(uniq.tolist()):
+        table[i] = make(c)
+    return table[inverse]
+
+
+class EqCache:
+    """Element-wise ``column == value`` masks over object columns, each computed once."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self._columns = columns
+        self._masks: dict[tuple[str, object], np.ndarray] = {}
+
+    def eq(self, column: str, value: object) -> np.ndarray:
+        """Boolean mask ``columns[column] == value`` (``None`` entries never equal a string)."""
+        key = (column, value)
+        if key not in self._masks:
+            self._masks[key] = np.asarray(self._columns[column] == value, dtype=bool)
+        return self._masks[key]
+
+    def isin(self, column: str, values) -> np.ndarray:
+        """Boolean mask: the column's entry is one of ``values``."""
+        out = np.zeros(len(self._columns[column]), dtype=bool)
+        for v in values:
+            out |= self.eq(column, v)
+        return out
+
+
+# --- frames -------------------------------------------------------------------------------
+_INT, _FLOAT, _BOOL, _OBJ = np.int64, np.float64, np.bool_, object
+
+#: Segment-frame keys and their dtypes (documented in :func:`segment_frame`).
+SEGMENT_KEYS: dict[str, type] = {
+    "nerve_id": _INT, "index": _INT, "nerve": _OBJ, "known_nerve": _BOOL, "amplitude_lln_mv": _FLOAT,
+    "distal_canonical": _OBJ, "proximal_canonical": _OBJ,
+    **dict.fromkeys(("amplitude_drop_pct", "area_drop_pct", "duration_increase_pct",
+                     "cmap_duration_increase_pct", "distal_amplitude_mv", "distal_peak_to_peak_mv",
+                     "proximal_peak_to_peak_mv"), _FLOAT),
+    "distal_absent": _BOOL, "proximal_absent": _BOOL, "entrapment_site": _OBJ, "from_erbs_point": _BOOL,
+    **dict.fromkeys(("amplitude_drop_from_distal_pct", "area_drop_from_distal_pct",
+                     "duration_increase_from_distal_pct", "cmap_duration_increase_from_distal_pct",
+                     "first_peak_to_peak_mv", "first_amplitude_mv"), _FLOAT),
+    "first_absent": _BOOL, "first_canonical": _OBJ,
+}
+#: Nerve-frame keys and their dtypes (documented in :func:`nerve_frame`).
+NERVE_KEYS: dict[str, type] = {
+    "nerve": _OBJ, "known_nerve": _BOOL,
+    **{f"{k}_{part}": _FLOAT for k in LIMIT_KEYS for part in ("value", "limit")},
+    "f_wave_studied": _BOOL, "f_wave_latency_ms": _FLOAT, "distal_cmap_duration_ms": _FLOAT,
+    "low_frequency_filter_hz": _FLOAT,
+}
+
+
+def num(x: float | None) -> float:
+    """``None`` -> NaN, else ``float(x)``."""
+    return np.nan if x is None else float(x)
+
+
+def build_frame(columns: dict[str, list], keys: dict[str, type]) -> dict[str, np.ndarray]:
+    """Lists of values -> arrays of the keys' dtypes (object columns keep ``str``/``None``)."""
+    out = {}
+    for k, dtype in keys.items():
+        arr = np.empty(len(columns[k]), dtype=object) if dtype is _OBJ else np.asarray(columns[k], dtype=dtype)
+        if dtype is _OBJ:
+            arr[:] = columns[k]
+        out[k] = arr
+    return out
+
+
+def nerve_results(results: Sequence[NerveResult]) -> list[NerveResult]:
+    """``results`` as a list, each checked to be a NerveResult (TypeError naming the position)."""
+    results = list(results)
+    for i, nr in enumerate(results):
+        if not isinstance(nr, NerveResult):
+            raise TypeError(f"results[{i}] must be a NerveResult, got {type(nr).__name__}")
+    return results
+
+
+def checked_frame(frame: Mapping[str, np.ndarray], keys: Mapping[str, type] | Sequence[str],
+                  name: str) -> dict[str, np.ndarray]:
+    """``frame``'s ``keys`` as 1-D arrays of one length and of the keys' dtypes (no copy when they are)."""
+    missing = [k for k in keys if k not in frame]
+    if missing:
+        raise ValueError(f"{name} lacks keys {missing}; required: {list(keys)}")
+    dtypes = keys if isinstance(keys, Mapping) else dict.fromkeys(keys, _INT)
+    out = {k: np.asarray(frame[k], dtype=dtypes[k]) for k in keys}
+    shapes = {k: a.shape for k, a in out.items()}
+    if len(set(shapes.values())) > 1 or any(len(s) != 1 for s in shapes.values()):
+        raise ValueError(f"{name} arrays must be 1-D of one length, got shapes {shapes}")
+    return out
+
+
+#: Per-nerve value column of each limit key in a chunk table's nerve arrays.
+_CHUNK_VALUES = {"distal_amplitude": "distal_amplitude_mv", "distal_motor_latency": "distal_motor_latency_ms",
+                 "conduction_velocity": "slowest_conduction_velocity_m_s", "f_wave_latency": "f_wave_latency_ms"}
+
+
+def nerve_frame_from_columns(table) -> dict[str, np.ndarray]:
+    """The nerve frame of a batch chunk table (``table.nerve``: per-nerve arrays, NaN = unknown).
+
+    Reads ``nerve``, ``known_nerve``, ``K_limit`` per limit key, ``distal_amplitude_mv``,
+    ``distal_motor_latency_ms``, ``slowest_conduction_velocity_m_s``, ``f_wave_latency_ms``,
+    ``distal_cmap_duration_ms`` and ``low_frequency_filter_hz``; ``f_wave_studied`` when the
+    table has it, else a NaN F latency counts as not studied (the archive stores an absent
+    and an unstudied F-wave alike as NaN, read back as ``None``). Returns the keys of
+    :data:`NERVE_KEYS` (see :func:`nerveconduct.criteria.columns.nerve_frame`).
+
+    Raises
+    ------
+    KeyError
+        A column is missing (named).
+    """
+    nv = table.nerve if hasattr(table, "nerve") else table
+    f = np.asarray(nv["f_wave_latency_ms"], dtype=float)
+    frame = {"nerve": nv["nerve"], "known_nerve": nv["known_nerve"],
+             "f_wave_studied": nv["f_wave_studied"] if "f_wave_studied" in nv else ~np.isnan(f),
+             "f_wave_latency_ms": f, "distal_cmap_duration_ms": nv["distal_cmap_duration_ms"],
+             "low_frequency_filter_hz": nv["low_frequency_filter_hz"]}
+    for key, column in _CHUNK_VALUES.items():
+        value = np.asarray(nv[column], dtype=float)
+        frame[f"{key}_value"] = np.where(np.isfinite(value), value, np.nan)  # LimitComparison: None
+        frame[f"{key}_limit"] = nv[f"{key}_limit"]
+    return checked_frame(frame, NERVE_KEYS, "table.nerve")
+
+
+# --- segment rules ---------------------------------------------------------------------
+def first_up_to(mask: np.ndarray, nerve_id: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """True where ``mask`` holds for a segment of the same nerve with an index <= this one."""
+    if not mask.any():
+        return mask.copy()
+    n_nerves = int(nerve_id.max()) + 1
+    first = np.full(n_nerves, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, nerve_id[mask], index[mask])
+    return first[nerve_id] <= index
+
+
+def _drop(rule: SegmentRule, c: dict[str, np.ndarray]) -> np.ndarray:
+    """State of the drop (or amplitude-ratio band) check: ``engine._drop``."""
+    if rule.ratio_bands:
+        amp, drop = c["distal_amplitude_mv"], c["amplitude"]
+        out = np.full(amp.shape, N)
+        todo = np.isfinite(amp) & np.isfinite(drop)
+        ratio = 1.0 - drop / 100.0
+        for band in rule.ratio_bands:  # the first band covering the distal amplitude decides
+            sel = todo & ge(amp, band.distal_min_mv, band.distal_min_inclusive) \
+                & le(amp, band.distal_max_mv, band.distal_max_inclusive)
+            out = np.where(sel, state(le(ratio, band.min_ratio, False)), out)
+            todo &= ~sel
+        return out
+    keys = {"amplitude_or_area": ("amplitude", "area"), "amplitude_and_area": ("amplitude", "area"),
+            "peak_to_peak_or_area": ("peak_to_peak", "area")}.get(rule.measure, (rule.measure,))
+    states = [np.where(np.isfinite(c[k]), state(ge(c[k], rule.drop_min_pct, rule.drop_min_pct_inclusive)),
+                       N) for k in keys]
+    if rule.measure.endswith("_or_area"):
+        return np.maximum(states[0], states[1])
+    return states[0] if len(states) == 1 else np.minimum(states[0], states[1])
+
+
+def _limit(value: np.ndarray, threshold: float, inclusive: bool, minimum: bool) -> np.ndarray:
+    ok = (ge if minimum else le)(value, threshold, inclusive)
+    return np.where(np.isfinite(value), state(ok), N)
+
+
+def rule_state(rule: SegmentRule, c: dict[str, np.ndarray], lln: np.ndarray) -> np.ndarray:
+    """State of one rule where it applies: ``engine._rule``'s checks, False beating None beating True."""
+    out = np.full(c["amplitude"].shape, T)
+    if rule.drop_min_pct is not None or rule.ratio_bands:
+        out = np.minimum(out, _drop(rule, c))
+    dur = c["cmap_duration"] if rule.duration == "cmap" else c["duration"]
+    if rule.duration_increase_max_pct is not None:
+        out = np.minimum(out, _limit(dur, rule.duration_increase_max_pct,
+                                     rule.duration_increase_max_pct_inclusive, False))
+    if rule.duration_increase_min_pct is not None:
+        out = np.minimum(out, _limit(dur, rule.duration_increase_min_pct,
+                                     rule.duration_increase_min_pct_inclusive, True))
+    if rule.distal_amplitude_min_mv is not None or rule.distal_amplitude_min_pct_lln is not None:
+        amp = c["distal_amplitude_mv"]
+        dist = np.full(amp.shape, T)
+        if rule.distal_amplitude_min_mv is not None:
+            dist = np.minimum(dist, state(ge(amp, rule.distal_amplitude_min_mv,
+                                             rule.distal_amplitude_min_mv_inclusive)))
+        if rule.distal_amplitude_min_pct_lln is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pct = 100.0 * amp / lln
+            ok = state(ge(pct, rule.distal_amplitude_min_pct_lln, rule.distal_amplitude_min_pct_lln_inclusive))
+            dist = np.minimum(dist, np.where(np.isnan(lln), N, ok))
+        out = np.minimum(out, np.where(np.isfinite(amp), dist, N))
+    return out
+
+
+def applies(rule: SegmentRule, eqc: EqCache, known: np.ndarray) -> np.ndarray:
+    """Where the rule applies: ``engine._applies`` is None."""
+    ok = np.ones(known.shape, dtype=bool)
+    if rule.nerves or rule.exclude_nerves:
+        ok &= known
+    if rule.nerves:
+        ok &= eqc.isin("nerve", rule.nerves)
+    if rule.exclude_nerves:
+        ok &= ~eqc.isin("nerve", rule.exclude_nerves)
+    if rule.segments:
+        fits = np.zeros(known.shape, dtype=bool)
+        for p in rule.segments:
+            pair = eqc.eq("distal", p.distal) & eqc.eq("proximal", p.proximal)
+            fits |= pair if p.nerve is None else pair & eqc.eq("nerve", p.nerve)
+        ok &= fits
+    return ok
+
+
+def compared(f: Mapping[str, np.ndarray], mode: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The compared values of each segment (``engine._compared``), entrapment and Erb's masks."""
+    has_ent = f["entrapment_site"].astype(bool)
+    if mode == "adjacent":
+        c = {"distal": f["distal_canonical"], "amplitude": f["amplitude_drop_pct"], "area": f["area_drop_pct"],
+             "duration": f["duration_increase_pct"], "cmap_duration": f["cmap_duration_increase_pct"],
+             "distal_amplitude_mv": f["distal_amplitude_mv"], "distal_absent": f["distal_absent"]}
+        d_pp, ent, erbs = f["distal_peak_to_peak_mv"], has_ent, f["from_erbs_point"]
+    else:
+        c = {"distal": f["first_canonical"], "amplitude": f["amplitude_drop_from_distal_pct"],
+             "area": f["area_drop_from_distal_pct"], "duration": f["duration_increase_from_distal_pct"],
+             "cmap_duration": f["cmap_duration_increase_from_distal_pct"],
+             "distal_amplitude_mv": f["first_amplitude_mv"], "distal_absent": f["first_absent"]}
+        d_pp = f["first_peak_to_peak_mv"]
+        ent = first_up_to(has_ent, f["nerve_id"], f["index"])
+        erbs = first_up_to(f["from_erbs_point"], f["nerve_id"], f["index"])
+    p_pp = f["proximal_peak_to_peak_mv"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = np.isfinite(d_pp) & np.isfinite(p_pp) & (d_pp > 0)
+        c["peak_to_peak"] = np.where(ok, 100.0 * (1.0 - p_pp / d_pp), np.nan)
+    c["proximal"], c["nerve"] = f["proximal_canonical"], f["nerve"]
+    return c, ent, erbs
+
+
+# --- nerve items -----------------------------------------------------------------------
+def _distal_pct_lln(nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(% of LLN, known): ``patient._distal_pct_lln`` (known needs the limit and a finite value)."""
+    value, limit = nf["distal_amplitude_value"], nf["distal_amplitude_limit"]
+    known = ~np.isnan(limit) & np.isfinite(value)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * value / limit
+    return pct, known
+
+
+def _limit_item(item: NerveItem, nf: Mapping[str, np.ndarray]) -> np.ndarray:
+    value, limit = nf[f"{item.measure}_value"], nf[f"{item.measure}_limit"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * value / limit
+    out = state(compare(pct, item.pct_of_limit, item.compare))
+    if item.low_amplitude_below_pct_lln is not None and item.low_amplitude_pct_of_limit is not None:
+        amp_pct, amp_known = _distal_pct_lln(nf)
+        low = state(compare(pct, item.low_amplitude_pct_of_limit, item.compare))
+        both = np.where(out == low, out, N)  # amplitude % unknown: both cut-offs tried
+        with np.errstate(invalid="ignore"):
+            use_low = amp_known & (amp_pct < item.low_amplitude_below_pct_lln)
+        out = np.where(~amp_known, both, np.where(use_low, low, out))
+    out = np.where(np.isnan(value) | np.isnan(limit), N, out)
+    if item.measure == "f_wave_latency":
+        studied, f = nf["f_wave_studied"], nf["f_wave_latency_ms"]
+        out = np.where(~studied, N, np.where(np.isnan(f), F, out))
+    return out
+
+
+def _f_absent(item: NerveItem, nf: Mapping[str, np.ndarray]) -> np.ndarray:
+    studied, f = nf["f_wave_studied"], nf["f_wave_latency_ms"]
+    amp_pct, amp_known = _distal_pct_lln(nf)
+    ok = state(ge(amp_pct, item.distal_amplitude_min_pct_lln, item.distal_amplitude_min_pct_lln_inclusive))
+    out = np.where(amp_known, ok, N)
+    return np.where(~studied, N, np.where(np.isnan(f), out, F))
+
+
+def _duration_item(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> np.ndarray:
+    value = nf["distal_cmap_duration_ms"]
+    cutoffs = dict(item.thresholds_ms)
+    out = np.full(value.shape, F)  # a nerve without a cut-off: not applicable
+    finite = np.isfinite(value)
+    for nerve, cutoff in cutoffs.items():
+        sel = eqc.eq("nerve", nerve)
+        out[sel] = np.where(finite[sel], state(compare(value[sel], cutoff, item.compare)), N)
+    if item.filter_hz is not None:  # recorded with another filter: the cut-offs do not hold
+        lff = nf["low_frequency_filter_hz"]
+        wrong_filter = ~np.isnan(lff) & ~isclose(lff, item.filter_hz)
+        out = np.where(wrong_filter & eqc.isin("nerve", cutoffs), N, out)
+    return out
+
+
+def nerve_item_state(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> np.ndarray:
+    """State codes (``F``/``N``/``T``) of one nerve item on every nerve of the nerve frame.
+
+    Follows ``patient._nerve_item``: unknown nerve name with a nerve condition -> ``N``;
+    nerve outside ``nerves`` or in ``exclude_nerves`` -> ``F``; else the measure's own test.
+    """
+    if item.measure == "f_wave_absent":
+        out = _f_absent(item, nf)
+    elif item.measure == "distal_cmap_duration":
+        out = _duration_item(item, nf, eqc)
+    else:
+        out = _limit_item(item, nf)
+    if item.nerves or item.exclude_nerves:
+        outside = eqc.isin("nerve", item.exclude_nerves)
+        if item.nerves:
+            outside |= ~eqc.isin("nerve", item.nerves)
+        out = np.where(~nf["known_nerve"], N, np.where(outside, F, out))
+    return out.astype(np.int8, copy=False)

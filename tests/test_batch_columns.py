@@ -1,0 +1,156 @@
+"""The batch's columnar rows (nerveconduct.batch_columns) equal the object path's, byte for byte.
+
+The archive is varied on purpose: unknown nerve and site names, unknown distances, absent
+responses (flat traces), single-site nerves, two sampling set-ups, low temperatures, a
+nerve with a distal distance far from the limit's, compression-site and Erb's-point
+segments, conduction blocks. Each table/format is written twice over the same nerves: with
+``columnar=False`` (NerveResult -> verdicts -> serialize) and with the columnar path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nerveconduct.batch_worker import TaskOptions, process_chunk_range
+from nerveconduct.criteria.registry import get_rule_set
+from nerveconduct.io.archive import open_archive, write_archive
+from nerveconduct.limits import NormalLimits
+from nerveconduct.model import NerveStudy, Site
+from nerveconduct.simulate import simulate_nerve
+
+
+def _varied_studies() -> list[NerveStudy]:
+    common = dict(sweep_ms=25.0, dtype="float32")
+    groups = [
+        simulate_nerve((70.0, 200.0), n_nerves=30, seed=11, block={1: 0.6}, **common),
+        simulate_nerve((70.0, 80.0, 100.0), nerve="ulnar", muscle="ADM", n_nerves=20, seed=12,
+                       site_names=("wrist", "below elbow", "above elbow"),
+                       sampling_rate_hz=10000.0, sweep_ms=30.0, dtype="float32"),
+        simulate_nerve((90.0,), nerve="tibial", muscle="AH", n_nerves=5, seed=13, **common),
+        simulate_nerve((80.0, 250.0, 150.0), nerve="fibular", muscle="EDB", n_nerves=10, seed=14,
+                       site_names=("ankle", "below fibular head", "popliteal fossa"), **common),
+        simulate_nerve((70.0, 230.0, 120.0, 200.0), n_nerves=10, seed=15,
+                       site_names=("wrist", "elbow", "axilla", "erb"), block={2: 0.7}, **common),
+    ]
+    studies = [s for g in groups for s in g.to_studies()]
+    rng = np.random.default_rng(7)
+    out = []
+    for k, s in enumerate(studies):
+        sites, traces = list(s.sites), s.traces.copy()
+        nerve, temp = s.nerve, s.temperature_c
+        if k % 9 == 1:
+            nerve = "mystery"  # unknown nerve name
+        if k % 11 == 2 and len(sites) > 1:
+            sites[1] = Site("somewhere", sites[1].distance_mm)  # unknown site name
+        if k % 7 == 3:
+            sites[-1] = Site(sites[-1].name, None)  # unknown distance
+        if k % 13 == 4:
+            traces[-1] = rng.normal(0, 0.005, traces.shape[1])  # absent proximal
+        if k % 17 == 5:
+            traces[0] = rng.normal(0, 0.005, traces.shape[1])  # absent distal
+        if k % 5 == 0:
+            temp = 29.5
+        if k % 19 == 6:
+            sites[0] = Site(sites[0].name, 130.0)  # distal distance far from the limit's
+        out.append(NerveStudy(nerve, s.side, s.muscle, sites, traces, s.sampling_rate_hz,
+                              stimulus_sample=s.stimulus_sample, polarity=s.polarity,
+                              temperature_c=temp, low_frequency_filter_hz=s.low_frequency_filter_hz,
+                              study_id=f"S{k:04d}", f_wave_latency_ms=(28.0 if k % 4 == 0 else None)))
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("columns") / "varied.h5"
+    return write_archive(path, _varied_studies())
+
+
+def _bytes(archive: Path, **kwargs) -> bytes:
+    opts = TaskOptions(limits=NormalLimits.default(), source="varied.h5", **kwargs)
+    with open_archive(archive) as arc:
+        out = process_chunk_range(arc, 0, len(arc.nerve_row_ranges()), opts)
+    return b"".join(out.chunks())
+
+
+CASES = [("segment", "csv"), ("segment", "jsonl"), ("nerve", "csv")]
+
+
+@pytest.mark.parametrize("table,fmt", CASES)
+def test_columnar_rows_equal_object_rows_without_criteria(archive, table, fmt):
+    fast = _bytes(archive, table=table, fmt=fmt, rule_sets=(), columnar=True)
+    slow = _bytes(archive, table=table, fmt=fmt, rule_sets=(), columnar=False)
+    assert fast.count(b"\n") >= 75  # every nerve (and segment) has its row
+    fast_lines, slow_lines = fast.decode().splitlines(), slow.decode().splitlines()
+    assert len(fast_lines) == len(slow_lines)
+    for a, b in zip(fast_lines, slow_lines):
+        assert a == b
+
+
+def test_nested_nerve_jsonl_and_reasons_stay_on_the_object_path():
+    rs = (get_rule_set("efns-pns-2010-mmn"),)
+    common = dict(limits=NormalLimits.default(), source="x.h5", rule_sets=rs)
+    assert TaskOptions(table="nerve", fmt="jsonl", **common).columnar is False
+    assert TaskOptions(table="segment", fmt="csv", reasons=True, **common).columnar is False
+    with pytest.raises(ValueError, match="cannot be written from columns"):
+        TaskOptions(table="nerve", fmt="jsonl", columnar=True, **common)
+
+
+def test_the_columnar_path_is_taken_for_valid_chunks(archive):
+    from nerveconduct.chunk_table import analyze_chunk
+
+    with open_archive(archive) as arc:
+        n = len(arc.nerve_row_ranges())
+        table = analyze_chunk(arc.read_chunk(0, n), NormalLimits.default())
+    assert table is not None and table.n_nerves == n
+    assert sum(1 for f in table.nerve["flags"] if f) >= 20  # the varied nerves carry flags
+    assert sum(1 for f in table.segment["flags"] if f) >= 10
+
+
+@pytest.fixture(scope="module")
+def invalid_archive(tmp_path_factory, archive) -> tuple[Path, int]:
+    """A copy of the archive with one nerve whose stored distance is negative."""
+    import shutil
+
+    import h5py
+
+    path = tmp_path_factory.mktemp("columns_bad") / "invalid.h5"
+    shutil.copy(archive, path)
+    with h5py.File(path, "r+") as f:
+        row_start, n_sites = f["nerves/row_start"][()], f["nerves/n_sites"][()]
+        bad = int(np.flatnonzero(n_sites >= 2)[5])
+        f["sites/distance_mm"][row_start[bad] + 1] = -40.0
+    return path, bad
+
+
+@pytest.mark.parametrize("table,fmt", CASES)
+def test_a_chunk_with_an_invalid_nerve_takes_the_object_path(invalid_archive, table, fmt):
+    from nerveconduct.chunk_table import analyze_chunk
+
+    path, bad = invalid_archive
+    with open_archive(path) as arc:
+        assert analyze_chunk(arc.read_chunk(0, bad + 1), NormalLimits.default()) is None
+    fast = _bytes(path, table=table, fmt=fmt, rule_sets=(), columnar=True)
+    slow = _bytes(path, table=table, fmt=fmt, rule_sets=(), columnar=False)
+    assert fast == slow
+    assert fast.count(b"ArchiveError") == 1
+
+
+ALL_RULE_SETS = ("efns-pns-2010-mmn", "efns-pns-2010-cidp", "ean-pns-2021-cidp", "aan-1991",
+                 "amplitude-dependent-2000", "textbook-20pct")
+
+
+@pytest.mark.parametrize("table,fmt", CASES)
+def test_columnar_rows_equal_object_rows_with_every_rule_set(archive, table, fmt):
+    rule_sets = tuple(get_rule_set(r) for r in ALL_RULE_SETS)
+    fast = _bytes(archive, table=table, fmt=fmt, rule_sets=rule_sets, columnar=True)
+    slow = _bytes(archive, table=table, fmt=fmt, rule_sets=rule_sets, columnar=False)
+    fast_lines, slow_lines = fast.decode().splitlines(), slow.decode().splitlines()
+    assert len(fast_lines) == len(slow_lines) >= 75
+    for a, b in zip(fast_lines, slow_lines):
+        assert a == b
+    levels = {"definite", "not-assessable", "none"}
+    assert all(level.encode() in fast for level in levels)  # varied verdicts were compared
