@@ -17,6 +17,7 @@ sentences (``reasons=True``) are not columnar: they keep the object path.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -31,6 +32,11 @@ _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _SEGMENT_ONLY = "segment"
 _ERROR_COLUMNS = ("error_type", "error")
 _CSV_SPECIAL = (",", '"', "\n", "\r")
+#: Characters that make a string need CSV quoting or JSON escaping (the rest is copied as is;
+#: the JSON encoder runs with ``ensure_ascii=False``).
+_SPECIAL = re.compile('[\x00-\x1f",\\\\]')
+_JSON_STRING = '"{}"'
+_STR_ONLY = {str}
 
 
 def columnar_supported(table: str, fmt: str, reasons: bool, rule_sets: Sequence[RuleSet]) -> bool:
@@ -82,12 +88,18 @@ class _Cells:
 
     def texts(self, values: Sequence[Any]) -> list[str]:
         """Strings (``None`` allowed) or tuples of strings (lists)."""
-        cache, out = self._text, []
-        for v in values:
-            cell = cache.get(v)
-            if cell is None:
-                cell = cache[v] = self._render(v)
-            out.append(cell)
+        values = list(values)
+        if set(map(type, values)) == _STR_ONLY:
+            joined = "|".join(values)
+            if not _SPECIAL.search(joined):  # nothing to quote or escape in any of them
+                return list(map(_JSON_STRING.format, values)) if self.json else values
+        cache = self._text
+        out = list(map(cache.get, values))
+        if None in out:  # values not seen before: rendered once each
+            for k, (cell, value) in enumerate(zip(out, values)):
+                if cell is None:
+                    cell = cache.get(value)
+                    out[k] = cell if cell is not None else cache.setdefault(value, self._render(value))
         return out
 
     def _render(self, value: Any) -> str:

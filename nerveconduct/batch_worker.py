@@ -12,8 +12,16 @@ instead of its result rows. Every nerve of the range appears in the output exact
 its result, or with its error. Any other exception (a bug, memory exhaustion) stops the run;
 the output written so far is kept and the run can be resumed.
 
-Records come from :mod:`nerveconduct.serialize` (the same code as ``nerveconduct analyze``);
-this module only adds the ``nerve_index`` of the archive row and encodes the lines.
+Two paths write the same bytes. The **columnar** path (flat tables: ``segment`` in CSV or
+JSON Lines, ``nerve`` in CSV, without reason sentences) analyzes each slice of the task as
+arrays (:func:`nerveconduct.chunk_table.analyze_chunk`), evaluates the rule sets column-wise
+(:mod:`nerveconduct.criteria.columns`) and renders the rows from the columns
+(:mod:`nerveconduct.batch_columns`): tens of microseconds per nerve. The **object** path
+builds a NerveResult, its verdicts and its record per nerve with :mod:`nerveconduct.serialize`
+(the same code as ``nerveconduct analyze``): the nested nerve records, the reason
+sentences, and any slice the columnar path declines (a nerve with invalid stored values, an
+error to isolate nerve by nerve). This module adds the ``nerve_index`` of the archive row and
+encodes the lines.
 """
 
 from __future__ import annotations
@@ -136,9 +144,13 @@ class ChunkOutput:
     n_failed : int
         Nerves written as failure rows.
     data : tuple of bytes
-        UTF-8 output rows, each ending in ``"\\n"``, as one zlib stream in pieces (level 1:
-        ~6x smaller for ~5 % of the task's time, so that the outputs waiting in the parent
-        stay small; pieces, so that they are never copied into one buffer).
+        UTF-8 output rows, each ending in ``"\\n"``, in pieces (never copied into one
+        buffer): as one zlib stream when ``compressed`` (level 1: the nested records of the
+        object path are ~6x smaller for ~5 % of the task's time, so that the outputs waiting
+        in the parent stay small), else as they are (the columnar rows: ~0.4 kB per nerve,
+        where compressing would cost ~10 % of the task).
+    compressed : bool, default True
+        Whether ``data`` is a zlib stream.
     """
 
     start_nerve: int
@@ -146,9 +158,15 @@ class ChunkOutput:
     n_traces: int
     n_failed: int
     data: tuple[bytes, ...]
+    compressed: bool = True
 
     def chunks(self, size: int = 8 << 20) -> Iterator[bytes]:
         """Yield the decoded rows in pieces of at most ``size`` bytes (bounded memory)."""
+        if not self.compressed:
+            for part in self.data:
+                for at in range(0, len(part), size):
+                    yield part[at:at + size]
+            return
         inflater = zlib.decompressobj()
         for part in self.data:
             piece = inflater.decompress(part, size)
@@ -203,7 +221,7 @@ def _failure(index: int, study_id: Any, exc: BaseException, opts: TaskOptions) -
 
 # ------------------------------------------------------------------------------ encoding
 class _Encoder:
-    """Encodes rows as they come (text buffered up to ~1 MB, then compressed)."""
+    """Encodes rows as they come (text buffered up to ~1 MB, then compressed on the object path)."""
 
     FLUSH_CHARS = 1 << 20
 
@@ -212,7 +230,7 @@ class _Encoder:
         self.json = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
-        self.deflater = zlib.compressobj(1)
+        self.deflater = None if opts.columnar else zlib.compressobj(1)
         self.parts: list[bytes] = []
 
     def add(self, rows: list[dict[str, Any]]) -> None:
@@ -239,13 +257,15 @@ class _Encoder:
         return True
 
     def _flush(self) -> None:
-        self.parts.append(self.deflater.compress(self.text.getvalue().encode("utf-8")))
+        data = self.text.getvalue().encode("utf-8")
+        self.parts.append(data if self.deflater is None else self.deflater.compress(data))
         self.text.seek(0)
         self.text.truncate()
 
     def finish(self) -> tuple[bytes, ...]:
         self._flush()
-        self.parts.append(self.deflater.flush())
+        if self.deflater is not None:
+            self.parts.append(self.deflater.flush())
         return tuple(p for p in self.parts if p)
 
 
@@ -384,7 +404,8 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
             for rows, bad in _nerve_rows(piece, opts):
                 encoder.add(rows)
                 failed += bad
-    return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, encoder.finish())
+    return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, encoder.finish(),
+                       compressed=encoder.deflater is not None)
 
 
 # One open archive per worker process, reused by the tasks that process runs.

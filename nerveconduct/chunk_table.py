@@ -159,16 +159,24 @@ def _per_nerve_extreme(values: np.ndarray, nerve_row: np.ndarray, usable: np.nda
     return np.where(np.isfinite(out), out, np.nan)
 
 
-def _limits(nerve: dict[str, np.ndarray], limits: NormalLimits) -> list[Any]:
+class _LimitRows:
     """The LimitRow of each nerve (``None`` for unknown nerves), one lookup per (nerve, muscle)."""
-    cache: dict[tuple[Any, Any], Any] = {}
-    rows = []
-    for canon, muscle in zip(nerve["canonical"].tolist(), nerve["muscle"].tolist()):
-        key = (canon, muscle)
-        if key not in cache:
-            cache[key] = limits.lookup(canon, muscle) if canon is not None else None
-        rows.append(cache[key])
-    return rows
+
+    def __init__(self, nerve: dict[str, np.ndarray], limits: NormalLimits) -> None:
+        canonical, muscle = nerve["canonical"].tolist(), nerve["muscle"].tolist()
+        keys = np.array([f"{c}\x1f{m}" for c, m in zip(canonical, muscle)])
+        uniq, first, self.inverse = np.unique(keys, return_index=True, return_inverse=True)
+        self.unique = [None if canonical[j] is None else limits.lookup(canonical[j], muscle[j])
+                       for j in first.tolist()]
+
+    def __getitem__(self, j: int) -> Any:
+        return self.unique[self.inverse[j]]
+
+    def attr(self, name: str) -> np.ndarray:
+        """``name`` of each nerve's row as floats (NaN for no row, ``None`` or 0)."""
+        values = np.array([float(getattr(r, name) or np.nan) if r is not None else np.nan
+                           for r in self.unique], dtype=float)
+        return values[self.inverse]
 
 
 def _segments(site: dict[str, np.ndarray], nerve: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -275,25 +283,19 @@ def analyze_chunk(chunk: TraceChunk, limits: NormalLimits, *,
         seg["conduction_velocity_m_s"], nrow, usable, n_nerves, np.minimum)
     for key in ("amplitude_drop_pct", "area_drop_pct", "duration_increase_pct"):
         nerve[f"max_{key}"] = _per_nerve_extreme(seg[key], nrow, usable, n_nerves, np.maximum)
-    rows = _limits(nerve, limits)
+    rows = _LimitRows(nerve, limits)
     if any(r is not None and 0 in (r.amplitude_lln_mv, r.dml_uln_ms, r.cv_lln_m_s, r.f_wave_uln_ms)
-           for r in set(rows)):
+           for r in rows.unique):
         return None  # a zero limit: the object path reports what it makes of it
     _limit_columns(nerve, rows)
     _nerve_flag_column(nerve, site, rows)
     return ChunkTable(nerve, site, seg)
 
 
-def _attr(rows: Sequence[Any], attr: str) -> np.ndarray:
-    """``attr`` of each LimitRow as floats (NaN for no row, ``None`` or 0)."""
-    return np.array([float(getattr(r, attr) or np.nan) if r is not None else np.nan for r in rows],
-                    dtype=float)
-
-
-def _limit_columns(nerve: dict[str, np.ndarray], rows: Sequence[Any]) -> None:
+def _limit_columns(nerve: dict[str, np.ndarray], rows: _LimitRows) -> None:
     """``K_limit``, ``K_pct_of_limit``, ``K_abnormal`` as the nerve's LimitComparison has them."""
     for key, (attr, kind, value_key) in LIMIT_COLUMNS.items():
-        limit = _attr(rows, attr)
+        limit = rows.attr(attr)
         value = nerve[value_key]
         known = np.isfinite(value) & ~np.isnan(limit)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -305,7 +307,7 @@ def _limit_columns(nerve: dict[str, np.ndarray], rows: Sequence[Any]) -> None:
 
 
 def _nerve_flag_column(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
-                       rows: Sequence[Any]) -> None:
+                       rows: _LimitRows) -> None:
     """Nerve-level flags (sentences) by :func:`nerve_flags`, called only where one may apply."""
     starts, counts = nerve["first_row"], nerve["n_sites"]
     n = len(starts)
@@ -316,7 +318,7 @@ def _nerve_flag_column(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray]
     temp = nerve["temperature_c"]
     maybe = (~nerve["known_nerve"] | (per_nerve > 0) | ~site["present"][starts]
              | (temp < 32.0) | ((counts > 1) & np.isnan(nerve["terminal_latency_index"]))
-             | (np.abs(site["distance_mm"][starts] - _attr(rows, "distal_distance_mm")) > 10.0))
+             | (np.abs(site["distance_mm"][starts] - rows.attr("distal_distance_mm")) > 10.0))
     flags = np.empty(n, dtype=object)
     flags[:] = [()] * n
     for j in np.flatnonzero(maybe).tolist():

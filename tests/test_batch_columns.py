@@ -154,3 +154,15 @@ def test_columnar_rows_equal_object_rows_with_every_rule_set(archive, table, fmt
         assert a == b
     levels = {"definite", "not-assessable", "none"}
     assert all(level.encode() in fast for level in levels)  # varied verdicts were compared
+
+
+def test_columnar_task_output_is_plain_text_in_bounded_pieces(archive):
+    opts = TaskOptions(limits=NormalLimits.default(), source="varied.h5", table="segment",
+                       fmt="csv", rule_sets=())
+    with open_archive(archive) as arc:
+        out = process_chunk_range(arc, 0, len(arc.nerve_row_ranges()), opts)
+    assert opts.columnar and out.compressed is False
+    whole = b"".join(out.data)
+    pieces = list(out.chunks(size=1000))
+    assert b"".join(pieces) == whole and max(map(len, pieces)) <= 1000
+    assert whole.startswith(b"0,varied.h5,")  # plain rows, no zlib header
