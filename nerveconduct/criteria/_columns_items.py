@@ -6,9 +6,9 @@ Private helpers of :mod:`nerveconduct.criteria.columns`:
   assessable) = 1, :data:`T` (met) = 2 — so that the engine's "False wins, then None, then
   True" conjunction is ``np.minimum`` and its "True wins, then None, then False" merge is
   ``np.maximum``;
-* array versions of :func:`~nerveconduct.criteria.engine.meets_min` /
-  :func:`~nerveconduct.criteria.engine.meets_max` (those return one ``bool`` and cannot take
-  arrays) with the same 1e-9 relative tolerance and the same floating-point operations;
+* the threshold comparisons ``ge`` / ``le``: the engine's own
+  :func:`~nerveconduct.criteria.engine.at_least` / :func:`~nerveconduct.criteria.engine.at_most`
+  (elementwise, 1e-9 relative tolerance), which its ``meets_min`` / ``meets_max`` wrap;
 * :func:`math.isclose` on arrays (the distal-CMAP-duration item's filter check);
 * mapping integer codes to shared Python objects without a loop per element;
 * the frame keys and dtypes, and their validation;
@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..model import NerveResult
-from .engine import _REL_TOL
+from .engine import at_least as ge, at_most as le
 from .tables import NerveItem, SegmentRule
 
 __all__ = ["F", "N", "T", "ge", "le", "compare", "isclose", "state", "objects_for_codes", "EqCache",
@@ -36,18 +36,6 @@ F, N, T = np.int8(0), np.int8(1), np.int8(2)
 
 #: ``NerveResult.limits`` keys the nerve items read (value and limit columns of the nerve frame).
 LIMIT_KEYS = ("distal_amplitude", "distal_motor_latency", "conduction_velocity", "f_wave_latency")
-
-
-def ge(values: np.ndarray, threshold: float, inclusive: bool) -> np.ndarray:
-    """Array :func:`~nerveconduct.criteria.engine.meets_min`: ``values ≥ threshold`` (or ``>``)."""
-    tol = _REL_TOL * max(1.0, abs(threshold))
-    return values >= threshold - tol if inclusive else values > threshold + tol
-
-
-def le(values: np.ndarray, threshold: float, inclusive: bool) -> np.ndarray:
-    """Array :func:`~nerveconduct.criteria.engine.meets_max`: ``values ≤ threshold`` (or ``<``)."""
-    tol = _REL_TOL * max(1.0, abs(threshold))
-    return values <= threshold + tol if inclusive else values < threshold - tol
 
 
 def compare(values: np.ndarray, threshold: float, op: str) -> np.ndarray:

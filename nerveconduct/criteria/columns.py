@@ -28,6 +28,7 @@ import numpy as np
 
 from ..model import NerveResult
 from . import _columns_items as ci
+from .engine import resolve_options
 from ._columns_items import (NERVE_KEYS, SEGMENT_KEYS, build_frame, checked_frame, nerve_frame_from_columns,
                              nerve_results, num)
 from .registry import get_rule_set
@@ -300,11 +301,7 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
         A table feature :func:`check_supported` rejects.
     """
     rs = check_supported(rule_set)
-    mode = rs.comparison if comparison is None else comparison
-    if mode not in ("adjacent", "from_distal"):
-        raise ValueError(f"comparison must be 'adjacent' or 'from_distal', got {comparison!r}")
-    excl = rs.exclude_entrapment if exclude_entrapment is None else bool(exclude_entrapment)
-    incl_erbs = rs.include_erbs_point if include_erbs_point is None else bool(include_erbs_point)
+    mode, excl, incl_erbs = resolve_options(rs, exclude_entrapment, include_erbs_point, comparison)
     f = checked_frame(seg_frame, SEGMENT_KEYS, "seg_frame")
     if len(f["nerve_id"]) and f["nerve_id"].min() < 0:
         raise ValueError(f"seg_frame nerve_id must be >= 0, got {f['nerve_id'].min()}")

@@ -29,21 +29,45 @@ from .registry import get_rule_set
 from .tables import RuleSet, SegmentRule
 from .verdicts import SegmentVerdict, level_rank
 
-__all__ = ["evaluate", "nerve_label", "meets_min", "meets_max"]
+__all__ = ["evaluate", "nerve_label", "meets_min", "meets_max", "at_least", "at_most",
+           "resolve_options"]
 
 _REL_TOL = 1e-9
 
 
+def at_least(values, threshold: float, inclusive: bool):
+    """``values ≥ threshold`` (inclusive) or ``values > threshold``, elementwise for arrays,
+    with a 1e-9 relative tolerance (the one comparison of the scalar and column evaluators)."""
+    tol = _REL_TOL * max(1.0, abs(threshold))
+    return values >= threshold - tol if inclusive else values > threshold + tol
+
+
+def at_most(values, threshold: float, inclusive: bool):
+    """``values ≤ threshold`` (inclusive) or ``values < threshold``: see :func:`at_least`."""
+    tol = _REL_TOL * max(1.0, abs(threshold))
+    return values <= threshold + tol if inclusive else values < threshold - tol
+
+
 def meets_min(value: float, threshold: float, inclusive: bool) -> bool:
     """``value ≥ threshold`` (inclusive) or ``value > threshold``, with a 1e-9 relative tolerance."""
-    tol = _REL_TOL * max(1.0, abs(threshold))
-    return bool(value >= threshold - tol if inclusive else value > threshold + tol)
+    return bool(at_least(value, threshold, inclusive))
 
 
 def meets_max(value: float, threshold: float, inclusive: bool) -> bool:
     """``value ≤ threshold`` (inclusive) or ``value < threshold``, with a 1e-9 relative tolerance."""
-    tol = _REL_TOL * max(1.0, abs(threshold))
-    return bool(value <= threshold + tol if inclusive else value < threshold - tol)
+    return bool(at_most(value, threshold, inclusive))
+
+
+def resolve_options(rs: RuleSet, exclude_entrapment: bool | None, include_erbs_point: bool | None,
+                    comparison: str | None) -> tuple[str, bool, bool]:
+    """The table's comparison mode, entrapment exclusion and Erb's point inclusion, overridden
+    where an argument is given; ``ValueError`` for an unknown ``comparison``."""
+    mode = rs.comparison if comparison is None else comparison
+    if mode not in ("adjacent", "from_distal"):
+        raise ValueError(f"comparison must be 'adjacent' or 'from_distal', got {comparison!r}")
+    excl = rs.exclude_entrapment if exclude_entrapment is None else bool(exclude_entrapment)
+    erbs = rs.include_erbs_point if include_erbs_point is None else bool(include_erbs_point)
+    return mode, excl, erbs
 
 
 def nerve_label(nr: NerveResult) -> str:
@@ -331,11 +355,7 @@ def evaluate(nerve_result: NerveResult, rule_set: str | RuleSet, *,
     if not isinstance(nerve_result, NerveResult):
         raise TypeError(f"nerve_result must be a NerveResult, got {type(nerve_result).__name__}")
     rs = get_rule_set(rule_set)
-    mode = rs.comparison if comparison is None else comparison
-    if mode not in ("adjacent", "from_distal"):
-        raise ValueError(f"comparison must be 'adjacent' or 'from_distal', got {comparison!r}")
-    excl = rs.exclude_entrapment if exclude_entrapment is None else bool(exclude_entrapment)
-    erbs = rs.include_erbs_point if include_erbs_point is None else bool(include_erbs_point)
+    mode, excl, erbs = resolve_options(rs, exclude_entrapment, include_erbs_point, comparison)
     comp = nerve_result.limits.get("distal_amplitude")
     lln = comp.limit if comp is not None and comp.limit else None
     lln_reason = (comp.reason if comp is not None and comp.reason else f"no amplitude LLN for {nerve_result.nerve}")
