@@ -1,7 +1,8 @@
 """Peak memory of a batch run at 10^5, 10^6 (and, with --huge, 10^7) traces: it must stay flat.
 
-Each size runs :func:`nerveconduct.batch.run` in a fresh subprocess (default options: JSON
-Lines, one row per nerve, EFNS/PNS 2010 MMN verdicts, ``chunk_rows=65536``) on an archive
+Each size runs :func:`nerveconduct.batch.run` in a fresh subprocess (EFNS/PNS 2010 MMN
+verdicts, ``chunk_rows=65536``; ``--output``: ``segment.csv`` by default, the rows written
+from columns, or ``nerve.jsonl``, the nested records built per nerve) on an archive
 from ``bench_archive.make_archive`` (500-sample float32 traces, two sites per nerve), and
 reports
 
@@ -19,7 +20,8 @@ Run from the repository root (archives are generated first: ~2.2 GB of disk per 
 
     python benchmarks/bench_memory.py                    # 10^5 and 10^6, ~6 min on 2 cores
     python benchmarks/bench_memory.py --jobs 2           # the same with a pool of 2 workers
-    python benchmarks/bench_memory.py --huge --keep /data/bench   # + 10^7 (~22 GB, ~1 h)
+    python benchmarks/bench_memory.py --huge --keep /data/bench   # + 10^7 (~22 GB, ~15 min)
+    python benchmarks/bench_memory.py --output nerve.jsonl        # the per-nerve object path
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import json, sys
 sys.path.insert(0, sys.argv[5])
 from nerveconduct.batch import run
 summary = run(sys.argv[1], sys.argv[2], jobs=int(sys.argv[3]), chunk_rows=int(sys.argv[4]),
-              overwrite=True)
+              overwrite=True, table=sys.argv[6])
 status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 print(json.dumps({"self_peak_kb": int(status), "traces_per_s": summary.traces_per_s,
                   "seconds": summary.seconds, "n_failed": summary.n_failed}))
@@ -57,10 +59,11 @@ def _peak_kb(proc: psutil.Process) -> int:
         return int(fh.read().split("VmHWM:")[1].split()[0])
 
 
-def measure(archive: Path, out: Path, jobs: int, chunk_rows: int) -> dict[str, float]:
+def measure(archive: Path, out: Path, jobs: int, chunk_rows: int,
+            table: str = "segment") -> dict[str, float]:
     """Run one batch in a subprocess and return its memory and speed figures."""
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(archive), str(out), str(jobs),
-                              str(chunk_rows), str(REPO_ROOT)], stdout=subprocess.PIPE)
+                              str(chunk_rows), str(REPO_ROOT), table], stdout=subprocess.PIPE)
     root = psutil.Process(child.pid)
     tree_peak = worker_peak = 0
     while child.poll() is None:
@@ -87,20 +90,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="batch worker processes (default 1: the run in one process)")
     parser.add_argument("--chunk-rows", type=int, default=65536)
+    parser.add_argument("--output", default="segment.csv",
+                        choices=["segment.csv", "segment.jsonl", "nerve.csv", "nerve.jsonl"],
+                        help="table.format of the results (default: segment.csv)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder to keep (and reuse) the archives in; default: a temp dir")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.sizes + ([10_000_000] if args.huge else [])))
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
+    table, fmt = args.output.split(".")
     print(f"# bench_memory: jobs={args.jobs}, chunk_rows={args.chunk_rows}, 500-sample float32 "
-          "traces, JSON Lines nerve table with EFNS/PNS 2010 MMN verdicts")
+          f"traces, {args.output} with EFNS/PNS 2010 MMN verdicts")
     print(f"{'traces':>10} {'run process':>12} {'largest worker':>15} {'whole tree':>11} "
           f"{'traces/s':>9} {'seconds':>8}")
     for n in sizes:
-        archive = make_archive(folder / f"bench-{n}-none.h5", n)
-        out = folder / f"memory-{n}.jsonl"
-        r = measure(archive, out, args.jobs, args.chunk_rows)
+        archive = make_archive(folder / f"bench-{n}-500-none.h5", n)
+        out = folder / f"memory-{n}.{fmt}"
+        r = measure(archive, out, args.jobs, args.chunk_rows, table)
         out.unlink()
         worker = f"{r['worker_peak_kb'] / 1024:11.0f} MB" if args.jobs > 1 else f"{'-':>14}"
         print(f"{n:>10} {r['self_peak_kb'] / 1024:9.0f} MB {worker} "

@@ -26,15 +26,12 @@ encodes the lines.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from .batch_columns import columnar_supported, encode_rows
+from .batch_columns import columnar_supported
+from .batch_encoding import ChunkOutput, Encoder
 from .chunk_table import ChunkTable, analyze_chunk
 from .criteria.patient import evaluate_nerve
 from .criteria.tables import RuleSet
@@ -45,7 +42,6 @@ from .model import NerveResult, NerveStudy
 from .segments import analyze_nerves
 from .serialize import (
     IDENTITY_COLUMNS,
-    csv_cell,
     failure_record,
     nerve_columns,
     nerve_record,
@@ -131,53 +127,6 @@ class TaskOptions:
         object.__setattr__(self, "columnar", supported if self.columnar is None else self.columnar)
 
 
-@dataclass(frozen=True)
-class ChunkOutput:
-    """What one task returns: its nerve range and its output rows, encoded.
-
-    Attributes
-    ----------
-    start_nerve, stop_nerve : int
-        The nerves ``[start_nerve, stop_nerve)`` these rows cover, all of them.
-    n_traces : int
-        Trace rows of those nerves.
-    n_failed : int
-        Nerves written as failure rows.
-    data : tuple of bytes
-        UTF-8 output rows, each ending in ``"\\n"``, in pieces (never copied into one
-        buffer): as one zlib stream when ``compressed`` (level 1: the nested records of the
-        object path are ~6x smaller for ~5 % of the task's time, so that the outputs waiting
-        in the parent stay small), else as they are (the columnar rows: ~0.4 kB per nerve,
-        where compressing would cost ~10 % of the task).
-    compressed : bool, default True
-        Whether ``data`` is a zlib stream.
-    """
-
-    start_nerve: int
-    stop_nerve: int
-    n_traces: int
-    n_failed: int
-    data: tuple[bytes, ...]
-    compressed: bool = True
-
-    def chunks(self, size: int = 8 << 20) -> Iterator[bytes]:
-        """Yield the decoded rows in pieces of at most ``size`` bytes (bounded memory)."""
-        if not self.compressed:
-            for part in self.data:
-                for at in range(0, len(part), size):
-                    yield part[at:at + size]
-            return
-        inflater = zlib.decompressobj()
-        for part in self.data:
-            piece = inflater.decompress(part, size)
-            while piece:
-                yield piece
-                piece = inflater.decompress(inflater.unconsumed_tail, size)
-        tail = inflater.flush()
-        if tail:
-            yield tail
-
-
 def output_columns(table: str, rule_set_ids: Sequence[str], reasons: bool = False) -> list[str]:
     """Columns of a batch CSV table (``nerve_index`` first, the error columns last).
 
@@ -217,56 +166,6 @@ def _failure(index: int, study_id: Any, exc: BaseException, opts: TaskOptions) -
     record["error"] = _error_text(exc)
     record["study_id"] = None if study_id is None else str(study_id)
     return record
-
-
-# ------------------------------------------------------------------------------ encoding
-class _Encoder:
-    """Encodes rows as they come (text buffered up to ~1 MB, then compressed on the object path)."""
-
-    FLUSH_CHARS = 1 << 20
-
-    def __init__(self, opts: TaskOptions) -> None:
-        self.opts = opts
-        self.json = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-        self.text = io.StringIO()
-        self.csv = csv.writer(self.text, lineterminator="\n")
-        self.deflater = None if opts.columnar else zlib.compressobj(1)
-        self.parts: list[bytes] = []
-
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        if self.opts.fmt == "jsonl":
-            for row in rows:
-                self.text.write(self.json.encode(row))
-                self.text.write("\n")
-        else:
-            self.csv.writerows([csv_cell(row.get(c)) for c in self.opts.columns] for row in rows)
-        if self.text.tell() >= self.FLUSH_CHARS:
-            self._flush()
-
-    def add_columns(self, table: Any) -> bool:
-        """Rows of a :class:`~nerveconduct.chunk_table.ChunkTable`, written from its columns;
-        ``False`` (nothing written) when that raises one of :data:`RECORD_ERRORS`."""
-        o = self.opts
-        try:
-            encode_rows(table, table=o.table, fmt=o.fmt, columns=o.columns, rule_sets=o.rule_sets,
-                        source=o.source, text=self.text)
-        except RECORD_ERRORS:
-            return False
-        if self.text.tell() >= self.FLUSH_CHARS:
-            self._flush()
-        return True
-
-    def _flush(self) -> None:
-        data = self.text.getvalue().encode("utf-8")
-        self.parts.append(data if self.deflater is None else self.deflater.compress(data))
-        self.text.seek(0)
-        self.text.truncate()
-
-    def finish(self) -> tuple[bytes, ...]:
-        self._flush()
-        if self.deflater is not None:
-            self.parts.append(self.deflater.flush())
-        return tuple(p for p in self.parts if p)
 
 
 # ------------------------------------------------------------------------------ rows
@@ -386,7 +285,7 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
     ChunkOutput
         Rows of every nerve of the range in nerve order, each nerve once (result or failure).
     """
-    encoder = _Encoder(opts)
+    encoder = Encoder(opts)
     failed = n_traces = 0
     for a, b in archive.plan_chunks(READ_ROWS, start_nerve=start_nerve, stop_nerve=stop_nerve):
         for piece in _read(archive, a, b):
@@ -399,8 +298,12 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
                 continue
             n_traces += piece.n_rows
             table = _columns(piece, opts) if opts.columnar else None
-            if table is not None and encoder.add_columns(table):
-                continue
+            if table is not None:
+                try:
+                    encoder.add_columns(table)
+                    continue
+                except RECORD_ERRORS:
+                    pass  # the object path isolates the nerve that raises
             for rows, bad in _nerve_rows(piece, opts):
                 encoder.add(rows)
                 failed += bad

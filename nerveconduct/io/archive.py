@@ -20,9 +20,7 @@ Examples
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from numbers import Integral
 from os import PathLike
 from pathlib import Path
@@ -31,9 +29,10 @@ from typing import Any, Self
 import h5py
 import numpy as np
 
-from ..model import InvalidStudyError, NerveStudy, Site
+from ..model import NerveStudy
 from . import _archive_layout as L
 from ._archive_write import write_archive
+from ._trace_chunk import TraceChunk
 from .errors import ArchiveError
 
 __all__ = [
@@ -58,93 +57,6 @@ def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer (rows), got {value!r}")
     return int(value)
-
-
-@dataclass(frozen=True, eq=False)
-class TraceChunk:
-    """Whole nerves read from an archive in one contiguous slice of rows.
-
-    Attributes
-    ----------
-    traces : ndarray, shape (n_rows, n_samples_max)
-        Traces (mV) in the archive's dtype, NaN beyond each row's ``n_samples``.
-    n_samples : ndarray of int, shape (n_rows,)
-        Valid samples of each row.
-    nerve_index : ndarray of int, shape (n_rows,)
-        Global nerve number of each row.
-    site_position : ndarray of int, shape (n_rows,)
-        Position of the row's site along its nerve (0 = most distal).
-    row_start, row_stop : int
-        Global rows ``[row_start, row_stop)`` of the archive held here.
-    nerves : dict of str to ndarray
-        One entry per nerve in the chunk: ``nerve_index``, ``nerve``, ``side``, ``muscle``,
-        ``study_id`` (object arrays; ``None`` when unknown), ``sampling_rate_hz``,
-        ``stimulus_sample``, ``polarity``, ``temperature_c``, ``low_frequency_filter_hz``,
-        ``f_wave_latency_ms`` (NaN = unknown), ``metadata_json``, ``row_start`` (global
-        row), ``n_sites``.
-    sites : dict of str to ndarray
-        One entry per row: ``name`` (site name), ``distance_mm`` (NaN = unknown),
-        ``stimulus_intensity_ma`` (NaN = unknown).
-    """
-
-    traces: np.ndarray
-    n_samples: np.ndarray
-    nerve_index: np.ndarray
-    site_position: np.ndarray
-    row_start: int
-    row_stop: int
-    nerves: dict[str, np.ndarray]
-    sites: dict[str, np.ndarray]
-
-    @property
-    def n_rows(self) -> int:
-        """Number of trace rows."""
-        return self.row_stop - self.row_start
-
-    @property
-    def n_nerves(self) -> int:
-        """Number of (whole) nerves."""
-        return len(self.nerves["nerve_index"])
-
-    def studies(self) -> list[NerveStudy]:
-        """Build one :class:`NerveStudy` per nerve of the chunk (traces copied, unpadded).
-
-        Raises
-        ------
-        ArchiveError
-            The stored values do not make a valid study (names the nerve and the problems).
-        """
-        out = []
-        nv, st = self.nerves, self.sites
-        for j in range(self.n_nerves):
-            a = int(nv["row_start"][j]) - self.row_start
-            b = a + int(nv["n_sites"][j])
-            index = int(nv["nerve_index"][j])
-            n = int(self.n_samples[a])
-            if np.any(self.n_samples[a:b] != n):
-                raise ArchiveError(f"rows of one nerve hold different n_samples "
-                                   f"{self.n_samples[a:b].tolist()}", location=f"nerve {index}")
-            sites = [Site(str(st["name"][k]), L.none_if_nan(st["distance_mm"][k]),
-                          L.none_if_nan(st["stimulus_intensity_ma"][k])) for k in range(a, b)]
-            try:
-                metadata = json.loads(nv["metadata_json"][j])
-                out.append(NerveStudy(
-                    str(nv["nerve"][j]), nv["side"][j], nv["muscle"][j], sites,
-                    self.traces[a:b, :n].copy(), float(nv["sampling_rate_hz"][j]),
-                    stimulus_sample=int(nv["stimulus_sample"][j]),
-                    polarity=str(nv["polarity"][j]),
-                    temperature_c=L.none_if_nan(nv["temperature_c"][j]),
-                    low_frequency_filter_hz=L.none_if_nan(nv["low_frequency_filter_hz"][j]),
-                    study_id=nv["study_id"][j],
-                    f_wave_latency_ms=L.none_if_nan(nv["f_wave_latency_ms"][j]),
-                    metadata=metadata))
-            except json.JSONDecodeError as exc:
-                raise ArchiveError(f"metadata_json is not valid JSON: {exc}",
-                                   location=f"nerve {index}") from exc
-            except InvalidStudyError as exc:
-                raise ArchiveError(f"stored values make no valid study: {exc}",
-                                   location=f"nerve {index}") from exc
-        return out
 
 
 class Archive:
