@@ -273,6 +273,8 @@ def analyze_chunk(chunk: TraceChunk, limits: NormalLimits, *,
         "terminal_latency_index": site["terminal_latency_index"][starts],
         "residual_latency_ms": site["residual_latency_ms"][starts],
         "f_wave_latency_ms": np.asarray(nv["f_wave_latency_ms"], dtype=float),
+        "f_wave_studied": ~np.isnan(np.asarray(nv["f_wave_latency_ms"], dtype=float))
+        | np.asarray(nv.get("f_wave_absent", False), dtype=bool),
         "temperature_c": np.asarray(nv["temperature_c"], dtype=float),
         "low_frequency_filter_hz": np.asarray(nv["low_frequency_filter_hz"], dtype=float),
     }

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from nerveconduct.io import _archive_write
-from nerveconduct.io.archive import Archive, TraceChunk, open_archive, write_archive
+from nerveconduct.io.archive import FORMAT_VERSION, Archive, TraceChunk, open_archive, write_archive
 from nerveconduct.io.errors import ArchiveError
 from nerveconduct.model import InvalidStudyError, NerveStudy, Site
 from nerveconduct.simulate import simulate_nerve
@@ -65,7 +65,7 @@ class TestRoundTrip:
         with open_archive(path) as archive:
             assert isinstance(archive, Archive) and not archive.closed
             assert (archive.n_nerves, archive.n_traces, len(archive)) == (12, 24, 12)
-            assert archive.format_version == "1.0"
+            assert archive.format_version == FORMAT_VERSION
             got = list(archive)
         assert len(got) == len(simulated)
         for g, w in zip(got, simulated):
@@ -201,7 +201,7 @@ class TestRoundTrip:
         path = write_archive(tmp_path / "a.h5", varied, chunk_rows=7)
         with h5py.File(path, "r") as f:
             assert f.attrs["format"] == "nerveconduct-archive"
-            assert f.attrs["format_version"] == "1.0"
+            assert f.attrs["format_version"] == FORMAT_VERSION
             assert f.attrs["creator"].startswith("nerveconduct ")
             datetime.datetime.fromisoformat(f.attrs["created"])
             assert (f.attrs["n_nerves"], f.attrs["n_traces"]) == (23, 66)

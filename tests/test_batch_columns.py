@@ -1,7 +1,7 @@
 """The batch's columnar rows (nerveconduct.batch_columns) equal the object path's, byte for byte.
 
 The archive is varied on purpose: unknown nerve and site names, unknown distances, absent
-responses (flat traces), single-site nerves, two sampling set-ups, low temperatures, a
+responses (flat traces), F-waves not studied / absent / with a latency, single-site nerves, two sampling set-ups, low temperatures, a
 nerve with a distal distance far from the limit's, compression-site and Erb's-point
 segments, conduction blocks. Each table/format is written twice over the same nerves: with
 ``columnar=False`` (NerveResult -> verdicts -> serialize) and with the columnar path.
@@ -58,7 +58,8 @@ def _varied_studies() -> list[NerveStudy]:
         out.append(NerveStudy(nerve, s.side, s.muscle, sites, traces, s.sampling_rate_hz,
                               stimulus_sample=s.stimulus_sample, polarity=s.polarity,
                               temperature_c=temp, low_frequency_filter_hz=s.low_frequency_filter_hz,
-                              study_id=f"S{k:04d}", f_wave_latency_ms=(28.0 if k % 4 == 0 else None)))
+                              study_id=f"S{k:04d}",
+                              f_wave_latency_ms={0: 28.0, 1: float("nan")}.get(k % 4)))
     order = rng.permutation(len(out))
     return [out[i] for i in order]
 

@@ -26,6 +26,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "INDEX_SLICE",
+    "MINOR_NERVE_COLUMNS",
     "NERVES",
     "NERVE_COLUMNS",
     "NULLABLE_STRINGS",
@@ -39,13 +40,15 @@ __all__ = [
     "iter_row_plan",
     "metadata_to_json",
     "none_if_nan",
+    "parse_version",
     "read_row_index",
 ]
 
 #: Value of the root attribute ``format``.
 FORMAT_NAME = "nerveconduct-archive"
 #: Version written by this code; readers accept any ``1.x`` (unknown extra columns ignored).
-FORMAT_VERSION = "1.0"
+#: 1.1 added ``nerves/f_wave_absent``.
+FORMAT_VERSION = "1.1"
 _SUPPORTED_MAJOR = 1
 
 #: Nerves (rows of the index tables) read at a time when the index is scanned (checks on
@@ -75,10 +78,16 @@ NERVE_COLUMNS: dict[str, Any] = {
     "temperature_c": np.float64,
     "low_frequency_filter_hz": np.float64,
     "f_wave_latency_ms": np.float64,
+    "f_wave_absent": np.uint8,
     "metadata_json": "str",
     "row_start": np.int64,
     "n_sites": np.int32,
 }
+
+#: Nerve columns added by a minor version: column -> (major, minor) that added it. An
+#: archive of an earlier version may lack them; readers then use the documented default
+#: (``f_wave_absent``: all 0, i.e. a NaN ``f_wave_latency_ms`` means "not studied").
+MINOR_NERVE_COLUMNS: dict[str, tuple[int, int]] = {"f_wave_absent": (1, 1)}
 
 #: One row per trace (stimulation site): column -> numpy dtype.
 SITE_COLUMNS: dict[str, Any] = {
@@ -194,10 +203,14 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
     The nerve table's row index is checked ``INDEX_SLICE`` nerves at a time, so memory does
     not grow with the archive.
 
+    Columns of :data:`MINOR_NERVE_COLUMNS` may be missing from an archive whose
+    ``format_version`` is older than the version that added them.
+
     Returns
     -------
     dict
-        ``n_nerves``, ``n_traces``, ``n_samples_max`` and ``format_version``.
+        ``n_nerves``, ``n_traces``, ``n_samples_max``, ``format_version`` (str) and
+        ``nerve_columns`` (tuple of the :data:`NERVE_COLUMNS` names the file holds).
 
     Raises
     ------
@@ -217,18 +230,24 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
     version = _decode(f.attrs.get("format_version"))
     if version is None:
         raise ArchiveError("the root attribute 'format_version' is missing", path=path)
-    major = str(version).split(".", 1)[0]
-    if not major.isdigit() or int(major) != _SUPPORTED_MAJOR:
+    parsed = parse_version(version)
+    if parsed is None or parsed[0] != _SUPPORTED_MAJOR:
         raise ArchiveError(f"unsupported format_version {version!r}; this nerveconduct reads "
                            f"{_SUPPORTED_MAJOR}.x", path=path)
 
     missing = [] if isinstance(f.get(TRACES), h5py.Dataset) else [TRACES]
+    nerve_columns = list(NERVE_COLUMNS)
     for group, columns in ((NERVES, NERVE_COLUMNS), (SITES, SITE_COLUMNS)):
         if not isinstance(f.get(group), h5py.Group):
             missing.append(f"group {group!r} (all its columns)")
             continue
-        missing += [f"{group}/{c}" for c in columns
-                    if not isinstance(f[group].get(c), h5py.Dataset)]
+        for c in columns:
+            if isinstance(f[group].get(c), h5py.Dataset):
+                continue
+            if group == NERVES and parsed < MINOR_NERVE_COLUMNS.get(c, (0, 0)):
+                nerve_columns.remove(c)  # added after this archive's version: optional
+            else:
+                missing.append(f"{group}/{c}")
     if missing:
         raise ArchiveError(f"incomplete archive, missing: {', '.join(missing)}", path=path)
     traces = f[TRACES]
@@ -239,7 +258,7 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
         raise ArchiveError(f"dataset 'traces' must hold floats, has dtype {traces.dtype}",
                            path=path)
     n_traces, n_nerves = traces.shape[0], f[f"{NERVES}/row_start"].shape[0]
-    bad = [f"{NERVES}/{c} has {f[NERVES][c].shape[0]} rows" for c in NERVE_COLUMNS
+    bad = [f"{NERVES}/{c} has {f[NERVES][c].shape[0]} rows" for c in nerve_columns
            if f[NERVES][c].shape != (n_nerves,)]
     bad += [f"{SITES}/{c} has {f[SITES][c].shape[0]} rows" for c in SITE_COLUMNS
             if f[SITES][c].shape != (n_traces,)]
@@ -255,7 +274,26 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
                                f"the tables hold {actual}", path=path)
     _check_row_index(f[NERVES]["row_start"], f[NERVES]["n_sites"], n_traces, path)
     return {"n_nerves": n_nerves, "n_traces": n_traces, "n_samples_max": traces.shape[1],
-            "format_version": str(version)}
+            "format_version": str(version), "nerve_columns": tuple(nerve_columns)}
+
+
+def parse_version(version: Any) -> tuple[int, int] | None:
+    """``(major, minor)`` of a ``format_version`` value, or ``None`` when it is not one.
+
+    The parts must be decimal integers; a version without a minor part counts as minor 0,
+    parts after the minor are ignored.
+
+    Examples
+    --------
+    >>> parse_version("1.1"), parse_version("1"), parse_version("1.x"), parse_version(None)
+    ((1, 1), (1, 0), None, None)
+    """
+    if version is None:
+        return None
+    parts = str(_decode(version)).split(".")
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
 
 
 # ------------------------------------------------------- the row index, read in slices

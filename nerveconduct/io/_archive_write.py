@@ -92,6 +92,11 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+def _f_wave_absent(latency_ms: float | None) -> int:
+    """``nerves/f_wave_absent``: 1 when F-waves were sought and absent (latency NaN), else 0."""
+    return int(latency_ms is not None and math.isnan(float(latency_ms)))
+
+
 class _Writer:
     """Appends blocks of studies to an open archive file."""
 
@@ -113,6 +118,26 @@ class _Writer:
             traces = f[L.TRACES]
             self.dtype, self.compression = traces.dtype, traces.compression
             self.n_nerves, self.n_traces = info["n_nerves"], info["n_traces"]
+            self._upgrade(info)
+
+    def _upgrade(self, info: dict[str, Any]) -> None:
+        """Bring an older 1.x archive being appended to up to :data:`L.FORMAT_VERSION`.
+
+        Nerve columns added since its version are created with the value that keeps the
+        existing rows' meaning (``f_wave_absent`` = 0: a NaN latency there meant "not
+        studied"); the fill value costs no write. A newer minor version is left as it is.
+        """
+        nerves = self.f[L.NERVES]
+        for name in L.MINOR_NERVE_COLUMNS:
+            if name in info["nerve_columns"]:
+                continue
+            kind = np.dtype(L.NERVE_COLUMNS[name])
+            nerves.create_dataset(name, shape=(self.n_nerves,), maxshape=(None,), dtype=kind,
+                                  chunks=nerves["row_start"].chunks, fillvalue=kind.type(0),
+                                  **self._filters())
+        current = L.parse_version(L.FORMAT_VERSION)
+        if L.parse_version(info["format_version"]) < current:
+            self.f.attrs["format_version"] = L.FORMAT_VERSION
 
     # ------------------------------------------------------------------ datasets
     def _filters(self) -> dict[str, Any]:
@@ -190,6 +215,7 @@ class _Writer:
             nerves["temperature_c"].append(_nan(study.temperature_c))
             nerves["low_frequency_filter_hz"].append(_nan(study.low_frequency_filter_hz))
             nerves["f_wave_latency_ms"].append(_nan(study.f_wave_latency_ms))
+            nerves["f_wave_absent"].append(_f_wave_absent(study.f_wave_latency_ms))
             nerves["metadata_json"].append(meta)
             nerves["row_start"].append(self.n_traces + row)
             nerves["n_sites"].append(n_sites)
@@ -266,7 +292,9 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
     append : bool, default False
         Add the studies after those of an existing archive (its format is re-validated
         first; its ``dtype``, compression and chunking are kept and the corresponding
-        arguments ignored). A missing file is created.
+        arguments ignored). A missing file is created. An archive of an older 1.x version
+        is upgraded to :data:`nerveconduct.io.archive.FORMAT_VERSION` (columns added since
+        get the value that keeps its nerves' meaning, see ``docs/archive-format.md``).
     compression : {None, "gzip", "lzf"}
         HDF5 filter of every dataset (with byte shuffling). See ``docs/archive-format.md``
         for what each costs in time and saves in size.

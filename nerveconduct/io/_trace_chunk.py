@@ -7,6 +7,7 @@ What :meth:`nerveconduct.io.archive.Archive.read_chunk` returns; re-exported by
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,8 +39,10 @@ class TraceChunk:
         One entry per nerve in the chunk: ``nerve_index``, ``nerve``, ``side``, ``muscle``,
         ``study_id`` (object arrays; ``None`` when unknown), ``sampling_rate_hz``,
         ``stimulus_sample``, ``polarity``, ``temperature_c``, ``low_frequency_filter_hz``,
-        ``f_wave_latency_ms`` (NaN = unknown), ``metadata_json``, ``row_start`` (global
-        row), ``n_sites``.
+        ``f_wave_latency_ms`` (ms; NaN = no latency), ``f_wave_absent`` (bool: True = F-waves
+        sought and absent, latency NaN; False with a NaN latency = F-waves not studied;
+        all False for archives older than format 1.1), ``metadata_json``, ``row_start``
+        (global row), ``n_sites``.
     sites : dict of str to ndarray
         One entry per row: ``name`` (site name), ``distance_mm`` (NaN = unknown),
         ``stimulus_intensity_ma`` (NaN = unknown).
@@ -66,6 +69,9 @@ class TraceChunk:
 
     def studies(self) -> list[NerveStudy]:
         """Build one :class:`NerveStudy` per nerve of the chunk (traces copied, unpadded).
+
+        ``f_wave_latency_ms`` is NaN where ``nerves["f_wave_absent"]`` is True (F-waves
+        sought and absent), ``None`` where the stored latency is NaN otherwise (not studied).
 
         Raises
         ------
@@ -94,7 +100,8 @@ class TraceChunk:
                     temperature_c=L.none_if_nan(nv["temperature_c"][j]),
                     low_frequency_filter_hz=L.none_if_nan(nv["low_frequency_filter_hz"][j]),
                     study_id=nv["study_id"][j],
-                    f_wave_latency_ms=L.none_if_nan(nv["f_wave_latency_ms"][j]),
+                    f_wave_latency_ms=(math.nan if nv["f_wave_absent"][j] else
+                                       L.none_if_nan(nv["f_wave_latency_ms"][j])),
                     metadata=metadata))
             except json.JSONDecodeError as exc:
                 raise ArchiveError(f"metadata_json is not valid JSON: {exc}",

@@ -110,7 +110,8 @@ class Archive:
                               for name, kind in L.SITE_COLUMNS.items()}
         self._nerve_columns = {name: (f[L.NERVES][name].asstr() if kind == "str"
                                       else f[L.NERVES][name])
-                               for name, kind in L.NERVE_COLUMNS.items()}
+                               for name, kind in L.NERVE_COLUMNS.items()
+                               if name in info["nerve_columns"]}  # older 1.x: fewer
         self._row_start = self._nerve_columns["row_start"]
         self._n_sites = self._nerve_columns["n_sites"]
         attrs = f.attrs
@@ -259,9 +260,16 @@ class Archive:
         Raises
         ------
         ArchiveError
-            The slice cannot be read (damaged file) or its rows disagree with the nerve table.
+            The slice cannot be read (damaged file), its rows disagree with the nerve table,
+            or ``nerves/f_wave_absent`` holds a value other than 0/1 or is 1 next to a
+            stored (non-NaN) F-wave latency (location ``nerve <i>``).
         ValueError
             The range is empty or outside ``[0, n_nerves]``.
+
+        Notes
+        -----
+        An archive older than format 1.1 has no ``f_wave_absent`` column: the chunk's
+        ``nerves["f_wave_absent"]`` is then all False (a NaN latency means "not studied").
         """
         self._require_open()
         a, b = self._nerve_span(start_nerve, stop_nerve)
@@ -286,12 +294,32 @@ class Archive:
             values = nerves[name].astype(object)
             values[nerves.pop(flag) == 0] = None
             nerves[name] = values
+        nerves["f_wave_absent"] = self._f_wave_absent(nerves, a)
         nerves["nerve_index"] = np.arange(a, b, dtype=np.int64)
         return TraceChunk(
             traces=traces, n_samples=rows.pop("n_samples").astype(np.int64),
             nerve_index=rows.pop("nerve_index"),
             site_position=rows.pop("site_position").astype(np.int64),
             row_start=r0, row_stop=r1, nerves=nerves, sites=rows)
+
+    def _f_wave_absent(self, nerves: dict[str, np.ndarray], a: int) -> np.ndarray:
+        """Checked ``f_wave_absent`` (bool) of nerves read from ``a`` on; all False if not stored."""
+        latency = nerves["f_wave_latency_ms"]
+        raw = nerves.get("f_wave_absent")
+        if raw is None:  # archive older than 1.1: a NaN latency meant "not studied"
+            return np.zeros(latency.shape, dtype=bool)
+        bad = ~np.isin(raw, (0, 1))
+        bad |= (raw == 1) & ~np.isnan(latency)
+        if bad.any():
+            i = int(np.argmax(bad))
+            value = raw[i].item()
+            why = (f"f_wave_absent={value!r} (allowed: 0 = measured or not studied, 1 = "
+                   "sought and absent)" if value not in (0, 1) else
+                   f"f_wave_absent=1 (F-waves absent) but f_wave_latency_ms="
+                   f"{float(latency[i])!r} (must be NaN when absent)")
+            raise ArchiveError(f"invalid nerve table value: {why}", path=self.path,
+                               location=f"nerve {a + i}")
+        return raw == 1
 
     def iter_chunks(self, chunk_rows: int = 65536, *, start_nerve: int = 0,
                     stop_nerve: int | None = None) -> Iterator[TraceChunk]:
