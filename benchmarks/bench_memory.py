@@ -1,8 +1,9 @@
 """Peak memory of a batch run at 10^5, 10^6 (and, with --huge, 10^7) traces: it must stay flat.
 
 Each size runs :func:`nerveconduct.batch.run` in a fresh subprocess (EFNS/PNS 2010 MMN
-verdicts, ``chunk_rows=65536``; ``--output``: ``segment.csv`` by default, the rows written
-from columns, or ``nerve.jsonl``, the nested records built per nerve) on an archive
+verdicts, ``chunk_rows=16384`` as the batch's default; ``--output``: ``segment.csv`` by
+default, the rows written from columns, or ``nerve.jsonl``, the nested records built per
+nerve) on an archive
 from ``bench_archive.make_archive`` (500-sample float32 traces, two sites per nerve), and
 reports
 
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--huge", action="store_true", help="also 10^7 traces (~22 GB of disk)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="batch worker processes (default 1: the run in one process)")
-    parser.add_argument("--chunk-rows", type=int, default=65536)
+    parser.add_argument("--chunk-rows", type=int, default=16384)
     parser.add_argument("--output", default="segment.csv",
                         choices=["segment.csv", "segment.jsonl", "nerve.csv", "nerve.jsonl"],
                         help="table.format of the results (default: segment.csv)")

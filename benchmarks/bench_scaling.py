@@ -1,7 +1,8 @@
 """Batch throughput (traces/s): in-process vs a local pool of 2, and Dask vs the local pool.
 
-On one archive from ``bench_archive.make_archive`` (default 40 000 traces, 500 samples), in
-one run of this script, :func:`nerveconduct.batch.run` with
+On one archive from ``bench_archive.make_archive`` (default 400 000 traces, 500 samples), in
+one run of this script, :func:`nerveconduct.batch.run` writing ``--output`` (default
+``segment.csv``: rows written from columns; ``nerve.jsonl``: nested records, per nerve) with
 
 - ``jobs=1`` (in-process) and ``jobs=2`` (local process pool);
 - ``scheduler="local", jobs=2``: a Dask LocalCluster of 2 worker processes started by the run;
@@ -18,7 +19,7 @@ write the same bytes; the script checks it.
 Run from the repository root::
 
     python benchmarks/bench_scaling.py                  # ~2 min on 2 cores
-    python benchmarks/bench_scaling.py --traces 200000 --no-dask
+    python benchmarks/bench_scaling.py --traces 40000 --output nerve.jsonl --no-dask
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ SMALL = 200
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--traces", type=int, default=40_000)
-    parser.add_argument("--chunk-rows", type=int, default=4000,
+    parser.add_argument("--traces", type=int, default=400_000)
+    parser.add_argument("--output", default="segment.csv",
+                        choices=["segment.csv", "segment.jsonl", "nerve.csv", "nerve.jsonl"])
+    parser.add_argument("--chunk-rows", type=int, default=16384,
                         help="rows per task (smaller than the default so 2 workers share the "
                              "work of a small archive)")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask set-ups")
@@ -49,8 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    archive = make_archive(folder / f"bench-{args.traces}-none.h5", args.traces)
-    small = make_archive(folder / f"bench-{SMALL}-none.h5", SMALL)
+    archive = make_archive(folder / f"bench-{args.traces}-500-none.h5", args.traces)
+    small = make_archive(folder / f"bench-{SMALL}-500-none.h5", SMALL)
+    table, fmt = args.output.split(".")
     run(small, folder / "warm-up.jsonl", overwrite=True)  # page cache, kernel in this process
 
     setups = [("jobs=1 (in-process)", {"jobs": 1}), ("jobs=2 (process pool)", {"jobs": 2})]
@@ -62,12 +66,14 @@ def main(argv: list[str] | None = None) -> None:
                 n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"))
             setups += [("Dask LocalCluster (started)", {"scheduler": "local", "jobs": 2}),
                        ("Dask cluster (running)", {"scheduler": cluster.scheduler_address})]
-        print(f"# bench_scaling: {args.traces} traces x 500 samples, chunk_rows={args.chunk_rows}")
+        print(f"# bench_scaling: {args.traces} traces x 500 samples, chunk_rows={args.chunk_rows}, "
+              f"{args.output}")
         print(f"{'set-up':<28} {'seconds':>8} {'traces/s':>9} {'start-up s':>11} "
               f"{'steady traces/s':>16} {'speed-up':>9}")
         base, digests = None, set()
-        out = folder / "scaling.jsonl"
+        out = folder / f"scaling.{fmt}"
         for label, kwargs in setups:
+            kwargs = {**kwargs, "table": table}
             run(small, out, chunk_rows=SMALL // 4, overwrite=True, **kwargs)  # warm (fork server)
             startup = run(small, out, chunk_rows=SMALL // 4, overwrite=True, **kwargs).seconds
             summary = run(archive, out, chunk_rows=args.chunk_rows, overwrite=True, **kwargs)

@@ -53,7 +53,7 @@ __all__ = ["run", "BatchSummary", "BatchResumeError", "DaskMissingError", "TABLE
 #: Rule sets whose verdicts a batch adds by default.
 DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn",)
 #: Trace rows per task by default (read and analyzed in slices of ``READ_ROWS``).
-DEFAULT_CHUNK_ROWS = 65536
+DEFAULT_CHUNK_ROWS = 16384
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".csv": "csv"}
 
 
@@ -214,7 +214,7 @@ def run(
         Worker processes. Locally: None or 1 runs in this process, N > 1 a pool of N worker
         processes. With ``scheduler="local"``: the LocalCluster's workers (None: 2). Ignored
         for a remote scheduler.
-    chunk_rows : int, default 65536
+    chunk_rows : int, default 16384
         Trace rows per task (whole nerves; a nerve is never split). A task reads and
         analyzes its rows in slices of 2048, so memory does not grow with ``chunk_rows``;
         smaller tasks give finer progress and load balance, larger ones less overhead. The

@@ -16,6 +16,8 @@ sentences (``reasons=True``) are not columnar: they keep the object path.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from typing import Any, Callable, Sequence
@@ -31,9 +33,9 @@ __all__ = ["columnar_supported", "encode_rows"]
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _SEGMENT_ONLY = "segment"
 _ERROR_COLUMNS = ("error_type", "error")
-_CSV_SPECIAL = (",", '"', "\n", "\r")
-#: Characters that make a string need CSV quoting or JSON escaping (the rest is copied as is;
-#: the JSON encoder runs with ``ensure_ascii=False``).
+#: Characters that may make a string need CSV quoting or JSON escaping: strings without any are
+#: copied as they are (the JSON encoder runs with ``ensure_ascii=False``); others are rendered
+#: by the csv / json modules themselves.
 _SPECIAL = re.compile('[\x00-\x1f",\\\\]')
 _JSON_STRING = '"{}"'
 _STR_ONLY = {str}
@@ -68,6 +70,8 @@ class _Cells:
         self.json = fmt == "jsonl"
         self.none = "null" if self.json else ""
         self._text: dict[Any, str] = {}
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\n")
 
     def floats(self, values: np.ndarray) -> list[str]:
         arr = np.asarray(values, dtype=float)
@@ -106,15 +110,15 @@ class _Cells:
         if value is None:
             return self.none
         if isinstance(value, tuple):
-            return _JSON.encode(list(value)) if self.json else csv_quoted("; ".join(value))
-        return _JSON.encode(str(value)) if self.json else csv_quoted(str(value))
+            return _JSON.encode(list(value)) if self.json else self._csv("; ".join(value))
+        return _JSON.encode(str(value)) if self.json else self._csv(str(value))
 
-
-def csv_quoted(text: str) -> str:
-    """``text`` as :class:`csv.writer` writes a cell (``QUOTE_MINIMAL``, ``","`` and ``'"'``)."""
-    if any(c in text for c in _CSV_SPECIAL):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+    def _csv(self, text: str) -> str:
+        """``text`` exactly as :class:`csv.writer` writes it as a cell (quoted when needed)."""
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow((text, ""))  # two cells: an empty text is not written as ""
+        return self._buffer.getvalue()[:-2]
 
 
 def _identity(t: ChunkTable, cells: _Cells, source: str) -> dict[str, list[str]]:

@@ -167,3 +167,29 @@ def test_columnar_task_output_is_plain_text_in_bounded_pieces(archive):
     pieces = list(out.chunks(size=1000))
     assert b"".join(pieces) == whole and max(map(len, pieces)) <= 1000
     assert whole.startswith(b"0,varied.h5,")  # plain rows, no zlib header
+
+
+TRICKY = ["plain", "with, comma", 'a "quote"', "new\nline", "cr\rhere", "tab\there", " lead space",
+          "semi; colon", "wrist\u2013elbow", "back\\slash", "ctrl\x01char", "", "\u2028sep", "é"]
+
+
+def test_text_cells_are_what_csv_and_json_write():
+    import csv
+    import io
+    import json
+
+    from nerveconduct.batch_columns import _Cells
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["x", *TRICKY])
+    expected_csv = buffer.getvalue()
+    for values in (TRICKY, [t for t in TRICKY if t.isalnum()]):  # slow path and fast path
+        cells = _Cells("csv").texts(values)
+        if values is TRICKY:
+            assert ",".join(["x", *cells]) + "\n" == expected_csv
+        else:
+            assert cells == values
+        json_cells = _Cells("jsonl").texts(values)
+        assert json_cells == [json.dumps(v, ensure_ascii=False) for v in values]
+    assert _Cells("jsonl").texts([None, ("a", "b")]) == ["null", '["a", "b"]']
+    assert _Cells("csv").texts([None, ("a", "b, c")]) == ["", '"a; b, c"']
