@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from nerveconduct.batch import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
+from nerveconduct.batch_columns import columnar_supported
 from nerveconduct.batch_exec import DaskMissingError
 from nerveconduct.batch_output import BatchResumeError
 
@@ -48,6 +50,20 @@ class _ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+
+
+#: Runs of at least this many traces on the object path get a hint about the columnar tables.
+SPEED_HINT_TRACES = 100_000
+
+
+def speed_hint(table: str, fmt: str, reasons: bool, criteria: Sequence[str],
+               n_traces: int) -> str | None:
+    """A hint for a large run that took the per-nerve object path, else ``None``."""
+    if n_traces < SPEED_HINT_TRACES or columnar_supported(table, fmt, reasons, tuple(criteria)):
+        return None
+    what = "reason sentences (--reasons)" if reasons else "nested JSON Lines nerve records"
+    return (f"hint: {what} are built nerve by nerve; --table segment (CSV or JSON Lines) or a "
+            ".csv nerve table is written from columns, about 10x faster (docs/batch.md)")
 
 
 @click.command("batch")
@@ -121,6 +137,10 @@ def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: 
         message(f"wrote {summary.out}: {summary.n_nerves} nerves ({summary.n_ok} ok, "
                 f"{summary.n_failed} failed{resumed}); {summary.n_traces} traces in "
                 f"{summary.seconds:.1f} s ({summary.traces_per_s:,.0f} traces/s)")
+        hint = speed_hint(table, Path(out).suffix.lower().lstrip("."), reasons, criteria,
+                          summary.n_traces)
+        if hint:
+            message(hint)
     if summary.n_failed:
         if quiet:
             message(f"{summary.n_failed} nerve(s) failed (failure rows in {summary.out})")
