@@ -193,3 +193,20 @@ def test_text_cells_are_what_csv_and_json_write():
         assert json_cells == [json.dumps(v, ensure_ascii=False) for v in values]
     assert _Cells("jsonl").texts([None, ("a", "b")]) == ["null", '["a", "b"]']
     assert _Cells("csv").texts([None, ("a", "b, c")]) == ["", '"a; b, c"']
+
+
+@pytest.mark.parametrize("where", ["analyze_chunk", "encode_rows"])
+def test_an_error_in_the_columnar_path_falls_back_to_the_object_path(archive, monkeypatch, where):
+    from nerveconduct import batch_encoding, batch_worker
+
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(where)
+        raise ValueError("columnar step failed")
+
+    module = batch_worker if where == "analyze_chunk" else batch_encoding
+    slow = _bytes(archive, table="segment", fmt="csv", rule_sets=(), columnar=False)
+    monkeypatch.setattr(module, where, broken)
+    fast = _bytes(archive, table="segment", fmt="csv", rule_sets=(), columnar=True)
+    assert calls and fast == slow  # every slice was written by the object path, nothing lost
