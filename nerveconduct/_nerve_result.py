@@ -100,6 +100,11 @@ def nerve_flags(*, nerve_label: str, canon: str | None, site_names: Sequence[str
         Limb temperature (deg C).
     tli : float
         Terminal latency index (NaN when not computed).
+
+    Notes
+    -----
+    The batch's columnar path calls this only for the nerves that
+    ``chunk_table._nerve_flag_column`` pre-selects: keep its conditions in step with these.
     """
     flags: list[str] = []
     if canon is None:

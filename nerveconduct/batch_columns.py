@@ -31,7 +31,6 @@ from .serialize import LIMIT_KEYS
 __all__ = ["columnar_supported", "encode_rows"]
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-_SEGMENT_ONLY = "segment"
 _ERROR_COLUMNS = ("error_type", "error")
 #: Characters that may make a string need CSV quoting or JSON escaping: strings without any are
 #: copied as they are (the JSON encoder runs with ``ensure_ascii=False``); others are rendered
@@ -271,7 +270,7 @@ def encode_rows(t: ChunkTable, *, table: str, fmt: str, columns: Sequence[str],
         Where the lines go.
     """
     cells = _Cells(fmt)
-    build = _segment_table if table == _SEGMENT_ONLY else _nerve_table
+    build = _segment_table if table == "segment" else _nerve_table
     body = build(t, columns, rule_sets, cells, source)
     n_rows = len(body["nerve_index"])
     missing = [col for col in columns if col not in body and col not in _ERROR_COLUMNS]

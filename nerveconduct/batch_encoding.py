@@ -20,6 +20,7 @@ from .serialize import csv_cell
 
 if TYPE_CHECKING:
     from .batch_worker import TaskOptions
+    from .chunk_table import ChunkTable
 
 __all__ = ["ChunkOutput", "Encoder"]
 
@@ -85,6 +86,7 @@ class Encoder:
         self.parts: list[bytes] = []
 
     def add(self, rows: list[dict[str, Any]]) -> None:
+        """Rows of the object path (dicts keyed by column), encoded as JSON Lines or CSV."""
         if self.opts.fmt == "jsonl":
             for row in rows:
                 self.text.write(self.json.encode(row))
@@ -94,7 +96,7 @@ class Encoder:
         if self.text.tell() >= self.FLUSH_CHARS:
             self._flush()
 
-    def add_columns(self, table: Any) -> None:
+    def add_columns(self, table: ChunkTable) -> None:
         """Rows of a :class:`~nerveconduct.chunk_table.ChunkTable`, written from its columns
         (nothing is written when that raises: :func:`encode_rows` writes its rows at the end)."""
         o = self.opts

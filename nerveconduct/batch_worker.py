@@ -216,12 +216,12 @@ def _studies(chunk: TraceChunk) -> list[NerveStudy | ArchiveError]:
 def _analyze(studies: list[NerveStudy], opts: TaskOptions) -> list[NerveResult | BaseException]:
     """Analyze all studies at once; when that raises, one by one to isolate the bad ones."""
     try:
-        return list(analyze_nerves(studies, limits=opts.limits))
+        return list(analyze_nerves(studies, limits=opts.limits, n_threads=opts.n_threads))
     except RECORD_ERRORS:
         out: list[NerveResult | BaseException] = []
         for study in studies:
             try:
-                out.extend(analyze_nerves([study], limits=opts.limits))
+                out.extend(analyze_nerves([study], limits=opts.limits, n_threads=opts.n_threads))
             except RECORD_ERRORS as exc:
                 out.append(exc)
         return out

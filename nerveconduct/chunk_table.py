@@ -112,7 +112,8 @@ def _valid(chunk: TraceChunk) -> bool:
         return False
     for text in set(nv["metadata_json"].tolist()):
         try:
-            json.loads(text)
+            if not isinstance(json.loads(text), dict):  # NerveStudy takes a mapping only
+                return False
         except (json.JSONDecodeError, TypeError):
             return False
     return True
@@ -164,22 +165,26 @@ class _LimitRows:
 
     def __init__(self, nerve: dict[str, np.ndarray], limits: NormalLimits) -> None:
         canonical, muscle = nerve["canonical"].tolist(), nerve["muscle"].tolist()
-        keys = np.array([f"{c}\x1f{m}" for c, m in zip(canonical, muscle)])
-        uniq, first, self.inverse = np.unique(keys, return_index=True, return_inverse=True)
-        self.unique = [None if canonical[j] is None else limits.lookup(canonical[j], muscle[j])
-                       for j in first.tolist()]
+        index: dict[tuple[Any, Any], int] = {}
+        self.inverse = np.array([index.setdefault(key, len(index)) for key in zip(canonical, muscle)],
+                                dtype=np.int64)
+        self.unique = [None if c is None else limits.lookup(c, m) for c, m in index]
 
     def __getitem__(self, j: int) -> Any:
         return self.unique[self.inverse[j]]
 
     def attr(self, name: str) -> np.ndarray:
-        """``name`` of each nerve's row as floats (NaN for no row, ``None`` or 0)."""
+        """``name`` of each nerve's row as floats (NaN for no row or ``None``; a 0 also gives NaN,
+        which matters only for ``distal_distance_mm``: chunks with a zero or NaN limit value take
+        the object path, see :func:`analyze_chunk`)."""
         values = np.array([float(getattr(r, name) or np.nan) if r is not None else np.nan
                            for r in self.unique], dtype=float)
         return values[self.inverse]
 
 
 def _segments(site: dict[str, np.ndarray], nerve: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per segment (rows with ``position > 0``): the SegmentResult fields, with its flag
+    sentences, compression site and Erb's point computed once per distinct input."""
     position = site["position"]
     prox = np.flatnonzero(position > 0)
     dist = prox - 1
@@ -205,7 +210,8 @@ def _segments(site: dict[str, np.ndarray], nerve: dict[str, np.ndarray]) -> dict
     ent_cache: dict[tuple[Any, ...], Any] = {}
     ent = [ent_cache[t] if t in ent_cache else ent_cache.setdefault(t, entrapment_site(*t))
            for t in triples.tolist()]
-    seg["entrapment_site"] = np.array(ent + [None], dtype=object)[:-1]
+    seg["entrapment_site"] = np.empty(len(ent), dtype=object)
+    seg["entrapment_site"][:] = ent
     seg["across_entrapment_site"] = np.array([e is not None for e in ent], dtype=bool)
     erbs = {c: is_erbs_point(c) for c in set(seg["proximal_canonical"].tolist())}
     seg["from_erbs_point"] = np.array([erbs[c] for c in seg["proximal_canonical"].tolist()], dtype=bool)
@@ -286,9 +292,10 @@ def analyze_chunk(chunk: TraceChunk, limits: NormalLimits, *,
     for key in ("amplitude_drop_pct", "area_drop_pct", "duration_increase_pct"):
         nerve[f"max_{key}"] = _per_nerve_extreme(seg[key], nrow, usable, n_nerves, np.maximum)
     rows = _LimitRows(nerve, limits)
-    if any(r is not None and 0 in (r.amplitude_lln_mv, r.dml_uln_ms, r.cv_lln_m_s, r.f_wave_uln_ms)
+    if any(r is not None and any(v is not None and (v == 0 or math.isnan(v)) for v in
+                                 (r.amplitude_lln_mv, r.dml_uln_ms, r.cv_lln_m_s, r.f_wave_uln_ms))
            for r in rows.unique):
-        return None  # a zero limit: the object path reports what it makes of it
+        return None  # a zero or NaN limit: the object path reports what it makes of it
     _limit_columns(nerve, rows)
     _nerve_flag_column(nerve, site, rows)
     return ChunkTable(nerve, site, seg)
@@ -310,7 +317,12 @@ def _limit_columns(nerve: dict[str, np.ndarray], rows: _LimitRows) -> None:
 
 def _nerve_flag_column(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
                        rows: _LimitRows) -> None:
-    """Nerve-level flags (sentences) by :func:`nerve_flags`, called only where one may apply."""
+    """Nerve-level flags (sentences) by :func:`nerve_flags`, called only where one may apply.
+
+    ``maybe`` must hold every nerve for which any condition of :func:`nerve_flags` can be
+    true (a superset is fine): when a condition is added to or changed in ``nerve_flags``,
+    change it here too (``tests/test_batch_columns.py`` compares the flags of both paths).
+    """
     starts, counts = nerve["first_row"], nerve["n_sites"]
     n = len(starts)
     site_unknown = site["canonical"] == None  # noqa: E711

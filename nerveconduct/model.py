@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -138,8 +138,10 @@ class NerveStudy:
         self.low_frequency_filter_hz = _as_float_or_none(low_frequency_filter_hz)
         self.study_id = study_id
         self.f_wave_latency_ms = _as_float_or_none(f_wave_latency_ms)
-        self.metadata = dict(metadata or {})
+        self.metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
         problems = self._problems(traces)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            problems.append(f"metadata must be a mapping (dict) or None, got {type(metadata).__name__}")
         if problems:
             raise InvalidStudyError(problems, study_id=study_id)
         arr = np.asarray(traces)

@@ -174,7 +174,8 @@ def _layout(site_lists: Sequence[Sequence[Site]]) -> tuple[np.ndarray, np.ndarra
     return starts, position, distance
 
 
-def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str | None = None) -> list[NerveResult]:
+def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str | None = None,
+                   n_threads: int | None = None) -> list[NerveResult]:
     """Analyze many nerve studies with one vectorized measurement per sampling set-up.
 
     All traces of all studies that share (sampling rate, stimulus sample, polarity, trace
@@ -187,6 +188,8 @@ def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str 
         The nerves to analyze.
     limits : NormalLimits, path or None
         Normal limits (default: :meth:`NormalLimits.default`), or a CSV/TOML file of a lab's own.
+    n_threads : int, optional
+        Threads of the measurement (default: all cores; the results do not depend on it).
 
     Returns
     -------
@@ -213,7 +216,8 @@ def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str 
         groups.setdefault(key, []).append(i)
     for (rate, stim, polarity, _), members in groups.items():
         stacked = np.concatenate([studies[i].traces for i in members], axis=0)
-        measures = measure_cmap(stacked, rate, stimulus_sample=stim, polarity=polarity)
+        measures = measure_cmap(stacked, rate, stimulus_sample=stim, polarity=polarity,
+                                n_threads=n_threads)
         rows = np.concatenate([np.arange(starts[i], starts[i] + studies[i].n_sites) for i in members])
         for key in SITE_MEASURES:
             site_values[key][rows] = getattr(measures, key)

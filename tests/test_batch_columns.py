@@ -210,3 +210,53 @@ def test_an_error_in_the_columnar_path_falls_back_to_the_object_path(archive, mo
     monkeypatch.setattr(module, where, broken)
     fast = _bytes(archive, table="segment", fmt="csv", rule_sets=(), columnar=True)
     assert calls and fast == slow  # every slice was written by the object path, nothing lost
+
+
+def _two_nerve_archive(path: Path, muscles=(None, "None")) -> Path:
+    s = simulate_nerve((70.0, 200.0), site_names=("wrist", "elbow"), seed=1,
+                       sweep_ms=30.0).to_studies()[0]
+    studies = [NerveStudy("median", "left", m, s.sites, s.traces, s.sampling_rate_hz,
+                          stimulus_sample=s.stimulus_sample, study_id=f"n{k}")
+               for k, m in enumerate(muscles)]
+    return write_archive(path, studies)
+
+
+def _lab_bytes(path: Path, limits: NormalLimits, columnar: bool) -> bytes:
+    opts = TaskOptions(limits=limits, source="x.h5", table="nerve", fmt="csv", rule_sets=(),
+                       columnar=columnar)
+    with open_archive(path) as arc:
+        return b"".join(process_chunk_range(arc, 0, 2, opts).chunks())
+
+
+def test_a_missing_muscle_and_a_muscle_named_none_get_their_own_limit_rows(tmp_path):
+    from nerveconduct.limits import LimitRow
+
+    limits = NormalLimits([LimitRow("median", None, 4.0, 4.4, 49.0, 31.0, 70.0),
+                           LimitRow("median", "None", 9.0, 3.0, 60.0, 25.0, 60.0)],
+                          name="lab", citation="test")
+    path = _two_nerve_archive(tmp_path / "muscles.h5")
+    fast = _lab_bytes(path, limits, True)
+    assert fast == _lab_bytes(path, limits, False)
+    rows = fast.decode().splitlines()
+    assert ",4.0,LLN," in rows[0] and ",9.0,LLN," in rows[1]
+
+
+def test_a_nan_limit_takes_the_object_path(tmp_path):
+    from nerveconduct.limits import LimitRow
+
+    limits = NormalLimits([LimitRow("median", None, float("nan"), 4.4, 49.0, 31.0, 70.0)],
+                          name="lab", citation="test")
+    path = _two_nerve_archive(tmp_path / "nan.h5", muscles=("APB", "APB"))
+    assert _lab_bytes(path, limits, True) == _lab_bytes(path, limits, False)
+
+
+def test_metadata_that_is_not_a_json_object_is_a_failure_row_on_both_paths(tmp_path):
+    import h5py
+
+    path = _two_nerve_archive(tmp_path / "meta.h5", muscles=("APB", "APB"))
+    with h5py.File(path, "r+") as f:
+        f["nerves/metadata_json"][1] = "[1, 2]"
+    fast = _lab_bytes(path, NormalLimits.default(), True)
+    assert fast == _lab_bytes(path, NormalLimits.default(), False)
+    rows = fast.decode().splitlines()
+    assert "ArchiveError" not in rows[0] and "ArchiveError" in rows[1] and "metadata" in rows[1]

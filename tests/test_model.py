@@ -100,3 +100,17 @@ class TestNames:
 
     def test_erbs_point(self):
         assert is_erbs_point("erb's point") and not is_erbs_point("axilla")
+
+
+def test_metadata_must_be_a_mapping():
+    import numpy as np
+    import pytest
+
+    from nerveconduct.model import InvalidStudyError, NerveStudy, Site
+
+    with pytest.raises(InvalidStudyError, match="metadata must be a mapping"):
+        NerveStudy("median", "left", "APB", [Site("wrist", 70.0)], np.zeros((1, 10)), 20000.0,
+                   metadata=[1, 2])
+    ok = NerveStudy("median", "left", "APB", [Site("wrist", 70.0)], np.zeros((1, 10)), 20000.0,
+                    metadata={"a": 1})
+    assert ok.metadata == {"a": 1}
