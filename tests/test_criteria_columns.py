@@ -3,6 +3,10 @@
 Reference: :func:`nerveconduct.criteria.engine.evaluate` (segment level, label, items,
 excluded_by) and :func:`nerveconduct.criteria.patient.evaluate_nerve` as written by
 :func:`nerveconduct.serialize_rows.nerve_row` (``verdict_<id>_level/label/items_met``).
+The object path words the decisions of the column evaluator (one one-nerve frame per call),
+so these tests guard the frames, the batch-sized evaluation and the object path's reading of
+the decisions; ``details=True`` (every check of every rule, the branch of every nerve item)
+is checked for consistency with the verdicts.
 """
 
 from __future__ import annotations
@@ -421,3 +425,46 @@ def test_nerve_frame_from_chunk_columns(population):
     del table.nerve["distal_cmap_duration_ms"]
     with pytest.raises(KeyError, match="distal_cmap_duration_ms"):
         nerve_frame_from_columns(table)
+
+
+@pytest.mark.parametrize("rule_set", RULE_SETS, ids=lambda r: r if isinstance(r, str) else r.id)
+def test_details_are_the_decisions_of_the_verdicts(population, rule_set):
+    """``details=True`` exposes every check; the verdicts are made of exactly those checks."""
+    from nerveconduct.criteria import _columns_items as ci
+    from nerveconduct.criteria._columns_rules import EXCLUDED, ordered_items
+
+    _, sf, nf = population
+    rs = get_rule_set(rule_set)
+    plain = evaluate_segment_columns(rs, sf)
+    assert plain.decisions is None and evaluate_nerve_columns(rs, nf, sf, plain).item_branches is None
+    segs = evaluate_segment_columns(rs, sf, details=True)
+    d = segs.decisions
+    assert list(segs.level) == list(plain.level) and list(segs.items) == list(plain.items)
+    assert [EXCLUDED[c] for c in d.excluded] == list(segs.excluded_by)
+    ruled = d.outcome == 5
+    assert np.array_equal(ruled & (d.excluded != 4), ruled & segs.graded)
+    merged = {it: np.full(len(ruled), ci.F) for it in ordered_items(rs.segment_rules)}
+    for rule, rc in zip(rs.segment_rules, d.rules):
+        checks = [x for x in (rc.drop, rc.duration_max, rc.duration_min, rc.distal) if x is not None]
+        conj = np.minimum.reduce(checks) if checks else np.full(len(ruled), ci.T)
+        assert np.array_equal(rc.state, np.where(rc.why_not == 0, conj, ci.F))
+        assert (rc.drop is None) == (rule.drop_min_pct is None and not rule.ratio_bands)
+        assert len(rc.drop_parts) == (0 if rule.ratio_bands or rc.drop is None else
+                                      2 if rule.measure.endswith("_area") else 1)
+        if rc.distal is not None:  # a distal amplitude not available makes the clause not assessable
+            assert np.all(rc.distal[~rc.distal_known] == ci.N)
+        merged[rule.item] = np.maximum(merged[rule.item], rc.state)
+    for it, st in merged.items():
+        assert np.array_equal(segs.item_states[it][ruled], st[ruled])
+    nerves = evaluate_nerve_columns(rs, nf, sf, segs, details=True)
+    assert set(nerves.item_branches) == {item.item for item in rs.nerve_items}
+    implied = {ci.UNKNOWN_NERVE: ci.N, ci.OTHER_NERVE: ci.F, ci.F_NOT_STUDIED: ci.N, ci.MISSING: ci.N,
+               ci.NO_CUTOFF: ci.F, ci.WRONG_FILTER: ci.N, ci.F_ABSENT: ci.F, ci.F_PRESENT: ci.F,
+               ci.F_ABSENT_AMP_UNKNOWN: ci.N}
+    for item in rs.nerve_items:
+        branch, st = nerves.item_branches[item.item], nerves.item_states[item.item]
+        for code, want in implied.items():
+            assert np.all(st[branch == code] == want), (item.item, code)
+        if item.measure not in ("f_wave_absent", "distal_cmap_duration"):
+            assert set(np.unique(branch)) <= {ci.GRADED, ci.LOW_CUTOFF, ci.BOTH_CUTOFFS, ci.F_NOT_STUDIED,
+                                              ci.F_ABSENT, ci.MISSING, ci.UNKNOWN_NERVE, ci.OTHER_NERVE}

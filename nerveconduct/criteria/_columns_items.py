@@ -12,10 +12,11 @@ Private helpers of :mod:`nerveconduct.criteria.columns`:
 * :func:`math.isclose` on arrays (the distal-CMAP-duration item's filter check);
 * mapping integer codes to shared Python objects without a loop per element;
 * the frame keys and dtypes, and their validation;
-* the compared values of each segment and one segment rule's applicability and checks
-  (``engine._compared``, ``_applies``, ``_drop``, ``_distal``, ``_rule``);
-* the nerve items of :mod:`nerveconduct.criteria.patient` (limit items with a low-amplitude
-  cut-off, absent F-waves, distal CMAP duration), one state array per item.
+* the nerve items (limit items with a low-amplitude cut-off, absent F-waves, distal CMAP
+  duration): the one place they are decided, one state and one branch array per item, which
+  :mod:`nerveconduct.criteria.columns` returns and :mod:`nerveconduct.criteria.patient` words.
+
+The segment rules are decided in :mod:`nerveconduct.criteria._columns_rules`.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..model import NerveResult
-from .engine import at_least as ge, at_most as le
-from .tables import NerveItem, SegmentRule
+from ._common import at_least as ge
+from ._common import at_most as le
+from .tables import NerveItem
 
-__all__ = ["F", "N", "T", "ge", "le", "compare", "isclose", "state", "objects_for_codes", "EqCache",
+__all__ = ["F", "N", "T", "ge", "le", "compare", "isclose", "state", "tri", "objects_for_codes", "EqCache",
            "SEGMENT_KEYS", "NERVE_KEYS", "checked_frame", "nerve_frame_from_columns", "build_frame", "nerve_results", "num",
-           "first_up_to", "compared", "applies", "rule_state", "nerve_item_state", "LIMIT_KEYS"]
+           "nerve_item_state", "nerve_item_detail", "LIMIT_KEYS"]
 
 F, N, T = np.int8(0), np.int8(1), np.int8(2)
 
@@ -55,7 +57,16 @@ def isclose(a: np.ndarray, b: float) -> np.ndarray:
 
 def state(ok: np.ndarray) -> np.ndarray:
     """Met / not met boolean array -> ``T`` / ``F`` codes."""
-    return np.where(ok, T, F)
+    out = np.asarray(ok).astype(np.int8)
+    out += out  # True -> 2 (T), False -> 0 (F); cheaper than np.where on the object path's small arrays
+    return out
+
+
+def tri(ok: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``state(ok)`` where ``known``, ``N`` elsewhere."""
+    out = state(ok)
+    np.copyto(out, N, where=~known)
+    return out
 
 
 def objects_for_codes(codes: np.ndarray, make: Callable[[int], object]) -> np.ndarray:
@@ -200,116 +211,20 @@ def nerve_frame_from_columns(table) -> dict[str, np.ndarray]:
     return checked_frame(frame, NERVE_KEYS, "table.nerve")
 
 
-# --- segment rules ---------------------------------------------------------------------
-def first_up_to(mask: np.ndarray, nerve_id: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """True where ``mask`` holds for a segment of the same nerve with an index <= this one."""
-    if not mask.any():
-        return mask.copy()
-    n_nerves = int(nerve_id.max()) + 1
-    first = np.full(n_nerves, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, nerve_id[mask], index[mask])
-    return first[nerve_id] <= index
-
-
-def _drop(rule: SegmentRule, c: dict[str, np.ndarray]) -> np.ndarray:
-    """State of the drop (or amplitude-ratio band) check: ``engine._drop``."""
-    if rule.ratio_bands:
-        amp, drop = c["distal_amplitude_mv"], c["amplitude"]
-        out = np.full(amp.shape, N)
-        todo = np.isfinite(amp) & np.isfinite(drop)
-        ratio = 1.0 - drop / 100.0
-        for band in rule.ratio_bands:  # the first band covering the distal amplitude decides
-            sel = todo & ge(amp, band.distal_min_mv, band.distal_min_inclusive) \
-                & le(amp, band.distal_max_mv, band.distal_max_inclusive)
-            out = np.where(sel, state(le(ratio, band.min_ratio, False)), out)
-            todo &= ~sel
-        return out
-    keys = {"amplitude_or_area": ("amplitude", "area"), "amplitude_and_area": ("amplitude", "area"),
-            "peak_to_peak_or_area": ("peak_to_peak", "area")}.get(rule.measure, (rule.measure,))
-    states = [np.where(np.isfinite(c[k]), state(ge(c[k], rule.drop_min_pct, rule.drop_min_pct_inclusive)),
-                       N) for k in keys]
-    if rule.measure.endswith("_or_area"):
-        return np.maximum(states[0], states[1])
-    return states[0] if len(states) == 1 else np.minimum(states[0], states[1])
-
-
-def _limit(value: np.ndarray, threshold: float, inclusive: bool, minimum: bool) -> np.ndarray:
-    ok = (ge if minimum else le)(value, threshold, inclusive)
-    return np.where(np.isfinite(value), state(ok), N)
-
-
-def rule_state(rule: SegmentRule, c: dict[str, np.ndarray], lln: np.ndarray) -> np.ndarray:
-    """State of one rule where it applies: ``engine._rule``'s checks, False beating None beating True."""
-    out = np.full(c["amplitude"].shape, T)
-    if rule.drop_min_pct is not None or rule.ratio_bands:
-        out = np.minimum(out, _drop(rule, c))
-    dur = c["cmap_duration"] if rule.duration == "cmap" else c["duration"]
-    if rule.duration_increase_max_pct is not None:
-        out = np.minimum(out, _limit(dur, rule.duration_increase_max_pct,
-                                     rule.duration_increase_max_pct_inclusive, False))
-    if rule.duration_increase_min_pct is not None:
-        out = np.minimum(out, _limit(dur, rule.duration_increase_min_pct,
-                                     rule.duration_increase_min_pct_inclusive, True))
-    if rule.distal_amplitude_min_mv is not None or rule.distal_amplitude_min_pct_lln is not None:
-        amp = c["distal_amplitude_mv"]
-        dist = np.full(amp.shape, T)
-        if rule.distal_amplitude_min_mv is not None:
-            dist = np.minimum(dist, state(ge(amp, rule.distal_amplitude_min_mv,
-                                             rule.distal_amplitude_min_mv_inclusive)))
-        if rule.distal_amplitude_min_pct_lln is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pct = 100.0 * amp / lln
-            ok = state(ge(pct, rule.distal_amplitude_min_pct_lln, rule.distal_amplitude_min_pct_lln_inclusive))
-            dist = np.minimum(dist, np.where(np.isnan(lln), N, ok))
-        out = np.minimum(out, np.where(np.isfinite(amp), dist, N))
-    return out
-
-
-def applies(rule: SegmentRule, eqc: EqCache, known: np.ndarray) -> np.ndarray:
-    """Where the rule applies: ``engine._applies`` is None."""
-    ok = np.ones(known.shape, dtype=bool)
-    if rule.nerves or rule.exclude_nerves:
-        ok &= known
-    if rule.nerves:
-        ok &= eqc.isin("nerve", rule.nerves)
-    if rule.exclude_nerves:
-        ok &= ~eqc.isin("nerve", rule.exclude_nerves)
-    if rule.segments:
-        fits = np.zeros(known.shape, dtype=bool)
-        for p in rule.segments:
-            pair = eqc.eq("distal", p.distal) & eqc.eq("proximal", p.proximal)
-            fits |= pair if p.nerve is None else pair & eqc.eq("nerve", p.nerve)
-        ok &= fits
-    return ok
-
-
-def compared(f: Mapping[str, np.ndarray], mode: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The compared values of each segment (``engine._compared``), entrapment and Erb's masks."""
-    has_ent = f["entrapment_site"].astype(bool)
-    if mode == "adjacent":
-        c = {"distal": f["distal_canonical"], "amplitude": f["amplitude_drop_pct"], "area": f["area_drop_pct"],
-             "duration": f["duration_increase_pct"], "cmap_duration": f["cmap_duration_increase_pct"],
-             "distal_amplitude_mv": f["distal_amplitude_mv"], "distal_absent": f["distal_absent"]}
-        d_pp, ent, erbs = f["distal_peak_to_peak_mv"], has_ent, f["from_erbs_point"]
-    else:
-        c = {"distal": f["first_canonical"], "amplitude": f["amplitude_drop_from_distal_pct"],
-             "area": f["area_drop_from_distal_pct"], "duration": f["duration_increase_from_distal_pct"],
-             "cmap_duration": f["cmap_duration_increase_from_distal_pct"],
-             "distal_amplitude_mv": f["first_amplitude_mv"], "distal_absent": f["first_absent"]}
-        d_pp = f["first_peak_to_peak_mv"]
-        ent = first_up_to(has_ent, f["nerve_id"], f["index"])
-        erbs = first_up_to(f["from_erbs_point"], f["nerve_id"], f["index"])
-    p_pp = f["proximal_peak_to_peak_mv"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ok = np.isfinite(d_pp) & np.isfinite(p_pp) & (d_pp > 0)
-        c["peak_to_peak"] = np.where(ok, 100.0 * (1.0 - p_pp / d_pp), np.nan)
-    c["proximal"], c["nerve"] = f["proximal_canonical"], f["nerve"]
-    return c, ent, erbs
-
-
 # --- nerve items -----------------------------------------------------------------------
+#: Nerve-item branch codes (``nerve_item_detail``): which test decided the item on a nerve.
+#: GRADED: the measure's own test (with the normal cut-off); LOW_CUTOFF / BOTH_CUTOFFS: a
+#: limit item graded with the low-amplitude cut-off, or with both (distal amplitude unknown);
+#: F_NOT_STUDIED, F_ABSENT (a limit item on the F latency), F_PRESENT, F_ABSENT_AMP_UNKNOWN;
+#: MISSING: the value (or its limit) not available; NO_CUTOFF, WRONG_FILTER, FILTER_NOT_RECORDED
+#: (graded, the cut-off assumes the table's filter): distal CMAP duration; UNKNOWN_NERVE,
+#: OTHER_NERVE: the item's nerve condition.
+(GRADED, LOW_CUTOFF, BOTH_CUTOFFS, F_NOT_STUDIED, F_ABSENT, F_PRESENT, F_ABSENT_AMP_UNKNOWN, MISSING,
+ NO_CUTOFF, WRONG_FILTER, FILTER_NOT_RECORDED, UNKNOWN_NERVE, OTHER_NERVE) = range(13)
+
+
 def _distal_pct_lln(nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(% of LLN, known): ``patient._distal_pct_lln`` (known needs the limit and a finite value)."""
+    """(% of LLN, known): known needs the limit and a finite value."""
     value, limit = nf["distal_amplitude_value"], nf["distal_amplitude_limit"]
     known = ~np.isnan(limit) & np.isfinite(value)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -317,11 +232,12 @@ def _distal_pct_lln(nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     return pct, known
 
 
-def _limit_item(item: NerveItem, nf: Mapping[str, np.ndarray]) -> np.ndarray:
+def _limit_item(item: NerveItem, nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     value, limit = nf[f"{item.measure}_value"], nf[f"{item.measure}_limit"]
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100.0 * value / limit
     out = state(compare(pct, item.pct_of_limit, item.compare))
+    branch = np.full(value.shape, GRADED, dtype=np.int8)
     if item.low_amplitude_below_pct_lln is not None and item.low_amplitude_pct_of_limit is not None:
         amp_pct, amp_known = _distal_pct_lln(nf)
         low = state(compare(pct, item.low_amplitude_pct_of_limit, item.compare))
@@ -329,51 +245,71 @@ def _limit_item(item: NerveItem, nf: Mapping[str, np.ndarray]) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             use_low = amp_known & (amp_pct < item.low_amplitude_below_pct_lln)
         out = np.where(~amp_known, both, np.where(use_low, low, out))
-    out = np.where(np.isnan(value) | np.isnan(limit), N, out)
+        branch = np.where(~amp_known, BOTH_CUTOFFS, np.where(use_low, LOW_CUTOFF, GRADED))
+    missing = np.isnan(value) | np.isnan(limit)
+    out = np.where(missing, N, out)
+    branch = np.where(missing, MISSING, branch)
     if item.measure == "f_wave_latency":
         studied, f = nf["f_wave_studied"], nf["f_wave_latency_ms"]
         out = np.where(~studied, N, np.where(np.isnan(f), F, out))
-    return out
+        branch = np.where(~studied, F_NOT_STUDIED, np.where(np.isnan(f), F_ABSENT, branch))
+    return out, branch
 
 
-def _f_absent(item: NerveItem, nf: Mapping[str, np.ndarray]) -> np.ndarray:
+def _f_absent(item: NerveItem, nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     studied, f = nf["f_wave_studied"], nf["f_wave_latency_ms"]
     amp_pct, amp_known = _distal_pct_lln(nf)
     ok = state(ge(amp_pct, item.distal_amplitude_min_pct_lln, item.distal_amplitude_min_pct_lln_inclusive))
     out = np.where(amp_known, ok, N)
-    return np.where(~studied, N, np.where(np.isnan(f), out, F))
+    absent = np.where(amp_known, GRADED, F_ABSENT_AMP_UNKNOWN)
+    return (np.where(~studied, N, np.where(np.isnan(f), out, F)),
+            np.where(~studied, F_NOT_STUDIED, np.where(np.isnan(f), absent, F_PRESENT)))
 
 
-def _duration_item(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> np.ndarray:
+def _duration_item(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> tuple[np.ndarray, np.ndarray]:
     value = nf["distal_cmap_duration_ms"]
     cutoffs = dict(item.thresholds_ms)
     out = np.full(value.shape, F)  # a nerve without a cut-off: not applicable
+    branch = np.full(value.shape, NO_CUTOFF, dtype=np.int8)
     finite = np.isfinite(value)
+    graded = GRADED
+    if item.filter_hz is not None:
+        graded = np.where(np.isnan(nf["low_frequency_filter_hz"]), FILTER_NOT_RECORDED, GRADED)
     for nerve, cutoff in cutoffs.items():
         sel = eqc.eq("nerve", nerve)
         out[sel] = np.where(finite[sel], state(compare(value[sel], cutoff, item.compare)), N)
+        branch[sel] = np.where(finite, graded, MISSING)[sel]
     if item.filter_hz is not None:  # recorded with another filter: the cut-offs do not hold
         lff = nf["low_frequency_filter_hz"]
-        wrong_filter = ~np.isnan(lff) & ~isclose(lff, item.filter_hz)
-        out = np.where(wrong_filter & eqc.isin("nerve", cutoffs), N, out)
-    return out
+        wrong_filter = ~np.isnan(lff) & ~isclose(lff, item.filter_hz) & eqc.isin("nerve", cutoffs)
+        out = np.where(wrong_filter, N, out)
+        branch = np.where(wrong_filter, WRONG_FILTER, branch)
+    return out, branch
 
 
-def nerve_item_state(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> np.ndarray:
-    """State codes (``F``/``N``/``T``) of one nerve item on every nerve of the nerve frame.
+def nerve_item_detail(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> tuple[np.ndarray, np.ndarray]:
+    """State codes (``F``/``N``/``T``) and branch codes of one nerve item on every nerve.
 
-    Follows ``patient._nerve_item``: unknown nerve name with a nerve condition -> ``N``;
-    nerve outside ``nerves`` or in ``exclude_nerves`` -> ``F``; else the measure's own test.
+    An unknown nerve name with a nerve condition -> ``N`` (``UNKNOWN_NERVE``); a nerve outside
+    ``nerves`` or in ``exclude_nerves`` -> ``F`` (``OTHER_NERVE``); else the measure's own test
+    (see the branch codes above).
     """
     if item.measure == "f_wave_absent":
-        out = _f_absent(item, nf)
+        out, branch = _f_absent(item, nf)
     elif item.measure == "distal_cmap_duration":
-        out = _duration_item(item, nf, eqc)
+        out, branch = _duration_item(item, nf, eqc)
     else:
-        out = _limit_item(item, nf)
+        out, branch = _limit_item(item, nf)
     if item.nerves or item.exclude_nerves:
         outside = eqc.isin("nerve", item.exclude_nerves)
         if item.nerves:
             outside |= ~eqc.isin("nerve", item.nerves)
-        out = np.where(~nf["known_nerve"], N, np.where(outside, F, out))
-    return out.astype(np.int8, copy=False)
+        unknown = ~nf["known_nerve"]
+        out = np.where(unknown, N, np.where(outside, F, out))
+        branch = np.where(unknown, UNKNOWN_NERVE, np.where(outside, OTHER_NERVE, branch))
+    return out.astype(np.int8, copy=False), np.asarray(branch, dtype=np.int8)
+
+
+def nerve_item_state(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> np.ndarray:
+    """State codes (``F``/``N``/``T``) of one nerve item on every nerve: see :func:`nerve_item_detail`."""
+    return nerve_item_detail(item, nf, eqc)[0]

@@ -1,14 +1,16 @@
 """Columnar criteria evaluation: the verdicts of a rule set for thousands of nerves at once.
 
-The object path (:func:`~nerveconduct.criteria.engine.evaluate`,
-:func:`~nerveconduct.criteria.patient.evaluate_nerve`) grades one nerve at a time. Here the
-same decisions are made on numpy arrays: a *segment frame* (one entry per segment of every
-nerve, :func:`segment_frame`) and a *nerve frame* (one entry per nerve, :func:`nerve_frame`)
-go through a bounded number of array operations per rule, item, band and segment pair — no
-Python loop over segments or nerves. The results equal the object path's ``level``,
-``label``, ``items`` and ``excluded_by`` of every segment, and the ``verdict_<id>_level``,
-``_label`` and ``_items_met`` columns of :func:`nerveconduct.serialize_rows.nerve_row`.
-Reasons (the sentences) stay in the object path.
+Every criteria decision is made here, on numpy arrays: a *segment frame* (one entry per
+segment of every nerve, :func:`segment_frame`) and a *nerve frame* (one entry per nerve,
+:func:`nerve_frame`) go through a bounded number of array operations per rule, item, band
+and segment pair — no Python loop over segments or nerves (the segment rules in
+:mod:`._columns_rules`, the nerve items in :mod:`._columns_items`). The object path
+(:func:`~nerveconduct.criteria.engine.evaluate`,
+:func:`~nerveconduct.criteria.patient.evaluate_nerve`) evaluates a one-nerve frame here with
+``details=True`` and words the decisions as its reasons (:mod:`._reasons`); so the results
+equal its ``level``, ``label``, ``items`` and ``excluded_by`` of every segment, and the
+``verdict_<id>_level``, ``_label`` and ``_items_met`` columns of
+:func:`nerveconduct.serialize_rows.nerve_row`.
 
 A batch builds the two frames from its own arrays (the keys below are the contract) or with
 :func:`segment_frame` / :func:`nerve_frame` from :class:`~nerveconduct.model.NerveResult`
@@ -28,8 +30,14 @@ import numpy as np
 
 from . import _columns_items as ci
 from ._columns_frames import nerve_frame, segment_frame
-from ._columns_items import NERVE_KEYS, SEGMENT_KEYS, checked_frame, nerve_frame_from_columns
-from .engine import resolve_options
+from ._columns_items import (
+    NERVE_KEYS,
+    SEGMENT_KEYS,
+    checked_frame,
+    nerve_frame_from_columns,
+)
+from ._columns_rules import EXCLUDED, SegmentDecisions, ordered_items, segment_decisions
+from ._common import resolve_options
 from .registry import get_rule_set
 from .tables import MEASURES, NERVE_MEASURES, RuleSet
 from .verdicts import LEVELS, level_rank
@@ -39,7 +47,6 @@ __all__ = ["segment_frame", "nerve_frame", "nerve_frame_from_columns", "SEGMENT_
 
 #: Level codes: ``level_rank`` + 1 indexes this (not-assessable, none, possible, probable, definite).
 _LEVELS_BY_RANK = tuple(sorted(LEVELS, key=level_rank))
-_EXCLUDED = (None, "nerve", "entrapment", "erbs-point", "not-applicable")
 _ABSENT_PROXIMAL_ITEM = "absent proximal response"
 _MAX_RULES = 62
 
@@ -75,7 +82,7 @@ def check_supported(rule_set: str | RuleSet) -> RuleSet:
         raise NotImplementedError(f"{rs.id}: comparison {rs.comparison!r} (columnar: adjacent, from_distal)")
     if rs.absent_proximal not in ("not-assessable", "possible"):
         raise NotImplementedError(f"{rs.id}: absent_proximal {rs.absent_proximal!r}")
-    n_items = len(_ordered_items(rs.segment_rules)) + len(rs.nerve_items)
+    n_items = len(ordered_items(rs.segment_rules)) + len(rs.nerve_items)
     if len(rs.segment_rules) > _MAX_RULES or n_items > _MAX_RULES:
         raise NotImplementedError(f"{rs.id}: {len(rs.segment_rules)} segment rules, {n_items} items "
                                   f"(columnar: at most {_MAX_RULES} of each)")
@@ -113,6 +120,8 @@ class SegmentColumns:
         Per segment-rule item: 0 not met, 1 not assessable, 2 met — the value the nerve merge
         of :func:`~nerveconduct.criteria.patient.evaluate_nerve` reads (meaningful where
         ``graded``).
+    decisions : SegmentDecisions or None
+        Every check of every rule (``details=True``), else None.
     """
 
     rule_set_id: str
@@ -123,6 +132,7 @@ class SegmentColumns:
     rank: np.ndarray
     graded: np.ndarray
     item_states: Mapping[str, np.ndarray]
+    decisions: SegmentDecisions | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ class NerveColumns:
         :func:`~nerveconduct.criteria.verdicts.level_rank` of ``level``.
     item_states : dict of str to ndarray of int8
         Every item of the rule set (table order): 0 not met, 1 not assessable, 2 met.
+    item_branches : dict of str to ndarray of int8, or None
+        Per nerve item: the branch code that decided it (``details=True``), else None.
     """
 
     rule_set_id: str
@@ -148,15 +160,12 @@ class NerveColumns:
     items_met: np.ndarray
     rank: np.ndarray
     item_states: Mapping[str, np.ndarray]
-
-
-def _ordered_items(rules) -> list[str]:
-    return list(dict.fromkeys(r.item for r in rules))
+    item_branches: Mapping[str, np.ndarray] | None = None
 
 
 def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np.ndarray], *,
                              exclude_entrapment: bool | None = None, include_erbs_point: bool | None = None,
-                             comparison: str | None = None) -> SegmentColumns:
+                             comparison: str | None = None, details: bool = False) -> SegmentColumns:
     """Apply a rule set to every segment of a segment frame, as :func:`~nerveconduct.criteria.engine.evaluate`.
 
     Parameters
@@ -168,6 +177,9 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
         ``nerve_id`` and ``index`` identify each segment (any order).
     exclude_entrapment, include_erbs_point, comparison
         Overrides of the table, as for :func:`~nerveconduct.criteria.engine.evaluate`.
+    details : bool, default False
+        Also return every check of every rule on every segment (``SegmentColumns.decisions``):
+        what :func:`~nerveconduct.criteria.engine.evaluate` words as its reasons.
 
     Returns
     -------
@@ -186,49 +198,11 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
     f = checked_frame(seg_frame, SEGMENT_KEYS, "seg_frame")
     if len(f["nerve_id"]) and f["nerve_id"].min() < 0:
         raise ValueError(f"seg_frame nerve_id must be >= 0, got {f['nerve_id'].min()}")
-    c, ent, erbs = ci.compared(f, mode)
-    eqc = ci.EqCache(c)
-    n = len(f["nerve_id"])
-    known = f["known_nerve"]
-    # exclusions by design, then absent responses (engine._segment's order)
-    by_nerve = eqc.isin("nerve", rs.excluded_nerves)
-    by_ent = ~by_nerve & ent if excl else np.zeros(n, dtype=bool)
-    by_erbs = ~by_nerve & ~by_ent & erbs if not incl_erbs else np.zeros(n, dtype=bool)
-    remaining = ~(by_nerve | by_ent | by_erbs)
-    p_abs = remaining & ~c["distal_absent"] & f["proximal_absent"]
-    ruled = remaining & ~c["distal_absent"] & ~f["proximal_absent"]
-    # every rule on every segment
-    items = _ordered_items(rs.segment_rules)
-    states = {it: np.zeros(n, dtype=np.int8) for it in items}
-    best = np.full(n, -2, dtype=np.int8)  # strongest level of a met rule (-2: none met)
-    applicable = np.zeros(n, dtype=bool)
-    unassessable = np.zeros(n, dtype=bool)
-    met_mask = np.zeros(n, dtype=np.int64)
-    for j, rule in enumerate(rs.segment_rules):
-        app = ci.applies(rule, eqc, known)
-        ok = np.where(app, ci.rule_state(rule, c, f["amplitude_lln_mv"]), ci.F)
-        met = ok == ci.T
-        applicable |= app
-        unassessable |= ok == ci.N
-        best = np.where(met, np.maximum(best, level_rank(rule.level)), best).astype(np.int8)
-        met_mask |= met.astype(np.int64) << j
-        states[rule.item] = np.maximum(states[rule.item], ok)
-    any_met = best > -2
-    rule_rank = np.where(any_met, best, np.where(applicable & ~unassessable, 0, -1))
-    possible = rs.absent_proximal == "possible"
-    rank = np.full(n, -1, dtype=np.int8)
-    rank[ruled] = rule_rank[ruled]
-    if possible:
-        rank[p_abs] = level_rank("possible")
-    excluded = np.select([by_nerve, by_ent, by_erbs, ruled & ~any_met & ~applicable], [1, 2, 3, 4], 0)
-    mask = np.where(ruled, met_mask, 0)
-    if possible:
-        mask |= p_abs.astype(np.int64) << len(rs.segment_rules)
-    graded = excluded == 0
-    default = ci.F if possible else ci.N  # early verdicts have no item results: level decides
-    for it in items:
-        states[it] = np.where(ruled, states[it], np.where(p_abs, default, ci.N)).astype(np.int8)
+    d = segment_decisions(rs, f, mode, excl, incl_erbs)
     rules = rs.segment_rules
+    mask = d.met_rules
+    if rs.absent_proximal == "possible":
+        mask = mask | (d.outcome == 4).astype(np.int64) << len(rules)
 
     def items_of(code: int) -> tuple[str, ...]:
         if code >> len(rules):
@@ -237,13 +211,14 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
 
     levels = np.array(_LEVELS_BY_RANK, dtype=object)
     labels = np.array([rs.label_for(lv) for lv in _LEVELS_BY_RANK], dtype=object)
-    return SegmentColumns(rs.id, levels[rank + 1], labels[rank + 1], ci.objects_for_codes(mask, items_of),
-                          np.array(_EXCLUDED, dtype=object)[excluded], rank, graded, states)
+    return SegmentColumns(rs.id, levels[d.rank + 1], labels[d.rank + 1], ci.objects_for_codes(mask, items_of),
+                          np.array(EXCLUDED, dtype=object)[d.excluded], d.rank, d.excluded == 0, d.item_states,
+                          d if details else None)
 
 
 def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np.ndarray],
                            seg_frame: Mapping[str, np.ndarray], seg_verdicts: SegmentColumns | None = None,
-                           **overrides: bool | str | None) -> NerveColumns:
+                           details: bool = False, **overrides: bool | str | None) -> NerveColumns:
     """Every item of a rule set on every nerve, as :func:`~nerveconduct.criteria.patient.evaluate_nerve`.
 
     Parameters
@@ -258,6 +233,9 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
     seg_verdicts : SegmentColumns, optional
         :func:`evaluate_segment_columns` of ``rule_set`` on ``seg_frame``; computed here (with
         ``overrides``) when omitted.
+    details : bool, default False
+        Also return the branch code of every nerve item on every nerve
+        (``NerveColumns.item_branches``, see :func:`._columns_items.nerve_item_detail`).
     **overrides
         ``exclude_entrapment`` / ``include_erbs_point`` / ``comparison``, only with
         ``seg_verdicts`` omitted.
@@ -289,19 +267,9 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
     if len(nid) and (nid.min() < 0 or nid.max() >= n):
         raise ValueError(f"seg_frame nerve_id must lie in [0, {n - 1}] (the nerve frame), got values in "
                          f"[{nid.min()}, {nid.max()}]")
-    rank = np.full(n, -1, dtype=np.int8)
-    np.maximum.at(rank, nid, seg_verdicts.rank)
+    rank, states, branches = nerve_decisions(rs, nf, nid, seg_verdicts.rank, seg_verdicts.graded,
+                                             seg_verdicts.item_states)
     has_segment = np.bincount(nid, minlength=n) > 0
-    g_nid = nid[seg_verdicts.graded]
-    has_graded = np.bincount(g_nid, minlength=n) > 0
-    states: dict[str, np.ndarray] = {}
-    for it in _ordered_items(rs.segment_rules):  # met in any graded segment; None when none graded
-        merged = np.zeros(n, dtype=np.int8)
-        np.maximum.at(merged, g_nid, seg_verdicts.item_states[it][seg_verdicts.graded])
-        states[it] = np.where(has_graded, merged, ci.N).astype(np.int8)
-    eqc = ci.EqCache(nf)
-    for item in rs.nerve_items:
-        states[item.item] = ci.nerve_item_state(item, nf, eqc)
     order = list(states)
     mask = np.zeros(n, dtype=np.int64)
     for j, it in enumerate(order):
@@ -310,4 +278,30 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
     label = np.array([rs.label_for(lv) for lv in _LEVELS_BY_RANK], dtype=object)[rank + 1]
     label[~has_segment] = "not-assessable"  # serialize._level_label: no segment verdict to word it
     items_met = ci.objects_for_codes(mask, lambda code: tuple(it for j, it in enumerate(order) if code >> j & 1))
-    return NerveColumns(rs.id, levels[rank + 1], label, items_met, rank, states)
+    return NerveColumns(rs.id, levels[rank + 1], label, items_met, rank, states, branches if details else None)
+
+
+def nerve_decisions(rs: RuleSet, nf: Mapping[str, np.ndarray], nid: np.ndarray, seg_rank: np.ndarray,
+                    graded: np.ndarray, seg_item_states: Mapping[str, np.ndarray]):
+    """Nerve level rank, item states and nerve-item branch codes of checked frames.
+
+    A segment item is met on a nerve when met in any graded segment, not assessable when no
+    segment is graded; a nerve item is decided by :func:`._columns_items.nerve_item_detail`.
+    Returns ``(rank, states, branches)``: int8 ranks per nerve, int8 state arrays per item
+    (segment items first, then nerve items, table order), int8 branch arrays per nerve item.
+    """
+    n = len(nf["nerve"])
+    rank = np.full(n, -1, dtype=np.int8)
+    np.maximum.at(rank, nid, seg_rank)
+    g_nid = nid[graded]
+    has_graded = np.bincount(g_nid, minlength=n) > 0
+    states: dict[str, np.ndarray] = {}
+    for it in ordered_items(rs.segment_rules):  # met in any graded segment; None when none graded
+        merged = np.zeros(n, dtype=np.int8)
+        np.maximum.at(merged, g_nid, seg_item_states[it][graded])
+        states[it] = np.where(has_graded, merged, ci.N).astype(np.int8)
+    eqc = ci.EqCache(nf)
+    branches: dict[str, np.ndarray] = {}
+    for item in rs.nerve_items:
+        states[item.item], branches[item.item] = ci.nerve_item_detail(item, nf, eqc)
+    return rank, states, branches

@@ -1,0 +1,39 @@
+"""The threshold comparisons and option resolution shared by every criteria evaluator.
+
+Private; :mod:`nerveconduct.criteria.engine` re-exports :func:`at_least`, :func:`at_most`
+and :func:`resolve_options`. Kept apart so that the column evaluator (which makes every
+decision) and the engine (which words them) import it without importing each other.
+"""
+
+from __future__ import annotations
+
+from .tables import RuleSet
+
+__all__ = ["at_least", "at_most", "resolve_options"]
+
+_REL_TOL = 1e-9
+
+
+def at_least(values, threshold: float, inclusive: bool):
+    """``values ≥ threshold`` (inclusive) or ``values > threshold``, elementwise for arrays,
+    with a 1e-9 relative tolerance (the one comparison of the criteria evaluators)."""
+    tol = _REL_TOL * max(1.0, abs(threshold))
+    return values >= threshold - tol if inclusive else values > threshold + tol
+
+
+def at_most(values, threshold: float, inclusive: bool):
+    """``values ≤ threshold`` (inclusive) or ``values < threshold``: see :func:`at_least`."""
+    tol = _REL_TOL * max(1.0, abs(threshold))
+    return values <= threshold + tol if inclusive else values < threshold - tol
+
+
+def resolve_options(rs: RuleSet, exclude_entrapment: bool | None, include_erbs_point: bool | None,
+                    comparison: str | None) -> tuple[str, bool, bool]:
+    """The table's comparison mode, entrapment exclusion and Erb's point inclusion, overridden
+    where an argument is given; ``ValueError`` for an unknown ``comparison``."""
+    mode = rs.comparison if comparison is None else comparison
+    if mode not in ("adjacent", "from_distal"):
+        raise ValueError(f"comparison must be 'adjacent' or 'from_distal', got {comparison!r}")
+    excl = rs.exclude_entrapment if exclude_entrapment is None else bool(exclude_entrapment)
+    erbs = rs.include_erbs_point if include_erbs_point is None else bool(include_erbs_point)
+    return mode, excl, erbs
