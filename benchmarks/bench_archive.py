@@ -57,7 +57,7 @@ from nerveconduct.batch_columns import encode_rows  # noqa: E402
 from nerveconduct.batch_worker import READ_ROWS, TaskOptions  # noqa: E402
 from nerveconduct.chunk_table import analyze_chunk  # noqa: E402
 from nerveconduct.limits import NormalLimits  # noqa: E402
-from nerveconduct.criteria import evaluate_nerve, get_rule_set  # noqa: E402
+from nerveconduct.criteria import evaluate_nerves, get_rule_set  # noqa: E402
 from nerveconduct.io.archive import write_archive  # noqa: E402
 from nerveconduct.measure import measure_cmap  # noqa: E402
 from nerveconduct.model import NerveStudy, Site  # noqa: E402
@@ -153,7 +153,7 @@ def stages(path: Path, stimulus_sample: int, n_slices: int = 8) -> None:
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
     limits = NormalLimits.default()
     names = ["Archive.read_chunk", "TraceChunk.studies", "  (measure_cmap alone)",
-             "analyze_nerves", "criteria.evaluate_nerve", "serialize.nerve_record",
+             "analyze_nerves", "criteria.evaluate_nerves", "serialize.nerve_record",
              "JSON encoding", "zlib level 1"]
     best = dict.fromkeys(names, float("inf"))
     col_names = ["Archive.read_chunk", "analyze_chunk (arrays)", "verdicts + rows (segment.csv)",
@@ -173,7 +173,7 @@ def stages(path: Path, stimulus_sample: int, n_slices: int = 8) -> None:
                 t.append(time.perf_counter())
                 results = analyze_nerves(studies)
                 t.append(time.perf_counter())
-                verdicts = [{rule_set.id: evaluate_nerve(r, rule_set)} for r in results]
+                verdicts = [{rule_set.id: v} for v in evaluate_nerves(results, rule_set)]
                 t.append(time.perf_counter())
                 records = [nerve_record(r, v, source=path.name) for r, v in zip(results, verdicts)]
                 t.append(time.perf_counter())

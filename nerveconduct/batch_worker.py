@@ -33,7 +33,7 @@ from typing import Any, Iterator, Sequence
 from .batch_columns import columnar_supported
 from .batch_encoding import ChunkOutput, Encoder
 from .chunk_table import ChunkTable, analyze_chunk
-from .criteria.patient import evaluate_nerve
+from .criteria.patient import evaluate_nerve, evaluate_nerves
 from .criteria.tables import RuleSet
 from .io.archive import Archive, TraceChunk, open_archive
 from .io.errors import ArchiveError, NerveConductIOError
@@ -169,8 +169,20 @@ def _failure(index: int, study_id: Any, exc: BaseException, opts: TaskOptions) -
 
 
 # ------------------------------------------------------------------------------ rows
-def _result_rows(index: int, result: NerveResult, opts: TaskOptions) -> list[dict[str, Any]]:
-    verdicts = {rs.id: evaluate_nerve(result, rs) for rs in opts.rule_sets}
+def _verdicts(results: list[NerveResult], opts: TaskOptions) -> list[dict[str, Any] | None]:
+    """Each result's verdicts per rule set, evaluated for all the results at once (``None`` for
+    every result when that raises: :func:`_result_rows` then evaluates nerve by nerve)."""
+    try:
+        per_rule_set = {rs.id: evaluate_nerves(results, rs) for rs in opts.rule_sets}
+    except RECORD_ERRORS:
+        return [None] * len(results)
+    return [{rid: verdicts[k] for rid, verdicts in per_rule_set.items()} for k in range(len(results))]
+
+
+def _result_rows(index: int, result: NerveResult, opts: TaskOptions,
+                 verdicts: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    if verdicts is None:
+        verdicts = {rs.id: evaluate_nerve(result, rs) for rs in opts.rule_sets}
     if opts.table == "nerve":
         row = (nerve_record if opts.fmt == "jsonl" else nerve_row)(result, verdicts,
                                                                    source=opts.source)
@@ -232,13 +244,16 @@ def _nerve_rows(chunk: TraceChunk,
     """Per nerve of a chunk that was read: its output rows, and whether it failed."""
     studies = _studies(chunk)
     good = [s for s in studies if isinstance(s, NerveStudy)]
-    analyzed = iter(_analyze(good, opts))
+    results = _analyze(good, opts)
+    ok = [r for r in results if isinstance(r, NerveResult)]
+    verdicts = dict(zip(map(id, ok), _verdicts(ok, opts)))
+    analyzed = iter(results)
     for j, item in enumerate(studies):
         index = int(chunk.nerves["nerve_index"][j])
         result = next(analyzed) if isinstance(item, NerveStudy) else item
         if isinstance(result, NerveResult):
             try:
-                yield _result_rows(index, result, opts), False
+                yield _result_rows(index, result, opts, verdicts[id(result)]), False
                 continue
             except RECORD_ERRORS as exc:
                 result = exc

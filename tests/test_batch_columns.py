@@ -9,6 +9,7 @@ segments, conduction blocks. Each table/format is written twice over the same ne
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -260,3 +261,28 @@ def test_metadata_that_is_not_a_json_object_is_a_failure_row_on_both_paths(tmp_p
     assert fast == _lab_bytes(path, NormalLimits.default(), False)
     rows = fast.decode().splitlines()
     assert "ArchiveError" not in rows[0] and "ArchiveError" in rows[1] and "metadata" in rows[1]
+
+
+def test_a_criteria_error_on_the_object_path_fails_only_its_nerve(archive, monkeypatch):
+    from nerveconduct import batch_worker
+
+    rule_sets = (get_rule_set("efns-pns-2010-mmn"),)
+    clean = _bytes(archive, table="nerve", fmt="jsonl", rule_sets=rule_sets).decode().splitlines()
+    real = batch_worker.evaluate_nerve
+    victim = json.loads(clean[7])["study_id"]
+
+    def bulk_fails(results, rule_set, **kwargs):
+        raise ValueError("bulk evaluation failed")
+
+    def one_fails(result, rule_set, **kwargs):
+        if result.study_id == victim:
+            raise ValueError(f"cannot evaluate {victim}")
+        return real(result, rule_set, **kwargs)
+
+    monkeypatch.setattr(batch_worker, "evaluate_nerves", bulk_fails)
+    monkeypatch.setattr(batch_worker, "evaluate_nerve", one_fails)
+    got = _bytes(archive, table="nerve", fmt="jsonl", rule_sets=rule_sets).decode().splitlines()
+    assert len(got) == len(clean)
+    failed = [k for k, line in enumerate(got) if '"error_type"' in line]
+    assert failed == [7] and f"cannot evaluate {victim}" in got[7]
+    assert [g for k, g in enumerate(got) if k != 7] == [c for k, c in enumerate(clean) if k != 7]

@@ -4,18 +4,20 @@
 - :func:`evaluate` — one verdict per segment of a nerve (``.level``, ``.reasons``);
 - :func:`evaluate_nerve` / :func:`evaluate_patient` — nerve items and the patient-level
   combination of a rule set;
+- :func:`evaluate_many` / :func:`evaluate_nerves` — :func:`evaluate` / :func:`evaluate_nerve`
+  of many nerves at once (the decisions made once for all of them: much faster per nerve);
 - :func:`load_rule_set` / :func:`register_rule_set` — a lab's own tables (or the
   ``NERVECONDUCT_RULE_DIRS`` environment variable). See ``docs/criteria.md``.
 """
 
-from .engine import evaluate
-from .patient import evaluate_nerve, evaluate_patient
+from .engine import evaluate, evaluate_many
+from .patient import evaluate_nerve, evaluate_nerves, evaluate_patient
 from .registry import RULE_DIRS_ENV, UnknownRuleSetError, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
 from .tables import RuleSet, RuleSetError, load_rule_set
 from .verdicts import LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo, SegmentVerdict
 
 __all__ = [
-    "evaluate", "evaluate_nerve", "evaluate_patient", "list_rule_sets", "load_rule_set",
+    "evaluate", "evaluate_many", "evaluate_nerve", "evaluate_nerves", "evaluate_patient", "list_rule_sets", "load_rule_set",
     "register_rule_set", "unregister_rule_set", "get_rule_set", "RuleSet", "RuleSetError",
     "RuleSetInfo", "SegmentVerdict", "NerveVerdict", "PatientVerdict", "ItemResult", "LEVELS",
     "RULE_DIRS_ENV", "UnknownRuleSetError",

@@ -18,7 +18,7 @@ from ._columns_rules import EXCLUDED, RuleChecks, SegmentDecisions, measure_part
 from .tables import NerveItem, RuleSet, SegmentRule
 from .verdicts import LEVELS, ItemResult, SegmentVerdict, level_rank
 
-__all__ = ["segment_verdicts", "nerve_item_result", "MET"]
+__all__ = ["segment_verdicts", "decisions_as_lists", "nerve_item_result", "MET"]
 
 _F, _N, _T = int(ci.F), int(ci.N), int(ci.T)
 #: State code -> the ``True`` / ``None`` / ``False`` of the verdicts.
@@ -114,10 +114,11 @@ def _shown(nr: NerveResult, k: int, mode: str) -> tuple[str, str | None, tuple[s
     return name, ent, tuple(dict.fromkeys(f for s in segs for f in s.flags if f not in _SKIP_NOTES))
 
 
-def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, k: int, mode: str,
+def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: int, k: int, mode: str,
              lln_reason: str) -> SegmentVerdict:
+    """Segment ``at`` of ``nr`` (position ``k`` in the decisions ``d``)."""
     short, reasons = rs.short_name, []
-    name, entrapment, notes = _shown(nr, k, mode)
+    name, entrapment, notes = _shown(nr, at, mode)
     outcome, level = d.outcome[k], _LEVELS_BY_RANK[d.rank[k] + 1]
     excluded = EXCLUDED[d.excluded[k]]
     items: tuple[str, ...] = ()
@@ -155,7 +156,7 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, k: i
             results = {it: MET[st[k]] for it, st in d.item_states.items()}
     if notes and excluded is None:
         reasons.append(f"measurement notes: {'; '.join(notes)}")
-    return SegmentVerdict(rs.id, label, nr.segments[k].index, name, level, rs.label_for(level), items,
+    return SegmentVerdict(rs.id, label, nr.segments[at].index, name, level, rs.label_for(level), items,
                           reasons, excluded, results)
 
 
@@ -168,7 +169,7 @@ def _rule_lists(rc: RuleChecks) -> RuleChecks:
                       lst(rc.distal_lln), rc.distal_known.tolist())
 
 
-def _as_lists(d: SegmentDecisions) -> SegmentDecisions:
+def decisions_as_lists(d: SegmentDecisions) -> SegmentDecisions:
     """``d`` with Python lists for arrays (indexing and comparing them is much cheaper)."""
     c = d.compared
     c = {k: c[k].tolist() for k in ("amplitude", "area", "peak_to_peak", "duration", "cmap_duration",
@@ -178,13 +179,16 @@ def _as_lists(d: SegmentDecisions) -> SegmentDecisions:
                             {k: v.tolist() for k, v in d.item_states.items()})
 
 
-def segment_verdicts(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions,
-                     mode: str) -> list[SegmentVerdict]:
-    """The verdict of every segment of ``nr`` (the one nerve of the frame ``d`` decided), with reasons."""
-    d = _as_lists(d)
+def segment_verdicts(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, mode: str,
+                     offset: int = 0) -> list[SegmentVerdict]:
+    """The verdict of every segment of ``nr``, with reasons.
+
+    ``d`` holds the decisions of a segment frame (:func:`decisions_as_lists` form) in which the
+    segments of ``nr`` are at positions ``offset``, ``offset + 1``, ... in segment order.
+    """
     comp = nr.limits.get("distal_amplitude")
     lln_reason = (comp.reason if comp is not None and comp.reason else f"no amplitude LLN for {nr.nerve}")
-    return [_segment(rs, nr, label, d, k, mode, lln_reason) for k in range(len(nr.segments))]
+    return [_segment(rs, nr, label, d, at, offset + at, mode, lln_reason) for at in range(len(nr.segments))]
 
 
 # --- nerve items ----------------------------------------------------------------------------
