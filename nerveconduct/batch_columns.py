@@ -166,9 +166,8 @@ def segment_frame(t: ChunkTable) -> dict[str, np.ndarray]:
         "entrapment_site", "from_erbs_point", "amplitude_drop_from_distal_pct",
         "area_drop_from_distal_pct", "duration_increase_from_distal_pct",
         "cmap_duration_increase_from_distal_pct")}
-    lln = nv["distal_amplitude_limit"]
     frame.update(nerve_id=nrow, nerve=nv["nerve"][nrow], known_nerve=nv["known_nerve"][nrow],
-                 amplitude_lln_mv=np.where(lln != 0, lln, np.nan)[nrow],
+                 amplitude_lln_mv=nv["distal_amplitude_limit"][nrow],
                  first_peak_to_peak_mv=site["peak_to_peak_amplitude_mv"][first],
                  first_amplitude_mv=site["negative_peak_amplitude_mv"][first],
                  first_absent=~site["present"][first], first_canonical=site["canonical"][first])

@@ -174,10 +174,8 @@ class _LimitRows:
         return self.unique[self.inverse[j]]
 
     def attr(self, name: str) -> np.ndarray:
-        """``name`` of each nerve's row as floats (NaN for no row or ``None``; a 0 also gives NaN,
-        which matters only for ``distal_distance_mm``: chunks with a zero or NaN limit value take
-        the object path, see :func:`analyze_chunk`)."""
-        values = np.array([float(getattr(r, name) or np.nan) if r is not None else np.nan
+        """``name`` of each nerve's row as floats (NaN for no row or ``None``)."""
+        values = np.array([np.nan if r is None or getattr(r, name) is None else float(getattr(r, name))
                            for r in self.unique], dtype=float)
         return values[self.inverse]
 
@@ -291,11 +289,7 @@ def analyze_chunk(chunk: TraceChunk, limits: NormalLimits, *,
         seg["conduction_velocity_m_s"], nrow, usable, n_nerves, np.minimum)
     for key in ("amplitude_drop_pct", "area_drop_pct", "duration_increase_pct"):
         nerve[f"max_{key}"] = _per_nerve_extreme(seg[key], nrow, usable, n_nerves, np.maximum)
-    rows = _LimitRows(nerve, limits)
-    if any(r is not None and any(v is not None and (v == 0 or math.isnan(v)) for v in
-                                 (r.amplitude_lln_mv, r.dml_uln_ms, r.cv_lln_m_s, r.f_wave_uln_ms))
-           for r in rows.unique):
-        return None  # a zero or NaN limit: the object path reports what it makes of it
+    rows = _LimitRows(nerve, limits)  # LimitRow values are positive and finite, or None
     _limit_columns(nerve, rows)
     _nerve_flag_column(nerve, site, rows)
     return ChunkTable(nerve, site, seg)

@@ -57,6 +57,12 @@ class LimitRow:
         Standard distal distance the DML limit assumes (mm).
     age_min_years, age_max_years : float or None
         Age band the row applies to (inclusive lower, exclusive upper); ``None`` = open.
+
+    Raises
+    ------
+    ValueError
+        A limit or distance that is not a positive finite number (or ``None``), an age that is
+        not finite.
     """
 
     nerve: str
@@ -69,6 +75,16 @@ class LimitRow:
     age_min_years: float | None = None
     age_max_years: float | None = None
 
+    def __post_init__(self) -> None:
+        for key in _NUMERIC:
+            value = getattr(self, key)
+            if value is None:
+                continue
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok or (value <= 0 and key in _LIMIT_VALUES):
+                kind = "a finite number" if key.startswith("age") else "a positive finite number"
+                raise ValueError(f"{key} must be {kind} or None, got {value!r}")
+
     def covers_age(self, age_years: float | None) -> bool:
         """True when the row applies to ``age_years`` (any age when the row has no band)."""
         if age_years is None:
@@ -78,8 +94,9 @@ class LimitRow:
         return lo <= age_years < hi
 
 
-_NUMERIC = ("amplitude_lln_mv", "dml_uln_ms", "cv_lln_m_s", "f_wave_uln_ms",
-            "distal_distance_mm", "age_min_years", "age_max_years")
+_LIMIT_VALUES = ("amplitude_lln_mv", "dml_uln_ms", "cv_lln_m_s", "f_wave_uln_ms",
+                 "distal_distance_mm")
+_NUMERIC = _LIMIT_VALUES + ("age_min_years", "age_max_years")
 _COLUMNS = tuple(f.name for f in fields(LimitRow))
 
 _DEFAULT_ROWS = (
@@ -204,7 +221,8 @@ def _row_from_mapping(raw: Any, path: Path, where: str) -> LimitRow:
             number = float(cell)
         except (TypeError, ValueError):
             raise LimitsFileError(f"{path}, {where}: {key} must be a number, got {cell!r}") from None
-        if not math.isfinite(number) or (number <= 0 and not key.startswith("age")):
-            raise LimitsFileError(f"{path}, {where}: {key} must be a positive finite number, got {cell!r}")
         values[key] = number
-    return LimitRow(**values)
+    try:
+        return LimitRow(**values)
+    except ValueError as exc:  # the row's own rule: positive finite limits
+        raise LimitsFileError(f"{path}, {where}: {exc}") from None

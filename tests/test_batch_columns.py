@@ -242,13 +242,14 @@ def test_a_missing_muscle_and_a_muscle_named_none_get_their_own_limit_rows(tmp_p
     assert ",4.0,LLN," in rows[0] and ",9.0,LLN," in rows[1]
 
 
-def test_a_nan_limit_takes_the_object_path(tmp_path):
+def test_limit_rows_refuse_zero_and_nan_limits():
+    # so that no path meets a limit it would read differently (0 or NaN)
     from nerveconduct.limits import LimitRow
 
-    limits = NormalLimits([LimitRow("median", None, float("nan"), 4.4, 49.0, 31.0, 70.0)],
-                          name="lab", citation="test")
-    path = _two_nerve_archive(tmp_path / "nan.h5", muscles=("APB", "APB"))
-    assert _lab_bytes(path, limits, True) == _lab_bytes(path, limits, False)
+    for bad in (0.0, float("nan"), -1.0, float("inf")):
+        with pytest.raises(ValueError, match="amplitude_lln_mv must be a positive finite number"):
+            LimitRow("median", None, bad)
+    assert LimitRow("median", None, 4.0, age_min_years=0.0).age_min_years == 0.0
 
 
 def test_metadata_that_is_not_a_json_object_is_a_failure_row_on_both_paths(tmp_path):
