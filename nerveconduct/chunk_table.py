@@ -15,7 +15,6 @@ then takes the object path for it (which names each bad nerve in a failure row).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -25,7 +24,6 @@ import numpy as np
 from ._nerve_result import SITE_MEASURES, _flag_texts, nerve_flags
 from .io.archive import TraceChunk
 from .limits import NormalLimits
-from .model import POLARITIES
 from .names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
 from .segments import segment_table
 
@@ -82,41 +80,6 @@ def _mapped(values: np.ndarray, fn: Callable[[str], Any]) -> np.ndarray:
     out = np.empty(len(uniq), dtype=object)
     out[:] = [fn(u) for u in uniq.tolist()]
     return out[inverse]
-
-
-def _valid(chunk: TraceChunk) -> bool:
-    """Whether every nerve of ``chunk`` makes a valid NerveStudy (see the module docstring)."""
-    nv, st = chunk.nerves, chunk.sites
-    if chunk.traces.dtype not in (np.float32, np.float64) or chunk.n_nerves == 0:
-        return False
-    starts = nv["row_start"].astype(np.int64) - chunk.row_start
-    counts = nv["n_sites"].astype(np.int64)
-    if np.any(counts < 1):
-        return False
-    ns = chunk.n_samples.astype(np.int64)
-    if np.any(ns != np.repeat(ns[starts], counts)) or np.any(ns < 1):
-        return False
-    rate = np.asarray(nv["sampling_rate_hz"], dtype=float)
-    stim = np.asarray(nv["stimulus_sample"])
-    if not np.issubdtype(stim.dtype, np.integer) or not np.all(np.isfinite(rate) & (rate > 0)):
-        return False
-    if np.any((stim < 0) | (stim >= ns[starts])):
-        return False
-    if not set(np.unique(nv["polarity"].astype(str)).tolist()) <= set(POLARITIES):
-        return False
-    dist = np.asarray(st["distance_mm"], dtype=float)
-    if np.any(~np.isnan(dist) & ~(np.isfinite(dist) & (dist > 0))):
-        return False
-    names = [str(n) for n in np.unique(nv["nerve"].astype(str)).tolist()]
-    if any(not n.strip() for n in names):
-        return False
-    for text in set(nv["metadata_json"].tolist()):
-        try:
-            if not isinstance(json.loads(text), dict):  # NerveStudy takes a mapping only
-                return False
-        except (json.JSONDecodeError, TypeError):
-            return False
-    return True
 
 
 def _measure(chunk: TraceChunk, starts: np.ndarray, counts: np.ndarray,
@@ -248,7 +211,7 @@ def analyze_chunk(chunk: TraceChunk, limits: NormalLimits, *,
         ``None`` when a nerve's stored values make no valid study (the caller then uses
         :func:`nerveconduct.segments.analyze_nerves`, which names the problem).
     """
-    if not _valid(chunk):
+    if not chunk.studies_are_valid():
         return None
     nv, st = chunk.nerves, chunk.sites
     starts = nv["row_start"].astype(np.int64) - chunk.row_start

@@ -287,3 +287,50 @@ def test_a_criteria_error_on_the_object_path_fails_only_its_nerve(archive, monke
     failed = [k for k, line in enumerate(got) if '"error_type"' in line]
     assert failed == [7] and f"cannot evaluate {victim}" in got[7]
     assert [g for k, g in enumerate(got) if k != 7] == [c for k, c in enumerate(clean) if k != 7]
+
+
+def _corruptions():
+    """One stored value made wrong at a time (name, where, value)."""
+    return [("nerves", "sampling_rate_hz", v) for v in (0.0, -5.0, np.nan, np.inf)] + \
+        [("nerves", "stimulus_sample", v) for v in (-1, 10 ** 6)] + \
+        [("nerves", "polarity", v) for v in ("sideways", "")] + \
+        [("nerves", "nerve", v) for v in ("", "   ")] + \
+        [("nerves", "metadata_json", v) for v in ("{", "[1, 2]", "5", '"x"')] + \
+        [("sites", "distance_mm", v) for v in (0.0, -40.0, np.inf)] + \
+        [("n_samples", None, v) for v in (0, 3)]
+
+
+@pytest.mark.parametrize("part,key,value", _corruptions())
+def test_studies_are_valid_guarantees_that_studies_succeed(archive, part, key, value):
+    import dataclasses
+
+    from nerveconduct.io.errors import ArchiveError
+
+    with open_archive(archive) as arc:
+        chunk = arc.read_chunk(0, 12)
+    assert chunk.studies_are_valid() and len(chunk.studies()) == 12
+    j = 5  # a nerve in the middle; its first row
+    row = int(chunk.nerves["row_start"][j]) - chunk.row_start
+    if part == "n_samples":
+        n_samples = chunk.n_samples.copy()
+        n_samples[row] = value
+        bad = dataclasses.replace(chunk, n_samples=n_samples)
+    else:
+        table = dict(getattr(chunk, part))
+        column = table[key].copy() if table[key].dtype != object else table[key].astype(object)
+        column[j if part == "nerves" else row] = value
+        table[key] = column
+        bad = dataclasses.replace(chunk, **{part: table})
+    assert not bad.studies_are_valid()
+    with pytest.raises(ArchiveError, match="nerve"):
+        bad.studies()
+
+
+def test_null_metadata_is_valid_on_both_sides(archive):
+    import dataclasses
+
+    with open_archive(archive) as arc:
+        chunk = arc.read_chunk(0, 4)
+    nerves = dict(chunk.nerves, metadata_json=np.array(["null"] * 4, dtype=object))
+    ok = dataclasses.replace(chunk, nerves=nerves)
+    assert ok.studies_are_valid() and [s.metadata for s in ok.studies()] == [{}] * 4

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import InvalidStudyError, NerveStudy, Site
+from ..model import POLARITIES, InvalidStudyError, NerveStudy, Site
 from . import _archive_layout as L
 from .errors import ArchiveError
 
@@ -110,3 +110,40 @@ class TraceChunk:
                 raise ArchiveError(f"stored values make no valid study: {exc}",
                                    location=f"nerve {index}") from exc
         return out
+
+    def studies_are_valid(self) -> bool:
+        """Whether :meth:`studies` would build every study of the chunk without an error.
+
+        A vectorized check of the same rules (:class:`~nerveconduct.model.NerveStudy`'s and the
+        ones above), for callers that read the values as arrays instead of building studies
+        (:func:`nerveconduct.chunk_table.analyze_chunk`). ``True`` guarantees that
+        :meth:`studies` succeeds; ``False`` may also be returned for an unusual chunk that is
+        valid (e.g. an empty one, or a non-float trace dtype): the caller then builds the
+        studies, which name any problem. Keep both in step when a rule changes
+        (``tests/test_batch_columns.py`` checks the guarantee on corrupted chunks).
+        """
+        nv, st = self.nerves, self.sites
+        if self.traces.dtype not in (np.float32, np.float64) or self.n_nerves == 0:
+            return False
+        starts = nv["row_start"].astype(np.int64) - self.row_start
+        counts = nv["n_sites"].astype(np.int64)
+        ns = self.n_samples.astype(np.int64)
+        rate = np.asarray(nv["sampling_rate_hz"], dtype=float)
+        stim = np.asarray(nv["stimulus_sample"])
+        dist = np.asarray(st["distance_mm"], dtype=float)
+        if (np.any(counts < 1) or np.any(ns < 1) or np.any(ns != np.repeat(ns[starts], counts))
+                or not np.issubdtype(stim.dtype, np.integer)
+                or not np.all(np.isfinite(rate) & (rate > 0))
+                or np.any((stim < 0) | (stim >= ns[starts]))
+                or np.any(~np.isnan(dist) & ~(np.isfinite(dist) & (dist > 0)))
+                or not set(np.unique(nv["polarity"].astype(str)).tolist()) <= set(POLARITIES)
+                or any(not n.strip() for n in np.unique(nv["nerve"].astype(str)).tolist())):
+            return False
+        for text in set(nv["metadata_json"].tolist()):
+            try:
+                metadata = json.loads(text)
+                if metadata is not None and not isinstance(metadata, dict):  # a mapping or None
+                    return False
+            except (json.JSONDecodeError, TypeError):
+                return False
+        return True
