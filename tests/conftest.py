@@ -47,3 +47,12 @@ def shim_pythonpath() -> str | None:
         return None
     parts = [_SHIM_DIR, str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return os.pathsep.join(parts)
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory) -> Path:
+    """The batch tests' archive (``test_batch.make_archive``: ~120 varied simulated nerves),
+    written once per session and only read; modules that need another one define their own."""
+    from test_batch import make_archive
+
+    return make_archive(tmp_path_factory.mktemp("population") / "population.h5")

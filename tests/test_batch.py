@@ -60,11 +60,6 @@ def folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def archive(folder) -> Path:
-    return make_archive(folder / "population.h5")
-
-
-@pytest.fixture(scope="module")
 def reference(archive, folder) -> Path:
     """The in-process, single-chunk run every other run must reproduce byte for byte."""
     out = folder / "reference.jsonl"

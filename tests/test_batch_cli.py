@@ -19,11 +19,6 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("batch-cli")
 
 
-@pytest.fixture(scope="module")
-def archive(folder) -> Path:
-    return make_archive(folder / "population.h5")
-
-
 def invoke(*args: str):
     return CliRunner().invoke(main, ["batch", *args], catch_exceptions=False)
 

@@ -12,17 +12,11 @@ import distributed
 import pytest
 
 from nerveconduct.batch import DaskMissingError, run
-from test_batch import make_archive
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("dask")
-
-
-@pytest.fixture(scope="module")
-def archive(folder) -> Path:
-    return make_archive(folder / "population.h5")
 
 
 @pytest.fixture(scope="module")

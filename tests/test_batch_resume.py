@@ -34,11 +34,6 @@ def folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def archive(folder) -> Path:
-    return make_archive(folder / "population.h5")
-
-
-@pytest.fixture(scope="module")
 def uninterrupted(archive, folder) -> dict[str, Path]:
     outs = {"jsonl": folder / "clean.jsonl", "csv": folder / "clean.csv"}
     for out in outs.values():

@@ -16,17 +16,11 @@ from nerveconduct.batch import run
 from nerveconduct.batch_output import partial_paths
 from nerveconduct.io.errors import ArchiveError
 from nerveconduct_cli.main import main
-from test_batch import make_archive
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("resume-complete")
-
-
-@pytest.fixture(scope="module")
-def archive(folder) -> Path:
-    return make_archive(folder / "population.h5")
 
 
 @pytest.fixture(scope="module")
