@@ -7,11 +7,11 @@ run of this script and on the same file:
    rows, nothing else: from the page cache (*hot*, best of 3: the file was just read) and
    from the disk (*cold*: the file's pages are dropped from the page cache first with
    ``posix_fadvise(DONTNEED)``, which needs no privileges);
-2. **measure only** — the hot raw read plus :func:`nerveconduct.measure.measure_cmap` on
+2. **measure only** — the hot raw read plus :func:`nerveconduct.measure.cmap.measure_cmap` on
    every slice (the vectorized numeric core alone, best of 3);
-3. **batch** — :func:`nerveconduct.batch.run` end to end with ``--jobs`` processes and the
+3. **batch** — :func:`nerveconduct.batch.engine.run` end to end with ``--jobs`` processes and the
    EFNS/PNS 2010 MMN verdicts, for each output of ``--outputs``: ``segment.csv`` and
-   ``nerve.csv`` (rows written from columns, :mod:`nerveconduct.batch_columns`) and
+   ``nerve.csv`` (rows written from columns, :mod:`nerveconduct.serialize.columns`) and
    ``nerve.jsonl`` (the nested record, built per nerve); hot, and once more cold (the pages
    dropped first) for the first output;
 
@@ -52,18 +52,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import h5py  # noqa: E402
 
-from nerveconduct.batch import run  # noqa: E402
-from nerveconduct.batch_columns import encode_rows  # noqa: E402
-from nerveconduct.batch_worker import READ_ROWS, TaskOptions  # noqa: E402
-from nerveconduct.chunk_table import analyze_chunk  # noqa: E402
+from nerveconduct.batch.engine import run  # noqa: E402
+from nerveconduct.serialize.columns import encode_rows  # noqa: E402
+from nerveconduct.batch.task import READ_ROWS, TaskOptions  # noqa: E402
+from nerveconduct.analysis.chunk import analyze_chunk  # noqa: E402
 from nerveconduct.limits import NormalLimits  # noqa: E402
 from nerveconduct.criteria import evaluate_nerves, get_rule_set  # noqa: E402
 from nerveconduct.io.archive import write_archive  # noqa: E402
-from nerveconduct.measure import measure_cmap  # noqa: E402
+from nerveconduct.measure.cmap import measure_cmap  # noqa: E402
 from nerveconduct.model import NerveStudy, Site  # noqa: E402
-from nerveconduct.segments import analyze_nerves  # noqa: E402
-from nerveconduct.serialize import nerve_record  # noqa: E402
-from nerveconduct.simulate import simulate_nerve  # noqa: E402
+from nerveconduct.analysis.segments import analyze_nerves  # noqa: E402
+from nerveconduct.serialize.records import nerve_record  # noqa: E402
+from nerveconduct.simulate.nerve import simulate_nerve  # noqa: E402
 
 #: Sampling set-up of the benchmark traces.
 SAMPLING_RATE_HZ = 20000.0

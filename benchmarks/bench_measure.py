@@ -1,4 +1,4 @@
-"""Throughput of :func:`nerveconduct.measure.measure_cmap`: batch vs one memory pass vs a loop.
+"""Throughput of :func:`nerveconduct.measure.cmap.measure_cmap`: batch vs one memory pass vs a loop.
 
 Measured side by side in one run, on ``--n-traces`` traces (default 200 000) of 1 000 float32
 samples (50 ms at 20 kHz, stimulus at 5 ms; 800 MB for the default):
@@ -11,13 +11,13 @@ samples (50 ms at 20 kHz, stimulus at 5 ms; 800 MB for the default):
 
 Times are the best of ``--repeat`` runs (memory pass and batch interleaved). The kernel's
 first-call cost is reported too, in fresh subprocesses with an empty numba cache (a cold
-compile) and then with that cache filled, with the time to ``import nerveconduct.measure``
+compile) and then with that cache filled, with the time to ``import nerveconduct.measure.cmap``
 (which must not import numba).
 
 Targets (issue 2): batch <= 5 x the memory pass (goal <= 3 x) and >= 30 x faster than the
 loop. Prints a table and PASS/FAIL lines; exit status 1 if a target is missed.
 
-Traces: 96 simulated nerves x 2 sites (:func:`~nerveconduct.simulate.simulate_nerve`, distal
+Traces: 96 simulated nerves x 2 sites (:func:`~nerveconduct.simulate.nerve.simulate_nerve`, distal
 negative peaks 1-10 mV, 3 mV stimulus artifact, 10 uV noise) tiled to ``--n-traces``, plus
 fresh float32 noise of 10 uV RMS on every trace, so no two traces are alike.
 
@@ -42,8 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
-from nerveconduct.measure import measure_cmap  # noqa: E402
-from nerveconduct.simulate import simulate_nerve  # noqa: E402
+from nerveconduct.measure.cmap import measure_cmap  # noqa: E402
+from nerveconduct.simulate.nerve import simulate_nerve  # noqa: E402
 
 SAMPLING_RATE_HZ = 20000.0
 N_SAMPLES = 1000
@@ -53,7 +53,7 @@ TARGET_VS_MEMORY, GOAL_VS_MEMORY, TARGET_VS_LOOP = 5.0, 3.0, 30.0
 _FIRST_CALL = """
 import sys, time
 t0 = time.perf_counter()
-import nerveconduct.measure as m
+import nerveconduct.measure.cmap as m
 t1 = time.perf_counter()
 numba_loaded = "numba" in sys.modules
 import numpy as np
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if compile_times:
         c = compile_times
         print(f"first call, fresh process: cold compile {c['cold_call_s']:.1f} s, from the "
-              f"numba cache {c['cached_call_s']:.2f} s; import nerveconduct.measure "
+              f"numba cache {c['cached_call_s']:.2f} s; import nerveconduct.measure.cmap "
               f"{c['cached_import_s'] * 1000:.0f} ms (numba imported: "
               f"{'yes' if c['numba_on_import'] else 'no'})")
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                f"batch >= {TARGET_VS_LOOP:g}x faster than the loop: {vs_loop:.0f}x")]
     if compile_times:
         checks.append((not compile_times["numba_on_import"],
-                       "import nerveconduct.measure does not import numba"))
+                       "import nerveconduct.measure.cmap does not import numba"))
     for ok, text in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     return 0 if all(ok for ok, _ in checks) else 1

@@ -1,6 +1,6 @@
 """Peak memory of a batch run at 10^5, 10^6 (and, with --huge, 10^7) traces: it must stay flat.
 
-Each size runs :func:`nerveconduct.batch.run` in a fresh subprocess (EFNS/PNS 2010 MMN
+Each size runs :func:`nerveconduct.batch.engine.run` in a fresh subprocess (EFNS/PNS 2010 MMN
 verdicts, ``chunk_rows=16384`` as the batch's default; ``--output``: ``segment.csv`` by
 default, the rows written from columns, or ``nerve.jsonl``, the nested records built per
 nerve) on an archive
@@ -45,7 +45,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _CHILD = """
 import json, sys
 sys.path.insert(0, sys.argv[5])
-from nerveconduct.batch import run
+from nerveconduct.batch.engine import run
 summary = run(sys.argv[1], sys.argv[2], jobs=int(sys.argv[3]), chunk_rows=int(sys.argv[4]),
               overwrite=True, table=sys.argv[6])
 status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]

@@ -135,7 +135,7 @@ def message(text: str) -> None:
 
 def announce_first_compile() -> None:
     """Say on stderr why the first run after installing is slow (numba compiles the kernel)."""
-    from nerveconduct.measure import kernel_cache_ready
+    from nerveconduct.measure.cmap import kernel_cache_ready
 
     if not kernel_cache_ready():
         message("first run after installing: compiling the measurement kernel "

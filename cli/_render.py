@@ -50,7 +50,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str) ->
 
 
 def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
-    """A nerve (:func:`nerveconduct.serialize.nerve_record`) as a few readable lines.
+    """A nerve (:func:`nerveconduct.serialize.records.nerve_record`) as a few readable lines.
 
     Per nerve: DML, distal amplitude, TLI, residual latency, slowest CV with their limits;
     a site table; a segment table (CV, drops, duration increase, notes); each rule set's

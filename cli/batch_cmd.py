@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from nerveconduct.batch import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
-from nerveconduct.batch_columns import columnar_supported
-from nerveconduct.batch_exec import DaskMissingError
-from nerveconduct.batch_output import BatchResumeError
+from nerveconduct.batch.engine import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
+from nerveconduct.serialize.columns import columnar_supported
+from nerveconduct.batch.executors import DaskMissingError
+from nerveconduct.batch.output import BatchResumeError
 
 from ._output import message, overwrite_option
 from ._pipeline import limits_option, load_limits_option, resolve_criteria

@@ -9,12 +9,12 @@ import click
 
 from nerveconduct.io.read import read_case
 from nerveconduct.model import Case
-from nerveconduct.scores import (
+from nerveconduct.scores.cidp_mag import (
     CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
 )
-from nerveconduct.scores_categories import SUPPORTIVE_MMN
-from nerveconduct.segments import analyze_nerves
-from nerveconduct.serialize import score_record
+from nerveconduct.scores.categories import SUPPORTIVE_MMN
+from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.serialize.records import score_record
 
 from ._output import check_new_output, message, output_option, overwrite_option, result_stream
 from ._pipeline import limits_option, load_limits_option, load_sheet_option, sheet_option

@@ -10,8 +10,8 @@ import click
 from nerveconduct.flags import MeasureFlag
 from nerveconduct.io.detect import detect_format
 from nerveconduct.io.read import read
-from nerveconduct.segments import analyze_nerves
-from nerveconduct.serialize import failure_record
+from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.serialize.records import failure_record
 
 from ._output import message, progress, resolve_format, result_stream
 from ._pipeline import load_sheet_option, sheet_option

@@ -25,13 +25,13 @@ _EXPORTS = {
     "MeasureFlag": "flags",
     "simulate_nerve": "simulate", "SimulatedNerve": "simulate", "SimulationTruth": "simulate",
     # along the nerve
-    "analyze_nerve": "segments", "analyze_nerves": "segments", "analyze_values": "segments",
+    "analyze_nerve": "analysis", "analyze_nerves": "analysis", "analyze_values": "analysis",
     "NormalLimits": "limits",
     # files
     "read": "io.read", "read_case": "io.read", "read_many": "io.read",
     "detect_format": "io.detect", "load_sheet": "io.sheet", "StudySheet": "io.sheet",
     "write_trace_csv": "io.vendor", "write_nihon_kohden_txt": "io.nihon_kohden",
-    "pseudonymize": "io.pseudonym", "sample_path": "samples", "generate_samples": "samples",
+    "pseudonymize": "io.pseudonym", "sample_path": "simulate.samples", "generate_samples": "simulate.samples",
     # criteria and scores
     "evaluate": "criteria", "evaluate_nerve": "criteria", "evaluate_patient": "criteria",
     "list_rule_sets": "criteria", "load_rule_set": "criteria", "register_rule_set": "criteria",
@@ -49,7 +49,7 @@ _EXPORTS = {
 
 #: Subpackages and modules reachable as attributes (``nerveconduct.criteria``) without an import.
 _SUBMODULES = ("criteria", "scores", "plot", "report", "batch", "io", "simulate", "measure",
-               "segments", "limits", "names", "flags", "model", "serialize", "samples")
+               "analysis", "limits", "names", "flags", "model", "serialize")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -48,7 +48,7 @@ def varied_studies() -> list:
     nerves, two sampling set-ups, low temperatures, off-standard distal distances,
     compression-site, palm and Erb's-point segments, blocks."""
     from nerveconduct.model import NerveStudy, Site
-    from nerveconduct.simulate import simulate_nerve
+    from nerveconduct.simulate.nerve import simulate_nerve
 
     common = dict(sweep_ms=25.0, dtype="float32")
     groups = [
@@ -98,8 +98,8 @@ def varied_studies() -> list:
 
 
 def batch_output(name: str, table: str, reasons: bool, folder: Path) -> bytes:
-    """The bytes ``nerveconduct.batch.run`` writes for one frozen output."""
-    from nerveconduct.batch import run
+    """The bytes ``nerveconduct.batch.engine.run`` writes for one frozen output."""
+    from nerveconduct.batch.engine import run
 
     out = folder / name
     run(ARCHIVE, out, table=table, criteria=RULE_SETS, reasons=reasons, jobs=1)
@@ -110,7 +110,7 @@ def analyze_json(sample: str) -> bytes:
     """``nerveconduct analyze SAMPLE -f json --criteria all`` (stdout), as bytes."""
     from click.testing import CliRunner
 
-    from nerveconduct.samples import sample_path
+    from nerveconduct.simulate.samples import sample_path
     from nerveconduct_cli.main import main as cli
 
     path = sample_path(sample)

@@ -20,7 +20,7 @@ from nerveconduct.io import _archive_write
 from nerveconduct.io.archive import FORMAT_VERSION, Archive, TraceChunk, open_archive, write_archive
 from nerveconduct.io.errors import ArchiveError
 from nerveconduct.model import InvalidStudyError, NerveStudy, Site
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.simulate.nerve import simulate_nerve
 
 SITE_NAMES = ("wrist", "below elbow", "above elbow", "axilla", "Erb's point")
 

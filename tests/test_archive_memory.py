@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nerveconduct.batch import run
+from nerveconduct.batch.engine import run
 from nerveconduct.io import _archive_layout as L
 from nerveconduct.io.archive import Archive, open_archive, write_archive
 from nerveconduct.io.errors import ArchiveError

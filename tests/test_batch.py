@@ -1,4 +1,4 @@
-"""Batch engine (nerveconduct.batch.run): output rows, determinism, failures, options.
+"""Batch engine (nerveconduct.batch.engine.run): output rows, determinism, failures, options.
 
 The archive of this module mixes nerves with 1, 2 and 3 sites, two sampling rates and two
 trace lengths (NaN-padded rows), and conduction blocks, so verdicts differ between nerves.
@@ -17,15 +17,15 @@ import h5py
 import numpy as np
 import pytest
 
-from nerveconduct import batch_worker
-from nerveconduct.batch import BatchResumeError, run
-from nerveconduct.batch_exec import ordered_results
-from nerveconduct.batch_worker import ChunkOutput, output_columns
+from nerveconduct.batch import task as batch_worker
+from nerveconduct.batch.engine import BatchResumeError, run
+from nerveconduct.batch.executors import ordered_results
+from nerveconduct.batch.task import ChunkOutput, output_columns
 from nerveconduct.criteria import evaluate_nerve
 from nerveconduct.io.archive import open_archive, write_archive
-from nerveconduct.segments import analyze_nerves
-from nerveconduct.serialize import nerve_record
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.serialize.records import nerve_record
+from nerveconduct.simulate.nerve import simulate_nerve
 
 RULE_SET = "efns-pns-2010-mmn"
 

@@ -1,4 +1,4 @@
-"""``nerveconduct batch``: the command over nerveconduct.batch.run."""
+"""``nerveconduct batch``: the command over nerveconduct.batch.engine.run."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nerveconduct.batch import run
-from nerveconduct.batch_output import partial_paths
+from nerveconduct.batch.engine import run
+from nerveconduct.batch.output import partial_paths
 from nerveconduct_cli.batch_cmd import _ProgressBar
 from nerveconduct_cli.main import main
 from test_batch import make_archive

@@ -1,4 +1,4 @@
-"""The batch's columnar rows (nerveconduct.batch_columns) equal the object path's, byte for byte.
+"""The batch's columnar rows (nerveconduct.serialize.columns) equal the object path's, byte for byte.
 
 The archive is varied on purpose: unknown nerve and site names, unknown distances, absent
 responses (flat traces), F-waves not studied / absent / with a latency, single-site nerves, two sampling set-ups, low temperatures, a
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nerveconduct.batch_worker import TaskOptions, process_chunk_range
+from nerveconduct.batch.task import TaskOptions, process_chunk_range
 from nerveconduct.criteria.registry import get_rule_set
 from nerveconduct.io.archive import open_archive, write_archive
 from nerveconduct.limits import NormalLimits
 from nerveconduct.model import NerveStudy, Site
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.simulate.nerve import simulate_nerve
 
 
 def _varied_studies() -> list[NerveStudy]:
@@ -102,7 +102,7 @@ def test_nested_nerve_jsonl_and_reasons_stay_on_the_object_path():
 
 
 def test_the_columnar_path_is_taken_for_valid_chunks(archive):
-    from nerveconduct.chunk_table import analyze_chunk
+    from nerveconduct.analysis.chunk import analyze_chunk
 
     with open_archive(archive) as arc:
         n = len(arc.nerve_row_ranges())
@@ -130,7 +130,7 @@ def invalid_archive(tmp_path_factory, archive) -> tuple[Path, int]:
 
 @pytest.mark.parametrize("table,fmt", CASES)
 def test_a_chunk_with_an_invalid_nerve_takes_the_object_path(invalid_archive, table, fmt):
-    from nerveconduct.chunk_table import analyze_chunk
+    from nerveconduct.analysis.chunk import analyze_chunk
 
     path, bad = invalid_archive
     with open_archive(path) as arc:
@@ -179,7 +179,7 @@ def test_text_cells_are_what_csv_and_json_write():
     import io
     import json
 
-    from nerveconduct.batch_columns import _Cells
+    from nerveconduct.serialize.columns import _Cells
 
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(["x", *TRICKY])
@@ -198,7 +198,7 @@ def test_text_cells_are_what_csv_and_json_write():
 
 @pytest.mark.parametrize("where", ["analyze_chunk", "encode_rows"])
 def test_an_error_in_the_columnar_path_falls_back_to_the_object_path(archive, monkeypatch, where):
-    from nerveconduct import batch_encoding, batch_worker
+    from nerveconduct.batch import encoding as batch_encoding, task as batch_worker
 
     calls = []
 
@@ -265,7 +265,7 @@ def test_metadata_that_is_not_a_json_object_is_a_failure_row_on_both_paths(tmp_p
 
 
 def test_a_criteria_error_on_the_object_path_fails_only_its_nerve(archive, monkeypatch):
-    from nerveconduct import batch_worker
+    from nerveconduct.batch import task as batch_worker
 
     rule_sets = (get_rule_set("efns-pns-2010-mmn"),)
     clean = _bytes(archive, table="nerve", fmt="jsonl", rule_sets=rule_sets).decode().splitlines()

@@ -11,7 +11,7 @@ from pathlib import Path
 import distributed
 import pytest
 
-from nerveconduct.batch import DaskMissingError, run
+from nerveconduct.batch.engine import DaskMissingError, run
 
 
 @pytest.fixture(scope="module")

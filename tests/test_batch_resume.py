@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nerveconduct.batch import BatchResumeError, run
-from nerveconduct.batch_output import partial_paths
+from nerveconduct.batch.engine import BatchResumeError, run
+from nerveconduct.batch.output import partial_paths
 from nerveconduct.io.archive import open_archive
 from test_batch import interrupt, make_archive
 
@@ -22,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # A run that writes slowly (a pause after each chunk), so that it can be killed mid-way.
 _SLOW_RUN = """
 import sys, time
-from nerveconduct.batch import run
+from nerveconduct.batch.engine import run
 run(sys.argv[1], sys.argv[2], chunk_rows=int(sys.argv[3]),
     progress=lambda done, total: time.sleep(0.15))
 """
@@ -73,7 +73,7 @@ def test_sigkill_then_resume_gives_identical_bytes(archive, folder, uninterrupte
 def test_row_cut_in_the_middle_is_dropped_and_redone(archive, folder, uninterrupted, fmt,
                                                      monkeypatch):
     """A run stops after a few chunks; the partial file then ends in half a row and garbage."""
-    from nerveconduct import batch_worker
+    from nerveconduct.batch import task as batch_worker
 
     out = folder / f"cut.{fmt}"
     real, calls = batch_worker.process_chunk_range, []
@@ -84,7 +84,7 @@ def test_row_cut_in_the_middle_is_dropped_and_redone(archive, folder, uninterrup
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("nerveconduct.batch.process_chunk_range", stop_after_three)
+    monkeypatch.setattr("nerveconduct.batch.engine.process_chunk_range", stop_after_three)
     with pytest.raises(KeyboardInterrupt):
         run(archive, out, chunk_rows=30)
     monkeypatch.undo()
@@ -112,7 +112,7 @@ def test_resume_without_partial_starts_from_scratch(archive, folder, uninterrupt
 
 def test_raises_resume_of_another_archive(archive, folder, monkeypatch):
     out = folder / "other.jsonl"
-    monkeypatch.setattr("nerveconduct.batch.process_chunk_range", interrupt)
+    monkeypatch.setattr("nerveconduct.batch.engine.process_chunk_range", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run(archive, out)
     monkeypatch.undo()

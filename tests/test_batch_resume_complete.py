@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nerveconduct.batch import run
-from nerveconduct.batch_output import partial_paths
+from nerveconduct.batch.engine import run
+from nerveconduct.batch.output import partial_paths
 from nerveconduct.io.errors import ArchiveError
 from nerveconduct_cli.main import main
 

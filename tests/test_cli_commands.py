@@ -12,7 +12,7 @@ import nerveconduct
 from nerveconduct.criteria import get_rule_set, list_rule_sets
 from nerveconduct.io.archive import open_archive
 from nerveconduct.io.read import read
-from nerveconduct.samples import sample_path
+from nerveconduct.simulate.samples import sample_path
 from nerveconduct_cli.main import main
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from nerveconduct.samples import sample_path
+from nerveconduct.simulate.samples import sample_path
 
 REPO = Path(__file__).resolve().parent.parent
 

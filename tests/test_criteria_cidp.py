@@ -13,8 +13,8 @@ import pytest
 
 from nerveconduct.criteria import evaluate, evaluate_nerve, evaluate_patient
 from nerveconduct.model import Site
-from nerveconduct.scores import cidp_electrodiagnostic_support
-from nerveconduct.segments import analyze_values
+from nerveconduct.scores.cidp_mag import cidp_electrodiagnostic_support
+from nerveconduct.analysis.segments import analyze_values
 
 EFNS = "efns-pns-2010-cidp"
 EAN = "ean-pns-2021-cidp"

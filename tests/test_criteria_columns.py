@@ -2,7 +2,7 @@
 
 Reference: :func:`nerveconduct.criteria.engine.evaluate` (segment level, label, items,
 excluded_by) and :func:`nerveconduct.criteria.patient.evaluate_nerve` as written by
-:func:`nerveconduct.serialize_rows.nerve_row` (``verdict_<id>_level/label/items_met``).
+:func:`nerveconduct.serialize.rows.nerve_row` (``verdict_<id>_level/label/items_met``).
 The object path words the decisions of the column evaluator (one one-nerve frame per call),
 so these tests guard the frames, the batch-sized evaluation and the object path's reading of
 the decisions; ``details=True`` (every check of every rule, the branch of every nerve item)
@@ -33,10 +33,10 @@ from nerveconduct.criteria.patient import evaluate_nerve
 from nerveconduct.criteria.registry import get_rule_set, list_rule_sets
 from nerveconduct.criteria.tables import loads_rule_set
 from nerveconduct.model import LimitComparison, Site
-from nerveconduct.segments import analyze_nerves, analyze_values
-from nerveconduct.serialize import _level_label
-from nerveconduct.serialize_rows import nerve_row
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.analysis.segments import analyze_nerves, analyze_values
+from nerveconduct.serialize.records import _level_label
+from nerveconduct.serialize.rows import nerve_row
+from nerveconduct.simulate.nerve import simulate_nerve
 
 NAN = math.nan
 SHIPPED = [info.id for info in list_rule_sets() if info.source.startswith("builtin:")]

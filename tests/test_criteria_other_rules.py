@@ -8,7 +8,7 @@ import pytest
 
 from nerveconduct.criteria import evaluate, evaluate_patient
 from nerveconduct.model import Site
-from nerveconduct.segments import analyze_values
+from nerveconduct.analysis.segments import analyze_values
 
 
 def nerve(amp=(6.0, 6.0), area=(20.0, 20.0), dur=(5.0, 5.0), *, name="median",

@@ -7,9 +7,9 @@ import collections
 import pytest
 
 from nerveconduct.criteria import evaluate, evaluate_patient
-from nerveconduct.scores import cidp_mag_score
-from nerveconduct.segments import analyze_nerves
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.scores.cidp_mag import cidp_mag_score
+from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.simulate.nerve import simulate_nerve
 
 MMN = "efns-pns-2010-mmn"
 

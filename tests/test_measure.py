@@ -1,4 +1,4 @@
-"""Unit tests of :mod:`nerveconduct.measure` on hand-made traces with hand-computed measures.
+"""Unit tests of :mod:`nerveconduct.measure.cmap` on hand-made traces with hand-computed measures.
 
 Traces are 50 ms at 20 kHz with the stimulus at sample 100 (5 ms of baseline) unless stated.
 Shapes: a half-sine negative phase (exact onset ``3 + 4/pi asin(0.02/5)`` ms, area 40/pi
@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from nerveconduct import measure as measure_module
+from nerveconduct.measure import cmap as measure_module
 from nerveconduct.flags import MeasureFlag as F
-from nerveconduct.measure import CMAP_MEASURE_FIELDS, CmapMeasures, measure_cmap
+from nerveconduct.measure.cmap import CMAP_MEASURE_FIELDS, CmapMeasures, measure_cmap
 
 FS = 20000.0
 N = 1000

@@ -1,8 +1,8 @@
-"""Accuracy of :func:`nerveconduct.measure.measure_cmap` against the simulator's noiseless truth.
+"""Accuracy of :func:`nerveconduct.measure.cmap.measure_cmap` against the simulator's noiseless truth.
 
 Every condition measures a few hundred simulated traces (distal and elbow sites of median
 nerves, stimulus artifact 3 mV, fixed seeds) whose true negative peak is 1-10 mV, and checks
-the absolute errors against the truth of :mod:`nerveconduct.simulate` (same operational
+the absolute errors against the truth of :mod:`nerveconduct.simulate.nerve` (same operational
 definitions, :mod:`nerveconduct.constants`). Tolerances: median / 95th percentile.
 
 ===============================  =============  ===========  ===========  ==========
@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 
 from nerveconduct.flags import MeasureFlag as F
-from nerveconduct.measure import CMAP_MEASURE_FIELDS, measure_cmap
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.measure.cmap import CMAP_MEASURE_FIELDS, measure_cmap
+from nerveconduct.simulate.nerve import simulate_nerve
 
 DISTAL_AMPLITUDES_MV = (1.1, 1.5, 2.5, 4.0, 6.0, 8.0, 10.0)
 N_NERVES = 24  # x 7 amplitudes x 2 sites = 336 traces per condition

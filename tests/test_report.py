@@ -16,9 +16,9 @@ import pytest
 import nerveconduct
 from nerveconduct.io.read import read_case
 from nerveconduct.model import Case, NerveStudy, Site
-from nerveconduct.report import render_html, write_html
-from nerveconduct.segments import analyze_nerves
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.report.build import render_html, write_html
+from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.simulate.nerve import simulate_nerve
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 DPI = 40
@@ -360,8 +360,8 @@ class TestWriteHtml:
         assert not dom.root.find_all("tr", data_rule_set="efns-pns-2010-mmn")
 
     def test_without_criteria_evaluator(self, sim_study, monkeypatch):
-        import nerveconduct.plot_criteria as pc
-        import nerveconduct.report_context as rc
+        import nerveconduct.plot.criteria as pc
+        import nerveconduct.report.context as rc
 
         monkeypatch.setattr(pc, "criteria_module", lambda: None)
         monkeypatch.setattr(rc, "criteria_module", lambda: None)
@@ -384,7 +384,7 @@ class TestWriteHtml:
         bad = Case([sim_study], clinical={"ataxia": "maybe"})
         note = parse(render_html(bad, plots=False)).root.find("section", **{"class": "cidp-mag"}).text()
         assert "CIDP-MAG score not computed" in note and "'maybe'" in note
-        import nerveconduct.report_context as rc
+        import nerveconduct.report.context as rc
 
         monkeypatch.setattr(rc, "scores_module", lambda: None)
         text = parse(render_html(case, criteria=(), plots=False)).root.find("section", **{"class": "cidp-mag"}).text()

@@ -10,11 +10,11 @@ import pytest
 from nerveconduct.criteria.engine import evaluate
 from nerveconduct.io.detect import detect_format
 from nerveconduct.io.read import read, read_case
-from nerveconduct.samples import (FAKE_PATIENT_ID, FAKE_PATIENT_NAME, SAMPLE_FILES,
+from nerveconduct.simulate.samples import (FAKE_PATIENT_ID, FAKE_PATIENT_NAME, SAMPLE_FILES,
                                   generate_samples, sample_path)
-from nerveconduct.scores import cidp_mag_score
-from nerveconduct.scores_categories import mmn_category
-from nerveconduct.segments import analyze_nerve
+from nerveconduct.scores.cidp_mag import cidp_mag_score
+from nerveconduct.scores.categories import mmn_category
+from nerveconduct.analysis.segments import analyze_nerve
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 README = (SAMPLES / "README.md").read_text(encoding="utf-8")

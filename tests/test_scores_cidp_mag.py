@@ -7,8 +7,8 @@ import math
 import pytest
 
 from nerveconduct.model import Site
-from nerveconduct.scores import CLINICAL_ITEMS, cidp_mag_score, interpret_cidp_mag
-from nerveconduct.segments import analyze_values
+from nerveconduct.scores.cidp_mag import CLINICAL_ITEMS, cidp_mag_score, interpret_cidp_mag
+from nerveconduct.analysis.segments import analyze_values
 
 
 def nerve(name="median", *, dml=6.0, side="right", prox_amp=None, single=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nerveconduct.scores import immunoparesis_grade
+from nerveconduct.scores.cidp_mag import immunoparesis_grade
 
 LLN = {"IgG": 7.0, "IgA": 0.7, "IgM": 0.4}
 

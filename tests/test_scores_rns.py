@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from nerveconduct.scores import facilitation_pct, rns_decrement, rns_decrement_from_values
+from nerveconduct.scores.cidp_mag import facilitation_pct, rns_decrement, rns_decrement_from_values
 
 
 @pytest.mark.parametrize("a4, abnormal", [(4.51, False), (4.5, True), (4.49, True)])

@@ -7,7 +7,7 @@ import pytest
 
 from nerveconduct.limits import LimitRow, NormalLimits
 from nerveconduct.model import Site
-from nerveconduct.segments import analyze_values, segment_table
+from nerveconduct.analysis.segments import analyze_values, segment_table
 
 
 def _median():

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pytest
 
-from nerveconduct.segments import analyze_nerve, analyze_nerves
-from nerveconduct.simulate import simulate_nerve
+from nerveconduct.analysis.segments import analyze_nerve, analyze_nerves
+from nerveconduct.simulate.nerve import simulate_nerve
 
 N_NERVES = 300
 

@@ -1,4 +1,4 @@
-"""nerveconduct.serialize: nested records and flat rows from hand-computed nerve results."""
+"""nerveconduct.serialize.records: nested records and flat rows from hand-computed nerve results."""
 
 import csv
 import dataclasses
@@ -13,8 +13,8 @@ import pytest
 
 from nerveconduct.criteria import evaluate, evaluate_nerve, evaluate_patient, list_rule_sets
 from nerveconduct.model import NerveStudy, Site
-from nerveconduct.scores import cidp_mag_score
-from nerveconduct.segments import analyze_values
+from nerveconduct.scores.cidp_mag import cidp_mag_score
+from nerveconduct.analysis.segments import analyze_values
 from nerveconduct.serialize import (
     IDENTIFIER_COLUMNS, IDENTITY_COLUMNS, LIMIT_KEYS, NERVE_COLUMNS, SCHEMA_VERSION, SEGMENT_COLUMNS,
     SITE_COLUMNS, csv_cell, failure_record, nerve_columns, nerve_record, nerve_row, patient_record,

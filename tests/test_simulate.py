@@ -1,4 +1,4 @@
-"""Tests of the physiological CMAP simulator (``nerveconduct.simulate``), by specification item."""
+"""Tests of the physiological CMAP simulator (``nerveconduct.simulate.nerve``), by specification item."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nerveconduct.constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
-from nerveconduct.simulate import SimulatedNerve, SimulationTruth, simulate_nerve
+from nerveconduct.simulate.nerve import SimulatedNerve, SimulationTruth, simulate_nerve
 
 PER_SITE = ("present", "onset_latency_ms", "negative_peak_latency_ms",
             "negative_peak_amplitude_mv", "peak_to_peak_amplitude_mv",

@@ -2,7 +2,7 @@
 
 :func:`segment_frame` and :func:`nerve_frame` turn :class:`~nerveconduct.model.NerveResult`
 objects into the arrays :mod:`nerveconduct.criteria.columns` evaluates; the batch builds the
-same keys from its arrays directly (:mod:`nerveconduct.batch_columns`). Re-exported by
+same keys from its arrays directly (:mod:`nerveconduct.serialize.columns`). Re-exported by
 :mod:`nerveconduct.criteria.columns`.
 """
 
@@ -57,7 +57,7 @@ def segment_frame(results: Sequence[NerveResult]) -> dict[str, np.ndarray]:
     Examples
     --------
     >>> from nerveconduct.model import Site
-    >>> from nerveconduct.segments import analyze_values
+    >>> from nerveconduct.analysis.segments import analyze_values
     >>> r = analyze_values("ulnar", [Site("wrist", 70), Site("below elbow", 200), Site("above elbow", 100)],
     ...                    [3.0, 7.0, 9.0], [8.0, 7.5, 3.0])
     >>> f = segment_frame([r])

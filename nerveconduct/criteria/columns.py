@@ -10,7 +10,7 @@ and segment pair — no Python loop over segments or nerves (the segment rules i
 ``details=True`` and words the decisions as its reasons (:mod:`._reasons`); so the results
 equal its ``level``, ``label``, ``items`` and ``excluded_by`` of every segment, and the
 ``verdict_<id>_level``, ``_label`` and ``_items_met`` columns of
-:func:`nerveconduct.serialize_rows.nerve_row`.
+:func:`nerveconduct.serialize.rows.nerve_row`.
 
 A batch builds the two frames from its own arrays (the keys below are the contract) or with
 :func:`segment_frame` / :func:`nerve_frame` from :class:`~nerveconduct.model.NerveResult`
@@ -143,7 +143,7 @@ class NerveColumns:
     ----------
     rule_set_id : str
     level, label : ndarray of object (str)
-        ``verdict_<id>_level`` / ``verdict_<id>_label`` of :func:`~nerveconduct.serialize_rows.nerve_row`.
+        ``verdict_<id>_level`` / ``verdict_<id>_label`` of :func:`~nerveconduct.serialize.rows.nerve_row`.
     items_met : ndarray of object (tuple of str)
         ``verdict_<id>_items_met`` (as a tuple, same order).
     rank : ndarray of int8

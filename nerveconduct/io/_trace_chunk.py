@@ -116,7 +116,7 @@ class TraceChunk:
 
         A vectorized check of the same rules (:class:`~nerveconduct.model.NerveStudy`'s and the
         ones above), for callers that read the values as arrays instead of building studies
-        (:func:`nerveconduct.chunk_table.analyze_chunk`). ``True`` guarantees that
+        (:func:`nerveconduct.analysis.chunk.analyze_chunk`). ``True`` guarantees that
         :meth:`studies` succeeds; ``False`` may also be returned for an unusual chunk that is
         valid (e.g. an empty one, or a non-float trace dtype): the caller then builds the
         studies, which name any problem. Keep both in step when a rule changes

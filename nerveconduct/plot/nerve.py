@@ -1,0 +1,335 @@
+"""Nerve-conduction pictures: the stacked CMAPs of a nerve, segment drops, TLI.
+
+Clinicians read a motor study as a picture first: one CMAP per stimulation site, distal at
+the top, all at the same gain, time in ms from the stimulus, with markers at the onset, the
+negative peak and the end of the negative phase. :func:`plot_nerve` draws that display;
+:func:`~nerveconduct.plot.summary.plot_segments` and :func:`~nerveconduct.plot.summary.plot_tli`
+(re-exported here) draw the per-segment and per-nerve summaries.
+
+Every function draws on a :class:`matplotlib.axes.Axes` it is given, or on a new
+:class:`matplotlib.figure.Figure` with an Agg canvas when ``ax`` is ``None``; none touches
+``pyplot`` state. The artists carry ``gid`` values so programs (and tests) can find them:
+``"trace:<site>"``, ``"onset:<site>"``, ``"peak:<site>"``, ``"end:<site>"``,
+``"label:<site>"``, ``"values:<site>"``, ``"absent:<site>"``, ``"segment:<k>"``,
+``"verdict:<k>"``, ``"scalebar:gain"``, ``"scalebar:time"``, ``"scalebar:text"``,
+``"stimulus"``, ``"legend"`` (``<site>`` is the site name
+as recorded, suffixed ``#<position>`` when a name repeats; ``<k>`` is
+:attr:`SegmentResult.index`). :func:`save_figure` writes PNG, SVG or PDF atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.transforms import blended_transform_factory
+
+from ..model import NerveResult
+from .criteria import DEFAULT_CB_RULE_SET, HIGHLIGHT_LEVELS, evaluate_segments, verdicts_by_segment
+from ._io import atomic_write
+from .summary import LEVEL_COLORS, new_axes, plot_segments, plot_tli
+
+__all__ = [
+    "FIGURE_FORMATS",
+    "plot_nerve",
+    "plot_segments",
+    "plot_tli",
+    "save_figure",
+    "new_axes",
+    "site_keys",
+    "trace_time_ms",
+    "nice_step",
+]
+
+#: File formats :func:`save_figure` writes.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+_GAIN_STEPS_MV = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+_TIME_STEPS_MS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+_MARKERS = (  # kind, marker, colour, what it marks
+    ("onset", "v", "tab:blue", "onset"),
+    ("peak", "o", "tab:red", "negative peak"),
+    ("end", "^", "tab:green", "end of negative phase"),
+)
+
+
+def nice_step(span: float, steps: Sequence[float]) -> float:
+    """Smallest value of ``steps`` that is >= ``span`` (the largest when none is).
+
+    Examples
+    --------
+    >>> nice_step(3.2, (1.0, 2.0, 5.0, 10.0))
+    5.0
+    """
+    for step in steps:
+        if step >= span:
+            return float(step)
+    return float(steps[-1])
+
+
+def site_keys(names: Sequence[str]) -> list[str]:
+    """Gid keys of the sites: the names, with ``#<position>`` added to repeated names."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return [name if counts[name] == 1 else f"{name}#{i}" for i, name in enumerate(names)]
+
+
+def trace_time_ms(n_samples: int, sampling_rate_hz: float, stimulus_sample: int) -> np.ndarray:
+    """Time of each sample from the stimulus (ms)."""
+    return (np.arange(n_samples) - stimulus_sample) * 1000.0 / sampling_rate_hz
+
+
+def _fmt(value: float | None, spec: str, unit: str = "") -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:{spec}}{unit}"
+
+
+def _site_label(site: Any) -> str:
+    dist = site.cumulative_distance_mm
+    return f"{site.name}\n{dist:g} mm" if dist is not None else f"{site.name}\n? mm"
+
+
+def _baseline_mv(site: Any, trace: np.ndarray, stim: int) -> float:
+    if math.isfinite(site.baseline_mv):
+        return float(site.baseline_mv)
+    pre = trace[:stim]
+    pre = pre[np.isfinite(pre)]
+    return float(np.median(pre)) if pre.size else 0.0
+
+
+def _extent_mv(result: NerveResult, display: np.ndarray, t: np.ndarray) -> float:
+    """Vertical extent one trace needs (mV): the largest measured response."""
+    amps = [s.peak_to_peak_amplitude_mv for s in result.sites if s.present]
+    amps += [s.negative_peak_amplitude_mv for s in result.sites if s.present]
+    amps = [a for a in amps if math.isfinite(a) and a > 0]
+    if amps:
+        return max(amps)
+    late = display[:, t > 1.0]  # nothing measured: the traces' own range after the artifact
+    late = late[np.isfinite(late)]
+    return float(np.percentile(late, 99.5) - np.percentile(late, 0.5)) if late.size else 1.0
+
+
+def _segment_text(seg: Any, verdict: Any) -> str:
+    if seg.proximal_absent or seg.distal_absent:
+        lines = [f"{'proximal' if seg.proximal_absent else 'distal'} response absent"]
+        if seg.across_entrapment_site:
+            lines.append(f"across compression site:\n{seg.entrapment_site}")
+        if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
+            lines.append(verdict.label)
+        return "\n".join(lines)
+    lines = [f"CV {_fmt(seg.conduction_velocity_m_s, '.1f', ' m/s')}",
+             f"drop: amp {_fmt(seg.amplitude_drop_pct, '.0f', '%')}, "
+             f"area {_fmt(seg.area_drop_pct, '.0f', '%')}",
+             f"duration {_fmt(seg.duration_increase_pct, '+.0f', '%')}"]
+    if seg.across_entrapment_site:
+        lines.append(f"across compression site:\n{seg.entrapment_site}")
+    if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
+        lines.append(verdict.label)
+    return "\n".join(lines)
+
+
+def plot_nerve(
+    result: NerveResult,
+    ax: Axes | None = None,
+    *,
+    negative_up: bool = True,
+    verdicts: Sequence[Any] | str | None = "auto",
+    rule_set: str = DEFAULT_CB_RULE_SET,
+    window_ms: tuple[float, float] | None = None,
+) -> Axes:
+    """Draw the standard NCS display of one nerve: stacked CMAPs, distal at the top.
+
+    Parameters
+    ----------
+    result : NerveResult
+        From :func:`~nerveconduct.analysis.segments.analyze_nerve`; ``result.study`` must hold the
+        waveforms (mV).
+    ax : Axes, optional
+        Where to draw; default a new Figure (Agg canvas) sized for the number of sites.
+    negative_up : bool, default True
+        Display convention: the negative phase of the CMAP points up. ``False`` draws the
+        physical polarity (negative down).
+    verdicts : "auto", sequence of SegmentVerdict or None
+        Verdicts to highlight: ``"auto"`` evaluates ``rule_set`` when the criteria evaluator
+        is installed; ``None`` shows no verdicts.
+    rule_set : str, default "efns-pns-2010-mmn"
+        Rule set for ``verdicts="auto"``.
+    window_ms : (float, float), optional
+        Time window (ms from the stimulus); default from 1 ms before the stimulus (or the
+        trace start) to the trace end.
+
+    Returns
+    -------
+    Axes
+        The axes drawn on (the figure is ``ax.figure``).
+
+    Raises
+    ------
+    ValueError
+        ``result.study`` is ``None`` (values without waveforms), or ``window_ms`` is not an
+        increasing pair inside the trace.
+
+    Notes
+    -----
+    All traces share one gain; each is drawn relative to its measured baseline and offset
+    by the same spacing. Markers sit at the measured latencies: onset
+    (``onset_latency_ms``), negative peak (``negative_peak_latency_ms``) and the end of the
+    negative phase (``onset_latency_ms + negative_peak_duration_ms``), at the plotted
+    trace's value there (linear interpolation). Absent responses get no markers and an
+    "absent" label. Segment annotations give CV and the amplitude, area (as changes from
+    the distal site of the segment) and duration changes; segments with a definite,
+    probable or possible verdict are bracketed in the verdict's colour.
+    """
+    study = result.study
+    if study is None:
+        raise ValueError("plot_nerve needs the waveforms: result.study is None "
+                         "(results of analyze_values carry no traces); use plot_segments instead")
+    fs, stim = study.sampling_rate_hz, study.stimulus_sample
+    physical = np.asarray(study.traces, dtype=float)
+    if study.polarity == "negative-up":
+        physical = -physical
+    n_sites, n_samples = physical.shape
+    t = trace_time_ms(n_samples, fs, stim)
+    if window_ms is None:
+        window_ms = (max(float(t[0]), -1.0), float(t[-1]))
+    lo, hi = (float(w) for w in window_ms)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and hi > t[0] and lo < t[-1]):
+        raise ValueError(f"window_ms must be an increasing (start, end) pair overlapping the trace "
+                         f"[{t[0]:g}, {t[-1]:g}] ms, got {window_ms!r}")
+    if isinstance(verdicts, str):
+        if verdicts != "auto":
+            raise ValueError(f"verdicts must be 'auto', a list of SegmentVerdict or None, got {verdicts!r}")
+        verdicts = evaluate_segments(result, rule_set)
+    by_segment = verdicts_by_segment(verdicts)
+
+    if ax is None:
+        height_in = 1.3 + 1.15 * n_sites
+        ax = new_axes((7.5, height_in))
+        ax.figure.subplots_adjust(left=0.16, right=0.66, top=1 - 0.4 / height_in,
+                                  bottom=0.6 / height_in)
+    sign = -1.0 if negative_up else 1.0
+    display = np.stack([sign * (physical[k] - _baseline_mv(s, physical[k], stim))
+                        for k, s in enumerate(result.sites)])
+    extent = _extent_mv(result, display, t)
+    gain_mv = nice_step(extent / 2.0, _GAIN_STEPS_MV)
+    spacing = max(1.25 * extent, gain_mv)
+    keys = site_keys([s.name for s in result.sites])
+    left = blended_transform_factory(ax.transAxes, ax.transData)
+
+    offsets = [-k * spacing for k in range(n_sites)]
+    for k, (site, key) in enumerate(zip(result.sites, keys, strict=True)):
+        y = offsets[k] + display[k]
+        ax.plot(t, y, color="black", lw=0.8, gid=f"trace:{key}", label=site.name)
+        ax.text(-0.02, offsets[k], _site_label(site), transform=left, ha="right", va="center",
+                fontsize=8, gid=f"label:{key}")
+        if not site.present:
+            ax.text(lo + 0.02 * (hi - lo), offsets[k] + 0.25 * spacing, "absent", fontsize=8,
+                    color="tab:red", style="italic", gid=f"absent:{key}")
+            continue
+        positions = (site.onset_latency_ms, site.negative_peak_latency_ms,
+                     site.onset_latency_ms + site.negative_peak_duration_ms)
+        for (kind, marker, color, _), x in zip(_MARKERS, positions, strict=True):
+            if math.isfinite(x):
+                ax.plot([x], [float(np.interp(x, t, y))], linestyle="none", marker=marker,
+                        color=color, markersize=5, gid=f"{kind}:{key}")
+        ax.text(1.01, offsets[k],
+                f"{_fmt(site.onset_latency_ms, '.2f', ' ms')}  "
+                f"{_fmt(site.negative_peak_amplitude_mv, '.2f', ' mV')}",
+                transform=left, fontsize=7, va="center", gid=f"values:{key}")
+
+    for seg in result.segments:
+        verdict = by_segment.get(seg.index)
+        level = verdict.level if verdict is not None else None
+        color = LEVEL_COLORS.get(level, "dimgray")
+        y_mid = 0.5 * (offsets[seg.index - 1] + offsets[seg.index])
+        ax.text(1.01, y_mid, _segment_text(seg, verdict), transform=left, fontsize=7,
+                va="center", color=color, gid=f"segment:{seg.index}",
+                fontweight="bold" if level in HIGHLIGHT_LEVELS else "normal")
+        if level in HIGHLIGHT_LEVELS:
+            ax.plot([1.0, 1.0], [offsets[seg.index - 1], offsets[seg.index]], transform=left,
+                    color=color, lw=4, solid_capstyle="butt", clip_on=False,
+                    gid=f"verdict:{seg.index}")
+
+    ax.axvline(0.0, color="gray", lw=0.6, ls=":", gid="stimulus")
+    handles = [Line2D([], [], linestyle="none", marker=m, color=c, markersize=4, label=what)
+               for _, m, c, what in _MARKERS]
+    legend = ax.legend(handles=handles, loc="lower left", fontsize=6, frameon=False, ncol=3,
+                       handletextpad=0.2, columnspacing=0.8, borderaxespad=0.1)
+    legend.set_gid("legend")
+    _scale_bar(ax, lo, hi, offsets[-1] - 0.75 * spacing, gain_mv)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(offsets[-1] - spacing * 1.1, offsets[0] + spacing * 0.9)
+    ax.set_xlabel("time from stimulus (ms)")
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    title = " ".join(p for p in (result.side, result.nerve_label) if p)
+    if result.muscle:
+        title += f" ({result.muscle})"
+    polarity = "negative up" if negative_up else "negative down"
+    ax.set_title(f"{title} — {polarity}, scale bar {gain_mv:g} mV", fontsize=9)
+    return ax
+
+
+def _scale_bar(ax: Axes, lo: float, hi: float, y0: float, gain_mv: float) -> None:
+    """Draw a gain (vertical) and time (horizontal) scale bar in the lower right corner."""
+    time_ms = nice_step((hi - lo) / 10.0, _TIME_STEPS_MS)
+    x1 = hi - 0.03 * (hi - lo)
+    x0 = x1 - time_ms
+    ax.plot([x0, x1], [y0, y0], color="black", lw=1.5, gid="scalebar:time")
+    ax.plot([x1, x1], [y0, y0 + gain_mv], color="black", lw=1.5, gid="scalebar:gain")
+    ax.text(x0, y0 + 0.15 * gain_mv, f"{gain_mv:g} mV\n{time_ms:g} ms", fontsize=7,
+            ha="right", va="bottom", gid="scalebar:text")
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, format: str | None = None,
+                dpi: float | None = None) -> Path:
+    """Write a figure as PNG, SVG or PDF, atomically (temporary file + ``os.replace``).
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure (``ax.figure`` of a plot function).
+    path : str or PathLike
+        Output file; its folder must exist. Overwritten if it exists.
+    format : {"png", "svg", "pdf"}, optional
+        Default: from the file suffix.
+    dpi : float, optional
+        Resolution for PNG (dots per inch); default the figure's.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        The format (given or from the suffix) is not one of ``png``, ``svg``, ``pdf``.
+    FileNotFoundError
+        The folder of ``path`` does not exist.
+    """
+    out = Path(path)
+    fmt = (format or out.suffix.lstrip(".")).lower()
+    if fmt not in FIGURE_FORMATS:
+        raise ValueError(f"figure format must be one of {list(FIGURE_FORMATS)} (from format= or the "
+                         f"file suffix), got {format or out.suffix or 'no suffix'!r} for {str(out)!r}")
+    return atomic_write(out, lambda fh: fig.savefig(
+        fh, format=fmt, dpi=dpi if dpi is not None else "figure", metadata=_metadata(fmt)))
+
+
+def _metadata(fmt: str) -> dict[str, Any]:
+    """Reproducible files: no creation date in SVG/PDF."""
+    if fmt == "svg":
+        return {"Date": None}
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    return {}

@@ -1,0 +1,223 @@
+"""The printable HTML report of a case: one self-contained file, images embedded.
+
+:func:`write_html` analyzes the case's nerves (:func:`~nerveconduct.analysis.segments.analyze_nerves`),
+applies the criteria, scores CIDP-MAG when clinical items are given, and writes one HTML file
+that needs no network to view and prints on A4 (one page per nerve). What it shows is
+described in ``docs/report.md``.
+
+Patient names and IDs (``NerveStudy.metadata`` keys such as ``patient_name`` /
+``patient_id``) and the source file names appear only with ``keep_identifiers=True``; the
+header otherwise shows the pseudonymous case id.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import __version__
+from ..limits import NormalLimits
+from ..model import Case, NerveStudy
+from ..plot.nerve import plot_nerve, plot_segments, plot_tli
+from ..plot._io import atomic_write
+from ..plot.summary import nerve_title
+from .context import cidp_mag, evaluate_criteria, immunoparesis, mmn, plotted_outcome
+from .html import IMAGE_FORMATS, esc, figure_html, page
+from .scores import cidp_mag_html, mmn_html, paraprotein_html
+from .sections import (
+    criteria_summary_html,
+    footer_html,
+    header_html,
+    nerve_tables_html,
+    nerve_verdicts_html,
+)
+from ..analysis.segments import analyze_nerves
+
+__all__ = ["DEFAULT_REPORT_CRITERIA", "write_html", "render_html"]
+
+#: Rule sets the report applies by default (MMN conduction block, EAN/PNS 2021 CIDP).
+DEFAULT_REPORT_CRITERIA = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
+
+
+def _as_case(case: Any) -> Case:
+    if isinstance(case, Case):
+        return case
+    if isinstance(case, NerveStudy):
+        return Case(studies=[case])
+    if isinstance(case, (list, tuple)):
+        for i, st in enumerate(case):
+            if not isinstance(st, NerveStudy):
+                raise TypeError(f"case[{i}] must be a NerveStudy, got {type(st).__name__}")
+        return Case(studies=list(case))
+    raise TypeError(f"case must be a Case or a list of NerveStudy, got {type(case).__name__}")
+
+
+def _as_limits(limits: Any) -> NormalLimits:
+    if limits is None:
+        return NormalLimits.default()
+    if isinstance(limits, NormalLimits):
+        return limits
+    if isinstance(limits, (str, os.PathLike)):
+        return NormalLimits.from_file(limits)
+    raise TypeError(f"limits must be a NormalLimits, a path to a CSV/TOML file or None, "
+                    f"got {type(limits).__name__}")
+
+
+def _criteria_ids(criteria: Any) -> tuple[str, ...]:
+    if isinstance(criteria, str):
+        return (criteria,)
+    ids = tuple(criteria or ())
+    for c in ids:
+        if not isinstance(c, str) or not c:
+            raise TypeError(f"criteria must be rule-set ids (strings), got {c!r}")
+    return ids
+
+
+def render_html(
+    case: Case | Sequence[NerveStudy],
+    *,
+    criteria: Sequence[str] = DEFAULT_REPORT_CRITERIA,
+    limits: NormalLimits | str | os.PathLike[str] | None = None,
+    keep_identifiers: bool = False,
+    image_format: str = "png",
+    negative_up: bool = True,
+    dpi: float = 110.0,
+    plots: bool = True,
+) -> str:
+    """Build the report of a case as an HTML string (see :func:`write_html`)."""
+    case = _as_case(case)
+    limits_obj = _as_limits(limits)
+    rule_sets = _criteria_ids(criteria)
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"image_format must be one of {list(IMAGE_FORMATS)}, got {image_format!r}")
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 20 <= dpi <= 600:
+        raise ValueError(f"dpi must be a number in [20, 600] (dots per inch), got {dpi!r}")
+    results = analyze_nerves(case.studies, limits=limits_obj)
+    outcomes = evaluate_criteria(results, rule_sets) if rule_sets else []
+    cb_outcome = plotted_outcome(outcomes)
+    cb_rule_set = cb_outcome.rule_set_id if cb_outcome is not None else None
+
+    body = ['<header><h1>Motor nerve conduction report</h1>',
+            header_html(case, results, keep_identifiers=keep_identifiers), "</header>"]
+    body.append('<section class="findings"><h2>Criteria</h2>')
+    body.append(criteria_summary_html(outcomes, results) if rule_sets
+                else '<p class="note">No criteria requested.</p>')
+    body.append("</section>")
+    body.append(cidp_mag_html(case.clinical, cidp_mag(case.clinical, results)))
+    body.append(mmn_html(case.mmn, mmn(case.mmn, results)))
+    body.append(paraprotein_html(case.paraprotein, immunoparesis(case.paraprotein)))
+
+    for i, result in enumerate(results):
+        title = nerve_title(result)
+        body.append(f'<section class="nerve" data-nerve-index="{i}" data-nerve="{esc(result.nerve)}">')
+        sid = f' <span class="note">study {esc(result.study_id)}</span>' if result.study_id else ""
+        body.append(f"<h2>{esc(title)}{sid}</h2>")
+        if plots:
+            verdicts = None if cb_outcome is None else cb_outcome.segment_verdicts[i]
+            ax = plot_nerve(result, verdicts=verdicts, negative_up=negative_up)
+            caption = (f"{title}: CMAPs distal (top) to proximal, "
+                       f"{'negative up' if negative_up else 'negative down'}; markers at onset (▼), "
+                       "negative peak (●) and end of the negative phase (▲)")
+            if cb_outcome is not None:
+                caption += f"; segments with a {cb_outcome.rule_set_id} verdict bracketed"
+            body.append(figure_html(ax.figure, caption=caption, image_format=image_format,
+                                    dpi=dpi, gid=f"plot-nerve-{i}"))
+        body.append(nerve_tables_html(result))
+        if outcomes:
+            body.append(nerve_verdicts_html(outcomes, i))
+        body.append("</section>")
+
+    if results and plots:
+        body.append('<section class="summary-plots"><h2>Summary plots</h2>')
+        if any(r.segments for r in results):
+            seg_verdicts = None if cb_outcome is None else dict(enumerate(cb_outcome.segment_verdicts))
+            ax = plot_segments(results, rule_set=cb_rule_set, verdicts=seg_verdicts,
+                               thresholds="auto" if cb_rule_set else None)
+            body.append(figure_html(ax.figure, caption="Segment drops and duration increases "
+                                    f"against the thresholds of {cb_rule_set or 'no rule set'}",
+                                    image_format=image_format, dpi=dpi, gid="plot-segments"))
+        ax = plot_tli(results)
+        body.append(figure_html(ax.figure, caption="Terminal latency index per nerve against "
+                                "0.25 (CIDP-MAG) and the Cocito 2001 cut-offs",
+                                image_format=image_format, dpi=dpi, gid="plot-tli"))
+        body.append("</section>")
+    body.append(footer_html(__version__, outcomes, limits_obj))
+    title = f"Nerve conduction report {case.case_id or ''}".strip()
+    return page(title, "\n".join(body))
+
+
+def write_html(
+    case: Case | Sequence[NerveStudy],
+    path: str | os.PathLike[str],
+    *,
+    criteria: Sequence[str] = DEFAULT_REPORT_CRITERIA,
+    limits: NormalLimits | str | os.PathLike[str] | None = None,
+    keep_identifiers: bool = False,
+    overwrite: bool = False,
+    image_format: str = "png",
+    negative_up: bool = True,
+    dpi: float = 110.0,
+    plots: bool = True,
+) -> Path:
+    """Write the self-contained, printable HTML report of a case.
+
+    Parameters
+    ----------
+    case : Case or list of NerveStudy
+        The studies, with the clinical items (CIDP-MAG), MMN inputs and paraprotein context
+        when a :class:`~nerveconduct.model.Case` gives them.
+    path : str or PathLike
+        Output ``.html`` file; its folder must exist.
+    criteria : sequence of str
+        Rule-set ids to apply (default EFNS/PNS 2010 MMN and EAN/PNS 2021 CIDP); the plots
+        show the verdicts and thresholds of the first conduction-block rule set among them
+        (else the first that grades segments).
+    limits : NormalLimits, path or None
+        Normal limits (default: the textbook table), or a lab's CSV/TOML file.
+    keep_identifiers : bool, default False
+        Show patient name/ID from the studies' metadata and the source file names.
+    overwrite : bool, default False
+        Replace an existing file.
+    image_format : {"png", "svg"}
+        Embed the plots as base64 PNG or inline SVG.
+    negative_up : bool, default True
+        Display polarity of the traces.
+    dpi : float, default 110
+        Resolution of the embedded PNG plots (dots per inch).
+    plots : bool, default True
+        Include the plots (False: tables and verdicts only, much faster for many cases).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False (the message names the path).
+    FileNotFoundError
+        The folder of ``path`` does not exist.
+    TypeError
+        ``case`` is not a Case or a list of NerveStudy; ``limits`` or ``criteria`` of a
+        wrong type.
+    ValueError
+        ``image_format`` is not ``"png"`` or ``"svg"``.
+    KeyError
+        An unknown rule-set id (the message lists the known ones).
+
+    Notes
+    -----
+    The file is written to a temporary file in the same folder and moved into place
+    (``os.replace``), so a reader never sees half a report.
+    """
+    out = Path(path)
+    if out.exists() and not overwrite:  # fail before the (slow) rendering
+        raise FileExistsError(f"{str(out)!r} exists: pass overwrite=True (CLI: --overwrite) to replace it")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {str(out)!r}: folder {str(folder)!r} does not exist")
+    text = render_html(case, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
+                       image_format=image_format, negative_up=negative_up, dpi=dpi, plots=plots)
+    return atomic_write(out, lambda fh: fh.write(text.encode("utf-8")), overwrite=overwrite)

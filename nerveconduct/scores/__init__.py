@@ -1,0 +1,41 @@
+"""Patient-level clinical scores: CIDP-MAG, MMN/CIDP categories, RNS decrement, immunoparesis."""
+
+from __future__ import annotations
+
+from .cidp_mag import (
+    CLINICAL_ITEMS,
+    ScoreItem,
+    CidpMagScore,
+    cidp_mag_score,
+    interpret_cidp_mag,
+    MmnCategory,
+    mmn_category,
+    CidpSupport,
+    cidp_electrodiagnostic_support,
+    RnsDecrement,
+    rns_decrement,
+    rns_decrement_from_values,
+    Facilitation,
+    facilitation_pct,
+    Immunoparesis,
+    immunoparesis_grade,
+)
+
+__all__ = [
+    "CLINICAL_ITEMS",
+    "ScoreItem",
+    "CidpMagScore",
+    "cidp_mag_score",
+    "interpret_cidp_mag",
+    "MmnCategory",
+    "mmn_category",
+    "CidpSupport",
+    "cidp_electrodiagnostic_support",
+    "RnsDecrement",
+    "rns_decrement",
+    "rns_decrement_from_values",
+    "Facilitation",
+    "facilitation_pct",
+    "Immunoparesis",
+    "immunoparesis_grade",
+]
