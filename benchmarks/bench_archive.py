@@ -61,7 +61,7 @@ from nerveconduct.criteria import evaluate_nerves, get_rule_set  # noqa: E402
 from nerveconduct.io.archive import write_archive  # noqa: E402
 from nerveconduct.measure.cmap import measure_cmap  # noqa: E402
 from nerveconduct.model import NerveStudy, Site  # noqa: E402
-from nerveconduct.analysis.segments import analyze_nerves  # noqa: E402
+from nerveconduct.analysis import analyze_nerves  # noqa: E402
 from nerveconduct.serialize.records import nerve_record  # noqa: E402
 from nerveconduct.simulate.nerve import simulate_nerve  # noqa: E402
 

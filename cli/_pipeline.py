@@ -1,7 +1,7 @@
 """The steps result commands share: read files (with a sheet), analyze, apply criteria.
 
 Thin glue over :func:`nerveconduct.io.read.read_many`,
-:func:`nerveconduct.analysis.segments.analyze_nerves` and
+:func:`nerveconduct.analysis.analyze_nerves` and
 :func:`nerveconduct.criteria.evaluate_nerve`, with progress on stderr.
 """
 
@@ -17,8 +17,9 @@ from nerveconduct.criteria import evaluate_nerve, evaluate_patient
 from nerveconduct.io.read import read_many
 from nerveconduct.io.sheet import StudySheet, load_sheet
 from nerveconduct.limits import NormalLimits
-from nerveconduct.model import NerveResult, NerveStudy
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.model import NerveStudy
+from nerveconduct.analysis import NerveResult
+from nerveconduct.analysis import analyze_nerves
 
 from ._output import message, progress
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from nerveconduct.batch.engine import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
-from nerveconduct.serialize.columns import columnar_supported
 from nerveconduct.batch.executors import DaskMissingError
 from nerveconduct.batch.output import BatchResumeError
 
@@ -52,18 +51,20 @@ class _ProgressBar:
             self.bar.__exit__(None, None, None)
 
 
-#: Runs of at least this many traces on the object path get a hint about the columnar tables.
+#: Runs of at least this many traces that worded every verdict get a hint about the flat tables.
 SPEED_HINT_TRACES = 100_000
 
 
 def speed_hint(table: str, fmt: str, reasons: bool, criteria: Sequence[str],
                n_traces: int) -> str | None:
-    """A hint for a large run that took the per-nerve object path, else ``None``."""
-    if n_traces < SPEED_HINT_TRACES or columnar_supported(table, fmt, reasons, tuple(criteria)):
+    """A hint for a large run whose rows needed the verdicts' sentences, else ``None``."""
+    worded = (table, fmt) == ("nerve", "jsonl") or reasons
+    if n_traces < SPEED_HINT_TRACES or not worded or not criteria:
         return None
     what = "reason sentences (--reasons)" if reasons else "nested JSON Lines nerve records"
-    return (f"hint: {what} are built nerve by nerve; --table segment (CSV or JSON Lines) or a "
-            ".csv nerve table is written from columns, about 10x faster (docs/batch.md)")
+    return (f"hint: {what} word every verdict; --table segment (CSV or JSON Lines) or a "
+            ".csv nerve table carry the same levels without sentences, several times faster "
+            "(docs/batch.md)")
 
 
 @click.command("batch")

@@ -15,7 +15,7 @@ from nerveconduct.io.read import read_case
 from nerveconduct.io.sheet import load_sheet
 from nerveconduct.model import Case
 from nerveconduct.scores.cidp_mag import cidp_mag_score, mmn_category
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 
 from ._output import check_new_output, message, overwrite_option, progress
 from ._render import num

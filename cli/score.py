@@ -13,7 +13,7 @@ from nerveconduct.scores.cidp_mag import (
     CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
 )
 from nerveconduct.scores.categories import SUPPORTIVE_MMN
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize.records import score_record
 
 from ._output import check_new_output, message, output_option, overwrite_option, result_stream

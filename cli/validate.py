@@ -10,7 +10,7 @@ import click
 from nerveconduct.flags import MeasureFlag
 from nerveconduct.io.detect import detect_format
 from nerveconduct.io.read import read
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize.records import failure_record
 
 from ._output import message, progress, resolve_format, result_stream

@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # model
     "Site": "model", "NerveStudy": "model", "Case": "model", "InvalidStudyError": "model",
-    "SiteResult": "model", "SegmentResult": "model", "NerveResult": "model",
-    "LimitComparison": "model",
+    "SiteResult": "analysis", "SegmentResult": "analysis", "NerveResult": "analysis",
+    "LimitComparison": "analysis", "NerveTable": "analysis",
     # measurement, simulation
     "measure_cmap": "measure", "CmapMeasures": "measure", "CMAP_MEASURE_FIELDS": "measure",
     "MeasureFlag": "flags",

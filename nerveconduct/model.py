@@ -1,8 +1,9 @@
-"""The nerve model: stimulation sites, a motor nerve study, and the results read along a nerve.
+"""The nerve model: stimulation sites, a motor nerve study, a case (the analysis's inputs).
 
-Ground floor of the package: imports nothing of ours but names and flags.
+Ground floor of the package: imports nothing of ours but names. What is read along a nerve
+(:class:`~nerveconduct.analysis.NerveResult` and its parts) lives in :mod:`nerveconduct.analysis`.
 
-Distances follow the machines' convention (ARCHITECTURE.md): the most distal site's
+Distances follow the machines' convention (``docs/output-fields.md``): the most distal site's
 ``distance_mm`` is stimulation point -> active recording electrode; every other site's is the
 segment length from the next more distal site. Sites are ordered distal -> proximal.
 """
@@ -21,10 +22,6 @@ __all__ = [
     "InvalidStudyError",
     "Site",
     "NerveStudy",
-    "SiteResult",
-    "SegmentResult",
-    "LimitComparison",
-    "NerveResult",
     "Case",
     "POLARITIES",
 ]
@@ -224,143 +221,6 @@ class NerveStudy:
             f"sites=[{names}], n_samples={self.traces.shape[1]}, "
             f"sampling_rate_hz={self.sampling_rate_hz:g}, study_id={self.study_id!r})"
         )
-
-
-@dataclass(frozen=True)
-class SiteResult:
-    """Measures of one site's CMAP (values from :func:`nerveconduct.measure_cmap`).
-
-    ``distance_mm`` is as recorded (machine convention); ``cumulative_distance_mm`` is the
-    distance from the active recording electrode. Measures are NaN when the response is absent
-    or was not given.
-    """
-
-    name: str
-    canonical_name: str | None
-    distance_mm: float | None
-    cumulative_distance_mm: float | None
-    onset_latency_ms: float
-    negative_peak_latency_ms: float
-    negative_peak_amplitude_mv: float
-    peak_to_peak_amplitude_mv: float
-    negative_peak_duration_ms: float
-    negative_peak_area_mv_ms: float
-    cmap_duration_ms: float
-    baseline_mv: float
-    noise_mv: float
-    present: bool
-    flags: int
-    stimulus_intensity_ma: float | None = None
-
-
-@dataclass(frozen=True)
-class SegmentResult:
-    """What a clinician reads between two adjacent stimulation sites.
-
-    "Segment" values compare the segment's two sites; ``*_from_distal_*`` values compare the
-    proximal site with the nerve's most distal site (both are read in clinic). Drops are
-    100·(1 − proximal/distal) in %; duration increases 100·(proximal/distal − 1) in %. Values
-    are NaN when they cannot be computed and ``flags`` says why.
-    """
-
-    index: int
-    distal_site: str
-    proximal_site: str
-    distal_canonical: str | None
-    proximal_canonical: str | None
-    distance_mm: float | None
-    cumulative_distance_mm: float | None
-    conduction_velocity_m_s: float
-    conduction_velocity_from_distal_m_s: float
-    amplitude_drop_pct: float
-    area_drop_pct: float
-    duration_increase_pct: float
-    cmap_duration_increase_pct: float
-    amplitude_drop_from_distal_pct: float
-    area_drop_from_distal_pct: float
-    duration_increase_from_distal_pct: float
-    cmap_duration_increase_from_distal_pct: float
-    distal_amplitude_mv: float
-    proximal_amplitude_mv: float
-    proximal_absent: bool
-    distal_absent: bool
-    across_entrapment_site: bool
-    entrapment_site: str | None
-    from_erbs_point: bool
-    flags: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        """``"distal–proximal"`` label, e.g. ``"wrist–elbow"``."""
-        return f"{self.distal_site}\u2013{self.proximal_site}"
-
-
-@dataclass(frozen=True)
-class LimitComparison:
-    """One nerve value against its normal limit.
-
-    ``pct_of_limit`` is 100·value/limit; ``abnormal`` says whether the value is beyond the
-    limit in the abnormal direction; both are ``None`` with a ``reason`` when the value or the
-    limit is missing.
-    """
-
-    measure: str
-    value: float | None
-    limit: float | None
-    limit_kind: str  # "LLN" or "ULN"
-    pct_of_limit: float | None
-    abnormal: bool | None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class NerveResult:
-    """Everything measured and derived along one nerve.
-
-    Attributes
-    ----------
-    nerve : str
-        Canonical nerve name when known, else the name as given.
-    sites, segments : tuple
-        :class:`SiteResult` per site (distal -> proximal) and :class:`SegmentResult` per
-        adjacent pair.
-    distal_motor_latency_ms : float
-        Onset latency at the most distal site (ms), NaN if absent.
-    terminal_latency_index : float
-        distal distance (mm) / (CV of the first segment (m/s) × DML (ms)); dimensionless.
-    residual_latency_ms : float
-        DML − distal distance / CV of the first segment (ms).
-    limits : dict of str to LimitComparison
-        ``distal_amplitude``, ``distal_motor_latency``, ``conduction_velocity`` (slowest
-        segment outside compression sites and Erb's point) and ``f_wave_latency`` against the
-        normal limits used. (The distal CMAP duration cut-offs are criteria, not normal limits:
-        the rule sets read ``distal_cmap_duration_ms``.)
-    flags : tuple of str
-        Nerve-level problems (unknown nerve name, missing distances, ...).
-    study : NerveStudy or None
-        The waveforms this result came from (``None`` for :func:`analyze_values`).
-    """
-
-    nerve: str
-    nerve_label: str
-    known_nerve: bool
-    side: str | None
-    muscle: str | None
-    study_id: str | None
-    sites: tuple[SiteResult, ...]
-    segments: tuple[SegmentResult, ...]
-    distal_motor_latency_ms: float
-    distal_amplitude_mv: float
-    distal_area_mv_ms: float
-    distal_cmap_duration_ms: float
-    terminal_latency_index: float
-    residual_latency_ms: float
-    f_wave_latency_ms: float | None
-    temperature_c: float | None
-    low_frequency_filter_hz: float | None
-    limits: dict[str, LimitComparison] = field(default_factory=dict)
-    flags: tuple[str, ...] = ()
-    study: NerveStudy | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from nerveconduct.batch.executors import ordered_results
 from nerveconduct.batch.task import ChunkOutput, output_columns
 from nerveconduct.criteria import evaluate_nerve
 from nerveconduct.io.archive import open_archive, write_archive
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize.records import nerve_record
 from nerveconduct.simulate.nerve import simulate_nerve
 

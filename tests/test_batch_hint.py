@@ -1,4 +1,4 @@
-"""The batch CLI's hint after a large run on the per-nerve object path."""
+"""The batch CLI's hint after a large run whose rows worded every verdict."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ def test_hint_for_large_runs_of_nested_records_or_reasons():
     assert hint is not None and "--reasons" in hint
 
 
-def test_no_hint_for_columnar_tables_or_small_runs():
+def test_no_hint_for_flat_tables_small_runs_or_no_criteria():
     for table, fmt in (("segment", "csv"), ("segment", "jsonl"), ("nerve", "csv")):
         assert speed_hint(table, fmt, False, MMN, 10 * SPEED_HINT_TRACES) is None
     assert speed_hint("nerve", "jsonl", False, MMN, SPEED_HINT_TRACES - 1) is None
+    assert speed_hint("nerve", "jsonl", False, [], 10 * SPEED_HINT_TRACES) is None

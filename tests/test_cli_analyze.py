@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from nerveconduct.criteria import evaluate_nerve, list_rule_sets
 from nerveconduct.io.read import read
 from nerveconduct.simulate.samples import FAKE_PATIENT_NAME, sample_path
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize import nerve_record, segment_columns
 from nerveconduct_cli.main import main
 

@@ -30,7 +30,7 @@ from nerveconduct.criteria.patient import (
 )
 from nerveconduct.criteria.registry import get_rule_set
 from nerveconduct.model import Site
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 
 @pytest.fixture(scope="module")

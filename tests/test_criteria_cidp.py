@@ -14,7 +14,7 @@ import pytest
 from nerveconduct.criteria import evaluate, evaluate_nerve, evaluate_patient
 from nerveconduct.model import Site
 from nerveconduct.scores.cidp_mag import cidp_electrodiagnostic_support
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 EFNS = "efns-pns-2010-cidp"
 EAN = "ean-pns-2021-cidp"

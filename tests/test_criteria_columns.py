@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,16 +24,15 @@ from nerveconduct.criteria.columns import (
     evaluate_nerve_columns,
     evaluate_segment_columns,
     nerve_frame,
-    nerve_frame_from_columns,
     segment_frame,
 )
 from nerveconduct.criteria.engine import evaluate
 from nerveconduct.criteria.patient import evaluate_nerve
 from nerveconduct.criteria.registry import get_rule_set, list_rule_sets
 from nerveconduct.criteria.tables import loads_rule_set
-from nerveconduct.model import LimitComparison, Site
-from nerveconduct.analysis.segments import analyze_nerves, analyze_values
-from nerveconduct.serialize.records import _level_label
+from nerveconduct.model import Site
+from nerveconduct.analysis import analyze_nerves, analyze_values
+from nerveconduct.serialize.verdicts import _level_label
 from nerveconduct.serialize.rows import nerve_row
 from nerveconduct.simulate.nerve import simulate_nerve
 
@@ -224,17 +222,16 @@ def _nerve(rng):
     cmap = None if rng.random() < 0.1 else _chain(rng, n, _pick(rng, CMAP_DURATIONS), DURATION_FACTORS, (4, 20))
     uln = {"median": 31.0, "ulnar": 32.0}.get(nerve, 56.0)
     f_wave = _pick(rng, [None, NAN, uln * 1.1, uln * 1.2, uln * 1.3, uln * 1.5, float(rng.uniform(20, 70))])
-    nr = analyze_values(
-        nerve, [Site(s, d) for s, d in zip(sites, dist)], lat, amp, negative_peak_area_mv_ms=area,
-        negative_peak_duration_ms=dur, cmap_duration_ms=cmap, side=_pick(rng, ["left", "right", None]),
-        f_wave_latency_ms=f_wave, low_frequency_filter_hz=_pick(rng, [None, 2.0, 20.0, 2.0 + 1e-12, 3.0]),
-        temperature_c=_pick(rng, [None, 29.0, 33.0]))
-    if rng.random() < 0.5:  # peak-to-peak amplitudes (analyze_values leaves them NaN)
+    pp = None
+    if rng.random() < 0.5:  # peak-to-peak amplitudes (else NaN)
         pp = _chain(rng, n, _pick(rng, [0.0, NAN, 2.0, 5.0]) if rng.random() < 0.3 else float(rng.uniform(1, 15)),
                     RATIOS, (0.5, 15))
-        nr = dataclasses.replace(nr, sites=tuple(dataclasses.replace(s, peak_to_peak_amplitude_mv=p)
-                                                 for s, p in zip(nr.sites, pp)))
-    return nr
+    return analyze_values(
+        nerve, [Site(s, d) for s, d in zip(sites, dist)], lat, amp, negative_peak_area_mv_ms=area,
+        negative_peak_duration_ms=dur, cmap_duration_ms=cmap, peak_to_peak_amplitude_mv=pp,
+        side=_pick(rng, ["left", "right", None]),
+        f_wave_latency_ms=f_wave, low_frequency_filter_hz=_pick(rng, [None, 2.0, 20.0, 2.0 + 1e-12, 3.0]),
+        temperature_c=_pick(rng, [None, 29.0, 33.0]))
 
 
 @pytest.fixture(scope="module")
@@ -351,17 +348,6 @@ def test_zero_nerves_and_single_site_nerves():
     assert cidp.level.tolist() == ["not-assessable"] * 2 and cidp.items_met[0] == ("I-A", "I-D", "I-G")
 
 
-def test_zero_amplitude_lln_counts_as_unknown():
-    nr = analyze_values("median", [Site("wrist", 70), Site("elbow", 200)], [3.5, 7.5], [4.0, 1.5])
-    limits = dict(nr.limits, distal_amplitude=LimitComparison("distal_amplitude_mv", 4.0, 0.0, "LLN", None, None))
-    nr = dataclasses.replace(nr, limits=limits)
-    sf = segment_frame([nr])
-    assert np.isnan(sf["amplitude_lln_mv"]).all()
-    segs = evaluate_segment_columns("efns-pns-2010-cidp", sf)
-    expected = evaluate(nr, "efns-pns-2010-cidp")[0]
-    assert (segs.level[0], segs.items[0]) == (expected.level, expected.items) == ("not-assessable", ())
-
-
 def test_check_supported_and_errors(population):
     _, sf, nf = population
     for rs in RULE_SETS:
@@ -388,43 +374,6 @@ def test_check_supported_and_errors(population):
         evaluate_nerve_columns("aan-1991", nf, sf, segs, comparison="adjacent")
     with pytest.raises(TypeError, match=r"results\[0\] must be a NerveResult"):
         segment_frame(["median"])
-
-
-def _chunk_like(results):
-    """What a batch chunk table holds per nerve (NaN = unknown)."""
-    def col(fn):
-        return np.array([NAN if fn(nr) is None else fn(nr) for nr in results], dtype=float)
-
-    nerve = {"nerve": np.array([nr.nerve for nr in results], dtype=object),
-             "known_nerve": np.array([nr.known_nerve for nr in results]),
-             "distal_amplitude_mv": col(lambda nr: nr.distal_amplitude_mv),
-             "distal_motor_latency_ms": col(lambda nr: nr.distal_motor_latency_ms),
-             "slowest_conduction_velocity_m_s": col(lambda nr: nr.limits["conduction_velocity"].value),
-             "f_wave_latency_ms": col(lambda nr: nr.f_wave_latency_ms),
-             "distal_cmap_duration_ms": col(lambda nr: nr.distal_cmap_duration_ms),
-             "low_frequency_filter_hz": col(lambda nr: nr.low_frequency_filter_hz)}
-    for key in ("distal_amplitude", "distal_motor_latency", "conduction_velocity", "f_wave_latency"):
-        nerve[f"{key}_limit"] = col(lambda nr, key=key: nr.limits[key].limit)
-    return SimpleNamespace(nerve=nerve)
-
-
-def test_nerve_frame_from_chunk_columns(population):
-    results, _, nf = population
-    table = _chunk_like(results)
-    table.nerve["f_wave_studied"] = np.array([nr.f_wave_latency_ms is not None for nr in results])
-    got = nerve_frame_from_columns(table)
-    assert set(got) == set(NERVE_KEYS)
-    for key in NERVE_KEYS:
-        if NERVE_KEYS[key] is object:
-            assert got[key].tolist() == nf[key].tolist(), key
-        else:
-            np.testing.assert_array_equal(got[key], nf[key], err_msg=key)
-    del table.nerve["f_wave_studied"]  # as read from an archive: an absent F-wave reads as not studied
-    got = nerve_frame_from_columns(table)
-    np.testing.assert_array_equal(got["f_wave_studied"], ~np.isnan(nf["f_wave_latency_ms"]))
-    del table.nerve["distal_cmap_duration_ms"]
-    with pytest.raises(KeyError, match="distal_cmap_duration_ms"):
-        nerve_frame_from_columns(table)
 
 
 @pytest.mark.parametrize("rule_set", RULE_SETS, ids=lambda r: r if isinstance(r, str) else r.id)

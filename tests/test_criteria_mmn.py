@@ -11,7 +11,7 @@ import pytest
 from nerveconduct.criteria import evaluate, evaluate_patient
 from nerveconduct.limits import LimitRow, NormalLimits
 from nerveconduct.model import Site
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 MMN = "efns-pns-2010-mmn"
 

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
 from nerveconduct.criteria import evaluate, evaluate_patient
 from nerveconduct.model import Site
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 
 def nerve(amp=(6.0, 6.0), area=(20.0, 20.0), dur=(5.0, 5.0), *, name="median",
           sites=(("wrist", 70.0), ("elbow", 230.0)), pp=None):
     lat = [3.5 + i * 4.0 for i in range(len(sites))]
-    nr = analyze_values(name, [Site(n, d) for n, d in sites], lat, list(amp),
-                        negative_peak_area_mv_ms=list(area), negative_peak_duration_ms=list(dur))
-    if pp is not None:  # peak-to-peak amplitudes, which analyze_values does not take
-        sites_pp = tuple(dataclasses.replace(s, peak_to_peak_amplitude_mv=v) for s, v in zip(nr.sites, pp, strict=True))
-        nr = dataclasses.replace(nr, sites=sites_pp)
-    return nr
+    return analyze_values(name, [Site(n, d) for n, d in sites], lat, list(amp),
+                          negative_peak_area_mv_ms=list(area), negative_peak_duration_ms=list(dur),
+                          peak_to_peak_amplitude_mv=None if pp is None else list(pp))
 
 
 # --- AAN 1991 ----------------------------------------------------------------------------------

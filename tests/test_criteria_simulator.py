@@ -8,7 +8,7 @@ import pytest
 
 from nerveconduct.criteria import evaluate, evaluate_patient
 from nerveconduct.scores.cidp_mag import cidp_mag_score
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 from nerveconduct.simulate.nerve import simulate_nerve
 
 MMN = "efns-pns-2010-mmn"

@@ -18,7 +18,7 @@ from nerveconduct.criteria import (
     unregister_rule_set,
 )
 from nerveconduct.model import Site
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 SHIPPED = {"efns-pns-2010-mmn", "efns-pns-2010-cidp", "ean-pns-2021-cidp", "aan-1991", "textbook-20pct",
            "amplitude-dependent-2000"}

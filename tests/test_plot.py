@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from nerveconduct.model import NerveStudy, Site
 from nerveconduct.plot.nerve import plot_nerve, plot_segments, plot_tli, save_figure
 from nerveconduct.plot.criteria import ThresholdLine, rule_set_table, rule_set_thresholds
-from nerveconduct.analysis.segments import analyze_nerve, analyze_values
+from nerveconduct.analysis import analyze_nerve, analyze_values
 from nerveconduct.simulate.nerve import simulate_nerve
 
 SITES = ("wrist", "below elbow", "above elbow")
@@ -335,7 +335,7 @@ def test_no_pyplot_state(shim_pythonpath):
     """Plotting never imports pyplot (no global figure state leaks into the caller)."""
     code = ("import sys\n"
             "from nerveconduct.simulate.nerve import simulate_nerve\n"
-            "from nerveconduct.analysis.segments import analyze_nerve\n"
+            "from nerveconduct.analysis import analyze_nerve\n"
             "from nerveconduct.plot.nerve import plot_nerve, plot_segments, plot_tli\n"
             "r = analyze_nerve(simulate_nerve((70.0, 200.0), seed=1, n_units=40).to_studies()[0])\n"
             "plot_nerve(r); plot_segments([r]); plot_tli([r])\n"

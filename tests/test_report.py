@@ -17,7 +17,7 @@ import nerveconduct
 from nerveconduct.io.read import read_case
 from nerveconduct.model import Case, NerveStudy, Site
 from nerveconduct.report.build import render_html, write_html
-from nerveconduct.analysis.segments import analyze_nerves
+from nerveconduct.analysis import analyze_nerves
 from nerveconduct.simulate.nerve import simulate_nerve
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"

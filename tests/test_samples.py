@@ -14,7 +14,7 @@ from nerveconduct.simulate.samples import (FAKE_PATIENT_ID, FAKE_PATIENT_NAME, S
                                   generate_samples, sample_path)
 from nerveconduct.scores.cidp_mag import cidp_mag_score
 from nerveconduct.scores.categories import mmn_category
-from nerveconduct.analysis.segments import analyze_nerve
+from nerveconduct.analysis import analyze_nerve
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 README = (SAMPLES / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ import pytest
 from nerveconduct.criteria import evaluate
 from nerveconduct.model import Site
 from nerveconduct.scores.cidp_mag import mmn_category
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 
 def median(prox_area, side="right", prox_dur=5.0):

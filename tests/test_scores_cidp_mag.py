@@ -8,7 +8,7 @@ import pytest
 
 from nerveconduct.model import Site
 from nerveconduct.scores.cidp_mag import CLINICAL_ITEMS, cidp_mag_score, interpret_cidp_mag
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 
 
 def nerve(name="median", *, dml=6.0, side="right", prox_amp=None, single=False):

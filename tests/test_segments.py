@@ -7,7 +7,8 @@ import pytest
 
 from nerveconduct.limits import LimitRow, NormalLimits
 from nerveconduct.model import Site
-from nerveconduct.analysis.segments import analyze_values, segment_table
+from nerveconduct.analysis.segments import segment_table
+from nerveconduct.analysis import analyze_values
 
 
 def _median():

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from nerveconduct.analysis.segments import analyze_nerve, analyze_nerves
+from nerveconduct.analysis import analyze_nerve, analyze_nerves
 from nerveconduct.simulate.nerve import simulate_nerve
 
 N_NERVES = 300

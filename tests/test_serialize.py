@@ -14,7 +14,7 @@ import pytest
 from nerveconduct.criteria import evaluate, evaluate_nerve, evaluate_patient, list_rule_sets
 from nerveconduct.model import NerveStudy, Site
 from nerveconduct.scores.cidp_mag import cidp_mag_score
-from nerveconduct.analysis.segments import analyze_values
+from nerveconduct.analysis import analyze_values
 from nerveconduct.serialize import (
     IDENTIFIER_COLUMNS, IDENTITY_COLUMNS, LIMIT_KEYS, NERVE_COLUMNS, SCHEMA_VERSION, SEGMENT_COLUMNS,
     SITE_COLUMNS, csv_cell, failure_record, nerve_columns, nerve_record, nerve_row, patient_record,

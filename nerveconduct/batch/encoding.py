@@ -1,8 +1,8 @@
 """How a batch task encodes its output rows: :class:`Encoder` and :class:`ChunkOutput`.
 
 The rows of a task are UTF-8 lines (JSON Lines or CSV), buffered up to ~1 MB and kept as
-pieces: zlib-compressed on the object path (nested records), as they are on the columnar path
-(see :class:`ChunkOutput`). The task returns them in a :class:`ChunkOutput`, which the batch
+pieces: zlib-compressed for the nested nerve records and reason sentences (large rows), as
+they are for the flat tables (see :class:`ChunkOutput`). The task returns them in a :class:`ChunkOutput`, which the batch
 engine writes to the output file in nerve order.
 """
 
@@ -13,14 +13,9 @@ import io
 import json
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from ..serialize.columns import encode_rows
 from ..serialize import csv_cell
-
-if TYPE_CHECKING:
-    from .task import TaskOptions
-    from ..analysis.chunk import ChunkTable
 
 __all__ = ["ChunkOutput", "Encoder"]
 
@@ -39,10 +34,10 @@ class ChunkOutput:
         Nerves written as failure rows.
     data : tuple of bytes
         UTF-8 output rows, each ending in ``"\\n"``, in pieces (never copied into one
-        buffer): as one zlib stream when ``compressed`` (level 1: the nested records of the
-        object path are ~6x smaller for ~5 % of the task's time, so that the outputs waiting
-        in the parent stay small), else as they are (the columnar rows: ~0.4 kB per nerve,
-        where compressing would cost ~10 % of the task).
+        buffer): as one zlib stream when ``compressed`` (level 1: the nested records and
+        reason sentences are ~6x smaller for ~5 % of the task's time, so that the outputs
+        waiting in the parent stay small), else as they are (the flat rows: ~0.4 kB per
+        nerve, where compressing would cost ~10 % of the task).
     compressed : bool, default True
         Whether ``data`` is a zlib stream.
     """
@@ -73,35 +68,35 @@ class ChunkOutput:
 
 
 class Encoder:
-    """Encodes rows as they come (text buffered up to ~1 MB, then compressed on the object path)."""
+    """Encodes rows as they come (text buffered up to ~1 MB, then compressed for large rows)."""
 
     FLUSH_CHARS = 1 << 20
 
-    def __init__(self, opts: TaskOptions) -> None:
-        self.opts = opts
+    def __init__(self, fmt: str, columns: Sequence[str], *, compress: bool) -> None:
+        self.fmt = fmt
+        self.columns = tuple(columns)
         self.json = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
-        self.deflater = None if opts.columnar else zlib.compressobj(1)
+        self.deflater = zlib.compressobj(1) if compress else None
         self.parts: list[bytes] = []
 
     def add(self, rows: list[dict[str, Any]]) -> None:
-        """Rows of the object path (dicts keyed by column), encoded as JSON Lines or CSV."""
-        if self.opts.fmt == "jsonl":
+        """Rows given as dicts keyed by column (failure rows), as JSON Lines or CSV."""
+        if self.fmt == "jsonl":
             for row in rows:
                 self.text.write(self.json.encode(row))
                 self.text.write("\n")
         else:
-            self.csv.writerows([csv_cell(row.get(c)) for c in self.opts.columns] for row in rows)
+            self.csv.writerows([csv_cell(row.get(c)) for c in self.columns] for row in rows)
         if self.text.tell() >= self.FLUSH_CHARS:
             self._flush()
 
-    def add_columns(self, table: ChunkTable) -> None:
-        """Rows of a :class:`~nerveconduct.analysis.chunk.ChunkTable`, written from its columns
-        (nothing is written when that raises: :func:`encode_rows` writes its rows at the end)."""
-        o = self.opts
-        encode_rows(table, table=o.table, fmt=o.fmt, columns=o.columns, rule_sets=o.rule_sets,
-                    source=o.source, text=self.text)
+    def add_lines(self, lines: list[str]) -> None:
+        """Rows already rendered (:func:`nerveconduct.serialize.render`), one line each."""
+        if lines:
+            self.text.write("\n".join(lines))
+            self.text.write("\n")
         if self.text.tell() >= self.FLUSH_CHARS:
             self._flush()
 

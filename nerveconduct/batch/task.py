@@ -1,27 +1,23 @@
 """One batch task: read a range of nerves from an archive, analyze them, serialize the rows.
 
-The task function :func:`process_range` is what the batch engine (:mod:`nerveconduct.batch.engine`)
+The task function :func:`process_range` is what the batch engine (:mod:`nerveconduct.batch`)
 runs in a worker process, a Dask worker or in-process: it receives only picklable values (the
 archive *path*, a nerve range and :class:`TaskOptions`), never an h5py object, opens the
 archive itself and returns the finished output rows as bytes (:class:`ChunkOutput`).
 
+One path for every table and format: each slice of the task is analyzed by the analysis core
+(:func:`nerveconduct.analysis.table_from_chunk`), its verdicts gathered
+(:func:`nerveconduct.serialize.verdict_cells`: column-wise for the flat tables, worded for
+the nested records and ``reasons``) and its rows written by the one row builder
+(:func:`nerveconduct.serialize.render`).
+
 Per-record isolation: a nerve whose stored values make no valid study, whose analysis or
 criteria evaluation raises one of :data:`RECORD_ERRORS`, or whose rows cannot be read from the
 file gets one *failure row* (its ``nerve_index``, ``study_id``, ``error_type`` and ``error``)
-instead of its result rows. Every nerve of the range appears in the output exactly once: with
-its result, or with its error. Any other exception (a bug, memory exhaustion) stops the run;
-the output written so far is kept and the run can be resumed.
-
-Two paths write the same bytes. The **columnar** path (flat tables: ``segment`` in CSV or
-JSON Lines, ``nerve`` in CSV, without reason sentences) analyzes each slice of the task as
-arrays (:func:`nerveconduct.analysis.chunk.analyze_chunk`), evaluates the rule sets column-wise
-(:mod:`nerveconduct.criteria.columns`) and renders the rows from the columns
-(:mod:`nerveconduct.serialize.columns`): tens of microseconds per nerve. The **object** path
-builds a NerveResult, its verdicts and its record per nerve with :mod:`nerveconduct.serialize.records`
-(the same code as ``nerveconduct analyze``): the nested nerve records, the reason
-sentences, and any slice the columnar path declines (a nerve with invalid stored values, an
-error to isolate nerve by nerve). This module adds the ``nerve_index`` of the archive row and
-encodes the lines.
+instead of its result rows: a run of nerves that raises is halved until the nerve that raises
+is found. Every nerve of the range appears in the output exactly once: with its result, or
+with its error. Any other exception (a bug, memory exhaustion) stops the run; the output
+written so far is kept and the run can be resumed.
 """
 
 from __future__ import annotations
@@ -30,25 +26,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from ..serialize.columns import columnar_supported
-from .encoding import ChunkOutput, Encoder
-from ..analysis.chunk import ChunkTable, analyze_chunk
-from ..criteria.patient import evaluate_nerve, evaluate_nerves
+from ..analysis import table_from_chunk
 from ..criteria.tables import RuleSet
 from ..io.archive import Archive, TraceChunk, open_archive
 from ..io.errors import ArchiveError, NerveConductIOError
 from ..limits import NormalLimits
-from ..model import NerveResult, NerveStudy
-from ..analysis.segments import analyze_nerves
-from ..serialize import (
-    IDENTITY_COLUMNS,
-    failure_record,
-    nerve_columns,
-    nerve_record,
-    nerve_row,
-    segment_columns,
-    segment_rows,
-)
+from ..serialize import failure_record, nerve_columns, render, segment_columns, verdict_cells
+from .encoding import ChunkOutput, Encoder
 
 __all__ = [
     "TABLES",
@@ -98,13 +82,9 @@ class TaskOptions:
     source : str
         Value of the ``source`` field of every row (the archive's file name).
     reasons : bool, default False
-        Segment tables: add each rule set's ``verdict_R_reasons`` column (the sentences;
-        written by the object path, several times slower).
+        Segment tables: add each rule set's ``verdict_R_reasons`` column (the sentences).
     n_threads : int, optional
         Threads of the measurement in this task (``None``: all cores; 1 in pool workers).
-    columnar : bool, optional
-        Write rows from columns (:mod:`nerveconduct.serialize.columns`); default (``None``):
-        whenever the table, format and rule sets allow it. ``False`` forces the object path.
     """
 
     table: str
@@ -115,16 +95,20 @@ class TaskOptions:
     reasons: bool = False
     n_threads: int | None = None
     columns: tuple[str, ...] = field(default=(), init=False)
-    columnar: bool | None = None
 
     def __post_init__(self) -> None:
         ids = [rs.id for rs in self.rule_sets]
         object.__setattr__(self, "columns", tuple(output_columns(self.table, ids, self.reasons)))
-        supported = columnar_supported(self.table, self.fmt, self.reasons, self.rule_sets)
-        if self.columnar and not supported:
-            raise ValueError(f"rows of the {self.table} table in {self.fmt} (reasons={self.reasons}) "
-                             "cannot be written from columns")
-        object.__setattr__(self, "columnar", supported if self.columnar is None else self.columnar)
+
+    @property
+    def kind(self) -> str:
+        """The row kind of :func:`nerveconduct.serialize.render`."""
+        return "record" if (self.table, self.fmt) == ("nerve", "jsonl") else self.table
+
+    @property
+    def worded(self) -> bool:
+        """Whether the verdicts need their sentences (nested records, reasons)."""
+        return self.kind == "record" or self.reasons
 
 
 def output_columns(table: str, rule_set_ids: Sequence[str], reasons: bool = False) -> list[str]:
@@ -141,8 +125,8 @@ def output_columns(table: str, rule_set_ids: Sequence[str], reasons: bool = Fals
     Returns
     -------
     list of str
-        ``nerve_index``, then :func:`nerveconduct.serialize.records.nerve_columns` or
-        :func:`~nerveconduct.serialize.records.segment_columns`, then :data:`ERROR_COLUMNS`.
+        ``nerve_index``, then :func:`nerveconduct.serialize.nerve_columns` or
+        :func:`~nerveconduct.serialize.segment_columns`, then :data:`ERROR_COLUMNS`.
     """
     body = nerve_columns(rule_set_ids) if table == "nerve" else segment_columns(rule_set_ids)
     if not reasons:
@@ -169,36 +153,6 @@ def _failure(index: int, study_id: Any, exc: BaseException, opts: TaskOptions) -
 
 
 # ------------------------------------------------------------------------------ rows
-def _verdicts(results: list[NerveResult], opts: TaskOptions) -> list[dict[str, Any] | None]:
-    """Each result's verdicts per rule set, evaluated for all the results at once (``None`` for
-    every result when that raises: :func:`_result_rows` then evaluates nerve by nerve)."""
-    try:
-        per_rule_set = {rs.id: evaluate_nerves(results, rs) for rs in opts.rule_sets}
-    except RECORD_ERRORS:
-        return [None] * len(results)
-    return [{rid: verdicts[k] for rid, verdicts in per_rule_set.items()} for k in range(len(results))]
-
-
-def _result_rows(index: int, result: NerveResult, opts: TaskOptions,
-                 verdicts: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    if verdicts is None:
-        verdicts = {rs.id: evaluate_nerve(result, rs) for rs in opts.rule_sets}
-    if opts.table == "nerve":
-        row = (nerve_record if opts.fmt == "jsonl" else nerve_row)(result, verdicts,
-                                                                   source=opts.source)
-        return [{"nerve_index": index, **row}]
-    rows = segment_rows(result, verdicts, source=opts.source)
-    if not opts.reasons:
-        drop = [f"verdict_{rs.id}_reasons" for rs in opts.rule_sets]
-        rows = [{k: v for k, v in row.items() if k not in drop} for row in rows]
-    if not rows:  # a single-site nerve still appears once: its identity, empty segment values
-        record = nerve_record(result, source=opts.source)
-        row = dict.fromkeys(opts.columns[1:-len(ERROR_COLUMNS)])
-        row.update((col, record[col]) for col in IDENTITY_COLUMNS)
-        rows = [row]
-    return [{"nerve_index": index, **row} for row in rows]
-
-
 def _sub_chunk(chunk: TraceChunk, j0: int, j1: int) -> TraceChunk:
     """Nerves ``j0:j1`` of ``chunk`` (positions within the chunk) as a chunk of their own."""
     a = int(chunk.nerves["row_start"][j0]) - chunk.row_start
@@ -211,62 +165,57 @@ def _sub_chunk(chunk: TraceChunk, j0: int, j1: int) -> TraceChunk:
         sites={k: v[a:b] for k, v in chunk.sites.items()})
 
 
-def _studies(chunk: TraceChunk) -> list[NerveStudy | ArchiveError]:
-    """One study per nerve of ``chunk``, or the error that its stored values raise."""
+def _rows(chunk: TraceChunk, opts: TaskOptions) -> list[str]:
+    """The output lines of every nerve of ``chunk`` (all valid), in nerve order."""
+    table = table_from_chunk(chunk, opts.limits, n_threads=opts.n_threads)
+    verdicts = (verdict_cells(table, opts.rule_sets, worded=opts.worded, reasons=opts.reasons)
+                if opts.rule_sets else None)
+    cells = render(table, opts.kind, opts.fmt, None if opts.kind == "record" else opts.columns[:-len(ERROR_COLUMNS)],
+                   sources=[opts.source] * table.n_nerves, verdicts=verdicts, blank_single_site=True,
+                   extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]})
+    if opts.fmt == "csv":  # the error columns: empty
+        return [line + ",," for line in cells]
+    return cells
+
+
+def _runs(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder, j0: int, j1: int) -> int:
+    """Write nerves ``j0:j1`` (valid studies); a run that raises is halved down to the nerve
+    that raises, which gets a failure row. Returns the number of failed nerves."""
     try:
-        return list(chunk.studies())
-    except ArchiveError:
-        out: list[NerveStudy | ArchiveError] = []
-        for j in range(chunk.n_nerves):
-            try:
-                out.extend(_sub_chunk(chunk, j, j + 1).studies())
-            except ArchiveError as exc:
-                out.append(exc)
-        return out
+        encoder.add_lines(_rows(_sub_chunk(chunk, j0, j1), opts))
+        return 0
+    except RECORD_ERRORS as exc:
+        if j1 - j0 == 1:
+            encoder.add([_failure(int(chunk.nerves["nerve_index"][j0]), chunk.nerves["study_id"][j0], exc, opts)])
+            return 1
+        mid = (j0 + j1) // 2
+        return _runs(chunk, opts, encoder, j0, mid) + _runs(chunk, opts, encoder, mid, j1)
 
 
-def _analyze(studies: list[NerveStudy], opts: TaskOptions) -> list[NerveResult | BaseException]:
-    """Analyze all studies at once; when that raises, one by one to isolate the bad ones."""
-    try:
-        return list(analyze_nerves(studies, limits=opts.limits, n_threads=opts.n_threads))
-    except RECORD_ERRORS:
-        out: list[NerveResult | BaseException] = []
-        for study in studies:
-            try:
-                out.extend(analyze_nerves([study], limits=opts.limits, n_threads=opts.n_threads))
-            except RECORD_ERRORS as exc:
-                out.append(exc)
-        return out
-
-
-def _nerve_rows(chunk: TraceChunk,
-                opts: TaskOptions) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-    """Per nerve of a chunk that was read: its output rows, and whether it failed."""
-    studies = _studies(chunk)
-    good = [s for s in studies if isinstance(s, NerveStudy)]
-    results = _analyze(good, opts)
-    ok = [r for r in results if isinstance(r, NerveResult)]
-    verdicts = dict(zip(map(id, ok), _verdicts(ok, opts)))
-    analyzed = iter(results)
-    for j, item in enumerate(studies):
-        index = int(chunk.nerves["nerve_index"][j])
-        result = next(analyzed) if isinstance(item, NerveStudy) else item
-        if isinstance(result, NerveResult):
-            try:
-                yield _result_rows(index, result, opts, verdicts[id(result)]), False
-                continue
-            except RECORD_ERRORS as exc:
-                result = exc
-        yield [_failure(index, chunk.nerves["study_id"][j], result, opts)], True
-
-
-def _columns(chunk: TraceChunk, opts: TaskOptions) -> ChunkTable | None:
-    """The chunk analyzed as arrays, or ``None`` when the object path must take it (a nerve
-    with invalid stored values, or an error that the object path isolates per nerve)."""
-    try:
-        return analyze_chunk(chunk, opts.limits, n_threads=opts.n_threads)
-    except RECORD_ERRORS:
-        return None
+def _write_chunk(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder) -> int:
+    """Write every nerve of a chunk that was read: runs of valid nerves analyzed together, a
+    nerve whose stored values make no valid study as a failure row. Returns the failures."""
+    valid = chunk.valid_nerves()
+    failed, j = 0, 0
+    n = chunk.n_nerves
+    while j < n:
+        k = j
+        while k < n and valid[k] == valid[j]:
+            k += 1
+        if valid[j]:
+            failed += _runs(chunk, opts, encoder, j, k)
+        else:
+            for m in range(j, k):
+                try:
+                    _sub_chunk(chunk, m, m + 1).studies()
+                    exc: BaseException = ArchiveError("stored values make no valid study",
+                                                      location=f"nerve {int(chunk.nerves['nerve_index'][m])}")
+                except ArchiveError as err:
+                    exc = err
+                encoder.add([_failure(int(chunk.nerves["nerve_index"][m]), chunk.nerves["study_id"][m], exc, opts)])
+                failed += 1
+        j = k
+    return failed
 
 
 def _read(archive: Archive, a: int, b: int) -> Iterator[TraceChunk | tuple[int, int, ArchiveError]]:
@@ -300,7 +249,7 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
     ChunkOutput
         Rows of every nerve of the range in nerve order, each nerve once (result or failure).
     """
-    encoder = Encoder(opts)
+    encoder = Encoder(opts.fmt, opts.columns, compress=opts.worded)
     failed = n_traces = 0
     for a, b in archive.plan_chunks(READ_ROWS, start_nerve=start_nerve, stop_nerve=stop_nerve):
         for piece in _read(archive, a, b):
@@ -312,16 +261,7 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
                 n_traces += r1 - r0
                 continue
             n_traces += piece.n_rows
-            table = _columns(piece, opts) if opts.columnar else None
-            if table is not None:
-                try:
-                    encoder.add_columns(table)
-                    continue
-                except RECORD_ERRORS:
-                    pass  # the object path isolates the nerve that raises
-            for rows, bad in _nerve_rows(piece, opts):
-                encoder.add(rows)
-                failed += bad
+            failed += _write_chunk(piece, opts, encoder)
     return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, encoder.finish(),
                        compressed=encoder.deflater is not None)
 

@@ -25,19 +25,16 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..model import NerveResult
+from ..analysis import LIMIT_KEYS, NerveResult
 from ._common import at_least as ge
 from ._common import at_most as le
 from .tables import NerveItem
 
 __all__ = ["F", "N", "T", "ge", "le", "compare", "isclose", "state", "tri", "objects_for_codes", "EqCache",
-           "SEGMENT_KEYS", "NERVE_KEYS", "checked_frame", "nerve_frame_from_columns", "build_frame", "nerve_results", "num",
+           "SEGMENT_KEYS", "NERVE_KEYS", "checked_frame", "nerve_results", "num",
            "nerve_item_state", "nerve_item_detail", "LIMIT_KEYS"]
 
 F, N, T = np.int8(0), np.int8(1), np.int8(2)
-
-#: ``NerveResult.limits`` keys the nerve items read (value and limit columns of the nerve frame).
-LIMIT_KEYS = ("distal_amplitude", "distal_motor_latency", "conduction_velocity", "f_wave_latency")
 
 
 def compare(values: np.ndarray, threshold: float, op: str) -> np.ndarray:
@@ -144,17 +141,6 @@ def num(x: float | None) -> float:
     return np.nan if x is None else float(x)
 
 
-def build_frame(columns: dict[str, list], keys: dict[str, type]) -> dict[str, np.ndarray]:
-    """Lists of values -> arrays of the keys' dtypes (object columns keep ``str``/``None``)."""
-    out = {}
-    for k, dtype in keys.items():
-        arr = np.empty(len(columns[k]), dtype=object) if dtype is _OBJ else np.asarray(columns[k], dtype=dtype)
-        if dtype is _OBJ:
-            arr[:] = columns[k]
-        out[k] = arr
-    return out
-
-
 def nerve_results(results: Sequence[NerveResult]) -> list[NerveResult]:
     """``results`` as a list, each checked to be a NerveResult (TypeError naming the position)."""
     results = list(results)
@@ -176,39 +162,6 @@ def checked_frame(frame: Mapping[str, np.ndarray], keys: Mapping[str, type] | Se
     if len(set(shapes.values())) > 1 or any(len(s) != 1 for s in shapes.values()):
         raise ValueError(f"{name} arrays must be 1-D of one length, got shapes {shapes}")
     return out
-
-
-#: Per-nerve value column of each limit key in a chunk table's nerve arrays.
-_CHUNK_VALUES = {"distal_amplitude": "distal_amplitude_mv", "distal_motor_latency": "distal_motor_latency_ms",
-                 "conduction_velocity": "slowest_conduction_velocity_m_s", "f_wave_latency": "f_wave_latency_ms"}
-
-
-def nerve_frame_from_columns(table) -> dict[str, np.ndarray]:
-    """The nerve frame of a batch chunk table (``table.nerve``: per-nerve arrays, NaN = unknown).
-
-    Reads ``nerve``, ``known_nerve``, ``K_limit`` per limit key, ``distal_amplitude_mv``,
-    ``distal_motor_latency_ms``, ``slowest_conduction_velocity_m_s``, ``f_wave_latency_ms``,
-    ``distal_cmap_duration_ms`` and ``low_frequency_filter_hz``; ``f_wave_studied`` when the
-    table has it, else a NaN F latency counts as not studied (the archive stores an absent
-    and an unstudied F-wave alike as NaN, read back as ``None``). Returns the keys of
-    :data:`NERVE_KEYS` (see :func:`nerveconduct.criteria.columns.nerve_frame`).
-
-    Raises
-    ------
-    KeyError
-        A column is missing (named).
-    """
-    nv = table.nerve if hasattr(table, "nerve") else table
-    f = np.asarray(nv["f_wave_latency_ms"], dtype=float)
-    frame = {"nerve": nv["nerve"], "known_nerve": nv["known_nerve"],
-             "f_wave_studied": nv["f_wave_studied"] if "f_wave_studied" in nv else ~np.isnan(f),
-             "f_wave_latency_ms": f, "distal_cmap_duration_ms": nv["distal_cmap_duration_ms"],
-             "low_frequency_filter_hz": nv["low_frequency_filter_hz"]}
-    for key, column in _CHUNK_VALUES.items():
-        value = np.asarray(nv[column], dtype=float)
-        frame[f"{key}_value"] = np.where(np.isfinite(value), value, np.nan)  # LimitComparison: None
-        frame[f"{key}_limit"] = nv[f"{key}_limit"]
-    return checked_frame(frame, NERVE_KEYS, "table.nerve")
 
 
 # --- nerve items -----------------------------------------------------------------------

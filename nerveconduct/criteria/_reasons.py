@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..model import NerveResult
+from ..analysis import NerveResult
 from . import _columns_items as ci
 from ._columns_rules import EXCLUDED, RuleChecks, SegmentDecisions, measure_parts
 from .tables import NerveItem, RuleSet, SegmentRule

@@ -12,9 +12,10 @@ equal its ``level``, ``label``, ``items`` and ``excluded_by`` of every segment, 
 ``verdict_<id>_level``, ``_label`` and ``_items_met`` columns of
 :func:`nerveconduct.serialize.rows.nerve_row`.
 
-A batch builds the two frames from its own arrays (the keys below are the contract) or with
-:func:`segment_frame` / :func:`nerve_frame` from :class:`~nerveconduct.model.NerveResult`
-objects, then calls :func:`check_supported` once per rule set and the two evaluators.
+Both frames are built from the analysis table (:class:`~nerveconduct.analysis.NerveTable`,
+or the table behind :class:`~nerveconduct.analysis.NerveResult` views) by
+:func:`segment_frame` / :func:`nerve_frame`; a caller then runs :func:`check_supported` once
+per rule set and the two evaluators.
 
 Conventions: NaN stands for a missing number (``None`` in the objects); object columns hold
 ``str`` or ``None``. So a normal limit that is NaN (rather than ``None``) counts as missing
@@ -34,7 +35,6 @@ from ._columns_items import (
     NERVE_KEYS,
     SEGMENT_KEYS,
     checked_frame,
-    nerve_frame_from_columns,
 )
 from ._columns_rules import EXCLUDED, SegmentDecisions, ordered_items, segment_decisions
 from ._common import resolve_options
@@ -42,7 +42,7 @@ from .registry import get_rule_set
 from .tables import MEASURES, NERVE_MEASURES, RuleSet
 from .verdicts import LEVELS, level_rank
 
-__all__ = ["segment_frame", "nerve_frame", "nerve_frame_from_columns", "SEGMENT_KEYS", "NERVE_KEYS", "check_supported",
+__all__ = ["segment_frame", "nerve_frame", "SEGMENT_KEYS", "NERVE_KEYS", "check_supported",
            "SegmentColumns", "NerveColumns", "evaluate_segment_columns", "evaluate_nerve_columns"]
 
 #: Level codes: ``level_rank`` + 1 indexes this (not-assessable, none, possible, probable, definite).

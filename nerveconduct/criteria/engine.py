@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..model import NerveResult
+from ..analysis import NerveResult
 from ._columns_frames import segment_frame
 from ._columns_rules import SegmentDecisions, segment_decisions
 from ._common import at_least, at_most, resolve_options
@@ -120,7 +120,7 @@ def evaluate_many(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet,
     Examples
     --------
     >>> from nerveconduct.model import Site
-    >>> from nerveconduct.analysis.segments import analyze_values
+    >>> from nerveconduct.analysis import analyze_values
     >>> a = analyze_values("median", [Site("wrist", 70), Site("elbow", 230)], [3.5, 7.5], [6.1, 2.9],
     ...                    negative_peak_area_mv_ms=[20.0, 7.6], negative_peak_duration_ms=[5.0, 5.4])
     >>> b = analyze_values("ulnar", [Site("wrist", 70), Site("below elbow", 200)], [3.0, 7.0], [8.0, 7.5],
@@ -143,7 +143,7 @@ def evaluate(nerve_result: NerveResult, rule_set: str | RuleSet, *,
     Parameters
     ----------
     nerve_result : NerveResult
-        From :func:`nerveconduct.analysis.segments.analyze_nerve` or ``analyze_values``.
+        From :func:`nerveconduct.analysis.analyze_nerve` or ``analyze_values``.
     rule_set : str or RuleSet
         A rule-set id (see :func:`list_rule_sets`) or a loaded table.
     exclude_entrapment : bool, optional
@@ -172,7 +172,7 @@ def evaluate(nerve_result: NerveResult, rule_set: str | RuleSet, *,
     Examples
     --------
     >>> from nerveconduct.model import Site
-    >>> from nerveconduct.analysis.segments import analyze_values
+    >>> from nerveconduct.analysis import analyze_values
     >>> r = analyze_values("median", [Site("wrist", 70), Site("elbow", 230)], [3.5, 7.5], [6.1, 2.9],
     ...                    negative_peak_area_mv_ms=[20.0, 7.6], negative_peak_duration_ms=[5.0, 5.4])
     >>> v = evaluate(r, "efns-pns-2010-mmn")[0]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..model import NerveResult
+from ..analysis import NerveResult
 from ._columns_frames import nerve_frame
 from ._reasons import MET, nerve_item_result
 from .columns import nerve_decisions
@@ -74,7 +74,7 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
     Examples
     --------
     >>> from nerveconduct.model import Site
-    >>> from nerveconduct.analysis.segments import analyze_values
+    >>> from nerveconduct.analysis import analyze_values
     >>> a = analyze_values("median", [Site("wrist", 70), Site("elbow", 230)], [3.5, 7.5], [6.1, 2.9],
     ...                    negative_peak_area_mv_ms=[20.0, 7.6], negative_peak_duration_ms=[5.0, 5.4])
     >>> b = analyze_values("ulnar", [Site("wrist", 70), Site("below elbow", 200)], [3.0, 7.0], [8.0, 7.5],

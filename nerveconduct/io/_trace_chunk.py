@@ -111,39 +111,51 @@ class TraceChunk:
                                    location=f"nerve {index}") from exc
         return out
 
-    def studies_are_valid(self) -> bool:
-        """Whether :meth:`studies` would build every study of the chunk without an error.
+    def valid_nerves(self) -> np.ndarray:
+        """Whether each nerve's stored values make a valid study (bool per nerve).
 
-        A vectorized check of the same rules (:class:`~nerveconduct.model.NerveStudy`'s and the
-        ones above), for callers that read the values as arrays instead of building studies
-        (:func:`nerveconduct.analysis.chunk.analyze_chunk`). ``True`` guarantees that
-        :meth:`studies` succeeds; ``False`` may also be returned for an unusual chunk that is
-        valid (e.g. an empty one, or a non-float trace dtype): the caller then builds the
-        studies, which name any problem. Keep both in step when a rule changes
-        (``tests/test_batch_columns.py`` checks the guarantee on corrupted chunks).
+        A vectorized check of the rules that :meth:`studies` applies (the
+        :class:`~nerveconduct.model.NerveStudy` rules and those above: a known polarity, a
+        non-empty nerve name, at least one site, one trace length per nerve, a finite
+        positive sampling rate, a stimulus sample inside the trace, positive finite
+        distances, metadata that is a JSON object or null). True for a nerve guarantees that
+        :meth:`studies` builds it; the analysis core reads only such nerves, and the batch
+        writes a failure row naming the problem (from :meth:`studies`) for the others.
+        ``tests/test_batch.py`` checks the guarantee on corrupted chunks.
         """
         nv, st = self.nerves, self.sites
-        if self.traces.dtype not in (np.float32, np.float64) or self.n_nerves == 0:
-            return False
+        n = self.n_nerves
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        if self.traces.dtype not in (np.float32, np.float64) or self.traces.ndim != 2:
+            return np.zeros(n, dtype=bool)
         starts = nv["row_start"].astype(np.int64) - self.row_start
         counts = nv["n_sites"].astype(np.int64)
+        ok = counts >= 1
         ns = self.n_samples.astype(np.int64)
-        rate = np.asarray(nv["sampling_rate_hz"], dtype=float)
-        stim = np.asarray(nv["stimulus_sample"])
+        first_ns = ns[np.clip(starts, 0, max(len(ns) - 1, 0))]
+        row_nerve = np.repeat(np.arange(n), np.where(ok, counts, 0))
+        row_ok = (ns >= 1) & (ns == np.repeat(first_ns, np.where(ok, counts, 0)))
         dist = np.asarray(st["distance_mm"], dtype=float)
-        if (np.any(counts < 1) or np.any(ns < 1) or np.any(ns != np.repeat(ns[starts], counts))
-                or not np.issubdtype(stim.dtype, np.integer)
-                or not np.all(np.isfinite(rate) & (rate > 0))
-                or np.any((stim < 0) | (stim >= ns[starts]))
-                or np.any(~np.isnan(dist) & ~(np.isfinite(dist) & (dist > 0)))
-                or not set(np.unique(nv["polarity"].astype(str)).tolist()) <= set(POLARITIES)
-                or any(not n.strip() for n in np.unique(nv["nerve"].astype(str)).tolist())):
-            return False
-        for text in set(nv["metadata_json"].tolist()):
-            try:
-                metadata = json.loads(text)
-                if metadata is not None and not isinstance(metadata, dict):  # a mapping or None
-                    return False
-            except (json.JSONDecodeError, TypeError):
-                return False
-        return True
+        row_ok &= np.isnan(dist) | (np.isfinite(dist) & (dist > 0))
+        bad_rows = np.zeros(n, dtype=np.int64)
+        np.add.at(bad_rows, row_nerve, (~row_ok).astype(np.int64))
+        ok &= bad_rows == 0
+        rate = np.asarray(nv["sampling_rate_hz"], dtype=float)
+        ok &= np.isfinite(rate) & (rate > 0)
+        stim = np.asarray(nv["stimulus_sample"])
+        if not np.issubdtype(stim.dtype, np.integer):
+            return np.zeros(n, dtype=bool)
+        ok &= (stim >= 0) & (stim < first_ns)
+        ok &= np.isin(nv["polarity"].astype(str), POLARITIES)
+        ok &= np.array([bool(str(v).strip()) for v in nv["nerve"].tolist()], dtype=bool)
+        meta_ok: dict[str, bool] = {}
+        for j, text in enumerate(nv["metadata_json"].tolist()):
+            if text not in meta_ok:
+                try:
+                    value = json.loads(text)
+                    meta_ok[text] = value is None or isinstance(value, dict)
+                except (json.JSONDecodeError, TypeError):
+                    meta_ok[text] = False
+            ok[j] &= meta_ok[text]
+        return ok

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from ..model import NerveResult
+from ..analysis import NerveResult
 from .criteria import DEFAULT_CB_RULE_SET, HIGHLIGHT_LEVELS, evaluate_segments, verdicts_by_segment
 from ._io import atomic_write
 from .summary import LEVEL_COLORS, new_axes, plot_segments, plot_tli
@@ -150,7 +150,7 @@ def plot_nerve(
     Parameters
     ----------
     result : NerveResult
-        From :func:`~nerveconduct.analysis.segments.analyze_nerve`; ``result.study`` must hold the
+        From :func:`~nerveconduct.analysis.analyze_nerve`; ``result.study`` must hold the
         waveforms (mV).
     ax : Axes, optional
         Where to draw; default a new Figure (Agg canvas) sized for the number of sites.

@@ -1,8 +1,8 @@
 """Summary plots over nerves: segment drops against rule thresholds, and the TLI per nerve.
 
 Both functions take a sequence of :class:`~nerveconduct.model.NerveResult` (from
-:func:`~nerveconduct.analysis.segments.analyze_nerves` or
-:func:`~nerveconduct.analysis.segments.analyze_values`; no waveforms needed), draw on the given Axes
+:func:`~nerveconduct.analysis.analyze_nerves` or
+:func:`~nerveconduct.analysis.analyze_values`; no waveforms needed), draw on the given Axes
 or a new Agg Figure, and return the Axes. Artists carry ``gid`` values:
 
 - :func:`plot_segments`: bars ``"<measure>:<r>:<k>"`` with ``<measure>`` one of

@@ -1,6 +1,6 @@
 """The printable HTML report of a case: one self-contained file, images embedded.
 
-:func:`write_html` analyzes the case's nerves (:func:`~nerveconduct.analysis.segments.analyze_nerves`),
+:func:`write_html` analyzes the case's nerves (:func:`~nerveconduct.analysis.analyze_nerves`),
 applies the criteria, scores CIDP-MAG when clinical items are given, and writes one HTML file
 that needs no network to view and prints on A4 (one page per nerve). What it shows is
 described in ``docs/report.md``.
@@ -32,7 +32,7 @@ from .sections import (
     nerve_tables_html,
     nerve_verdicts_html,
 )
-from ..analysis.segments import analyze_nerves
+from ..analysis import analyze_nerves
 
 __all__ = ["DEFAULT_REPORT_CRITERIA", "write_html", "render_html"]
 

@@ -26,7 +26,7 @@ import numpy as np
 from ..criteria.engine import evaluate
 from ..criteria.patient import evaluate_patient
 from ..criteria.verdicts import PatientVerdict, SegmentVerdict, level_rank
-from ..model import NerveResult
+from ..analysis import NerveResult
 
 __all__ = ["SUPPORTIVE_MMN", "MmnCategory", "mmn_category", "CidpSupport", "cidp_electrodiagnostic_support"]
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..criteria.engine import evaluate, meets_max
 from ..criteria.registry import get_rule_set
-from ..model import NerveResult
+from ..analysis import NerveResult
 from .categories import CidpSupport, MmnCategory, cidp_electrodiagnostic_support, mmn_category
 from .immuno import Immunoparesis, immunoparesis_grade
 from .rns import Facilitation, RnsDecrement, facilitation_pct, rns_decrement, rns_decrement_from_values

@@ -1,59 +1,45 @@
-"""Results as records and rows: nested JSON-safe records, flat CSV/JSON Lines rows, their cells."""
+"""Results as rows and records: the one row builder, the one cell rule, verdict cells.
+
+Data flow: a :class:`~nerveconduct.analysis.NerveTable` (and its verdicts,
+:mod:`.verdicts`) -> :func:`.rows.render` (flat site / segment / nerve rows and nested nerve
+records, as CSV or JSON text, cell by :mod:`.cells`) -> the CLI, the batch and the API
+(:func:`nerve_record`, :func:`nerve_row`, ... read back what ``render`` writes).
+"""
 
 from __future__ import annotations
 
+from .cells import Cells, csv_cell, json_value
 from .records import (
-    SCHEMA_VERSION,
-    IDENTITY_COLUMNS,
-    IDENTIFIER_COLUMNS,
     LIMIT_KEYS,
-    to_jsonable,
-    verdict_map,
-    site_record,
-    segment_record,
-    nerve_record,
     failure_record,
+    nerve_record,
     patient_record,
     score_record,
+    to_jsonable,
 )
 from .rows import (
-    SITE_COLUMNS,
-    SEGMENT_COLUMNS,
+    IDENTIFIER_COLUMNS,
+    IDENTITY_COLUMNS,
     NERVE_COLUMNS,
+    SCHEMA_VERSION,
+    SEGMENT_COLUMNS,
+    SITE_COLUMNS,
     VERDICT_COLUMN_SUFFIXES,
-    site_rows,
-    site_columns,
-    segment_rows,
-    segment_columns,
-    nerve_row,
     nerve_columns,
-    csv_cell,
+    nerve_row,
+    render,
+    segment_columns,
+    segment_rows,
+    site_columns,
+    site_rows,
     write_csv,
 )
+from .verdicts import VerdictCells, verdict_cells, verdict_map
 
 __all__ = [
-    "SCHEMA_VERSION",
-    "IDENTITY_COLUMNS",
-    "IDENTIFIER_COLUMNS",
-    "LIMIT_KEYS",
-    "to_jsonable",
-    "verdict_map",
-    "site_record",
-    "segment_record",
-    "nerve_record",
-    "failure_record",
-    "patient_record",
-    "score_record",
-    "SITE_COLUMNS",
-    "SEGMENT_COLUMNS",
-    "NERVE_COLUMNS",
-    "VERDICT_COLUMN_SUFFIXES",
-    "site_rows",
-    "site_columns",
-    "segment_rows",
-    "segment_columns",
-    "nerve_row",
-    "nerve_columns",
-    "csv_cell",
-    "write_csv",
+    "SCHEMA_VERSION", "IDENTITY_COLUMNS", "IDENTIFIER_COLUMNS", "SITE_COLUMNS", "SEGMENT_COLUMNS",
+    "NERVE_COLUMNS", "LIMIT_KEYS", "VERDICT_COLUMN_SUFFIXES", "to_jsonable", "verdict_map",
+    "nerve_record", "failure_record", "patient_record", "score_record", "site_rows", "site_columns",
+    "segment_rows", "segment_columns", "nerve_row", "nerve_columns", "csv_cell", "json_value",
+    "write_csv", "render", "Cells", "VerdictCells", "verdict_cells",
 ]

@@ -1,21 +1,17 @@
-"""Results as flat rows, one per site, segment or nerve, and their CSV rendering.
+"""Rows of the analysis table: one per site, segment or nerve, and the nested nerve record.
 
-The flat tables of ``nerveconduct analyze -f csv`` and of the batch engine, built on the
-nested records of :mod:`nerveconduct.serialize.records` (which re-exports every public name here, so
-``from nerveconduct.serialize.records import segment_rows`` keeps working). Every column and its unit
-is documented in ``docs/output-fields.md``.
-
-- :func:`nerve_row`, :func:`segment_rows`, :func:`site_rows` — flat rows, one per nerve /
-  segment / site, with the columns :data:`NERVE_COLUMNS`, :func:`segment_columns` and
-  :data:`SITE_COLUMNS`; per rule set ``R``, ``verdict_R_<suffix>`` columns
-  (:data:`VERDICT_COLUMN_SUFFIXES`).
-- :func:`csv_cell`, :func:`write_csv` — one value as a CSV cell (``None`` empty, lists joined
-  with ``"; "``), rows to a text stream.
+The one row builder. :func:`render` writes the rows of a :class:`~nerveconduct.analysis.NerveTable`
+as CSV lines or JSON objects, column by column with the one cell rule
+(:class:`~.cells.Cells`); the nested nerve record (``kind="record"``) is assembled from the
+same cells. The dict-returning functions (:func:`nerve_row`, :func:`segment_rows`,
+:func:`site_rows`, and :func:`~.records.nerve_record`) read back what :func:`render` writes,
+so a value reads the same in every output. Every column and its unit is documented in
+``docs/output-fields.md``.
 
 Examples
 --------
 >>> from nerveconduct.model import Site
->>> from nerveconduct.analysis.segments import analyze_values
+>>> from nerveconduct.analysis import analyze_values
 >>> r = analyze_values("median", [Site("wrist", 70), Site("elbow", 220)], [4.1, 9.1], [6.0, 5.4])
 >>> round(segment_rows(r)[0]["conduction_velocity_m_s"], 1)
 44.0
@@ -24,61 +20,73 @@ Examples
 from __future__ import annotations
 
 import csv
-import dataclasses
+import json
 import os
 from typing import IO, Any, Iterable, Mapping, Sequence
 
-from ..model import NerveResult, SegmentResult, SiteResult
-from .records import (
-    IDENTIFIER_COLUMNS,
-    IDENTITY_COLUMNS,
-    LIMIT_KEYS,
-    _identity,
-    _RESULT_VALUES,
-    nerve_record,
-    segment_record,
-    site_record,
-    to_jsonable,
-    verdict_map,
-)
+import numpy as np
+
+from ..analysis import EXTREMES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES, SEGMENT_VALUES, SITE_MEASURES, NerveResult, NerveTable
+from .cells import Cells, csv_cell
+from .verdicts import SEGMENT_VERDICT_FIELDS, verdict_cells
 
 __all__ = [
-    "SITE_COLUMNS", "SEGMENT_COLUMNS", "NERVE_COLUMNS", "VERDICT_COLUMN_SUFFIXES",
-    "site_rows", "site_columns", "segment_rows", "segment_columns", "nerve_row",
-    "nerve_columns", "csv_cell", "write_csv",
+    "SCHEMA_VERSION", "IDENTITY_COLUMNS", "IDENTIFIER_COLUMNS", "SITE_COLUMNS", "SEGMENT_COLUMNS",
+    "NERVE_COLUMNS", "VERDICT_COLUMN_SUFFIXES", "KINDS", "render", "site_rows", "site_columns",
+    "segment_rows", "segment_columns", "nerve_row", "nerve_columns", "write_csv", "csv_cell",
 ]
 
-_SITE_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SiteResult))
-_SEGMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SegmentResult))
+#: Version of the record layout; bumped when a field changes meaning or is removed.
+SCHEMA_VERSION = 1
+#: Row kinds :func:`render` writes: flat site, segment, nerve rows; nested nerve records.
+KINDS = ("site", "segment", "nerve", "record")
 
-#: Columns of :func:`site_rows` (one row per stimulation site).
-SITE_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("position",) + _SITE_FIELDS + ("flag_names",)
+#: Columns naming the nerve a flat row belongs to (first in every flat table).
+IDENTITY_COLUMNS: tuple[str, ...] = ("source", "study_id", "nerve", "nerve_label", "side", "muscle")
+#: Patient identifiers, added after the identity columns only with ``keep_identifiers=True``
+#: (taken from the study's metadata, where readers keep them only when asked).
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("patient_name", "patient_id")
 
-#: Columns of :func:`segment_rows` before the per-rule-set verdict columns.
-SEGMENT_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("segment",) + _SEGMENT_FIELDS
-
-_NERVE_VALUES: tuple[str, ...] = (
-    ("known_nerve", "n_sites", "n_segments") + _RESULT_VALUES
-    + ("slowest_conduction_velocity_m_s", "max_amplitude_drop_pct", "max_area_drop_pct",
-       "max_duration_increase_pct")
+#: Site fields: output column -> table column (floats unless listed in ``_SITE_KINDS``).
+_SITE_FIELDS: dict[str, str] = {
+    "name": "name", "canonical_name": "canonical", "distance_mm": "distance_mm",
+    "cumulative_distance_mm": "cumulative_distance_mm", **{k: k for k in SITE_MEASURES},
+    "present": "present", "flags": "flags", "stimulus_intensity_ma": "stimulus_intensity_ma",
+    "flag_names": "flag_names",
+}
+_SITE_KINDS = {"name": "texts", "canonical_name": "texts", "present": "bools", "flags": "ints",
+               "flag_names": "texts"}
+#: Segment fields, in output order (floats unless listed in ``_SEGMENT_KINDS``).
+_SEGMENT_FIELDS: tuple[str, ...] = (
+    "segment", "index", "distal_site", "proximal_site", "distal_canonical", "proximal_canonical",
+    "distance_mm", "cumulative_distance_mm", *SEGMENT_VALUES, "distal_amplitude_mv",
+    "proximal_amplitude_mv", "proximal_absent", "distal_absent", "across_entrapment_site",
+    "entrapment_site", "from_erbs_point", "flags",
 )
+_SEGMENT_KINDS = {
+    "segment": "texts", "index": "ints", "distal_site": "texts", "proximal_site": "texts",
+    "distal_canonical": "texts", "proximal_canonical": "texts", "entrapment_site": "texts",
+    "flags": "texts", "proximal_absent": "bools", "distal_absent": "bools",
+    "across_entrapment_site": "bools", "from_erbs_point": "bools",
+}
+_NERVE_FIELDS: tuple[str, ...] = ("known_nerve", "n_sites", "n_segments", *NERVE_VALUES, *EXTREMES)
+_LIMIT_FIELDS: tuple[str, ...] = ("measure", "value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
+#: Limit sub-columns of the flat nerve row.
 _LIMIT_SUFFIXES: tuple[str, ...] = ("limit", "limit_kind", "pct_of_limit", "abnormal")
 
+#: Columns of :func:`site_rows` (one row per stimulation site).
+SITE_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("position",) + tuple(_SITE_FIELDS)
+#: Columns of :func:`segment_rows` before the per-rule-set verdict columns.
+SEGMENT_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + _SEGMENT_FIELDS
 #: Columns of :func:`nerve_row` before the per-rule-set verdict columns.
 NERVE_COLUMNS: tuple[str, ...] = (
-    IDENTITY_COLUMNS + _NERVE_VALUES
-    + tuple(f"{key}_{suffix}" for key in LIMIT_KEYS for suffix in _LIMIT_SUFFIXES)
-    + ("flags",)
+    IDENTITY_COLUMNS + _NERVE_FIELDS
+    + tuple(f"{key}_{suffix}" for key in LIMIT_KEYS for suffix in _LIMIT_SUFFIXES) + ("flags",)
 )
-
-#: Per rule set ``R``, flat tables carry ``verdict_R_<suffix>`` columns: segment rows
-#: ``level, label, items, reasons, excluded_by``; nerve rows ``level, label, items_met``.
+#: Per rule set ``R``, flat tables carry ``verdict_R_<suffix>`` columns.
 VERDICT_COLUMN_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "segment": ("level", "label", "items", "reasons", "excluded_by"),
-    "nerve": ("level", "label", "items_met"),
+    "segment": SEGMENT_VERDICT_FIELDS, "nerve": ("level", "label", "items_met"),
 }
-
-_LIST_SEPARATOR = "; "
 
 
 def _with_identifiers(columns: Sequence[str], keep_identifiers: bool) -> list[str]:
@@ -89,20 +97,214 @@ def _with_identifiers(columns: Sequence[str], keep_identifiers: bool) -> list[st
     return cols
 
 
-def _columns(base: Sequence[str], kind: str, rule_set_ids: Iterable[str],
-             keep_identifiers: bool) -> list[str]:
-    """``base`` (with the identifier columns when kept), then each rule set's verdict columns
-    for ``kind`` (``"segment"`` or ``"nerve"``, see :data:`VERDICT_COLUMN_SUFFIXES`)."""
+def _columns(base: Sequence[str], kind: str, rule_set_ids: Iterable[str], keep_identifiers: bool) -> list[str]:
     cols = _with_identifiers(base, keep_identifiers)
     for rid in rule_set_ids:
         cols += [f"verdict_{rid}_{sfx}" for sfx in VERDICT_COLUMN_SUFFIXES[kind]]
     return cols
 
 
-# -------------------------------------------------------------------------------- flat rows
 def site_columns(*, keep_identifiers: bool = False) -> list[str]:
     """Columns of :func:`site_rows`."""
     return _with_identifiers(SITE_COLUMNS, keep_identifiers)
+
+
+def segment_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
+    """Columns of :func:`segment_rows` for verdicts of ``rule_set_ids`` (in that order)."""
+    return _columns(SEGMENT_COLUMNS, "segment", rule_set_ids, keep_identifiers)
+
+
+def nerve_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
+    """Columns of :func:`nerve_row` for verdicts of ``rule_set_ids`` (in that order)."""
+    return _columns(NERVE_COLUMNS, "nerve", rule_set_ids, keep_identifiers)
+
+
+# ------------------------------------------------------------------------------ cells
+def _identity(t: NerveTable, cells: Cells, sources: Sequence[Any], keep_identifiers: bool) -> dict[str, list[str]]:
+    nv = t.nerve
+    out = {"source": cells.texts([None if s is None else os.fspath(s) for s in sources]),
+           "study_id": cells.texts([None if s is None else str(s) for s in nv["study_id"].tolist()]),
+           "nerve": cells.texts(nv["nerve"].tolist()), "nerve_label": cells.texts(nv["nerve_label"].tolist()),
+           "side": cells.texts(nv["side"].tolist()), "muscle": cells.texts(nv["muscle"].tolist())}
+    if keep_identifiers:
+        metas = [getattr(s, "metadata", {}) or {} for s in (t.studies or (None,) * t.n_nerves)]
+        for key in IDENTIFIER_COLUMNS:
+            out[key] = cells.texts([None if m.get(key) is None else str(m[key]) for m in metas])
+    return out
+
+
+def _render(cells: Cells, kind: str, values: np.ndarray) -> list[str]:
+    if kind == "texts":
+        return cells.texts(values.tolist())
+    return getattr(cells, kind)(values)
+
+
+def _site_cells(t: NerveTable, cells: Cells) -> dict[str, list[str]]:
+    out = {col: _render(cells, _SITE_KINDS.get(col, "floats"), t.site[key]) for col, key in _SITE_FIELDS.items()}
+    out["position"] = cells.ints(t.site["position"])
+    return out
+
+
+def _segment_cells(t: NerveTable, cells: Cells) -> dict[str, list[str]]:
+    return {col: _render(cells, _SEGMENT_KINDS.get(col, "floats"), t.segment[col]) for col in _SEGMENT_FIELDS}
+
+
+def _nerve_cells(t: NerveTable, cells: Cells) -> dict[str, list[str]]:
+    nv = t.nerve
+    out = {"known_nerve": cells.bools(nv["known_nerve"]), "n_sites": cells.ints(nv["n_sites"]),
+           "n_segments": cells.ints(nv["n_sites"] - 1)}
+    for key in (*NERVE_VALUES, *EXTREMES):
+        out[key] = cells.floats(nv[key])
+    studied = nv["f_wave_studied"]
+    out["f_wave_latency_ms"] = [c if s else cells.none for c, s in zip(out["f_wave_latency_ms"], studied.tolist())]
+    for key in LIMIT_KEYS:
+        out[f"{key}_value"] = cells.floats(nv[f"{key}_value"])
+        out[f"{key}_limit"] = cells.floats(nv[f"{key}_limit"])
+        out[f"{key}_limit_kind"] = cells.texts(nv[f"{key}_limit_kind"].tolist())
+        out[f"{key}_pct_of_limit"] = cells.floats(nv[f"{key}_pct_of_limit"])
+        out[f"{key}_abnormal"] = cells.tristate(nv[f"{key}_abnormal"])
+        out[f"{key}_reason"] = cells.texts(nv[f"{key}_reason"].tolist())
+    out["flags"] = cells.texts(nv["flags"].tolist())
+    return out
+
+
+def _pick(values: list[str], index: Sequence[int]) -> list[str]:
+    return [values[i] for i in index]
+
+
+# ------------------------------------------------------------------------------ render
+def render(t: NerveTable, kind: str, fmt: str, columns: Sequence[str] | None = None, *,
+           sources: Sequence[Any] | None = None, verdicts: Any = None, keep_identifiers: bool = False,
+           blank_single_site: bool = False, extra: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+    """The rows of ``t`` as text: one line per row (without newline), in nerve order.
+
+    Parameters
+    ----------
+    t : NerveTable
+    kind : {"site", "segment", "nerve", "record"}
+        Flat rows per site, segment or nerve, or one nested record per nerve.
+    fmt : {"csv", "jsonl"}
+        CSV lines (cells in ``columns`` order) or JSON objects.
+    columns : sequence of str, optional
+        Flat rows: the columns, in order (default: all of the kind's, with the verdict
+        columns of ``verdicts``); columns the row builder does not know are left missing
+        (empty in CSV, absent in JSON). Ignored for records.
+    sources : sequence, optional
+        Each nerve's ``source`` (file name or None).
+    verdicts : VerdictCells, optional
+        What :func:`~.verdicts.verdict_cells` made for these nerves.
+    keep_identifiers : bool, default False
+        Add :data:`IDENTIFIER_COLUMNS` from the studies' metadata.
+    blank_single_site : bool, default False
+        Segment rows: a nerve without segments still gets one row (its identity).
+    extra : mapping, optional
+        Per-nerve cells (already rendered) of extra leading columns, e.g. ``nerve_index``.
+
+    Returns
+    -------
+    list of str
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    cells = Cells("json" if fmt == "jsonl" else "csv")
+    n = t.n_nerves
+    ident = _identity(t, cells, sources if sources is not None else [None] * n, keep_identifiers)
+    ident.update(extra or {})
+    vcells = verdicts.cells(kind, cells) if verdicts is not None else {}
+    if kind == "record":
+        return _records(t, cells, ident, vcells, keep_identifiers)
+    if kind == "site":
+        body, nerve_of = _site_cells(t, cells), t.site["nerve_row"]
+        default = site_columns(keep_identifiers=keep_identifiers)
+    elif kind == "segment":
+        body, nerve_of = _segment_cells(t, cells), t.segment["nerve_row"]
+        default = segment_columns(verdicts.rule_set_ids if verdicts is not None else (),
+                                  keep_identifiers=keep_identifiers)
+    else:
+        body, nerve_of = _nerve_cells(t, cells), np.arange(n)
+        default = nerve_columns(verdicts.rule_set_ids if verdicts is not None else (),
+                                keep_identifiers=keep_identifiers)
+    body.update(vcells)
+    order = np.arange(len(nerve_of))
+    if kind == "segment" and blank_single_site:
+        single = np.flatnonzero(t.nerve["n_sites"] == 1)
+        if len(single):  # a nerve without segments: one row of its identity, the rest blank
+            n_seg = len(nerve_of)
+            rows = np.concatenate([nerve_of, single])
+            by = np.argsort(rows, kind="stable")
+            nerve_of = rows[by]
+            order = np.concatenate([np.arange(n_seg), np.full(len(single), n_seg)])[by]
+            body = {k: v + [cells.none] for k, v in body.items()}
+    cols = list(columns) if columns is not None else ["nerve_index"] * ("nerve_index" in ident) + default
+    by_nerve = nerve_of.tolist()
+    picks = order.tolist()
+    data: list[tuple[str, list[str]]] = []
+    for col in cols:
+        if col in ident:
+            data.append((col, _pick(ident[col], by_nerve)))
+        elif col in body:
+            data.append((col, _pick(body[col], picks)))
+        elif fmt == "csv":
+            data.append((col, [""] * len(picks)))
+    if fmt == "csv":
+        return [",".join(row) for row in zip(*[v for _, v in data])] if data else []
+    parts = [list(map(f'"{col}": '.__add__, values)) for col, values in data]
+    return ["{" + ", ".join(row) + "}" for row in zip(*parts)] if parts else []
+
+
+def _records(t: NerveTable, cells: Cells, ident: dict[str, list[str]], vcells: dict[str, list[str]],
+             keep_identifiers: bool) -> list[str]:
+    """The nested nerve records (JSON), assembled from the cells."""
+    n = t.n_nerves
+    head_cols = [c for c in ("nerve_index",) if c in ident]
+    ident_cols = _with_identifiers(IDENTITY_COLUMNS, keep_identifiers)
+    nerve = _nerve_cells(t, cells)
+    site = _site_cells(t, cells)
+    seg = _segment_cells(t, cells)
+    site_keys = list(_SITE_FIELDS)
+    site_json = ["{" + ", ".join(f'"{k}": {site[k][r]}' for k in site_keys) + "}" for r in range(len(site["name"]))]
+    seg_verdicts = vcells.get("segment_record", [cells.one({})] * len(seg["index"]))
+    seg_json = ["{" + ", ".join(f'"{k}": {seg[k][r]}' for k in _SEGMENT_FIELDS) + f', "verdicts": {seg_verdicts[r]}' + "}"
+                for r in range(len(seg["index"]))]
+    nerve_verdicts = vcells.get("nerve_record", ["{}"] * n)
+    measure = {key: cells.one(LIMIT_COLUMNS[key][3]) for key in LIMIT_KEYS}
+    out = []
+    for j in range(n):
+        parts = [f'"{c}": {ident[c][j]}' for c in head_cols]
+        parts += ['"record": "nerve"', f'"schema_version": {SCHEMA_VERSION}']
+        parts += [f'"{c}": {ident[c][j]}' for c in ident_cols]
+        parts += [f'"{c}": {nerve[c][j]}' for c in _NERVE_FIELDS]
+        limits = []
+        for key in LIMIT_KEYS:
+            sub = [f'"measure": {measure[key]}'] + [f'"{f}": {nerve[f"{key}_{f}"][j]}' for f in _LIMIT_FIELDS[1:]]
+            limits.append(f'"{key}": {{' + ", ".join(sub) + "}")
+        parts.append('"limits": {' + ", ".join(limits) + "}")
+        parts.append(f'"flags": {nerve["flags"][j]}')
+        s_rows, g_rows = t.site_rows(j), t.segment_rows(j)
+        parts.append('"sites": [' + ", ".join(site_json[s_rows]) + "]")
+        parts.append('"segments": [' + ", ".join(seg_json[g_rows]) + "]")
+        parts.append(f'"verdicts": {nerve_verdicts[j]}')
+        out.append("{" + ", ".join(parts) + "}")
+    return out
+
+
+# ------------------------------------------------------------------------- dict rows (API)
+def _one_table(result: NerveResult) -> NerveTable:
+    if not isinstance(result, NerveResult):
+        raise TypeError(f"result must be a NerveResult, got {type(result).__name__}")
+    if result.table is None:
+        raise TypeError("result is a NerveResult without its analysis table: make it with "
+                        "analyze_nerve, analyze_nerves or analyze_values")
+    return result.table.take([result.index])
+
+
+def _dict_rows(result: NerveResult, kind: str, verdicts: Any, source: Any, keep_identifiers: bool) -> list[dict[str, Any]]:
+    from .verdicts import verdict_cells as _vc
+
+    t = _one_table(result)
+    v = _vc(t, per_nerve=[verdicts]) if verdicts is not None else None
+    lines = render(t, kind, "jsonl", sources=[source], verdicts=v, keep_identifiers=keep_identifiers)
+    return [json.loads(line) for line in lines]
 
 
 def site_rows(result: NerveResult, *, source: str | os.PathLike[str] | None = None,
@@ -111,19 +313,7 @@ def site_rows(result: NerveResult, *, source: str | os.PathLike[str] | None = No
 
     ``position`` is 0 for the most distal site; ``flag_names`` lists the measure flags.
     """
-    ident = _identity(result, source, keep_identifiers)
-    rows = []
-    for position, site in enumerate(result.sites):
-        row = dict(ident)
-        row["position"] = position
-        row.update(site_record(site))
-        rows.append(row)
-    return rows
-
-
-def segment_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
-    """Columns of :func:`segment_rows` for verdicts of ``rule_set_ids`` (in that order)."""
-    return _columns(SEGMENT_COLUMNS, "segment", rule_set_ids, keep_identifiers)
+    return _dict_rows(result, "site", None, source, keep_identifiers)
 
 
 def segment_rows(result: NerveResult, verdicts: Any = None, *,
@@ -131,30 +321,12 @@ def segment_rows(result: NerveResult, verdicts: Any = None, *,
                  keep_identifiers: bool = False) -> list[dict[str, Any]]:
     """One flat row per segment (columns :func:`segment_columns`), distal segment first.
 
-    ``verdicts`` adds ``verdict_<rule_set_id>_{level,label,items,reasons,excluded_by}`` per
-    rule set (``None`` where it gave no verdict); ``source`` and ``keep_identifiers`` as for
-    :func:`nerve_record`. Values are JSON-safe (NaN -> ``None``); ``flags``, ``items`` and
-    ``reasons`` are lists.
+    ``verdicts`` (see :func:`~.records.verdict_map`) adds
+    ``verdict_<rule_set_id>_{level,label,items,reasons,excluded_by}`` per rule set (``None``
+    where it gave no verdict). Values are JSON-safe (NaN -> ``None``); ``flags``, ``items``
+    and ``reasons`` are lists.
     """
-    ident = _identity(result, source, keep_identifiers)
-    vmap = verdict_map(verdicts)
-    rows = []
-    for segment in result.segments:
-        row = dict(ident)
-        rec = segment_record(segment, vmap)
-        per_rule = rec.pop("verdicts")
-        row.update(rec)
-        for rid in vmap:
-            seg = per_rule.get(rid, {})
-            for sfx in VERDICT_COLUMN_SUFFIXES["segment"]:
-                row[f"verdict_{rid}_{sfx}"] = seg.get(sfx)
-        rows.append(row)
-    return rows
-
-
-def nerve_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
-    """Columns of :func:`nerve_row` for verdicts of ``rule_set_ids`` (in that order)."""
-    return _columns(NERVE_COLUMNS, "nerve", rule_set_ids, keep_identifiers)
+    return _dict_rows(result, "segment", verdicts, source, keep_identifiers)
 
 
 def nerve_row(result: NerveResult, verdicts: Any = None, *,
@@ -162,56 +334,18 @@ def nerve_row(result: NerveResult, verdicts: Any = None, *,
               keep_identifiers: bool = False) -> dict[str, Any]:
     """One flat row per nerve (columns :func:`nerve_columns`): nerve values, limits, verdicts.
 
-    Each normal-limit comparison ``K`` of :data:`LIMIT_KEYS` gives ``K_limit`` (in the unit of
-    its measure), ``K_limit_kind`` (``"LLN"``/``"ULN"``), ``K_pct_of_limit`` (%) and
-    ``K_abnormal``; each rule set ``R`` gives ``verdict_R_level``, ``verdict_R_label`` and
-    ``verdict_R_items_met``.
+    Each normal-limit comparison ``K`` gives ``K_limit`` (in the unit of its measure),
+    ``K_limit_kind`` (``"LLN"``/``"ULN"``), ``K_pct_of_limit`` (%) and ``K_abnormal``; each
+    rule set ``R`` gives ``verdict_R_level``, ``verdict_R_label`` and ``verdict_R_items_met``.
     """
-    record = nerve_record(result, verdicts, source=source, keep_identifiers=keep_identifiers)
-    row = {col: record[col] for col in _with_identifiers(IDENTITY_COLUMNS + _NERVE_VALUES,
-                                                         keep_identifiers)}
-    for key in LIMIT_KEYS:
-        cmp = record["limits"].get(key) or {}
-        for field_name in _LIMIT_SUFFIXES:  # the LimitComparison fields of the same names
-            row[f"{key}_{field_name}"] = cmp.get(field_name)
-    row["flags"] = record["flags"]
-    for rid, verdict in record["verdicts"].items():
-        for sfx in VERDICT_COLUMN_SUFFIXES["nerve"]:
-            row[f"verdict_{rid}_{sfx}"] = verdict[sfx]
-    return row
-
-
-# ------------------------------------------------------------------------------------- CSV
-def csv_cell(value: Any) -> str:
-    """Render one value for a CSV cell.
-
-    ``None`` (and NaN) -> empty; booleans -> ``true``/``false``; floats at full precision
-    (``repr``); lists joined with ``"; "``; anything else ``str``.
-
-    Examples
-    --------
-    >>> [csv_cell(v) for v in (None, True, 0.1, ["a", "b"], float("nan"))]
-    ['', 'true', '0.1', 'a; b', '']
-    """
-    value = to_jsonable(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list):
-        return _LIST_SEPARATOR.join(csv_cell(v) for v in value)
-    if isinstance(value, dict):
-        return _LIST_SEPARATOR.join(f"{k}={csv_cell(v)}" for k, v in value.items())
-    return str(value)
+    return _dict_rows(result, "nerve", verdicts, source, keep_identifiers)[0]
 
 
 def write_csv(fh: IO[str], rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *,
               header: bool = True) -> int:
-    """Write ``rows`` to the text stream ``fh`` (files: opened with ``newline=""``) as CSV.
+    """Write dict ``rows`` to the text stream ``fh`` (files: opened with ``newline=""``) as CSV.
 
-    Cells are :func:`csv_cell` of ``row.get(column)`` (missing keys empty, extra keys
+    Cells are :func:`~.cells.csv_cell` of ``row.get(column)`` (missing keys empty, extra keys
     ignored), after a header row when ``header``. Returns the number of data rows written.
     """
     writer = csv.writer(fh, lineterminator="\n")

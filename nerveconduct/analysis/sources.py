@@ -1,0 +1,171 @@
+"""Where the analysis core's inputs come from: studies, an archive chunk, or typed-in values.
+
+Each function gathers the per-nerve and per-site inputs of :func:`.table.build_table` and,
+for waveforms, measures every trace with as few :func:`~nerveconduct.measure.measure_cmap`
+calls as there are sampling set-ups (rate, stimulus sample, polarity, trace length). The
+three give the same :class:`~.table.NerveTable` for the same nerve.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..flags import MeasureFlag
+from ..limits import NormalLimits
+from ..model import NerveStudy, Site
+from .table import SITE_MEASURES, NerveTable, build_table
+
+__all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits"]
+
+
+def resolve_limits(limits: NormalLimits | str | Any | None) -> NormalLimits:
+    """``limits`` as a :class:`NormalLimits`: the default table for ``None``, a file read."""
+    if limits is None:
+        return NormalLimits.default()
+    if isinstance(limits, NormalLimits):
+        return limits
+    if isinstance(limits, str) or hasattr(limits, "__fspath__"):
+        return NormalLimits.from_file(limits)
+    raise TypeError(f"limits must be a NormalLimits, a path to a CSV/TOML file or None, "
+                    f"got {type(limits).__name__}")
+
+
+def _measure(setups: Sequence[tuple[Any, ...]], counts: np.ndarray,
+             traces_of: Callable[[list[int], np.ndarray, int], np.ndarray],
+             n_threads: int | None) -> dict[str, np.ndarray]:
+    """Measure every row: one ``measure_cmap`` call per distinct set-up.
+
+    ``setups[j]`` is nerve ``j``'s (rate, stimulus sample, polarity, n_samples);
+    ``traces_of(members, rows, n)`` returns the traces of those rows (nerves ``members``).
+    """
+    from ..measure import measure_cmap  # the numeric core: imported on first use
+
+    n_rows = int(counts.sum())
+    out: dict[str, np.ndarray] = {k: np.full(n_rows, np.nan) for k in SITE_MEASURES}
+    out["present"] = np.zeros(n_rows, dtype=bool)
+    out["flags"] = np.zeros(n_rows, dtype=np.int64)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for j, key in enumerate(setups):
+        groups.setdefault(key, []).append(j)
+    row_nerve = np.repeat(np.arange(len(counts)), counts)
+    for (rate, stim, polarity, n), members in groups.items():
+        rows = np.arange(n_rows) if len(groups) == 1 else np.flatnonzero(np.isin(row_nerve, members))
+        measures = measure_cmap(traces_of(members, rows, n), rate, stimulus_sample=int(stim),
+                                polarity=polarity, n_threads=n_threads)
+        for key in SITE_MEASURES:
+            out[key][rows] = getattr(measures, key)
+        out["present"][rows] = measures.present
+        out["flags"][rows] = measures.flags
+    return out
+
+
+def _none_as_nan(values: Sequence[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def _site_inputs(sites: Sequence[Site]) -> dict[str, np.ndarray]:
+    names = np.empty(len(sites), dtype=object)
+    names[:] = [s.name for s in sites]
+    return {"name": names, "distance_mm": _none_as_nan([s.distance_mm for s in sites]),
+            "stimulus_intensity_ma": _none_as_nan([s.stimulus_intensity_ma for s in sites])}
+
+
+def _f_wave(latency_ms: float | None) -> tuple[float, bool]:
+    """(latency or NaN, studied): ``None`` = not studied, NaN = sought and absent."""
+    return (np.nan, False) if latency_ms is None else (float(latency_ms), True)
+
+
+def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
+                       n_threads: int | None = None) -> NerveTable:
+    """Measure and analyze nerve studies (see :func:`nerveconduct.analysis.analyze_nerves`)."""
+    counts = np.array([st.n_sites for st in studies], dtype=np.int64)
+    all_sites = [s for st in studies for s in st.sites]
+    site_in = _site_inputs(all_sites)
+    setups = [(st.sampling_rate_hz, st.stimulus_sample, st.polarity, st.traces.shape[1]) for st in studies]
+    site_in.update(_measure(setups, counts,
+                            lambda members, rows, n: np.concatenate([studies[j].traces for j in members]),
+                            n_threads))
+    f_waves = [_f_wave(st.f_wave_latency_ms) for st in studies]
+    nerve_in = {
+        "study_id": [st.study_id for st in studies], "nerve_label": [st.nerve for st in studies],
+        "side": [st.side for st in studies], "muscle": [st.muscle for st in studies],
+        "n_sites": counts, "f_wave_latency_ms": [f[0] for f in f_waves],
+        "f_wave_studied": [f[1] for f in f_waves],
+        "temperature_c": _none_as_nan([st.temperature_c for st in studies]),
+        "low_frequency_filter_hz": _none_as_nan([st.low_frequency_filter_hz for st in studies]),
+    }
+    return build_table(nerve_in, site_in, limits, studies=studies)
+
+
+def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None = None) -> NerveTable:
+    """Measure and analyze every nerve of an archive chunk (a
+    :class:`~nerveconduct.io.archive.TraceChunk` whose nerves are valid studies:
+    :meth:`~nerveconduct.io.archive.TraceChunk.valid_nerves`)."""
+    nv, st = chunk.nerves, chunk.sites
+    starts = nv["row_start"].astype(np.int64) - chunk.row_start
+    counts = nv["n_sites"].astype(np.int64)
+    setups = list(zip(np.asarray(nv["sampling_rate_hz"], dtype=float).tolist(),
+                      np.asarray(nv["stimulus_sample"]).tolist(), nv["polarity"].astype(str).tolist(),
+                      chunk.n_samples[starts].tolist()))
+
+    def traces_of(members: list[int], rows: np.ndarray, n: int) -> np.ndarray:
+        traces = chunk.traces[rows, :n] if len(rows) < chunk.n_rows else chunk.traces[:, :n]
+        return np.ascontiguousarray(traces)
+
+    site_in = {"name": np.asarray(st["name"]).astype(str).astype(object),
+               "distance_mm": np.asarray(st["distance_mm"], dtype=float),
+               "stimulus_intensity_ma": np.asarray(st["stimulus_intensity_ma"], dtype=float)}
+    site_in.update(_measure(setups, counts, traces_of, n_threads))
+    latency = np.asarray(nv["f_wave_latency_ms"], dtype=float)
+    absent = np.asarray(nv.get("f_wave_absent", np.zeros(len(counts), dtype=bool)), dtype=bool)
+    nerve_in = {
+        "nerve_index": np.asarray(nv["nerve_index"], dtype=np.int64), "study_id": nv["study_id"],
+        "nerve_label": nv["nerve"], "side": nv["side"], "muscle": nv["muscle"], "n_sites": counts,
+        "f_wave_latency_ms": np.where(absent, np.nan, latency),
+        "f_wave_studied": ~np.isnan(latency) | absent,
+        "temperature_c": np.asarray(nv["temperature_c"], dtype=float),
+        "low_frequency_filter_hz": np.asarray(nv["low_frequency_filter_hz"], dtype=float),
+    }
+    return build_table(nerve_in, site_in, limits)
+
+
+def _values(name: str, values: Sequence[float | None] | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, np.nan)
+    out = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    if out.shape != (n,):
+        raise ValueError(f"{name} must give one value per site ({n} sites), got {len(values)}")
+    return out
+
+
+def table_from_values(nerve: str, sites: Sequence[Site], measures: dict[str, Sequence[float | None] | None],
+                      limits: NormalLimits, *, side: str | None = None, muscle: str | None = None,
+                      f_wave_latency_ms: float | None = None, low_frequency_filter_hz: float | None = None,
+                      temperature_c: float | None = None, study_id: str | None = None) -> NerveTable:
+    """Analyze one nerve from the machine's numbers (see :func:`nerveconduct.analysis.analyze_values`).
+
+    ``measures`` maps :data:`~.table.SITE_MEASURES` names to one value per site (``None`` or
+    NaN unknown); ``onset_latency_ms`` and ``negative_peak_amplitude_mv`` are required: a
+    NaN onset or a non-positive amplitude marks an absent response.
+    """
+    sites = list(sites)
+    if not sites or not all(isinstance(s, Site) for s in sites):
+        raise ValueError("sites must be a non-empty sequence of Site(name, distance_mm)")
+    n = len(sites)
+    onset = _values("onset_latency_ms", measures.get("onset_latency_ms"), n)
+    amp = _values("negative_peak_amplitude_mv", measures.get("negative_peak_amplitude_mv"), n)
+    present = np.isfinite(onset) & np.isfinite(amp) & (amp > 0)
+    site_in = _site_inputs(sites)
+    for key in SITE_MEASURES:
+        site_in[key] = np.where(present, _values(key, measures.get(key), n), np.nan)
+    site_in["present"] = present
+    site_in["flags"] = np.where(present, 0, int(MeasureFlag.ABSENT)).astype(np.int64)
+    latency, studied = _f_wave(f_wave_latency_ms)
+    nerve_in = {"study_id": [study_id], "nerve_label": [nerve], "side": [side], "muscle": [muscle],
+                "n_sites": np.array([n]), "f_wave_latency_ms": [latency], "f_wave_studied": [studied],
+                "temperature_c": _none_as_nan([temperature_c]),
+                "low_frequency_filter_hz": _none_as_nan([low_frequency_filter_hz])}
+    return build_table(nerve_in, site_in, limits, studies=[None])
+

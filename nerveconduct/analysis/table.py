@@ -1,0 +1,438 @@
+"""The analysis core: every site, segment and nerve value of many nerves, as columns.
+
+:func:`build_table` is the one place where a value along a nerve is computed. It takes the
+per-nerve inputs (names, side, muscle, temperature, filter, F-wave latency), the per-site
+inputs (names, distances) and the per-site measures (from
+:func:`~nerveconduct.measure.measure_cmap`, or typed in), and returns a :class:`NerveTable`:
+
+- ``site`` columns, one row per stimulation site (nerves one after another, distal first):
+  the measures, canonical names, positions and the :func:`~.segments.segment_table` values;
+- ``segment`` columns, one row per pair of adjacent sites: names, CV, drops, dispersion,
+  compression site and Erb's point, flags;
+- ``nerve`` columns: DML, distal amplitude/area/duration, TLI, residual latency, the
+  extremes over the segments outside compression sites and Erb's point, each normal-limit
+  comparison (:data:`LIMIT_COLUMNS`) and the nerve flags.
+
+Everything else reads these columns: the per-nerve objects
+(:mod:`nerveconduct.analysis.results`), the criteria frames, the records and rows, the batch.
+The inputs come from a list of :class:`~nerveconduct.model.NerveStudy`, an archive chunk or
+typed-in values (:mod:`nerveconduct.analysis.sources`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..flags import QUALITY_FLAGS, SEGMENT_FLAG_TEXT, MeasureFlag, SegmentFlag
+from ..limits import NormalLimits
+from ..names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
+from .segments import segment_table
+
+__all__ = [
+    "NerveTable", "build_table", "SITE_MEASURES", "LIMIT_COLUMNS", "LIMIT_KEYS",
+    "SEGMENT_VALUES", "NERVE_VALUES", "EXTREMES",
+]
+
+#: Per-site measures carried from ``measure_cmap`` (ms, mV, mV·ms).
+SITE_MEASURES: tuple[str, ...] = (
+    "onset_latency_ms", "negative_peak_latency_ms", "negative_peak_amplitude_mv",
+    "peak_to_peak_amplitude_mv", "negative_peak_duration_ms", "negative_peak_area_mv_ms",
+    "cmap_duration_ms", "baseline_mv", "noise_mv",
+)
+
+#: Normal-limit comparisons of a nerve: key -> (LimitRow attribute, limit kind, nerve value
+#: column, the measure's name in records, what it is in a sentence). The one list of limit keys.
+LIMIT_COLUMNS: dict[str, tuple[str, str, str, str, str]] = {
+    "distal_amplitude": ("amplitude_lln_mv", "LLN", "distal_amplitude_mv", "distal_amplitude_mv",
+                         "distal amplitude"),
+    "distal_motor_latency": ("dml_uln_ms", "ULN", "distal_motor_latency_ms", "distal_motor_latency_ms",
+                             "distal motor latency"),
+    "conduction_velocity": ("cv_lln_m_s", "LLN", "slowest_conduction_velocity_m_s",
+                            "conduction_velocity_m_s",
+                            "conduction velocity (slowest segment outside compression sites and "
+                            "Erb's point)"),
+    "f_wave_latency": ("f_wave_uln_ms", "ULN", "f_wave_latency_ms", "f_wave_latency_ms", "F-wave latency"),
+}
+LIMIT_KEYS: tuple[str, ...] = tuple(LIMIT_COLUMNS)
+
+#: Segment values of :func:`~.segments.segment_table` carried per segment (m/s, %).
+SEGMENT_VALUES: tuple[str, ...] = (
+    "conduction_velocity_m_s", "conduction_velocity_from_distal_m_s", "amplitude_drop_pct",
+    "area_drop_pct", "duration_increase_pct", "cmap_duration_increase_pct",
+    "amplitude_drop_from_distal_pct", "area_drop_from_distal_pct",
+    "duration_increase_from_distal_pct", "cmap_duration_increase_from_distal_pct",
+)
+
+#: Per-nerve values (ms, mV, mV·ms, dimensionless, °C, Hz), in output order.
+NERVE_VALUES: tuple[str, ...] = (
+    "distal_motor_latency_ms", "distal_amplitude_mv", "distal_area_mv_ms",
+    "distal_cmap_duration_ms", "terminal_latency_index", "residual_latency_ms",
+    "f_wave_latency_ms", "temperature_c", "low_frequency_filter_hz",
+)
+
+#: Per-nerve extremes over the segments outside compression sites and Erb's point:
+#: column -> (segment column, ``"min"`` or ``"max"``).
+EXTREMES: dict[str, tuple[str, str]] = {
+    "slowest_conduction_velocity_m_s": ("conduction_velocity_m_s", "min"),
+    "max_amplitude_drop_pct": ("amplitude_drop_pct", "max"),
+    "max_area_drop_pct": ("area_drop_pct", "max"),
+    "max_duration_increase_pct": ("duration_increase_pct", "max"),
+}
+
+#: Limb temperature (°C) below which slowing may be artefactual: legs, arms.
+_LOW_TEMPERATURE_C = {"leg": 30.0, "arm": 32.0}
+_LEG_NERVES = ("fibular", "tibial")
+#: A distal distance further than this (mm) from the one the DML limit assumes is flagged.
+_DISTAL_DISTANCE_TOLERANCE_MM = 10.0
+
+
+@dataclass(frozen=True, eq=False)
+class NerveTable:
+    """Every value of many nerves, as columns (NaN = unknown or absent).
+
+    Attributes
+    ----------
+    nerve : dict of str to ndarray, shape (n_nerves,)
+        ``nerve_index``, ``study_id``, ``nerve_label`` (as given), ``canonical`` (or None),
+        ``nerve`` (canonical, else as given), ``known_nerve``, ``side``, ``muscle``,
+        ``n_sites``, ``first_row`` (row of the distal site in ``site``), ``f_wave_studied``,
+        :data:`NERVE_VALUES`, :data:`EXTREMES`, per :data:`LIMIT_COLUMNS` key ``K``:
+        ``K_value``, ``K_limit``, ``K_limit_kind``, ``K_pct_of_limit``, ``K_abnormal``
+        (-1 unknown, 0, 1), ``K_reason`` (None, or why the comparison is missing), and
+        ``flags`` (tuples of sentences).
+    site : dict of str to ndarray, shape (n_rows,)
+        ``name``, ``canonical``, ``distance_mm``, ``stimulus_intensity_ma``, ``position``
+        (0 = most distal), ``nerve_row``, :data:`SITE_MEASURES`, ``present``, ``flags``,
+        ``flag_names`` and the :func:`~.segments.segment_table` columns.
+    segment : dict of str to ndarray, shape (n_segments,)
+        ``row`` (the proximal site's row), ``nerve_row``, ``index`` (1 = most distal
+        segment), ``segment`` (``"distal–proximal"``), ``distal_site``, ``proximal_site``,
+        their canonical names, ``distance_mm``, ``cumulative_distance_mm``,
+        :data:`SEGMENT_VALUES`, the two sites' amplitudes, ``distal_absent``,
+        ``proximal_absent``, ``across_entrapment_site``, ``entrapment_site``,
+        ``from_erbs_point``, ``flags`` (tuples of sentences).
+    studies : tuple of NerveStudy or None, optional
+        The studies the nerves were measured from (None per nerve for typed-in values).
+    """
+
+    nerve: dict[str, np.ndarray]
+    site: dict[str, np.ndarray]
+    segment: dict[str, np.ndarray]
+    studies: tuple[Any, ...] | None = field(default=None)
+
+    @property
+    def n_nerves(self) -> int:
+        """Number of nerves."""
+        return len(self.nerve["n_sites"])
+
+    def site_rows(self, j: int) -> slice:
+        """The ``site`` rows of nerve ``j``."""
+        a = int(self.nerve["first_row"][j])
+        return slice(a, a + int(self.nerve["n_sites"][j]))
+
+    def segment_rows(self, j: int) -> slice:
+        """The ``segment`` rows of nerve ``j`` (segments are stored nerve by nerve)."""
+        a = int(self.nerve["first_row"][j]) - j
+        return slice(a, a + int(self.nerve["n_sites"][j]) - 1)
+
+    def take(self, nerves: Sequence[int] | np.ndarray) -> NerveTable:
+        """The nerves ``nerves`` (positions, in that order) as a table of their own."""
+        idx = np.asarray(nerves, dtype=np.int64)
+        counts = self.nerve["n_sites"][idx]
+        site_idx = _ranges(self.nerve["first_row"][idx], counts)
+        seg_idx = _ranges(self.nerve["first_row"][idx] - idx, counts - 1)
+        nerve = {k: v[idx] for k, v in self.nerve.items()}
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(idx) else counts
+        nerve["first_row"] = first
+        site = {k: v[site_idx] for k, v in self.site.items()}
+        site["nerve_row"] = np.repeat(np.arange(len(idx), dtype=np.int64), counts)
+        segment = {k: v[seg_idx] for k, v in self.segment.items()}
+        segment["nerve_row"] = np.repeat(np.arange(len(idx), dtype=np.int64), counts - 1)
+        segment["row"] = np.flatnonzero(site["position"] > 0)
+        studies = None if self.studies is None else tuple(self.studies[i] for i in idx.tolist())
+        return NerveTable(nerve, site, segment, studies)
+
+    @staticmethod
+    def concat(tables: Sequence[NerveTable]) -> NerveTable:
+        """Tables one after another (nerve order kept)."""
+        tables = list(tables)
+        if len(tables) == 1:
+            return tables[0]
+        parts = {}
+        for part in ("nerve", "site", "segment"):
+            keys = getattr(tables[0], part).keys()
+            parts[part] = {k: np.concatenate([getattr(t, part)[k] for t in tables]) for k in keys}
+        counts = parts["nerve"]["n_sites"]
+        parts["nerve"]["first_row"] = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        parts["site"]["nerve_row"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        parts["segment"]["nerve_row"] = np.repeat(np.arange(len(counts), dtype=np.int64), counts - 1)
+        parts["segment"]["row"] = np.flatnonzero(parts["site"]["position"] > 0)
+        studies = None
+        if any(t.studies is not None for t in tables):
+            studies = tuple(s for t in tables for s in (t.studies or (None,) * t.n_nerves))
+        return NerveTable(parts["nerve"], parts["site"], parts["segment"], studies)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(s, s + c)`` for each start and count."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.sum() == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - np.cumsum(counts) + counts, counts)
+    return offsets + np.arange(int(counts.sum()), dtype=np.int64)
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def _mapped(values: np.ndarray, fn: Callable[[str], Any]) -> np.ndarray:
+    """``fn`` applied once to each distinct string of ``values`` (object array out)."""
+    if len(values) == 0:
+        return np.empty(0, dtype=object)
+    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
+    return _objects([fn(u) for u in uniq.tolist()])[inverse]
+
+
+def _per_nerve_extreme(values: np.ndarray, nerve_row: np.ndarray, usable: np.ndarray,
+                       n_nerves: int, how: str) -> np.ndarray:
+    """min/max of the finite usable ``values`` of each nerve; NaN when it has none."""
+    ufunc = np.minimum if how == "min" else np.maximum
+    out = np.full(n_nerves, np.inf if how == "min" else -np.inf)
+    keep = usable & np.isfinite(values)
+    ufunc.at(out, nerve_row[keep], values[keep])
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+class _LimitRows:
+    """The LimitRow of each nerve (``None`` for unknown nerves), one lookup per (nerve, muscle)."""
+
+    def __init__(self, canonical: np.ndarray, muscle: np.ndarray, limits: NormalLimits) -> None:
+        index: dict[tuple[Any, Any], int] = {}
+        self.inverse = np.array([index.setdefault(key, len(index))
+                                 for key in zip(canonical.tolist(), muscle.tolist())], dtype=np.int64)
+        self.unique = [None if c is None else limits.lookup(c, m) for c, m in index]
+
+    def attr(self, name: str) -> np.ndarray:
+        """``name`` of each nerve's row as floats (NaN for no row or ``None``)."""
+        values = np.array([np.nan if r is None or getattr(r, name) is None else float(getattr(r, name))
+                           for r in self.unique], dtype=float)
+        return values[self.inverse] if len(self.inverse) else np.zeros(0)
+
+    def missing(self) -> np.ndarray:
+        """Whether each nerve has no limit row."""
+        none = np.array([r is None for r in self.unique], dtype=bool)
+        return none[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
+
+
+def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
+                limits: NormalLimits, *, studies: Sequence[Any] | None = None) -> NerveTable:
+    """Compute every value of the nerves described by the inputs.
+
+    Parameters
+    ----------
+    nerve_in : dict of str to ndarray, shape (n_nerves,)
+        ``nerve_index`` (int), ``study_id``, ``nerve_label``, ``side``, ``muscle`` (object,
+        ``None`` allowed except for the label), ``n_sites`` (int, ≥ 1),
+        ``f_wave_latency_ms`` (float, ms; NaN when not studied or absent),
+        ``f_wave_studied`` (bool), ``temperature_c`` (°C) and ``low_frequency_filter_hz``
+        (Hz), NaN when unknown.
+    site_in : dict of str to ndarray, shape (n_rows,)
+        Rows grouped per nerve, distal first: ``name`` (object), ``distance_mm`` (machine
+        convention, NaN when unknown), ``stimulus_intensity_ma`` (NaN when unknown), the
+        :data:`SITE_MEASURES` (NaN when absent or not given), ``present`` (bool) and
+        ``flags`` (int, :class:`~nerveconduct.flags.MeasureFlag` bits).
+    limits : NormalLimits
+        Normal limits of the comparisons and flags.
+    studies : sequence, optional
+        The :class:`~nerveconduct.model.NerveStudy` of each nerve (or None), kept for the
+        per-nerve views.
+
+    Returns
+    -------
+    NerveTable
+    """
+    counts = np.asarray(nerve_in["n_sites"], dtype=np.int64)
+    n_nerves, n_rows = len(counts), int(counts.sum())
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if n_nerves else counts
+    position = np.arange(n_rows, dtype=np.int64) - np.repeat(starts, counts)
+    site = {k: np.asarray(site_in[k], dtype=float) for k in SITE_MEASURES}
+    names = _objects([str(v) for v in np.asarray(site_in["name"], dtype=object).tolist()])
+    site.update(name=names, canonical=_mapped(names, canonical_site), position=position,
+                nerve_row=np.repeat(np.arange(n_nerves, dtype=np.int64), counts),
+                distance_mm=np.asarray(site_in["distance_mm"], dtype=float),
+                stimulus_intensity_ma=np.asarray(site_in["stimulus_intensity_ma"], dtype=float),
+                present=np.asarray(site_in["present"], dtype=bool),
+                flags=np.asarray(site_in["flags"], dtype=np.int64))
+    site["flag_names"] = _flag_names(site["flags"])
+    site.update(segment_table(site, position, site["distance_mm"]))
+
+    label = _objects([str(v) for v in np.asarray(nerve_in["nerve_label"], dtype=object).tolist()])
+    canonical = _mapped(label, canonical_nerve)
+    f_wave = np.asarray(nerve_in["f_wave_latency_ms"], dtype=float)
+    nerve: dict[str, np.ndarray] = {
+        "nerve_index": np.asarray(nerve_in.get("nerve_index", np.arange(n_nerves)), dtype=np.int64),
+        "study_id": _objects(nerve_in["study_id"]), "nerve_label": label, "canonical": canonical,
+        "nerve": np.where(canonical == None, label, canonical),  # noqa: E711 (object array)
+        "known_nerve": canonical != None,  # noqa: E711
+        "side": _objects(nerve_in["side"]), "muscle": _objects(nerve_in["muscle"]),
+        "n_sites": counts, "first_row": starts,
+        "distal_motor_latency_ms": site["onset_latency_ms"][starts],
+        "distal_amplitude_mv": site["negative_peak_amplitude_mv"][starts],
+        "distal_area_mv_ms": site["negative_peak_area_mv_ms"][starts],
+        "distal_cmap_duration_ms": site["cmap_duration_ms"][starts],
+        "terminal_latency_index": site["terminal_latency_index"][starts],
+        "residual_latency_ms": site["residual_latency_ms"][starts],
+        "f_wave_latency_ms": f_wave,
+        "f_wave_studied": np.asarray(nerve_in["f_wave_studied"], dtype=bool),
+        "temperature_c": np.asarray(nerve_in["temperature_c"], dtype=float),
+        "low_frequency_filter_hz": np.asarray(nerve_in["low_frequency_filter_hz"], dtype=float),
+    }
+    seg = _segments(site, nerve)
+    usable = ~seg["across_entrapment_site"] & ~seg["from_erbs_point"]
+    for key, (column, how) in EXTREMES.items():
+        nerve[key] = _per_nerve_extreme(seg[column], seg["nerve_row"], usable, n_nerves, how)
+    rows = _LimitRows(canonical, nerve["muscle"], limits)
+    _limit_columns(nerve, rows)
+    nerve["flags"] = _nerve_flags(nerve, site, rows)
+    return NerveTable(nerve, site, seg, None if studies is None else tuple(studies))
+
+
+def _flag_names(flags: np.ndarray) -> np.ndarray:
+    """The :class:`~nerveconduct.flags.MeasureFlag` names of each row (tuples)."""
+    cache: dict[int, tuple[str, ...]] = {}
+    return _objects([cache[b] if b in cache else cache.setdefault(b, tuple(MeasureFlag(b).names()))
+                     for b in flags.tolist()])
+
+
+def _segment_flag_texts(bits: int, distal: str, proximal: str, dflags: int, pflags: int) -> tuple[str, ...]:
+    texts = []
+    for flag, text in SEGMENT_FLAG_TEXT.items():
+        if bits & flag:
+            if flag is SegmentFlag.PROXIMAL_QUALITY:
+                text = f"{text} ({proximal}: {', '.join(MeasureFlag(pflags & QUALITY_FLAGS).names())})"
+            elif flag is SegmentFlag.DISTAL_QUALITY:
+                text = f"{text} ({distal}: {', '.join(MeasureFlag(dflags & QUALITY_FLAGS).names())})"
+            texts.append(text)
+    return tuple(texts)
+
+
+def _segments(site: dict[str, np.ndarray], nerve: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per segment (rows with ``position > 0``), compression site, Erb's point and flag
+    sentences computed once per distinct input."""
+    position = site["position"]
+    prox = np.flatnonzero(position > 0)
+    dist = prox - 1
+    nrow = site["nerve_row"][prox]
+    seg: dict[str, np.ndarray] = {
+        "row": prox, "nerve_row": nrow, "index": position[prox],
+        "segment": _objects([f"{d}\u2013{p}" for d, p in zip(site["name"][dist].tolist(),
+                                                             site["name"][prox].tolist())]),
+        "distal_site": site["name"][dist], "proximal_site": site["name"][prox],
+        "distal_canonical": site["canonical"][dist], "proximal_canonical": site["canonical"][prox],
+        "distance_mm": site["distance_mm"][prox],
+        "cumulative_distance_mm": site["cumulative_distance_mm"][prox]}
+    for key in SEGMENT_VALUES:
+        seg[key] = site[key][prox]
+    seg["distal_amplitude_mv"] = site["negative_peak_amplitude_mv"][dist]
+    seg["proximal_amplitude_mv"] = site["negative_peak_amplitude_mv"][prox]
+    seg["distal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][dist]
+    seg["proximal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][prox]
+    seg["proximal_absent"] = ~site["present"][prox]
+    seg["distal_absent"] = ~site["present"][dist]
+    ent_cache: dict[tuple[Any, ...], Any] = {}
+    ent = [ent_cache[t] if t in ent_cache else ent_cache.setdefault(t, entrapment_site(*t))
+           for t in zip(nerve["canonical"][nrow].tolist(), seg["distal_canonical"].tolist(),
+                        seg["proximal_canonical"].tolist())]
+    seg["entrapment_site"] = _objects(ent)
+    seg["across_entrapment_site"] = np.array([e is not None for e in ent], dtype=bool)
+    erbs = {c: is_erbs_point(c) for c in set(seg["proximal_canonical"].tolist())}
+    seg["from_erbs_point"] = np.array([erbs[c] for c in seg["proximal_canonical"].tolist()], dtype=bool)
+    bits = site["segment_flags"][prox]
+    flags = _objects([()] * len(prox))
+    cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    for k in np.flatnonzero(bits).tolist():
+        key = (int(bits[k]), seg["distal_site"][k], seg["proximal_site"][k],
+               int(site["flags"][dist[k]]), int(site["flags"][prox[k]]))
+        if key not in cache:
+            cache[key] = _segment_flag_texts(*key)
+        flags[k] = cache[key]
+    seg["flags"] = flags
+    return seg
+
+
+def _limit_columns(nerve: dict[str, np.ndarray], rows: _LimitRows) -> None:
+    """Per :data:`LIMIT_COLUMNS` key: the value, limit, kind, % of limit, abnormal and the
+    reason a comparison is missing (the value, the limit, or the nerve's whole row)."""
+    no_row = ~nerve["known_nerve"] | rows.missing()
+    n = len(no_row)
+    for key, (attr, kind, value_key, _, what) in LIMIT_COLUMNS.items():
+        limit = np.where(no_row, np.nan, rows.attr(attr))
+        value = np.where(np.isfinite(nerve[value_key]), nerve[value_key], np.nan)
+        known = ~np.isnan(value) & ~np.isnan(limit)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(known, 100.0 * value / limit, np.nan)
+        beyond = value < limit if kind == "LLN" else value > limit
+        reason = _objects([None] * n)
+        reason[np.isnan(limit)] = f"no {kind} for {what} in the normal limits used"
+        reason[np.isnan(value)] = f"{what} not available"
+        for j in np.flatnonzero(no_row).tolist():
+            reason[j] = f"no normal limits for nerve {nerve['nerve_label'][j]!r}"
+        nerve[f"{key}_value"] = value
+        nerve[f"{key}_limit"] = limit
+        nerve[f"{key}_limit_kind"] = _objects([kind] * n)
+        nerve[f"{key}_pct_of_limit"] = pct
+        nerve[f"{key}_abnormal"] = np.where(known, beyond.astype(np.int8), np.int8(-1))
+        nerve[f"{key}_reason"] = reason
+
+
+def _nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
+                 rows: _LimitRows) -> np.ndarray:
+    """The nerve-level problems of each nerve, as tuples of sentences (empty when none).
+
+    Each condition is a column; sentences are worded only for the nerves it holds for.
+    """
+    starts, counts = nerve["first_row"], nerve["n_sites"]
+    n = len(starts)
+    if n == 0:
+        return _objects([])
+    site_unknown = site["canonical"] == None  # noqa: E711
+    dist_unknown = np.isnan(site["distance_mm"])
+    n_unknown_sites = np.add.reduceat(site_unknown.astype(np.int64), starts)
+    n_unknown_dist = np.add.reduceat(dist_unknown.astype(np.int64), starts)
+    distal_mm = site["distance_mm"][starts]
+    assumed_mm = rows.attr("distal_distance_mm")
+    temp = nerve["temperature_c"]
+    cold = np.where(np.isin(nerve["canonical"], _LEG_NERVES), _LOW_TEMPERATURE_C["leg"],
+                    _LOW_TEMPERATURE_C["arm"])
+    conditions: list[tuple[np.ndarray, Callable[[int], str]]] = [
+        (~nerve["known_nerve"],
+         lambda j: f"unknown nerve name {nerve['nerve_label'][j]!r}: no normal limits, entrapment "
+                   "or criteria rules by nerve"),
+        (n_unknown_sites > 0,
+         lambda j: f"unknown site name(s) {site['name'][_rows(j)][site_unknown[_rows(j)]].tolist()}: "
+                   "entrapment/Erb's point rules not applied to them"),
+        (n_unknown_dist > 0,
+         lambda j: "distance(s) unknown: CV, TLI and residual latency not computed where they are needed"),
+        (~site["present"][starts], lambda j: "absent distal response"),
+        (np.abs(distal_mm - assumed_mm) > _DISTAL_DISTANCE_TOLERANCE_MM,
+         lambda j: f"distal distance {distal_mm[j]:g} mm differs from the {assumed_mm[j]:g} mm "
+                   "the DML limit assumes"),
+        (temp < cold, lambda j: f"limb temperature {temp[j]:g} °C is low: slowing may be artefactual"),
+        ((counts > 1) & np.isnan(nerve["terminal_latency_index"]),
+         lambda j: "TLI not computed (needs the distal distance, DML and the first segment's CV)"),
+    ]
+
+    def _rows(j: int) -> slice:
+        return slice(int(starts[j]), int(starts[j] + counts[j]))
+
+    flags = _objects([()] * n)
+    held = np.stack([c for c, _ in conditions])
+    for j in np.flatnonzero(held.any(axis=0)).tolist():
+        flags[j] = tuple(word(j) for (_, word), on in zip(conditions, held[:, j].tolist()) if on)
+    return flags
