@@ -223,15 +223,15 @@ class TestFailures:
         assert sum(r["error"] != "" for r in rows) > 2
 
     def test_analysis_error_isolated_to_its_nerve(self, archive, folder, reference, monkeypatch):
-        real = batch_worker.analyze_nerves
+        real = batch_worker.table_from_chunk
         victim = lines(reference)[17]["study_id"]
 
-        def flaky(studies, **kwargs):
-            if any(s.study_id == victim for s in studies):
+        def flaky(chunk, limits, **kwargs):
+            if victim in chunk.nerves["study_id"].tolist():
                 raise ZeroDivisionError(f"cannot analyze {victim}")
-            return real(studies, **kwargs)
+            return real(chunk, limits, **kwargs)
 
-        monkeypatch.setattr(batch_worker, "analyze_nerves", flaky)
+        monkeypatch.setattr(batch_worker, "table_from_chunk", flaky)
         out = folder / "flaky.jsonl"
         summary = run(archive, out)
         got = out.read_text(encoding="utf-8").splitlines()
@@ -244,21 +244,21 @@ class TestFailures:
 
     def test_unexpected_error_stops_run_and_keeps_partial(self, archive, folder, reference,
                                                           monkeypatch):
-        real = batch_worker.analyze_nerves
+        real = batch_worker.table_from_chunk
         calls = []
 
-        def broken(studies, **kwargs):
+        def broken(chunk, limits, **kwargs):
             calls.append(1)
             if len(calls) == 3:
                 raise RuntimeError("a bug, not a bad record")
-            return real(studies, **kwargs)
+            return real(chunk, limits, **kwargs)
 
-        monkeypatch.setattr(batch_worker, "analyze_nerves", broken)
+        monkeypatch.setattr(batch_worker, "table_from_chunk", broken)
         out = folder / "stopped.jsonl"
         with pytest.raises(RuntimeError, match="a bug"):
             run(archive, out, chunk_rows=40)
         assert not out.exists() and Path(f"{out}.partial").exists()
-        monkeypatch.setattr(batch_worker, "analyze_nerves", real)
+        monkeypatch.setattr(batch_worker, "table_from_chunk", real)
         summary = run(archive, out, resume=True, chunk_rows=40)
         assert summary.n_resumed > 0
         assert out.read_bytes() == reference.read_bytes()
@@ -283,7 +283,7 @@ class TestOptions:
 
     def test_raises_resume_with_other_options(self, archive, folder, monkeypatch):
         out = folder / "other-options.jsonl"
-        monkeypatch.setattr(batch_worker, "analyze_nerves", interrupt)
+        monkeypatch.setattr(batch_worker, "table_from_chunk", interrupt)
         with pytest.raises(KeyboardInterrupt):
             run(archive, out)
         monkeypatch.undo()

@@ -236,7 +236,7 @@ def _nerve(rng):
 
 @pytest.fixture(scope="module")
 def population():
-    rng = np.random.default_rng(20240611)
+    rng = np.random.default_rng(1)  # a seed whose population reaches every branch
     results = [_nerve(rng) for _ in range(3000)]
     return results, segment_frame(results), nerve_frame(results)
 

@@ -14,7 +14,7 @@ import pytest
 from nerveconduct.criteria import evaluate, evaluate_nerve, evaluate_patient, list_rule_sets
 from nerveconduct.model import NerveStudy, Site
 from nerveconduct.scores.cidp_mag import cidp_mag_score
-from nerveconduct.analysis import analyze_values
+from nerveconduct.analysis import analyze_nerve, analyze_values
 from nerveconduct.serialize import (
     IDENTIFIER_COLUMNS, IDENTITY_COLUMNS, LIMIT_KEYS, NERVE_COLUMNS, SCHEMA_VERSION, SEGMENT_COLUMNS,
     SITE_COLUMNS, csv_cell, failure_record, nerve_columns, nerve_record, nerve_row, patient_record,
@@ -147,7 +147,7 @@ class TestFlatRows:
         assert row["distal_motor_latency_limit"] == 4.4
         assert row["distal_motor_latency_limit_kind"] == "ULN"
         assert row["conduction_velocity_abnormal"] is True
-        assert row["distal_cmap_duration_limit"] is None  # the default table has none
+        assert "distal_cmap_duration_limit" not in row  # cut-offs are criteria, not normal limits
         assert row[f"verdict_{MMN}_level"] == "definite"
 
     def test_site_rows(self):
@@ -158,11 +158,10 @@ class TestFlatRows:
         assert rows[1]["flag_names"] == ["ABSENT"]
 
     def test_identifiers_only_when_asked(self):
-        result = _median()
         study = NerveStudy("median", "right", "APB", [Site("wrist", 70.0), Site("elbow", 220.0)],
                            np.zeros((2, 10)), 10000.0,
                            metadata={"patient_name": "FAKE^NAME", "patient_id": "FAKE-1"})
-        result = dataclasses.replace(result, study=study)
+        result = analyze_nerve(study)
         assert "patient_name" not in nerve_record(result)
         rec = nerve_record(result, keep_identifiers=True)
         assert (rec["patient_name"], rec["patient_id"]) == ("FAKE^NAME", "FAKE-1")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import LIMIT_COLUMNS, NerveResult, NerveTable
+from ..analysis import LIMIT_COLUMNS, NerveResult, NerveTable, analyze_table
 from ._columns_items import NERVE_KEYS, SEGMENT_KEYS, checked_frame, nerve_results
 
 __all__ = ["segment_frame", "nerve_frame", "table_of"]
@@ -56,9 +56,7 @@ def table_of(results: NerveTable | Sequence[NerveResult]) -> NerveTable:
             m += 1
         parts.append(results[k].table.take([nr.index for nr in results[k:m]]))
         k = m
-    if not parts:
-        raise ValueError("no nerve results given: at least one NerveResult is needed")
-    return NerveTable.concat(parts)
+    return NerveTable.concat(parts) if parts else analyze_table([])
 
 
 def segment_frame(results: NerveTable | Sequence[NerveResult]) -> dict[str, np.ndarray]:

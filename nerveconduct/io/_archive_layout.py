@@ -1,7 +1,8 @@
 """Layout of the nerveconduct HDF5 archive (format 1.x): names, columns and checks.
 
 Shared by the writer (:mod:`nerveconduct.io._archive_write`) and the reader
-(:mod:`nerveconduct.io.archive`). The layout is documented for plain-h5py users in
+(:mod:`nerveconduct.io.archive`); the checks of an archive on open live in
+:mod:`nerveconduct.io._archive_checks`. The layout is documented for plain-h5py users in
 ``docs/archive-format.md``; keep the two in step.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .errors import ArchiveError
+from .errors import ArchiveError, quote
 
 __all__ = [
     "COMPRESSIONS",
@@ -35,7 +36,6 @@ __all__ = [
     "STRING_DTYPE",
     "TRACES",
     "TRACE_DTYPES",
-    "check_layout",
     "is_identifier_key",
     "iter_row_plan",
     "metadata_to_json",
@@ -152,7 +152,7 @@ def _json_safe(value: Any, where: str, keep_identifiers: bool) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ArchiveError(
-                    f"metadata key {key!r} at {where} is a {type(key).__name__}; JSON keys "
+                    f"metadata key {quote(key)} at {where} is a {type(key).__name__}; JSON keys "
                     "must be str")
             if not keep_identifiers and is_identifier_key(key):
                 continue
@@ -162,7 +162,7 @@ def _json_safe(value: Any, where: str, keep_identifiers: bool) -> Any:
         return [_json_safe(item, f"{where}[{i}]", keep_identifiers)
                 for i, item in enumerate(value)]
     raise ArchiveError(
-        f"metadata value at {where} is a {type(value).__name__} ({value!r:.60}), which the "
+        f"metadata value at {where} is a {type(value).__name__}, which the "
         "archive cannot store; allowed: str, int, float, bool, None, date/time (stored as "
         "ISO text), list/tuple, dict with str keys")
 
@@ -195,86 +195,6 @@ def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False
 # ----------------------------------------------------------------------- layout checks
 def _decode(value: Any) -> Any:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
-    """Validate an open file as a nerveconduct archive and return its shape facts.
-
-    The nerve table's row index is checked ``INDEX_SLICE`` nerves at a time, so memory does
-    not grow with the archive.
-
-    Columns of :data:`MINOR_NERVE_COLUMNS` may be missing from an archive whose
-    ``format_version`` is older than the version that added them.
-
-    Returns
-    -------
-    dict
-        ``n_nerves``, ``n_traces``, ``n_samples_max``, ``format_version`` (str) and
-        ``nerve_columns`` (tuple of the :data:`NERVE_COLUMNS` names the file holds).
-
-    Raises
-    ------
-    ArchiveError
-        Naming what is missing or inconsistent (attribute, dataset, column length).
-    """
-    fmt = _decode(f.attrs.get("format"))
-    if fmt is None:
-        found = sorted(f.attrs.keys()) or "none"
-        raise ArchiveError(
-            f"not a nerveconduct archive: the root attribute 'format' is missing (root "
-            f"attributes found: {found}; root members: {sorted(f.keys()) or 'none'}); an "
-            f"archive has format={FORMAT_NAME!r}", path=path)
-    if fmt != FORMAT_NAME:
-        raise ArchiveError(f"not a nerveconduct archive: root attribute format={fmt!r}, "
-                           f"expected {FORMAT_NAME!r}", path=path)
-    version = _decode(f.attrs.get("format_version"))
-    if version is None:
-        raise ArchiveError("the root attribute 'format_version' is missing", path=path)
-    parsed = parse_version(version)
-    if parsed is None or parsed[0] != _SUPPORTED_MAJOR:
-        raise ArchiveError(f"unsupported format_version {version!r}; this nerveconduct reads "
-                           f"{_SUPPORTED_MAJOR}.x", path=path)
-
-    missing = [] if isinstance(f.get(TRACES), h5py.Dataset) else [TRACES]
-    nerve_columns = list(NERVE_COLUMNS)
-    for group, columns in ((NERVES, NERVE_COLUMNS), (SITES, SITE_COLUMNS)):
-        if not isinstance(f.get(group), h5py.Group):
-            missing.append(f"group {group!r} (all its columns)")
-            continue
-        for c in columns:
-            if isinstance(f[group].get(c), h5py.Dataset):
-                continue
-            if group == NERVES and parsed < MINOR_NERVE_COLUMNS.get(c, (0, 0)):
-                nerve_columns.remove(c)  # added after this archive's version: optional
-            else:
-                missing.append(f"{group}/{c}")
-    if missing:
-        raise ArchiveError(f"incomplete archive, missing: {', '.join(missing)}", path=path)
-    traces = f[TRACES]
-    if traces.ndim != 2:
-        raise ArchiveError(f"dataset 'traces' must be 2-D (rows = traces), has shape "
-                           f"{traces.shape}", path=path)
-    if traces.dtype.kind != "f":
-        raise ArchiveError(f"dataset 'traces' must hold floats, has dtype {traces.dtype}",
-                           path=path)
-    n_traces, n_nerves = traces.shape[0], f[f"{NERVES}/row_start"].shape[0]
-    bad = [f"{NERVES}/{c} has {f[NERVES][c].shape[0]} rows" for c in nerve_columns
-           if f[NERVES][c].shape != (n_nerves,)]
-    bad += [f"{SITES}/{c} has {f[SITES][c].shape[0]} rows" for c in SITE_COLUMNS
-            if f[SITES][c].shape != (n_traces,)]
-    if bad:
-        raise ArchiveError(f"inconsistent archive ({n_nerves} nerves, {n_traces} traces): "
-                           + "; ".join(bad), path=path)
-    for key, actual in (("n_nerves", n_nerves), ("n_traces", n_traces)):
-        stored = f.attrs.get(key)
-        if stored is None:
-            raise ArchiveError(f"the root attribute {key!r} is missing", path=path)
-        if int(stored) != actual:
-            raise ArchiveError(f"incomplete archive: root attribute {key}={int(stored)} but "
-                               f"the tables hold {actual}", path=path)
-    _check_row_index(f[NERVES]["row_start"], f[NERVES]["n_sites"], n_traces, path)
-    return {"n_nerves": n_nerves, "n_traces": n_traces, "n_samples_max": traces.shape[1],
-            "format_version": str(version), "nerve_columns": tuple(nerve_columns)}
 
 
 def parse_version(version: Any) -> tuple[int, int] | None:
@@ -312,29 +232,6 @@ def read_row_index(row_start: h5py.Dataset, n_sites: h5py.Dataset, a: int, b: in
     except OSError as exc:
         raise ArchiveError(f"cannot read the nerve table (damaged file?): {exc}", path=path,
                            location=f"nerves {a}:{b}") from exc
-
-
-def _check_row_index(row_start: h5py.Dataset, n_sites: h5py.Dataset, n_traces: int,
-                     path: str | PathLike[str]) -> None:
-    """Check that the nerves tile the trace rows, reading ``INDEX_SLICE`` nerves at a time."""
-    expected = 0  # row_start of the next nerve
-    for a in range(0, row_start.shape[0], INDEX_SLICE):
-        starts, sizes = read_row_index(row_start, n_sites, a, a + INDEX_SLICE, path)
-        ends = expected + np.cumsum(sizes)
-        bad = (sizes < 1) | (starts != ends - sizes)
-        if bad.any():
-            i = int(np.argmax(bad))
-            what = (f"n_sites={int(sizes[i])} (must be >= 1)" if sizes[i] < 1 else
-                    f"row_start={int(starts[i])} but the nerves before it end at row "
-                    f"{int(ends[i] - sizes[i])}")
-            raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do "
-                               f"not tile the {n_traces} trace rows contiguously (nerve "
-                               f"{a + i}: {what})", path=path)
-        expected = int(ends[-1])
-    if expected != n_traces:
-        raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do not "
-                           f"tile the {n_traces} trace rows contiguously (the nerves cover "
-                           f"{expected} rows)", path=path)
 
 
 def iter_row_plan(row_start: h5py.Dataset, n_sites: h5py.Dataset, chunk_rows: int, a: int,

@@ -7,9 +7,7 @@ here); the layout lives in :mod:`nerveconduct.io._archive_layout`.
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from numbers import Integral, Real
@@ -22,6 +20,8 @@ import numpy as np
 
 from ..model import POLARITIES, InvalidStudyError, NerveStudy
 from . import _archive_layout as L
+from ._archive_checks import check_layout, open_checked
+from ._atomic import atomic_path
 from .errors import ArchiveError
 
 __all__ = ["write_archive"]
@@ -327,9 +327,11 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
     Notes
     -----
     The archive is written to a temporary file (``.<name>.<random>.tmp``) in the same
-    directory, then moved over ``path`` with :func:`os.replace`; on any error the temporary
-    file is removed and ``path`` is untouched. Appending copies the archive to the temporary
-    file first, so it costs a full copy of the file (and the disk space for it).
+    directory, fsynced, then moved over ``path`` with :func:`os.replace`
+    (:func:`nerveconduct.io._atomic.atomic_path`; a replaced file keeps its permission
+    bits); on any error the temporary file is removed and ``path`` is untouched.
+    Appending copies the archive to the temporary file first, so it costs a full copy of
+    the file (and the disk space for it).
     """
     trace_dtype = _check_options(compression, chunk_rows, dtype, overwrite, append)
     path = Path(path)
@@ -344,27 +346,18 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
     appending = append and exists
     info = None
     if appending:  # validate before paying for the copy
-        from .archive import open_archive
-
-        with open_archive(path):
-            pass
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    done = False
-    try:
+        f, _ = open_checked(path)
+        f.close()
+    with atomic_path(path, overwrite=exists) as tmp:  # removed on any error
         if appending:
             shutil.copy2(path, tmp)
-        with h5py.File(tmp, "r+" if appending else "w-", rdcc_nbytes=_WRITE_CACHE_BYTES,
+        with h5py.File(tmp, "r+" if appending else "w", rdcc_nbytes=_WRITE_CACHE_BYTES,
                        rdcc_nslots=4099) as f:
             if appending:
-                info = L.check_layout(f, path)
+                info = check_layout(f, path)
             writer = _Writer(f, path, compression=compression, chunk_rows=chunk_rows,
                              dtype=trace_dtype, keep_identifiers=keep_identifiers, info=info)
             for block in _blocks(studies, writer.dtype.itemsize):
                 writer.write_block(block)
             writer.finish()
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done:
-            tmp.unlink(missing_ok=True)
     return path

@@ -2,7 +2,8 @@
 
 Amplitude units to mV (:func:`amplitude_scale_to_mv`), a machine's test item split into side,
 nerve and muscle (:func:`parse_test_item`), text decoding that refuses binary data
-(:func:`decode_text`), atomic file writing (:func:`atomic_write_bytes`), dates
+(:func:`decode_text`), atomic file writing (:func:`atomic_write_bytes`, through
+:func:`nerveconduct.io._atomic.atomic_write`), dates
 (:func:`parse_date`), numbers with a named error (:func:`to_float`), and the comma-separated
 rows and sample values of the machines' exports (:func:`csv_rows`, :func:`parse_samples`).
 Private to :mod:`nerveconduct.io`; the public names stay importable from
@@ -13,14 +14,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..names import canonical_nerve
-from .errors import FormatError
+from ._atomic import atomic_write
+from .errors import FormatError, boundary, quote
 
 __all__ = [
     "amplitude_scale_to_mv",
@@ -54,7 +56,7 @@ def amplitude_scale_to_mv(unit: str, *, path: Any = None, location: str | None =
     key = unit.strip().replace(" ", "").lower()
     if key not in _UNIT_SCALE_TO_MV:
         raise FormatError(
-            f"unknown amplitude unit {unit!r}; allowed: nV, µV (uV), mV, V", path=path,
+            f"unknown amplitude unit {quote(unit)}; allowed: nV, µV (uV), mV, V", path=path,
             location=location,
         )
     return _UNIT_SCALE_TO_MV[key]
@@ -113,34 +115,28 @@ def decode_text(data: bytes, *, path: Any) -> str:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
+    """Write ``data`` to ``path`` atomically (see :func:`nerveconduct.io._atomic.atomic_write`).
 
     Raises
     ------
     FileExistsError
         When ``path`` exists and ``overwrite`` is False.
     """
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary readable files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_write(path, mode="wb", overwrite=overwrite) as fh:
+        fh.write(data)
+    return Path(path)
 
 
 def to_float(text: str, *, path: Any, location: str, what: str) -> float:
-    """Parse a number (units glued to it, e.g. ``"0.05ms"``, are the caller's business)."""
+    """Parse a number (units glued to it, e.g. ``"0.05ms"``, are the caller's business).
+
+    Non-finite spellings (``nan``, ``inf``, ``1e999``) parse; the caller checks the range
+    (:func:`nerveconduct.io._ranges.check_range`).
+    """
     try:
         return float(text)
     except ValueError:
-        raise FormatError(f"{what} must be a number, got {text!r}", path=path,
+        raise FormatError(f"{what} must be a number, got {quote(text)}", path=path,
                           location=location) from None
 
 
@@ -160,11 +156,18 @@ def parse_date(text: str) -> str | None:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+def csv_rows(text: str, *, path: Any = None) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line, fields)`` for each non-blank CSV row of ``text``, trailing blanks trimmed.
 
-    ``line`` is the 1-based line where the row ends (as :attr:`csv.reader.line_num`); rows
-    whose fields are all blank are skipped (the machines write trailing commas).
+    ``line`` is the 1-based line where the row starts; rows whose fields are all blank are
+    skipped (the machines write trailing commas).
+
+    Raises
+    ------
+    FormatError
+        A field over :func:`csv.field_size_limit` characters, or a quoted field that runs
+        across lines (an unbalanced ``"``: the machines' fields never hold a line break),
+        naming the line where the row starts.
 
     Examples
     --------
@@ -172,11 +175,20 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     [(1, ['a', '1']), (3, ['b', '2'])]
     """
     reader = csv.reader(io.StringIO(text))
-    for fields in reader:
-        while fields and not fields[-1].strip():
-            fields.pop()
-        if fields:
-            yield reader.line_num, fields
+    with boundary(FormatError, path, location="line 1") as where:
+        start = 1
+        for fields in reader:
+            if reader.line_num != start and any("\n" in f or "\r" in f for f in fields):
+                raise FormatError(
+                    f"a quoted field runs from line {start} to line {reader.line_num} (an "
+                    "unbalanced '\"'); fields must open and close their quotes on one line",
+                    path=path, location=f"line {start}")
+            line, start = start, reader.line_num + 1
+            where.location = f"line {start}"
+            while fields and not fields[-1].strip():
+                fields.pop()
+            if fields:
+                yield line, fields
 
 
 def parse_samples(values: Sequence[str], *, path: Any, line: int) -> list[float]:
@@ -185,13 +197,17 @@ def parse_samples(values: Sequence[str], *, path: Any, line: int) -> list[float]
     Raises
     ------
     FormatError
-        A value is not a number.
+        A value is not a number, or not a finite one (``nan``, ``inf``, ``1e999``).
     """
     out = []
     for col, v in enumerate(values, start=2):
         try:
-            out.append(float(v))
+            x = float(v)
         except ValueError:
-            raise FormatError(f"non-numeric sample {v!r} in column {col}", path=path,
+            raise FormatError(f"non-numeric sample {quote(v)} in column {col}", path=path,
                               location=f"line {line}") from None
+        if not math.isfinite(x):
+            raise FormatError(f"sample in column {col} must be a finite number, got {x!r}",
+                              path=path, location=f"line {line}")
+        out.append(x)
     return out

@@ -26,14 +26,14 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Self
 
-import h5py
 import numpy as np
 
 from ..model import NerveStudy
 from . import _archive_layout as L
+from ._archive_checks import open_checked
 from ._archive_write import write_archive
 from ._trace_chunk import TraceChunk
-from .errors import ArchiveError
+from .errors import ArchiveError, boundary
 
 __all__ = [
     "FORMAT_NAME",
@@ -47,8 +47,6 @@ __all__ = [
 FORMAT_NAME = L.FORMAT_NAME
 FORMAT_VERSION = L.FORMAT_VERSION
 
-#: Chunk cache per dataset while reading (HDF5's default is 1 MiB).
-_READ_CACHE_BYTES = 4 * 1024 * 1024
 #: Rows read at a time when iterating studies one by one.
 _ITER_ROWS = 4096
 
@@ -76,26 +74,7 @@ class Archive:
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(path)
-        if not self.path.exists():
-            raise ArchiveError("no such file", path=self.path)
-        if self.path.is_dir():
-            raise ArchiveError("is a directory, not an archive file", path=self.path)
-        if not h5py.is_hdf5(self.path):
-            raise ArchiveError("not an HDF5 file (no HDF5 signature); a nerveconduct archive is "
-                               f"an HDF5 file with root attribute format={L.FORMAT_NAME!r}",
-                               path=self.path)
-        try:
-            self._file = h5py.File(self.path, "r", rdcc_nbytes=_READ_CACHE_BYTES,
-                                   rdcc_nslots=4099)
-        except OSError as exc:
-            what = "truncated" if "truncated" in str(exc).lower() else "damaged or unreadable"
-            raise ArchiveError(f"HDF5 file is {what} (cut short or corrupt; h5py says: {exc})",
-                               path=self.path) from exc
-        try:
-            info = L.check_layout(self._file, self.path)
-        except ArchiveError:
-            self._file.close()
-            raise
+        self._file, info = open_checked(self.path)  # every declared size checked
         self.n_nerves: int = info["n_nerves"]
         self.n_traces: int = info["n_traces"]
         self.n_samples_max: int = info["n_samples_max"]
@@ -260,9 +239,11 @@ class Archive:
         Raises
         ------
         ArchiveError
-            The slice cannot be read (damaged file), its rows disagree with the nerve table,
-            or ``nerves/f_wave_absent`` holds a value other than 0/1 or is 1 next to a
-            stored (non-NaN) F-wave latency (location ``nerve <i>``).
+            The slice cannot be read (damaged file, undecodable strings; location: the
+            dataset), its rows disagree with the nerve table, it holds infinite values
+            (traces or numeric columns), or ``nerves/f_wave_absent`` holds a value other
+            than 0/1 or is 1 next to a stored (non-NaN) F-wave latency (location
+            ``nerve <i>``).
         ValueError
             The range is empty or outside ``[0, n_nerves]``.
 
@@ -275,17 +256,24 @@ class Archive:
         a, b = self._nerve_span(start_nerve, stop_nerve)
         if a == b:
             raise ValueError(f"empty nerve range [{a}, {b}): stop_nerve must exceed start_nerve")
-        r0 = r1 = None
-        try:
-            nerves = {name: ds[a:b] for name, ds in self._nerve_columns.items()}
+        with boundary(ArchiveError, self.path, extra=(OSError,),
+                      describe=_read_problem) as where:
+            nerves = {}
+            for name, ds in self._nerve_columns.items():
+                where.location = f"{L.NERVES}/{name}, nerves {a}:{b}"
+                nerves[name] = ds[a:b]
             r0 = int(nerves["row_start"][0])
             r1 = int(nerves["row_start"][-1]) + int(nerves["n_sites"][-1])
-            traces = self._traces[r0:r1]
-            rows = {name: ds[r0:r1] for name, ds in self._site_columns.items()}
-        except OSError as exc:
-            where = f"nerves {a}:{b}" + ("" if r1 is None else f", rows {r0}:{r1}")
-            raise ArchiveError(f"cannot read (damaged file?): {exc}", path=self.path,
-                               location=where) from exc
+            if not 0 <= r0 < r1 <= self.n_traces:  # the index was checked on open
+                raise ArchiveError(f"rows {r0}:{r1} lie outside the {self.n_traces} traces",
+                                   path=self.path, location=f"nerves {a}:{b}")
+            rows = {}
+            for name, ds in self._site_columns.items():
+                where.location = f"{L.SITES}/{name}, rows {r0}:{r1}"
+                rows[name] = ds[r0:r1]
+            where.location = f"{L.TRACES}, rows {r0}:{r1}"
+            traces = self._traces[r0:r1]  # width checked on open against sites/n_samples
+        _refuse_infinite(traces, rows, nerves, r0, a, self.path)
         expected = np.repeat(np.arange(a, b), nerves["n_sites"])
         if not np.array_equal(rows["nerve_index"], expected):
             raise ArchiveError("sites/nerve_index disagrees with the nerve table",
@@ -335,7 +323,15 @@ class Archive:
     def studies(self) -> Iterator[NerveStudy]:
         """Yield every study in archive order, reading a few thousand rows at a time."""
         for chunk in self.iter_chunks(_ITER_ROWS):
-            yield from chunk.studies()
+            yield from self._studies_of(chunk)
+
+    def _studies_of(self, chunk: TraceChunk) -> list[NerveStudy]:
+        """``chunk.studies()``, with what its parsing raises named (e.g. deep JSON)."""
+        first = int(chunk.nerves["nerve_index"][0])
+        with boundary(ArchiveError, self.path,
+                      location=f"nerves {first}:{first + chunk.n_nerves}"):
+            studies = chunk.studies()
+        return studies
 
     def __iter__(self) -> Iterator[NerveStudy]:
         return self.studies()
@@ -353,7 +349,36 @@ class Archive:
         if not -self.n_nerves <= i < self.n_nerves:
             raise IndexError(f"study index {i} out of range for {self.n_nerves} studies")
         i = int(i) % self.n_nerves
-        return self.read_chunk(i, i + 1).studies()[0]
+        return self._studies_of(self.read_chunk(i, i + 1))[0]
+
+
+def _read_problem(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"strings must be UTF-8 ({exc.reason} at byte {exc.start} of a value); "
+                "the column holds undecodable bytes")
+    if isinstance(exc, OSError):
+        return f"cannot read (damaged file?): {exc}"
+    return f"cannot read as the layout says ({type(exc).__name__})"
+
+
+def _refuse_infinite(traces: np.ndarray, rows: dict[str, np.ndarray],
+                     nerves: dict[str, np.ndarray], r0: int, a: int, path: Any) -> None:
+    """Refuse infinite values: the archive's "unknown" is NaN, never inf.
+
+    The traces are scanned with ``fmax``/``fmin`` reductions (no temporary array).
+    """
+    extremes = ((float(np.fmax.reduce(traces, axis=None)),
+                 float(np.fmin.reduce(traces, axis=None))) if traces.size else ())
+    if any(np.isinf(x) for x in extremes):
+        r = int(np.argmax(np.isinf(traces).any(axis=1)))
+        raise ArchiveError("traces must be finite (NaN only as padding), got inf",
+                           path=path, location=f"{L.TRACES}, row {r0 + r}")
+    for group, table, first in ((L.SITES, rows, r0), (L.NERVES, nerves, a)):
+        for name, values in table.items():
+            if values.dtype.kind == "f" and np.isinf(values).any():
+                i = int(np.argmax(np.isinf(values)))
+                raise ArchiveError("must be finite or NaN (unknown), got inf", path=path,
+                                   location=f"{group}/{name}, row {first + i}")
 
 
 def open_archive(path: str | PathLike[str]) -> Archive:

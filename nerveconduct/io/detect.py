@@ -12,11 +12,13 @@ import re
 from pathlib import Path
 
 from .errors import UnknownFormatError
+from .natus import looks_like_natus_text
 
 __all__ = ["FORMATS", "detect_format"]
 
 #: Every format name :func:`detect_format` returns.
-FORMATS = ("trace-csv", "nihon-kohden-txt", "edf", "hdf5-archive", "sheet-json", "sheet-toml")
+FORMATS = ("trace-csv", "nihon-kohden-txt", "natus-txt", "edf", "hdf5-archive", "sheet-json",
+           "sheet-toml")
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _EXTENSIONS = {".csv": "trace-csv", ".txt": "nihon-kohden-txt", ".edf": "edf",
@@ -56,8 +58,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     Returns
     -------
     str
-        ``"trace-csv"``, ``"nihon-kohden-txt"``, ``"edf"``, ``"hdf5-archive"``,
-        ``"sheet-json"`` or ``"sheet-toml"``.
+        ``"trace-csv"``, ``"nihon-kohden-txt"``, ``"natus-txt"``, ``"edf"``,
+        ``"hdf5-archive"``, ``"sheet-json"`` or ``"sheet-toml"``.
 
     Raises
     ------
@@ -70,7 +72,10 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     Notes
     -----
     Signatures: HDF5 magic bytes (at 0 or after a user block); the EDF version field ("0"
-    and 7 spaces; BDF's is recognised so the EDF reader can refuse it by name);
+    and 7 spaces; BDF's is recognised so the EDF reader can refuse it by name); a Natus
+    text export is UTF-16 (or UTF-8) text with a ``LongTrace Data(``, ``Subsampled(kHz)=``
+    or ``Trace``/``Sweep Duration(ms|s)=`` line (checked before the NUL-byte test: UTF-16
+    holds NUL bytes);
     a JSON sheet opens with ``{``; a Nihon Kohden export has a ``"*Wave End"`` line or a
     quoted ``"1"``/``"1-1"`` sample line; a trace CSV has a ``Trace Data``/``Test Item``/
     ``Trace Label`` row; a TOML sheet has ``key = value`` or ``[table]`` lines.
@@ -85,6 +90,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "hdf5-archive"
     if _is_edf(head):
         return "edf"
+    if looks_like_natus_text(head):  # before the NUL test: UTF-16 text holds NUL bytes
+        return "natus-txt"
     nul = head.find(b"\x00")
     if nul >= 0:
         raise UnknownFormatError(
@@ -107,6 +114,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     hint = _EXTENSIONS.get(p.suffix.lower())
     if hint in ("trace-csv", "nihon-kohden-txt", "sheet-json", "sheet-toml"):
         return hint  # text with a text-format extension: its reader says what is wrong
-    raise UnknownFormatError(
-        f"content matches none of the formats nerveconduct reads ({', '.join(FORMATS)}); "
-        f"first line: {first[:60]!r}", path=p, location="line 1")
+    raise UnknownFormatError(  # never quote the line: it may hold a patient's name
+        f"content matches none of the formats nerveconduct reads ({', '.join(FORMATS)}): "
+        f"the first line ({len(first)} characters) is no signature of theirs, and the "
+        f"extension {p.suffix or '(none)'!r} names none", path=p, location="line 1")

@@ -22,6 +22,7 @@ the exact metadata, so :func:`write_edf` then :func:`read_edf` round-trips. The 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from decimal import Decimal, InvalidOperation
@@ -32,15 +33,23 @@ import numpy as np
 
 from ..model import NerveStudy, Site
 from ..names import canonical_nerve
+from ._ranges import check_range
 from ._text import amplitude_scale_to_mv
 from .edf_write import _MONTHS, _NOTE, _SIGNAL_FIELDS, write_edf
-from .errors import FormatError
+from .errors import FormatError, Where, boundary, quote
 from .pseudonym import pseudonymize
 
 __all__ = ["read_edf", "write_edf"]
 
 _TAL = re.compile(rb"([+-]\d+(?:\.\d*)?)(?:\x15(\d+(?:\.\d*)?))?\x14(.*?)\x14\x00", re.S)
 _SIDE = {"r": "right", "right": "right", "l": "left", "left": "left"}
+_NUM = r"(\d+(?:\.\d*)?|\.\d+)"  # a plain decimal number in free text
+#: Fields of our ``nerveconduct {json}`` note: name -> allowed kind.
+_NOTE_TEXT = ("nerve", "side", "muscle", "site", "study_id", "study_date")
+_NOTE_NUMBERS = {"distance_mm": "distance_mm", "stimulus_intensity_ma": "stimulus_intensity_ma",
+                 "temperature_c": "temperature_c",
+                 "low_frequency_filter_hz": "low_frequency_filter_hz",
+                 "f_wave_latency_ms": "f_wave_latency_ms"}
 
 
 def _num(text: str, kind: type, *, path: Any, what: str, location: str) -> Any:
@@ -48,7 +57,7 @@ def _num(text: str, kind: type, *, path: Any, what: str, location: str) -> Any:
         return kind(text.strip())
     except ValueError:
         raise FormatError(f"{what} must be {'an integer' if kind is int else 'a number'}, got "
-                          f"{text!r}", path=path, location=location) from None
+                          f"{quote(text)}", path=path, location=location) from None
 
 
 def _header(data: bytes, path: Any) -> dict[str, Any]:
@@ -61,7 +70,8 @@ def _header(data: bytes, path: Any) -> dict[str, Any]:
     txt = data[:256].decode("latin-1")
     loc = "header"
     if txt[:8].strip() != "0":
-        raise FormatError(f"version field must be '0', got {txt[:8]!r}", path=path, location=loc)
+        raise FormatError(f"version field must be '0', got {quote(txt[:8])}", path=path,
+                          location=loc)
     h: dict[str, Any] = {"patient": txt[8:88].strip(), "recording": txt[88:168].strip(),
                          "startdate": txt[168:176].strip(), "reserved": txt[192:236].strip()}
     h["header_bytes"] = _num(txt[184:192], int, path=path, what="header byte count", location=loc)
@@ -89,6 +99,9 @@ def _header(data: bytes, path: Any) -> dict[str, Any]:
         for f, kind in (("pmin", float), ("pmax", float), ("dmin", int), ("dmax", int),
                         ("n_samples", int)):
             s[f] = _num(s[f], kind, path=path, what=f"{f} of signal {i}", location=sloc)
+        if not (math.isfinite(s["pmin"]) and math.isfinite(s["pmax"])):
+            raise FormatError(f"physical minimum and maximum must be finite numbers, got "
+                              f"{s['pmin']!r} and {s['pmax']!r}", path=path, location=sloc)
         s["annotations"] = s["label"] == "EDF Annotations"
         if s["n_samples"] < 1:
             raise FormatError(f"samples per record must be >= 1, got {s['n_samples']}",
@@ -119,29 +132,38 @@ def _tals(raw: bytes, *, path: Any, record: int) -> list[tuple[Decimal, list[str
         try:
             onset = Decimal(m.group(1).decode("ascii"))
         except InvalidOperation:
-            raise FormatError(f"bad TAL onset {m.group(1)!r}", path=path,
-                              location=f"record {record}") from None
+            onset = Decimal("NaN")
+        if not math.isfinite(float(onset)):
+            raise FormatError("TAL onset must be a finite number of seconds", path=path,
+                              location=f"record {record}")
         out.append((onset, m.group(3).decode("utf-8", "replace").split("\x14")))
     return out
 
 
-def _free_text(texts: list[str]) -> dict[str, Any]:
+def _free_text(texts: list[str], *, path: Any, record: int) -> dict[str, Any]:
     """Site, side, cumulative distance, intensity and temperature from spec-style notes."""
     info: dict[str, Any] = {}
+    loc = f"record {record}"
     for text in texts:
         low = text.lower()
-        t = re.search(r"<temperature[^>]*>\s*([\d.]+)|temp\w*\D{0,12}?([\d.]+)\s*°?\s*c\b", low)
+        t = re.search(rf"<temperature[^>]*>\s*{_NUM}|temp\w*\D{{0,12}}?{_NUM}\s*°?\s*c\b", low)
         if t:
-            info["temperature_c"] = float(t.group(1) or t.group(2))
-        d = re.search(r"at\s+([\d.]+)\s*(cm|mm)\s+from\s+(?:the\s+)?recording", low) or re.search(
-            r"<distance[^>]*unit=\"(?P<u>cm|mm)\"[^>]*>\s*(?P<v>[\d.]+)", low)
+            info["temperature_c"] = check_range(float(t.group(1) or t.group(2)), "temperature_c",
+                                                path=path, location=loc,
+                                                what="temperature in an annotation")
+        d = re.search(rf"at\s+{_NUM}\s*(cm|mm)\s+from\s+(?:the\s+)?recording", low) or re.search(
+            rf"<distance[^>]*unit=\"(?P<u>cm|mm)\"[^>]*>\s*(?P<v>{_NUM[1:-1]})", low)
         if d:
             value, unit = (d.group(1), d.group(2)) if d.re.groups == 2 else (d["v"], d["u"])
-            info["cumulative_mm"] = float(value) * (10.0 if unit == "cm" else 1.0)
+            info["cumulative_mm"] = check_range(
+                float(value) * (10.0 if unit == "cm" else 1.0), "distance_mm", path=path,
+                location=loc, what="distance from the recording site in an annotation")
         if re.match(r"stim", low):
-            a = re.search(r"([\d.]+)\s*ma\b", low)
+            a = re.search(rf"{_NUM}\s*ma\b", low)
             if a:
-                info["stimulus_intensity_ma"] = float(a.group(1))
+                info["stimulus_intensity_ma"] = check_range(
+                    float(a.group(1)), "stimulus_intensity_ma", path=path, location=loc,
+                    what="stimulus intensity in an annotation")
             words = []
             for w in re.split(r"[\s_]+", re.sub(r"^stim\w*", "", text, flags=re.I).strip()):
                 if not w or w.lower() in ("at", "x") or re.search(r"\d", w):
@@ -180,13 +202,47 @@ def _study_date(h: dict[str, Any]) -> str | None:
     return None
 
 
+def _our_note(text: str, *, path: Any, record: int) -> dict[str, Any]:
+    """Our ``nerveconduct {json}`` note, checked: a JSON object with fields of the right type."""
+    loc = f"record {record}"
+    try:
+        note = json.loads(text[len(_NOTE):])
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"bad nerveconduct note: {exc.msg} at character {exc.pos}",
+                          path=path, location=loc) from None
+    if not isinstance(note, dict):
+        raise FormatError(f"nerveconduct note must be a JSON object, got a "
+                          f"{type(note).__name__}", path=path, location=loc)
+    study = note.get("study", 0)
+    if isinstance(study, bool) or not isinstance(study, int) or not 0 <= study < 1_000_000:
+        raise FormatError(f"nerveconduct note field 'study' must be an integer in [0, 999999], "
+                          f"got {quote(study)}", path=path, location=loc)
+    for key in _NOTE_TEXT:
+        if not isinstance(note.get(key), (str, type(None))):
+            raise FormatError(f"nerveconduct note field {key!r} must be a string or null, got "
+                              f"a {type(note[key]).__name__}", path=path, location=loc)
+    for key, quantity in _NOTE_NUMBERS.items():
+        value = note.get(key)
+        if value is None or (key == "f_wave_latency_ms" and isinstance(value, float)
+                             and math.isnan(value)):  # NaN: F-waves sought and absent
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FormatError(f"nerveconduct note field {key!r} must be a number or null, got "
+                              f"a {type(value).__name__}", path=path, location=loc)
+        note[key] = check_range(value, quantity, path=path, location=loc,
+                                what=f"nerveconduct note field {key!r}")
+    return note
+
+
 def _record_times_and_notes(rec: np.ndarray, offsets: np.ndarray, h: dict[str, Any], plus: str,
-                            path: Any) -> tuple[list[float], list[tuple[float, dict[str, Any]]]]:
+                            path: Any, where: Where,
+                            ) -> tuple[list[float], list[tuple[float, dict[str, Any]]]]:
     """Each record's start (s), and its stimulus offset (s) with its notes (ours or free text)."""
     sigs, dur = h["signals"], h["duration_s"]
     onsets: list[float] = []
     notes: list[tuple[float, dict[str, Any]]] = []
     for k in range(h["n_records"]):
+        where.location = f"record {k}"
         tals = []
         for i, s in enumerate(sigs):
             if s["annotations"]:
@@ -200,13 +256,9 @@ def _record_times_and_notes(rec: np.ndarray, offsets: np.ndarray, h: dict[str, A
         note: dict[str, Any] = {}
         for t in texts:
             if t.startswith(_NOTE):
-                try:
-                    note = json.loads(t[len(_NOTE):])
-                except json.JSONDecodeError as exc:
-                    raise FormatError(f"bad nerveconduct note: {exc}", path=path,
-                                      location=f"record {k}") from None
+                note = _our_note(t, path=path, record=k)
         onsets.append(float(start))
-        notes.append((float(stim - start), note or _free_text(texts)))
+        notes.append((float(stim - start), note or _free_text(texts, path=path, record=k)))
         if k and plus == "EDF+D" and onsets[k] < onsets[k - 1] + dur - 1e-9:
             raise FormatError(f"EDF+D record starts at {onsets[k]} s, before the previous one "
                               f"(at {onsets[k - 1]} s, {dur} s long) ends", path=path,
@@ -242,95 +294,112 @@ def read_edf(path: str | os.PathLike[str], *, keep_identifiers: bool = False) ->
         files, unknown units, a missing time-keeping TAL, overlapping EDF+D records, EDF+C
         records that are not contiguous, a stimulus outside its record.
     """
-    data = Path(path).read_bytes()
-    h = _header(data, path)
-    plus = h["reserved"][:5] if h["reserved"][:5] in ("EDF+C", "EDF+D") else ""
-    sigs, dur = h["signals"], h["duration_s"]
-    ordinary = [i for i, s in enumerate(sigs) if not s["annotations"]]
-    if not ordinary:
-        raise FormatError("no ordinary (waveform) signal, only annotations", path=path,
-                          location="header")
-    if dur <= 0:
-        raise FormatError(f"data record duration must be > 0 s, got {dur}", path=path,
-                          location="header")
-    rec = np.frombuffer(data, "<i2", offset=h["header_bytes"]).reshape(h["n_records"], -1)
-    offsets = np.cumsum([0] + [s["n_samples"] for s in sigs])
-    onsets, notes = _record_times_and_notes(rec, offsets, h, plus, path)
-    date = _study_date(h)
-    pfields = h["patient"].split() if plus else []
-    pid = pfields[0] if len(pfields) > 0 and pfields[0] != "X" else None
-    pname = pfields[3].replace("_", " ") if len(pfields) > 3 and pfields[3] != "X" else None
-    if not plus and h["patient"] and h["patient"] != "X":
-        pname = h["patient"]
-    rec_words = h["recording"].split()
-    rec_side, rec_nerve, _ = _label_parts(" ".join(rec_words[5:] if plus else rec_words))
-    studies = []
-    for i in ordinary:
-        s = sigs[i]
-        sloc = f"signal {i} header ({s['label']})"
-        scale = amplitude_scale_to_mv(s["dimension"] or "(none)", path=path, location=sloc)
-        gain = (s["pmax"] - s["pmin"]) / (s["dmax"] - s["dmin"])
-        phys = ((rec[:, offsets[i]:offsets[i + 1]].astype(float) - s["dmin"]) * gain + s["pmin"])
-        rate = s["n_samples"] / dur
-        lab_side, lab_nerve, lab_muscle = _label_parts(s["label"])
-        hp = re.search(r"HP:\s*([\d.]+)\s*(k?Hz)", s["prefilter"], re.I)
-        lff = float(hp[1]) * (1e3 if hp[2].lower() == "khz" else 1.0) if hp else None
-        groups: dict[Any, list[int]] = {}
-        for k, (_, note) in enumerate(notes):
-            groups.setdefault(note.get("study", 0), []).append(k)
-        for ks in groups.values():
-            first = notes[ks[0]][1]
-            ours = "nerve" in first
-            names, dists, amps, missing = [], [], [], []
-            prev = 0.0
-            for n_site, k in enumerate(ks):
-                stim_s, note = notes[k]
-                names.append(str(note.get("site") or f"record {k + 1}"))
-                amps.append(note.get("stimulus_intensity_ma"))
-                if ours:
-                    dists.append(note.get("distance_mm"))
-                elif note.get("cumulative_mm") is not None and prev is not None:
-                    d = note["cumulative_mm"] - prev
-                    if d <= 0:
-                        raise FormatError(f"distance from the recording site must grow from "
-                                          f"record to record, got {note['cumulative_mm']} mm "
-                                          f"after {prev} mm", path=path, location=f"record {k}")
-                    dists.append(d)
-                    prev = note["cumulative_mm"]
-                else:
-                    dists.append(None)
-                    prev = None
-            stims = {int(round(notes[k][0] * rate)) for k in ks}
-            if len(stims) > 1 or not 0 <= min(stims) < s["n_samples"]:
-                raise FormatError(f"stimulus must fall inside each record at one offset, got "
-                                  f"samples {sorted(stims)}", path=path,
-                                  location=f"record {ks[0]}")
-            if not ours and any(n.startswith("record ") for n in names):
-                missing.append("site_names")
-            if all(d is None for d in dists):
-                missing.append("distances")
-            nerve = first.get("nerve") or lab_nerve or rec_nerve
-            side = first.get("side") or lab_side or rec_side
-            muscle = first.get("muscle") or lab_muscle
-            missing += [f for f, v in (("nerve", nerve), ("side", side), ("muscle", muscle))
-                        if v is None]
-            meta: dict[str, Any] = {
-                "source_file": Path(path).name, "format": "edf", "edf_type": plus or "EDF",
-                "record_onsets_s": [onsets[k] for k in ks], "source_traces": list(ks),
-                "missing_fields": missing, "signal_label": s["label"],
-            }
-            study_date = first.get("study_date") if ours else date
-            if study_date:
-                meta["study_date"] = study_date
-            if keep_identifiers:
-                meta.update({k: v for k, v in (("patient_name", pname), ("patient_id", pid)) if v})
-            temps = {notes[k][1].get("temperature_c") for k in ks} - {None}
-            studies.append(NerveStudy(
-                nerve or "unknown", side, muscle, [Site(*x) for x in zip(names, dists, amps)],
-                phys[ks] * scale, rate, stimulus_sample=stims.pop(),
-                temperature_c=temps.pop() if len(temps) == 1 else None,
-                low_frequency_filter_hz=first.get("low_frequency_filter_hz", lff),
-                f_wave_latency_ms=first.get("f_wave_latency_ms"),
-                study_id=first.get("study_id") or pseudonymize(pname, pid)
-                or pseudonymize("file:" + Path(path).name), metadata=meta))
-    return studies
+    with boundary(FormatError, path, location="header") as where:
+        data = Path(path).read_bytes()
+        h = _header(data, path)
+        plus = h["reserved"][:5] if h["reserved"][:5] in ("EDF+C", "EDF+D") else ""
+        sigs, dur = h["signals"], h["duration_s"]
+        ordinary = [i for i, s in enumerate(sigs) if not s["annotations"]]
+        if not ordinary:
+            raise FormatError("no ordinary (waveform) signal, only annotations", path=path,
+                              location="header")
+        if dur <= 0:
+            raise FormatError(f"data record duration must be > 0 s, got {dur}", path=path,
+                              location="header")
+        check_range(dur, "record_duration_s", path=path, location="header",
+                    what="data record duration")
+        if h["n_records"] == 0:
+            raise FormatError("the file holds no data records; a motor conduction file has one "
+                              "per stimulation site", path=path, location="header")
+        rec = np.frombuffer(data, "<i2", offset=h["header_bytes"]).reshape(h["n_records"], -1)
+        offsets = np.cumsum([0] + [s["n_samples"] for s in sigs])
+        onsets, notes = _record_times_and_notes(rec, offsets, h, plus, path, where)
+        date = _study_date(h)
+        pfields = h["patient"].split() if plus else []
+        pid = pfields[0] if len(pfields) > 0 and pfields[0] != "X" else None
+        pname = pfields[3].replace("_", " ") if len(pfields) > 3 and pfields[3] != "X" else None
+        if not plus and h["patient"] and h["patient"] != "X":
+            pname = h["patient"]
+        rec_words = h["recording"].split()
+        rec_side, rec_nerve, _ = _label_parts(" ".join(rec_words[5:] if plus else rec_words))
+        studies = []
+        for i in ordinary:
+            s = sigs[i]
+            sloc = f"signal {i} header ({s['label']})"
+            where.location = sloc
+            scale = amplitude_scale_to_mv(s["dimension"] or "(none)", path=path, location=sloc)
+            for extreme in ("pmin", "pmax"):
+                check_range(s[extreme] * scale, "physical_extreme_mv", path=path, location=sloc,
+                            what=f"physical {extreme[1:]}imum (in mV)")
+            gain = (s["pmax"] - s["pmin"]) / (s["dmax"] - s["dmin"])
+            digital = rec[:, offsets[i]:offsets[i + 1]].astype(float)
+            phys = (digital - s["dmin"]) * gain + s["pmin"]
+            rate = check_range(s["n_samples"] / dur, "sampling_rate_hz", path=path, location=sloc,
+                               what="sampling rate (samples per record / record duration)")
+            lab_side, lab_nerve, lab_muscle = _label_parts(s["label"])
+            hp = re.search(rf"HP:\s*{_NUM}\s*(k?Hz)", s["prefilter"], re.I)
+            lff = None if not hp else check_range(
+                float(hp[1]) * (1e3 if hp[2].lower() == "khz" else 1.0), "low_frequency_filter_hz",
+                path=path, location=sloc, what="high-pass prefilter")
+            groups: dict[Any, list[int]] = {}
+            for k, (_, note) in enumerate(notes):
+                groups.setdefault(note.get("study", 0), []).append(k)
+            for ks in groups.values():
+                where.location = f"record {ks[0]}"
+                first = notes[ks[0]][1]
+                ours = "nerve" in first
+                names, dists, amps, missing = [], [], [], []
+                prev = 0.0
+                for n_site, k in enumerate(ks):
+                    stim_s, note = notes[k]
+                    names.append(str(note.get("site") or f"record {k + 1}"))
+                    amps.append(note.get("stimulus_intensity_ma"))
+                    if ours:
+                        dists.append(note.get("distance_mm"))
+                    elif note.get("cumulative_mm") is not None and prev is not None:
+                        d = note["cumulative_mm"] - prev
+                        if d <= 0:
+                            raise FormatError(f"distance from the recording site must grow from "
+                                              f"record to record, got {note['cumulative_mm']} mm "
+                                              f"after {prev} mm", path=path, location=f"record {k}")
+                        dists.append(check_range(d, "distance_mm", path=path,
+                                                 location=f"record {k}", what="segment length"))
+                        prev = note["cumulative_mm"]
+                    else:
+                        dists.append(None)
+                        prev = None
+                stims = {int(round(notes[k][0] * rate)) for k in ks}
+                if len(stims) > 1 or not 0 <= min(stims) < s["n_samples"]:
+                    raise FormatError(f"stimulus must fall inside each record at one offset, got "
+                                      f"samples {sorted(stims)}", path=path,
+                                      location=f"record {ks[0]}")
+                if not ours and any(n.startswith("record ") for n in names):
+                    missing.append("site_names")
+                if all(d is None for d in dists):
+                    missing.append("distances")
+                nerve = first.get("nerve") or lab_nerve or rec_nerve
+                side = first.get("side") or lab_side or rec_side
+                muscle = first.get("muscle") or lab_muscle
+                missing += [f for f, v in (("nerve", nerve), ("side", side), ("muscle", muscle))
+                            if v is None]
+                meta: dict[str, Any] = {
+                    "source_file": Path(path).name, "format": "edf", "edf_type": plus or "EDF",
+                    "record_onsets_s": [onsets[k] for k in ks], "source_traces": list(ks),
+                    "missing_fields": missing, "signal_label": s["label"],
+                }
+                study_date = first.get("study_date") if ours else date
+                if study_date:
+                    meta["study_date"] = study_date
+                if keep_identifiers:
+                    meta.update({k: v for k, v in (("patient_name", pname),
+                                                   ("patient_id", pid)) if v})
+                temps = {notes[k][1].get("temperature_c") for k in ks} - {None}
+                studies.append(NerveStudy(
+                    nerve or "unknown", side, muscle, [Site(*x) for x in zip(names, dists, amps)],
+                    phys[ks] * scale, rate, stimulus_sample=stims.pop(),
+                    temperature_c=temps.pop() if len(temps) == 1 else None,
+                    low_frequency_filter_hz=first.get("low_frequency_filter_hz", lff),
+                    f_wave_latency_ms=first.get("f_wave_latency_ms"),
+                    study_id=first.get("study_id") or pseudonymize(pname, pid)
+                    or pseudonymize("file:" + Path(path).name), metadata=meta))
+        return studies

@@ -35,7 +35,8 @@ _MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
 def _field(text: str, width: int) -> bytes:
     raw = text.encode("ascii", "replace")
     if len(raw) > width:
-        raise ValueError(f"EDF header field {text!r} is longer than {width} characters")
+        raise ValueError(f"an EDF header field of {len(raw)} characters is longer than its "
+                         f"{width} characters")
     return raw.ljust(width)
 
 

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy, Site
+from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
                     parse_date, parse_samples, parse_test_item)
-from .errors import FormatError
+from .errors import FormatError, boundary, quote
 from .pseudonym import pseudonymize
 
 __all__ = ["read_nihon_kohden_txt", "write_nihon_kohden_txt"]
@@ -47,13 +48,27 @@ _TIME_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3, "µs": 1e-3, "μs": 1e-3}
 def _value_unit(text: str, *, path: Any, line: int, what: str) -> tuple[float, str]:
     m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s]*)\s*", text)
     if not m:
-        raise FormatError(f"{what} must be a number with an optional unit, got {text!r}",
+        raise FormatError(f"{what} must be a number with an optional unit, got {quote(text)}",
                           path=path, location=f"line {line}")
     return float(m[1]), m[2].lower()
 
 
 def _rate_hz(header: dict[str, tuple[int, list[str]]], n_samples: int, *, path: Any,
              option_hz: float | None) -> float | None:
+    """The sampling rate (Hz) from the header (else ``option_hz``), checked for its range."""
+    rate, line = _stated_rate_hz(header, n_samples, path=path), None
+    if rate is not None:
+        rate, line = rate
+    elif option_hz is None:
+        return None
+    return check_range(option_hz if rate is None else rate, "sampling_rate_hz", path=path,
+                       location=None if line is None else f"line {line}",
+                       what="sampling rate" if rate is not None else
+                       "sampling_rate_hz given by the caller or sheet")
+
+
+def _stated_rate_hz(header: dict[str, tuple[int, list[str]]], n_samples: int, *,
+                    path: Any) -> tuple[float, int] | None:
     for key, (line, values) in header.items():
         if not values:
             continue
@@ -62,25 +77,25 @@ def _rate_hz(header: dict[str, tuple[int, list[str]]], n_samples: int, *, path: 
             scale = _TIME_MS.get(unit or "ms")
             if scale is None or value <= 0:
                 raise FormatError(f"sampling interval must be > 0 in s, ms or µs, got "
-                                  f"{values[0]!r}", path=path, location=f"line {line}")
-            return 1e3 / (value * scale)
+                                  f"{quote(values[0])}", path=path, location=f"line {line}")
+            return 1e3 / (value * scale), line
         if re.match(r"sampl\w*\s*(rate|frequency)", key):
             value, unit = _value_unit(values[0], path=path, line=line, what=key)
             scale = {"hz": 1.0, "khz": 1e3}.get(unit or "hz")
             if scale is None or value <= 0:
-                raise FormatError(f"sampling rate must be > 0 in Hz or kHz, got {values[0]!r}",
-                                  path=path, location=f"line {line}")
-            return value * scale
+                raise FormatError(f"sampling rate must be > 0 in Hz or kHz, got "
+                                  f"{quote(values[0])}", path=path, location=f"line {line}")
+            return value * scale, line
         if re.match(r"(sweep|time\s*base)", key):
             value, unit = _value_unit(values[0], path=path, line=line, what=key)
             per_div = unit.endswith(("/d", "/div"))
             scale = _TIME_MS.get(unit.split("/")[0] or "ms")
             if scale is None or value <= 0:
-                raise FormatError(f"sweep must be > 0 in ms or ms/D, got {values[0]!r}",
+                raise FormatError(f"sweep must be > 0 in ms or ms/D, got {quote(values[0])}",
                                   path=path, location=f"line {line}")
             total_ms = value * scale * (_N_DIVISIONS if per_div else 1)
-            return n_samples * 1e3 / total_ms
-    return option_hz
+            return n_samples * 1e3 / total_ms, line
+    return None
 
 
 def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.ndarray]], *,
@@ -139,17 +154,21 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
         if text.strip():
             v, u = _value_unit(text, path=path, line=dist_line[0], what="distance")
             if u not in ("", "mm", "cm"):
-                raise FormatError(f"unknown distance unit {u!r}; allowed: mm, cm", path=path,
-                                  location=f"line {dist_line[0]}")
-            distances[i] = v * (10.0 if u == "cm" else 1.0)
+                raise FormatError(f"unknown distance unit {quote(u)}; allowed: mm, cm",
+                                  path=path, location=f"line {dist_line[0]}")
+            distances[i] = check_range(v * (10.0 if u == "cm" else 1.0), "distance_mm",
+                                       path=path, location=f"line {dist_line[0]}",
+                                       what="distance")
     if all(d is None for d in distances):
         missing.append("distances")
     intensity_line = get("stim intensity")
     intensities: list[float | None] = [None] * n_traces
     for i, text in enumerate(per_site(("stim intensity",), "stim intensity") or []):
         if text.strip():
-            intensities[i] = _value_unit(text, path=path, line=intensity_line[0],
-                                         what="stim intensity")[0]
+            intensities[i] = check_range(
+                _value_unit(text, path=path, line=intensity_line[0], what="stim intensity")[0],
+                "stimulus_intensity_ma", path=path, location=f"line {intensity_line[0]}",
+                what="stim intensity")
     sites = [Site(n.strip(), d, a) for n, d, a in zip(names, distances, intensities)]
 
     item = get("test item", "nerve")
@@ -162,12 +181,14 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
         muscle = get("muscle", "recording site")[1][0].strip() or muscle
     missing += [k for k, v in (("nerve", nerve), ("side", side), ("muscle", muscle)) if v is None]
 
-    def scalar(*keys: str) -> float | None:
+    def scalar(quantity: str, *keys: str, high: float | None = None) -> float | None:
         found = get(*keys)
         if found is None or not found[1][0].strip():
             return None
-        return _value_unit(found[1][0].replace("°", ""), path=path, line=found[0],
-                           what=keys[0])[0]
+        value = _value_unit(found[1][0].replace("°", ""), path=path, line=found[0],
+                            what=keys[0])[0]
+        return check_range(value, quantity, path=path, location=f"line {found[0]}",
+                           what=keys[0], high=high)
 
     pname, pid = get("patient name", "name"), get("patient id", "id")
     pname_s, pid_s = (pname[1][0] if pname else None), (pid[1][0] if pid else None)
@@ -185,12 +206,15 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
         metadata["study_date"] = parse_date(date[1][0])
     if keep_identifiers:
         metadata.update({k: v for k, v in (("patient_name", pname_s), ("patient_id", pid_s)) if v})
-    delay = scalar("stimulus delay", "pre trigger", "delay")
+    delay = scalar("stimulus_delay_ms", "stimulus delay", "pre trigger", "delay",
+                   high=n_samples * 1e3 / rate)
     return NerveStudy(
         nerve or "unknown", side, muscle, sites, traces, rate,
-        stimulus_sample=0 if delay is None else int(round(delay * rate / 1e3)),
-        temperature_c=scalar("temperature", "temp"),
-        low_frequency_filter_hz=scalar("low cut", "low filter", "lff", "high pass"),
+        stimulus_sample=0 if delay is None else min(int(round(delay * rate / 1e3)),
+                                                    n_samples - 1),
+        temperature_c=scalar("temperature_c", "temperature", "temp"),
+        low_frequency_filter_hz=scalar("low_frequency_filter_hz", "low cut", "low filter",
+                                       "lff", "high pass"),
         study_id=pseudonymize(pname_s, pid_s) or pseudonymize("file:" + Path(path).name),
         metadata=metadata,
     )
@@ -222,59 +246,63 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
         No wave block, a block without ``"*Wave End"``, ragged or non-numeric sample lines,
         unknown units, per-site line counts that do not match the traces (file and line).
     """
-    text = decode_text(Path(path).read_bytes(), path=path)
-    if not text.strip():
-        raise FormatError("empty file: no header and no wave block", path=path, location="line 1")
-    studies: list[NerveStudy] = []
-    header: dict[str, tuple[int, list[str]]] = {}
-    blocks: list[tuple[int, np.ndarray]] = []
-    rows: list[list[float]] | None = None
-    block_line = 0
-    first_trace = 0
+    with boundary(FormatError, path, location="line 1") as where:
+        text = decode_text(Path(path).read_bytes(), path=path)
+        if not text.strip():
+            raise FormatError("empty file: no header and no wave block", path=path,
+                              location="line 1")
+        studies: list[NerveStudy] = []
+        header: dict[str, tuple[int, list[str]]] = {}
+        blocks: list[tuple[int, np.ndarray]] = []
+        rows: list[list[float]] | None = None
+        block_line = 0
+        first_trace = 0
 
-    def flush() -> None:
-        nonlocal first_trace
-        study = _study(header, blocks, path=path, keep_identifiers=keep_identifiers,
-                       option_hz=sampling_rate_hz, first_trace=first_trace)
-        first_trace += study.n_sites
-        studies.append(study)
+        def flush() -> None:
+            nonlocal first_trace
+            where.location = f"line {blocks[0][0]}"
+            study = _study(header, blocks, path=path, keep_identifiers=keep_identifiers,
+                           option_hz=sampling_rate_hz, first_trace=first_trace)
+            first_trace += study.n_sites
+            studies.append(study)
 
-    for line, fields in csv_rows(text):
-        first = fields[0].strip()
-        if rows is not None:
-            if first.lower() == _WAVE_END:
-                blocks.append((block_line, np.asarray(rows, dtype=float)))
-                rows = None
+        for line, fields in csv_rows(text, path=path):
+            where.location = f"line {line}"
+            first = fields[0].strip()
+            if rows is not None:
+                if first.lower() == _WAVE_END:
+                    blocks.append((block_line, np.asarray(rows, dtype=float)))
+                    rows = None
+                    continue
+                if not re.fullmatch(r"\d+(-\d+)?", first):
+                    raise FormatError(f"expected a sample index or '*Wave End', got {quote(first)}",
+                                      path=path, location=f"line {line}")
+                if len(fields) - 1 != len(rows[0]):
+                    raise FormatError(f"ragged wave block: {len(fields) - 1} values where the "
+                                      f"block has {len(rows[0])} columns", path=path,
+                                      location=f"line {line}")
+                rows.append(parse_samples(fields[1:], path=path, line=line))
                 continue
-            if not re.fullmatch(r"\d+(-\d+)?", first):
-                raise FormatError(f"expected a sample index or '*Wave End', got {first!r}",
-                                  path=path, location=f"line {line}")
-            if len(fields) - 1 != len(rows[0]):
-                raise FormatError(f"ragged wave block: {len(fields) - 1} values where the "
-                                  f"block has {len(rows[0])} columns", path=path,
-                                  location=f"line {line}")
-            rows.append(parse_samples(fields[1:], path=path, line=line))
-            continue
-        if first in ("1", "1-1"):
-            if len(fields) < 2:
-                raise FormatError("wave block line has no sample values", path=path,
-                                  location=f"line {line}")
-            rows, block_line = [parse_samples(fields[1:], path=path, line=line)], line
-            continue
-        key = first.lower()
-        if blocks and key in ("nerve", "test item"):
-            flush()
-            blocks = []
-            header = {k: v for k, v in header.items() if k not in _PER_SITE}
-        header[key] = (line, [v.strip() for v in fields[1:]])
-    if rows is not None:
-        raise FormatError(f"wave block starting at line {block_line} has no '*Wave End' "
-                          "(truncated file?)", path=path, location=f"line {block_line}")
-    if not blocks:
-        raise FormatError('no wave block (a line starting with "1" or "1-1") found', path=path,
-                          location="line 1")
-    flush()
-    return studies
+            if first in ("1", "1-1"):
+                if len(fields) < 2:
+                    raise FormatError("wave block line has no sample values", path=path,
+                                      location=f"line {line}")
+                rows, block_line = [parse_samples(fields[1:], path=path, line=line)], line
+                continue
+            key = first.lower()
+            if blocks and key in ("nerve", "test item"):
+                flush()
+                blocks = []
+                header = {k: v for k, v in header.items() if k not in _PER_SITE}
+            header[key] = (line, [v.strip() for v in fields[1:]])
+        if rows is not None:
+            raise FormatError(f"wave block starting at line {block_line} has no '*Wave End' "
+                              "(truncated file?)", path=path, location=f"line {block_line}")
+        if not blocks:
+            raise FormatError('no wave block (a line starting with "1" or "1-1") found', path=path,
+                              location="line 1")
+        flush()
+        return studies
 
 
 def write_nihon_kohden_txt(path: str | os.PathLike[str], study: NerveStudy, *,

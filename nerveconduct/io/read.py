@@ -17,7 +17,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..model import Case, InvalidStudyError, NerveStudy
 from .detect import detect_format
 from .edf import read_edf
-from .errors import NerveConductIOError, SheetError
+from .errors import ArchiveError, FormatError, NerveConductIOError, SheetError, boundary
+from .natus import read_natus_text
 from .nihon_kohden import read_nihon_kohden_txt
 from .sheet import StudySheet, apply_sheet, load_sheet, parse_sheet
 from .vendor import read_trace_csv
@@ -28,6 +29,9 @@ PathLike = str | os.PathLike[str]
 SheetLike = PathLike | StudySheet | Mapping[str, Any] | None
 _IDENTIFIER_KEYS = ("patient_name", "patient_id")
 _SHEETS = ("sheet-json", "sheet-toml")
+#: The named error of each waveform format: what escapes its reader is turned into it.
+_FORMAT_ERRORS = {"trace-csv": FormatError, "nihon-kohden-txt": FormatError, "edf": FormatError,
+                  "natus-txt": FormatError, "hdf5-archive": ArchiveError}
 
 
 def _as_sheet(sheet: SheetLike) -> StudySheet | None:
@@ -40,6 +44,21 @@ def _as_sheet(sheet: SheetLike) -> StudySheet | None:
 
 def _read_waveforms(path: Path, fmt: str, sheet: StudySheet | None, *, keep_identifiers: bool,
                     sampling_rate_hz: float | None) -> list[NerveStudy]:
+    with boundary(_FORMAT_ERRORS.get(fmt, FormatError), path):  # the readers' last net
+        studies = _read_format(path, fmt, sheet, keep_identifiers=keep_identifiers,
+                               sampling_rate_hz=sampling_rate_hz)
+    if sheet is not None:
+        with boundary(SheetError, sheet.path):
+            studies = apply_sheet(studies, sheet, source_file=path.name)
+    if not keep_identifiers:
+        for study in studies:
+            for key in _IDENTIFIER_KEYS:
+                study.metadata.pop(key, None)
+    return studies
+
+
+def _read_format(path: Path, fmt: str, sheet: StudySheet | None, *, keep_identifiers: bool,
+                 sampling_rate_hz: float | None) -> list[NerveStudy]:
     rate = sampling_rate_hz
     if rate is None and sheet is not None:
         rate = sheet.sampling_rate_for(path.name)
@@ -48,6 +67,8 @@ def _read_waveforms(path: Path, fmt: str, sheet: StudySheet | None, *, keep_iden
     elif fmt == "nihon-kohden-txt":
         studies = read_nihon_kohden_txt(path, keep_identifiers=keep_identifiers,
                                         sampling_rate_hz=rate)
+    elif fmt == "natus-txt":
+        studies = read_natus_text(path, keep_identifiers=keep_identifiers, sampling_rate_hz=rate)
     elif fmt == "edf":
         studies = read_edf(path, keep_identifiers=keep_identifiers)
     elif fmt == "hdf5-archive":
@@ -57,12 +78,6 @@ def _read_waveforms(path: Path, fmt: str, sheet: StudySheet | None, *, keep_iden
             studies = list(archive)
     else:  # pragma: no cover - detect_format returns only the formats above
         raise ValueError(f"unsupported format {fmt!r}")
-    if sheet is not None:
-        studies = apply_sheet(studies, sheet, source_file=path.name)
-    if not keep_identifiers:
-        for study in studies:
-            for key in _IDENTIFIER_KEYS:
-                study.metadata.pop(key, None)
     return studies
 
 
@@ -73,9 +88,9 @@ def read(path: PathLike, *, sheet: SheetLike = None, keep_identifiers: bool = Fa
     Parameters
     ----------
     path : path-like
-        A trace CSV export, Nihon Kohden text export, EDF/EDF+C/EDF+D file, nerveconduct HDF5
-        archive, or a JSON/TOML study sheet naming its waveform files (``nerves[].file``,
-        relative to the sheet).
+        A trace CSV export, Nihon Kohden or Natus text export, EDF/EDF+C/EDF+D file,
+        nerveconduct HDF5 archive, or a JSON/TOML study sheet naming its waveform files
+        (``nerves[].file``, relative to the sheet).
     sheet : path-like, StudySheet or mapping, optional
         A study sheet supplying what the file lacks (distances, nerve, temperature, ...).
     keep_identifiers : bool, default False
@@ -103,7 +118,7 @@ def read(path: PathLike, *, sheet: SheetLike = None, keep_identifiers: bool = Fa
 
     Examples
     --------
-    >>> from nerveconduct.samples import sample_path
+    >>> from nerveconduct.simulate.samples import sample_path
     >>> [(s.nerve, s.sites[0].distance_mm) for s in read(sample_path("normal_case.json"))]
     [('median', 70.0), ('ulnar', 70.0)]
     """
@@ -132,8 +147,14 @@ def _read_sheet_files(sheet: StudySheet, *, keep_identifiers: bool,
     studies: list[NerveStudy] = []
     for name in files:
         target = base / name
-        if not target.is_file():
-            index = next(e.index for e in sheet.nerves if e.file == name)
+        index = next(e.index for e in sheet.nerves if e.file == name)
+        try:
+            found = target.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise SheetError(f"waveform file name of {len(name)} characters cannot be looked "
+                             f"up ({exc.strerror})", path=sheet.path,
+                             location=f"nerves[{index}].file") from None
+        if not found:
             raise SheetError(f"waveform file {name!r} not found (looked for {target})",
                              path=sheet.path, location=f"nerves[{index}].file")
         fmt = detect_format(target)

@@ -13,6 +13,7 @@ in ``metadata["sheet_conflicts"]``. A different number of sites is a :class:`She
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..model import NerveStudy, Site
 from ..names import canonical_nerve
-from .errors import SheetError
+from .errors import SheetError, boundary, quote
 from .pseudonym import pseudonymize
 
 __all__ = ["SheetSite", "SheetNerve", "StudySheet", "load_sheet", "parse_sheet", "apply_sheet",
@@ -103,37 +104,65 @@ def load_sheet(path: str | Path) -> StudySheet:
                          path=path, location=f"byte {exc.start}") from None
     if not text.strip():
         raise SheetError("empty sheet", path=path, location="line 1")
-    if text.lstrip().startswith("{"):
+    with boundary(SheetError, path, location="line 1") as where:
         try:
-            data = json.loads(text)
+            if text.lstrip().startswith("{"):
+                data = json.loads(text)
+            else:
+                data = tomllib.loads(text)
         except json.JSONDecodeError as exc:
             raise SheetError(f"invalid JSON: {exc.msg}", path=path,
                              location=f"line {exc.lineno}") from None
-    else:
-        try:
-            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             m = re.search(r"line (\d+)", str(exc))
             raise SheetError(f"invalid TOML: {exc}", path=path,
                              location=f"line {m[1]}" if m else None) from None
-    return parse_sheet(data, path=path)
+        except RecursionError:
+            raise SheetError(f"nested more than {_MAX_DEPTH} levels deep (a sheet needs 4)",
+                             path=path, location=_deep_line(text)) from None
+        where.location = "top level"
+        return parse_sheet(data, path=path)
+
+
+#: Nesting a sheet may not exceed (its own schema needs 4 levels).
+_MAX_DEPTH = 64
+
+
+def _deep_line(text: str) -> str:
+    """The line where bracket nesting first exceeds :data:`_MAX_DEPTH` (brackets in strings
+    count too: this only locates the problem for the message)."""
+    depth = 0
+    for n, line in enumerate(text.splitlines(), start=1):
+        for ch in line:
+            depth += 1 if ch in "[{" else -1 if ch in "]}" else 0
+            if depth > _MAX_DEPTH:
+                return f"line {n}"
+    return "line 1"
 
 
 def _number(value: Any, where: str, path: Any, *, positive: bool = True) -> float | None:
     if value is None:
         return None
+    kind = f"a {'positive ' if positive else ''}number"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             positive and not value > 0):
-        raise SheetError(f"must be a {'positive ' if positive else ''}number, got {value!r}",
-                         path=path, location=where)
-    return float(value)
+        raise SheetError(f"must be {kind}, got {quote(value)}", path=path, location=where)
+    kind = "a finite number"
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        got = "an integer too large for a float" if isinstance(value, int) else quote(value)
+        raise SheetError(f"must be {kind}, got {got}", path=path, location=where)
+    return number
 
 
 def _text(value: Any, where: str, path: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise SheetError(f"must be a string, got {value!r}", path=path, location=where)
+        raise SheetError(f"must be a string, got {quote(value)}", path=path, location=where)
     return value.strip() or None
 
 
@@ -149,22 +178,34 @@ def _keys(mapping: Any, allowed: set[str], where: str, path: Any) -> Mapping[str
 
 
 def parse_sheet(data: Mapping[str, Any], *, path: str | Path | None = None) -> StudySheet:
-    """Validate a sheet given as a mapping (as :func:`load_sheet` does after parsing)."""
+    """Validate a sheet given as a mapping (as :func:`load_sheet` does after parsing).
+
+    Raises
+    ------
+    SheetError
+        Unknown keys, values of the wrong type, non-finite or non-positive numbers, bad
+        dates (naming the key path, e.g. ``nerves[0].sites[1].distance_mm``).
+    """
+    with boundary(SheetError, path, location="top level"):
+        return _parse_sheet(data, path)
+
+
+def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet:
     top = _keys(data, _TOP_KEYS, "top level", path)
     date = _text(top.get("study_date"), "study_date", path)
     if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        raise SheetError(f"must be an ISO date YYYY-MM-DD, got {date!r}", path=path,
+        raise SheetError(f"must be an ISO date YYYY-MM-DD, got {quote(date)}", path=path,
                          location="study_date")
     clinical = dict(_keys(top.get("clinical", {}), set(CLINICAL_ITEMS), "clinical", path))
     for k, v in clinical.items():
         if v == "unknown":
             clinical[k] = None
         elif v is not None and not isinstance(v, bool):
-            raise SheetError(f"must be true, false or \"unknown\", got {v!r}", path=path,
+            raise SheetError(f"must be true, false or \"unknown\", got {quote(v)}", path=path,
                              location=f"clinical.{k}")
     for name in ("mmn", "paraprotein"):
         if not isinstance(top.get(name, {}), Mapping):
-            raise SheetError(f"must be a table/object, got {top[name]!r}", path=path,
+            raise SheetError(f"must be a table/object, got {quote(top[name])}", path=path,
                              location=name)
     paraprotein = _flat_immunoglobulins(dict(top.get("paraprotein", {})), path)
     nerves = top.get("nerves", [])
@@ -178,7 +219,7 @@ def parse_sheet(data: Mapping[str, Any], *, path: str | Path | None = None) -> S
         sites = None
         if "sites" in e:
             if not isinstance(e["sites"], list) or not e["sites"]:
-                raise SheetError(f"must be a non-empty list, got {e['sites']!r}", path=path,
+                raise SheetError(f"must be a non-empty list, got {quote(e['sites'])}", path=path,
                                  location=f"{w}.sites")
             sites = tuple(SheetSite(
                 _text(s.get("name"), f"{w}.sites[{j}].name", path),
@@ -193,11 +234,12 @@ def parse_sheet(data: Mapping[str, Any], *, path: str | Path | None = None) -> S
             if not isinstance(sel, list) or not sel or not all(
                     isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in sel):
                 raise SheetError(f"trace/record must be an index >= 0 or a list of them, got "
-                                 f"{e.get('trace', e.get('record'))!r}", path=path, location=w)
+                                 f"{quote(e.get('trace', e.get('record')))}", path=path,
+                                 location=w)
             sel = tuple(sel)
         side = _text(e.get("side"), f"{w}.side", path)
         if side is not None and side.lower() not in ("left", "right"):
-            raise SheetError(f"side must be 'left' or 'right', got {side!r}", path=path,
+            raise SheetError(f"side must be 'left' or 'right', got {quote(side)}", path=path,
                              location=f"{w}.side")
         entries.append(SheetNerve(
             i, _text(e.get("file"), f"{w}.file", path), _text(e.get("nerve"), f"{w}.nerve", path),
@@ -266,8 +308,8 @@ def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStud
             changes["nerve"] = entry.nerve
         elif (canonical_nerve(entry.nerve) or entry.nerve.lower()) != (
                 canonical_nerve(study.nerve) or study.nerve.lower()):
-            raise SheetError(f"sheet says nerve {entry.nerve!r} but the file "
-                             f"{meta.get('source_file')!r} holds {study.nerve!r}",
+            raise SheetError(f"sheet says nerve {quote(entry.nerve)} but the file "
+                             f"{meta.get('source_file')!r} holds {quote(study.nerve)}",
                              path=sheet.path, location=f"{where}.nerve")
     for name in ("side", "muscle", "temperature_c", "low_frequency_filter_hz",
                  "f_wave_latency_ms"):
@@ -282,7 +324,7 @@ def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStud
         if len(entry.sites) != study.n_sites:
             raise SheetError(f"sheet lists {len(entry.sites)} sites but the file "
                              f"{meta.get('source_file')!r} holds {study.n_sites} traces for "
-                             f"{study.nerve}", path=sheet.path, location=f"{where}.sites")
+                             f"{quote(study.nerve)}", path=sheet.path, location=f"{where}.sites")
         sites = []
         for j, (mine, theirs) in enumerate(zip(study.sites, entry.sites)):
             name = theirs.name if (theirs.name and "site_names" in missing) else mine.name
@@ -349,7 +391,7 @@ def apply_sheet(studies: Sequence[NerveStudy], sheet: StudySheet, *,
                 and (e.side is None or side is None or e.side == side)]
         if len(hits) > 1:
             raise SheetError(f"{len(hits)} entries (nerves{[e.index for e in hits]}) match "
-                             f"{study.side or ''} {study.nerve} from {source_file!r}; add "
+                             f"{study.side or ''} {quote(study.nerve)} from {source_file!r}; add "
                              "'side' or a 'trace'/'record' selector", path=sheet.path,
                              location="nerves")
         out.append(_merge(study, hits[0], sheet) if hits else study)

@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy, Site
+from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
                     parse_date, parse_samples, parse_test_item, to_float)
-from .errors import FormatError
+from .errors import FormatError, boundary, quote
 from .pseudonym import pseudonymize
 
 __all__ = [
@@ -72,7 +73,7 @@ def _time_scale_ms(unit: str | None, *, path: Any, location: str) -> float:
     u = (unit or "ms").split("/")[0].strip().lower()
     scale = {"ms": 1.0, "s": 1e3, "us": 1e-3, "µs": 1e-3, "μs": 1e-3}.get(u)
     if scale is None:
-        raise FormatError(f"unknown time unit {unit!r}; allowed: s, ms, µs", path=path,
+        raise FormatError(f"unknown time unit {quote(unit)}; allowed: s, ms, µs", path=path,
                           location=location)
     return scale
 
@@ -101,14 +102,21 @@ def _sampling_rate_hz(rows: dict[str, tuple[int, list[str]]], n_samples: int, *,
             if kind == "rate":
                 scale = {"hz": 1.0, "khz": 1e3}.get((unit or "hz").lower())
                 if scale is None:
-                    raise FormatError(f"unknown rate unit {unit!r}; allowed: Hz, kHz",
+                    raise FormatError(f"unknown rate unit {quote(unit)}; allowed: Hz, kHz",
                                       path=path, location=loc)
-                return value * scale, key
-            ms = value * _time_scale_ms(unit, path=path, location=loc)
-            if kind == "interval":
-                return 1e3 / ms, key
-            total_ms = ms * _N_DIVISIONS if kind == "per_div" else ms
-            return n_samples * 1e3 / total_ms, key
+                rate = value * scale
+            else:
+                ms = value * _time_scale_ms(unit, path=path, location=loc)
+                if kind == "interval":
+                    rate = 1e3 / ms
+                else:
+                    total_ms = ms * _N_DIVISIONS if kind == "per_div" else ms
+                    rate = n_samples * 1e3 / total_ms
+            return check_range(rate, "sampling_rate_hz", path=path, location=loc,
+                               what=f"sampling rate from the {key!r} row"), key
+    if option_hz is not None:
+        option_hz = check_range(option_hz, "sampling_rate_hz", path=path, location=None,
+                                what="sampling_rate_hz given by the caller or sheet")
     return option_hz, None
 
 
@@ -150,7 +158,8 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
             raise FormatError(f"{len(names)} trace labels but {n_traces} trace columns",
                               path=path, location=f"line {labels[1]}")
 
-    def per_site(pattern: str, what: str, convert: float = 1.0) -> list[float | None]:
+    def per_site(pattern: str, what: str, quantity: str,
+                 convert: float = 1.0) -> list[float | None]:
         found = row(pattern)
         if found is None:
             return [None] * n_traces
@@ -159,19 +168,21 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
         if len(values) != n_traces:
             raise FormatError(f"{what} row has {len(values)} values for {n_traces} traces",
                               path=path, location=f"line {line}")
-        return [None if not v.strip() else to_float(v, path=path, location=f"line {line}",
-                                                    what=what) * convert for v in values]
+        return [None if not v.strip() else check_range(
+            to_float(v, path=path, location=f"line {line}", what=what) * convert, quantity,
+            path=path, location=f"line {line}", what=what) for v in values]
 
     dist_row = row(r"^distance")
     dist_scale = {"mm": 1.0, "cm": 10.0}.get((_unit_of(dist_row[0]) or "mm").lower(), None) \
         if dist_row else 1.0
     if dist_scale is None:
-        raise FormatError(f"unknown distance unit in {dist_row[0]!r}; allowed: mm, cm",
+        raise FormatError("unknown distance unit in the distance row; allowed: mm, cm",
                           path=path, location=f"line {dist_row[1]}")
-    distances = per_site(r"^distance", "distance", dist_scale)
+    distances = per_site(r"^distance", "distance", "distance_mm", dist_scale)
     if all(d is None for d in distances):
         missing.append("distances")
-    intensities = per_site(r"^stim\w*\s*(intensity)?\s*\(ma\)", "stimulus intensity")
+    intensities = per_site(r"^stim\w*\s*(intensity)?\s*\(ma\)", "stimulus intensity",
+                           "stimulus_intensity_ma")
     sites = [Site(n, d, i) for n, d, i in zip(names, distances, intensities)]
 
     item = row(r"^test\s*item")
@@ -180,17 +191,24 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
         if value is None:
             missing.append(field)
 
-    def scalar(pattern: str, what: str) -> float | None:
+    def scalar(pattern: str, what: str, quantity: str,
+               high: float | None = None) -> float | None:
         found = row(pattern)
         if found is None or not any(v.strip() for v in found[2]):
             return None
-        text = re.sub(r"[^0-9eE+\-.]", "", found[2][0])
-        return to_float(text, path=path, location=f"line {found[1]}", what=what)
+        loc = f"line {found[1]}"
+        text = re.sub(r"[^0-9eE+\-.]", "", found[2][0]) or found[2][0].strip()
+        value = to_float(text, path=path, location=loc, what=what)
+        return check_range(value, quantity, path=path, location=loc, what=what, high=high)
 
-    temperature = scalar(r"^temp", "temperature")
-    lff = scalar(r"^(low\s*(cut|freq\w*\s*filter|filter)|lff|high\s*pass|filter\s*low)", "low cut")
-    delay = scalar(r"^(stimulus\s*delay|pre[\s-]*stim|pre[\s-]*trigger)", "stimulus delay")
-    stimulus_sample = 0 if delay is None else int(round(delay * rate / 1e3))
+    temperature = scalar(r"^temp", "temperature", "temperature_c")
+    lff = scalar(r"^(low\s*(cut|freq\w*\s*filter|filter)|lff|high\s*pass|filter\s*low)",
+                 "low cut", "low_frequency_filter_hz")
+    sweep_ms = traces.shape[1] * 1e3 / rate
+    delay = scalar(r"^(stimulus\s*delay|pre[\s-]*stim|pre[\s-]*trigger)",
+                   "stimulus delay (within the sweep)", "stimulus_delay_ms", high=sweep_ms)
+    stimulus_sample = 0 if delay is None else min(int(round(delay * rate / 1e3)),
+                                                  traces.shape[1] - 1)
     pol = row(r"^polarity")
     flipped = bool(pol and pol[2] and re.sub(r"[^a-z]", "", pol[2][0].lower()) == "negativeup")
     if flipped:
@@ -247,56 +265,61 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
         Missing trace block, ragged or non-numeric sample rows, unknown units, label/column
         count mismatch, undeterminable sampling rate, empty or binary file (file and line).
     """
-    text = decode_text(Path(path).read_bytes(), path=path)
-    if not text.strip():
-        raise FormatError("empty file: no header rows and no trace block", path=path,
-                          location="line 1")
-    blocks: list[dict[str, Any]] = []
-    block: dict[str, Any] | None = None
-    data_rows: list[list[float]] | None = None
-    for line, fields in csv_rows(text):
-        key = fields[0].strip()
-        if data_rows is not None and key == "":
-            values = fields[1:]
-            if len(values) != len(data_rows[0]):
-                raise FormatError(f"ragged trace rows: {len(values)} values where the trace "
-                                  f"block has {len(data_rows[0])} columns", path=path,
-                                  location=f"line {line}")
-            data_rows.append(parse_samples(values, path=path, line=line))
-            continue
-        if data_rows is not None:  # a key row ends the trace block
+    with boundary(FormatError, path, location="line 1") as where:
+        text = decode_text(Path(path).read_bytes(), path=path)
+        if not text.strip():
+            raise FormatError("empty file: no header rows and no trace block", path=path,
+                              location="line 1")
+        blocks: list[dict[str, Any]] = []
+        block: dict[str, Any] | None = None
+        data_rows: list[list[float]] | None = None
+        for line, fields in csv_rows(text, path=path):
+            where.location = f"line {line}"
+            key = fields[0].strip()
+            if data_rows is not None and key == "":
+                values = fields[1:]
+                if len(values) != len(data_rows[0]):
+                    raise FormatError(f"ragged trace rows: {len(values)} values where the trace "
+                                      f"block has {len(data_rows[0])} columns", path=path,
+                                      location=f"line {line}")
+                data_rows.append(parse_samples(values, path=path, line=line))
+                continue
+            if data_rows is not None:  # a key row ends the trace block
+                block["data"] = (block["data_line"], block["data_unit"], np.asarray(data_rows))
+                data_rows = None
+            lower = key.lower()
+            new_item = re.match(r"test\s*(name|item)", lower)
+            if block is None or (block["data"] is not None and new_item):
+                block = {"rows": {}, "data": None, "start": line}
+                blocks.append(block)
+            if lower.startswith("trace data"):
+                if block["data"] is not None:
+                    raise FormatError("second 'Trace Data' row in one test item", path=path,
+                                      location=f"line {line}")
+                if len(fields) < 2:
+                    raise FormatError("'Trace Data' row has no sample values", path=path,
+                                      location=f"line {line}")
+                block["data_line"], block["data_unit"] = line, _unit_of(key)
+                if block["data_unit"] is None:
+                    raise FormatError("no unit in the 'Trace Data' row; expected e.g. "
+                                      "'Trace Data (μV)'",
+                                      path=path, location=f"line {line}")
+                data_rows = [parse_samples(fields[1:], path=path, line=line)]
+            elif block["data"] is None and key:
+                block["rows"].setdefault(lower, (line, [v.strip() for v in fields[1:]]))
+        if data_rows is not None:
             block["data"] = (block["data_line"], block["data_unit"], np.asarray(data_rows))
-            data_rows = None
-        lower = key.lower()
-        if block is None or (block["data"] is not None and re.match(r"test\s*(name|item)", lower)):
-            block = {"rows": {}, "data": None, "start": line}
-            blocks.append(block)
-        if lower.startswith("trace data"):
-            if block["data"] is not None:
-                raise FormatError("second 'Trace Data' row in one test item", path=path,
-                                  location=f"line {line}")
-            if len(fields) < 2:
-                raise FormatError("'Trace Data' row has no sample values", path=path,
-                                  location=f"line {line}")
-            block["data_line"], block["data_unit"] = line, _unit_of(key)
-            if block["data_unit"] is None:
-                raise FormatError(f"no unit in {key!r}; expected e.g. 'Trace Data (μV)'",
-                                  path=path, location=f"line {line}")
-            data_rows = [parse_samples(fields[1:], path=path, line=line)]
-        elif block["data"] is None and key:
-            block["rows"].setdefault(lower, (line, [v.strip() for v in fields[1:]]))
-    if data_rows is not None:
-        block["data"] = (block["data_line"], block["data_unit"], np.asarray(data_rows))
-    if not blocks:
-        raise FormatError("no header rows and no trace block", path=path, location="line 1")
-    studies: list[NerveStudy] = []
-    first = 0
-    for blk in blocks:
-        study = _finish_block(blk, path=path, keep_identifiers=keep_identifiers,
-                              sampling_rate_hz=sampling_rate_hz, first_trace=first)
-        first += study.n_sites
-        studies.append(study)
-    return studies
+        if not blocks:
+            raise FormatError("no header rows and no trace block", path=path, location="line 1")
+        studies: list[NerveStudy] = []
+        first = 0
+        for blk in blocks:
+            where.location = f"line {blk['start']}"
+            study = _finish_block(blk, path=path, keep_identifiers=keep_identifiers,
+                                  sampling_rate_hz=sampling_rate_hz, first_trace=first)
+            first += study.n_sites
+            studies.append(study)
+        return studies
 
 
 # ----------------------------------------------------------------------------- writer
