@@ -1,10 +1,11 @@
-"""The batch's columnar rows (nerveconduct.serialize.columns) equal the object path's, byte for byte.
+"""The one batch path: every nerve of a varied archive once, failures isolated, cells as csv/json write them.
 
-The archive is varied on purpose: unknown nerve and site names, unknown distances, absent
-responses (flat traces), F-waves not studied / absent / with a latency, single-site nerves, two sampling set-ups, low temperatures, a
-nerve with a distal distance far from the limit's, compression-site and Erb's-point
-segments, conduction blocks. Each table/format is written twice over the same nerves: with
-``columnar=False`` (NerveResult -> verdicts -> serialize) and with the columnar path.
+The archive is varied on purpose (``tests/_golden.py``): unknown nerve and site names, unknown
+distances, absent responses, F-waves not studied / absent / with a latency, single-site
+nerves, two sampling set-ups, low temperatures, an off-standard distal distance, palm,
+compression-site and Erb's-point segments, conduction blocks. The golden tests
+(``tests/test_golden.py``) freeze its outputs; these tests check what must hold whatever the
+values: isolation of bad nerves, the validity rule, the cell rule.
 """
 
 from __future__ import annotations
@@ -15,60 +16,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _golden import varied_studies
 from nerveconduct.batch.task import TaskOptions, process_chunk_range
 from nerveconduct.criteria.registry import get_rule_set
 from nerveconduct.io.archive import open_archive, write_archive
 from nerveconduct.limits import NormalLimits
-from nerveconduct.model import NerveStudy, Site
+from nerveconduct.model import NerveStudy
 from nerveconduct.simulate.nerve import simulate_nerve
-
-
-def _varied_studies() -> list[NerveStudy]:
-    common = dict(sweep_ms=25.0, dtype="float32")
-    groups = [
-        simulate_nerve((70.0, 200.0), n_nerves=30, seed=11, block={1: 0.6}, **common),
-        simulate_nerve((70.0, 80.0, 100.0), nerve="ulnar", muscle="ADM", n_nerves=20, seed=12,
-                       site_names=("wrist", "below elbow", "above elbow"),
-                       sampling_rate_hz=10000.0, sweep_ms=30.0, dtype="float32"),
-        simulate_nerve((90.0,), nerve="tibial", muscle="AH", n_nerves=5, seed=13, **common),
-        simulate_nerve((80.0, 250.0, 150.0), nerve="fibular", muscle="EDB", n_nerves=10, seed=14,
-                       site_names=("ankle", "below fibular head", "popliteal fossa"), **common),
-        simulate_nerve((70.0, 230.0, 120.0, 200.0), n_nerves=10, seed=15,
-                       site_names=("wrist", "elbow", "axilla", "erb"), block={2: 0.7}, **common),
-    ]
-    studies = [s for g in groups for s in g.to_studies()]
-    rng = np.random.default_rng(7)
-    out = []
-    for k, s in enumerate(studies):
-        sites, traces = list(s.sites), s.traces.copy()
-        nerve, temp = s.nerve, s.temperature_c
-        if k % 9 == 1:
-            nerve = "mystery"  # unknown nerve name
-        if k % 11 == 2 and len(sites) > 1:
-            sites[1] = Site("somewhere", sites[1].distance_mm)  # unknown site name
-        if k % 7 == 3:
-            sites[-1] = Site(sites[-1].name, None)  # unknown distance
-        if k % 13 == 4:
-            traces[-1] = rng.normal(0, 0.005, traces.shape[1])  # absent proximal
-        if k % 17 == 5:
-            traces[0] = rng.normal(0, 0.005, traces.shape[1])  # absent distal
-        if k % 5 == 0:
-            temp = 29.5
-        if k % 19 == 6:
-            sites[0] = Site(sites[0].name, 130.0)  # distal distance far from the limit's
-        out.append(NerveStudy(nerve, s.side, s.muscle, sites, traces, s.sampling_rate_hz,
-                              stimulus_sample=s.stimulus_sample, polarity=s.polarity,
-                              temperature_c=temp, low_frequency_filter_hz=s.low_frequency_filter_hz,
-                              study_id=f"S{k:04d}",
-                              f_wave_latency_ms={0: 28.0, 1: float("nan")}.get(k % 4)))
-    order = rng.permutation(len(out))
-    return [out[i] for i in order]
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("columns") / "varied.h5"
-    return write_archive(path, _varied_studies())
+    return write_archive(path, varied_studies())
 
 
 def _bytes(archive: Path, **kwargs) -> bytes:
@@ -78,37 +38,28 @@ def _bytes(archive: Path, **kwargs) -> bytes:
     return b"".join(out.chunks())
 
 
-CASES = [("segment", "csv"), ("segment", "jsonl"), ("nerve", "csv")]
+CASES = [("segment", "csv"), ("segment", "jsonl"), ("nerve", "csv"), ("nerve", "jsonl")]
 
 
-@pytest.mark.parametrize("table,fmt", CASES)
-def test_columnar_rows_equal_object_rows_without_criteria(archive, table, fmt):
-    fast = _bytes(archive, table=table, fmt=fmt, rule_sets=(), columnar=True)
-    slow = _bytes(archive, table=table, fmt=fmt, rule_sets=(), columnar=False)
-    assert fast.count(b"\n") >= 75  # every nerve (and segment) has its row
-    fast_lines, slow_lines = fast.decode().splitlines(), slow.decode().splitlines()
-    assert len(fast_lines) == len(slow_lines)
-    for a, b in zip(fast_lines, slow_lines):
-        assert a == b
+def test_every_table_has_every_nerve_once(archive):
+    n = len(varied_studies())
+    for table, fmt in CASES:
+        lines = _bytes(archive, table=table, fmt=fmt, rule_sets=()).decode().splitlines()
+        if fmt == "csv":
+            indices = {int(line.split(",", 1)[0]) for line in lines}
+        else:
+            indices = {json.loads(line)["nerve_index"] for line in lines}
+        assert indices == set(range(n)), (table, fmt)
 
 
-def test_nested_nerve_jsonl_and_reasons_stay_on_the_object_path():
-    rs = (get_rule_set("efns-pns-2010-mmn"),)
-    common = dict(limits=NormalLimits.default(), source="x.h5", rule_sets=rs)
-    assert TaskOptions(table="nerve", fmt="jsonl", **common).columnar is False
-    assert TaskOptions(table="segment", fmt="csv", reasons=True, **common).columnar is False
-    with pytest.raises(ValueError, match="cannot be written from columns"):
-        TaskOptions(table="nerve", fmt="jsonl", columnar=True, **common)
-
-
-def test_the_columnar_path_is_taken_for_valid_chunks(archive):
-    from nerveconduct.analysis.chunk import analyze_chunk
+def test_the_chunk_table_carries_the_varied_flags(archive):
+    from nerveconduct.analysis import table_from_chunk
 
     with open_archive(archive) as arc:
         n = len(arc.nerve_row_ranges())
-        table = analyze_chunk(arc.read_chunk(0, n), NormalLimits.default())
-    assert table is not None and table.n_nerves == n
-    assert sum(1 for f in table.nerve["flags"] if f) >= 20  # the varied nerves carry flags
+        table = table_from_chunk(arc.read_chunk(0, n), NormalLimits.default())
+    assert table.n_nerves == n
+    assert sum(1 for f in table.nerve["flags"] if f) >= 20
     assert sum(1 for f in table.segment["flags"] if f) >= 10
 
 
@@ -118,7 +69,6 @@ def invalid_archive(tmp_path_factory, archive) -> tuple[Path, int]:
     import shutil
 
     import h5py
-
     path = tmp_path_factory.mktemp("columns_bad") / "invalid.h5"
     shutil.copy(archive, path)
     with h5py.File(path, "r+") as f:
@@ -129,45 +79,17 @@ def invalid_archive(tmp_path_factory, archive) -> tuple[Path, int]:
 
 
 @pytest.mark.parametrize("table,fmt", CASES)
-def test_a_chunk_with_an_invalid_nerve_takes_the_object_path(invalid_archive, table, fmt):
-    from nerveconduct.analysis.chunk import analyze_chunk
-
+def test_a_nerve_with_invalid_stored_values_is_one_failure_row(archive, invalid_archive, table, fmt):
     path, bad = invalid_archive
     with open_archive(path) as arc:
-        assert analyze_chunk(arc.read_chunk(0, bad + 1), NormalLimits.default()) is None
-    fast = _bytes(path, table=table, fmt=fmt, rule_sets=(), columnar=True)
-    slow = _bytes(path, table=table, fmt=fmt, rule_sets=(), columnar=False)
-    assert fast == slow
-    assert fast.count(b"ArchiveError") == 1
-
-
-ALL_RULE_SETS = ("efns-pns-2010-mmn", "efns-pns-2010-cidp", "ean-pns-2021-cidp", "aan-1991",
-                 "amplitude-dependent-2000", "textbook-20pct")
-
-
-@pytest.mark.parametrize("table,fmt", CASES)
-def test_columnar_rows_equal_object_rows_with_every_rule_set(archive, table, fmt):
-    rule_sets = tuple(get_rule_set(r) for r in ALL_RULE_SETS)
-    fast = _bytes(archive, table=table, fmt=fmt, rule_sets=rule_sets, columnar=True)
-    slow = _bytes(archive, table=table, fmt=fmt, rule_sets=rule_sets, columnar=False)
-    fast_lines, slow_lines = fast.decode().splitlines(), slow.decode().splitlines()
-    assert len(fast_lines) == len(slow_lines) >= 75
-    for a, b in zip(fast_lines, slow_lines):
-        assert a == b
-    levels = {"definite", "not-assessable", "none"}
-    assert all(level.encode() in fast for level in levels)  # varied verdicts were compared
-
-
-def test_columnar_task_output_is_plain_text_in_bounded_pieces(archive):
-    opts = TaskOptions(limits=NormalLimits.default(), source="varied.h5", table="segment",
-                       fmt="csv", rule_sets=())
-    with open_archive(archive) as arc:
-        out = process_chunk_range(arc, 0, len(arc.nerve_row_ranges()), opts)
-    assert opts.columnar and out.compressed is False
-    whole = b"".join(out.data)
-    pieces = list(out.chunks(size=1000))
-    assert b"".join(pieces) == whole and max(map(len, pieces)) <= 1000
-    assert whole.startswith(b"0,varied.h5,")  # plain rows, no zlib header
+        valid = arc.read_chunk(0, bad + 1).valid_nerves()
+    assert not valid[bad] and valid[:bad].all()
+    got = _bytes(path, table=table, fmt=fmt, rule_sets=()).decode().splitlines()
+    clean = _bytes(archive, table=table, fmt=fmt, rule_sets=()).decode().splitlines()
+    failed = [k for k, line in enumerate(got) if "ArchiveError" in line]
+    assert len(failed) == 1 and "distance_mm" in got[failed[0]]
+    assert [g for k, g in enumerate(got) if k != failed[0]] == \
+        [c for c in clean if not c.startswith((f"{bad},", f'{{"nerve_index": {bad},'))]
 
 
 TRICKY = ["plain", "with, comma", 'a "quote"', "new\nline", "cr\rhere", "tab\there", " lead space",
@@ -179,7 +101,7 @@ def test_text_cells_are_what_csv_and_json_write():
     import io
     import json
 
-    from nerveconduct.serialize.columns import _Cells
+    from nerveconduct.serialize.cells import Cells as _Cells
 
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(["x", *TRICKY])
@@ -190,27 +112,10 @@ def test_text_cells_are_what_csv_and_json_write():
             assert ",".join(["x", *cells]) + "\n" == expected_csv
         else:
             assert cells == values
-        json_cells = _Cells("jsonl").texts(values)
+        json_cells = _Cells("json").texts(values)
         assert json_cells == [json.dumps(v, ensure_ascii=False) for v in values]
-    assert _Cells("jsonl").texts([None, ("a", "b")]) == ["null", '["a", "b"]']
+    assert _Cells("json").texts([None, ("a", "b")]) == ["null", '["a", "b"]']
     assert _Cells("csv").texts([None, ("a", "b, c")]) == ["", '"a; b, c"']
-
-
-@pytest.mark.parametrize("where", ["analyze_chunk", "encode_rows"])
-def test_an_error_in_the_columnar_path_falls_back_to_the_object_path(archive, monkeypatch, where):
-    from nerveconduct.batch import encoding as batch_encoding, task as batch_worker
-
-    calls = []
-
-    def broken(*args, **kwargs):
-        calls.append(where)
-        raise ValueError("columnar step failed")
-
-    module = batch_worker if where == "analyze_chunk" else batch_encoding
-    slow = _bytes(archive, table="segment", fmt="csv", rule_sets=(), columnar=False)
-    monkeypatch.setattr(module, where, broken)
-    fast = _bytes(archive, table="segment", fmt="csv", rule_sets=(), columnar=True)
-    assert calls and fast == slow  # every slice was written by the object path, nothing lost
 
 
 def _two_nerve_archive(path: Path, muscles=(None, "None")) -> Path:
@@ -222,9 +127,8 @@ def _two_nerve_archive(path: Path, muscles=(None, "None")) -> Path:
     return write_archive(path, studies)
 
 
-def _lab_bytes(path: Path, limits: NormalLimits, columnar: bool) -> bytes:
-    opts = TaskOptions(limits=limits, source="x.h5", table="nerve", fmt="csv", rule_sets=(),
-                       columnar=columnar)
+def _lab_bytes(path: Path, limits: NormalLimits) -> bytes:
+    opts = TaskOptions(limits=limits, source="x.h5", table="nerve", fmt="csv", rule_sets=())
     with open_archive(path) as arc:
         return b"".join(process_chunk_range(arc, 0, 2, opts).chunks())
 
@@ -236,9 +140,7 @@ def test_a_missing_muscle_and_a_muscle_named_none_get_their_own_limit_rows(tmp_p
                            LimitRow("median", "None", 9.0, 3.0, 60.0, 25.0, 60.0)],
                           name="lab", citation="test")
     path = _two_nerve_archive(tmp_path / "muscles.h5")
-    fast = _lab_bytes(path, limits, True)
-    assert fast == _lab_bytes(path, limits, False)
-    rows = fast.decode().splitlines()
+    rows = _lab_bytes(path, limits).decode().splitlines()
     assert ",4.0,LLN," in rows[0] and ",9.0,LLN," in rows[1]
 
 
@@ -252,36 +154,30 @@ def test_limit_rows_refuse_zero_and_nan_limits():
     assert LimitRow("median", None, 4.0, age_min_years=0.0).age_min_years == 0.0
 
 
-def test_metadata_that_is_not_a_json_object_is_a_failure_row_on_both_paths(tmp_path):
+def test_metadata_that_is_not_a_json_object_is_a_failure_row(tmp_path):
     import h5py
 
     path = _two_nerve_archive(tmp_path / "meta.h5", muscles=("APB", "APB"))
     with h5py.File(path, "r+") as f:
         f["nerves/metadata_json"][1] = "[1, 2]"
-    fast = _lab_bytes(path, NormalLimits.default(), True)
-    assert fast == _lab_bytes(path, NormalLimits.default(), False)
-    rows = fast.decode().splitlines()
+    rows = _lab_bytes(path, NormalLimits.default()).decode().splitlines()
     assert "ArchiveError" not in rows[0] and "ArchiveError" in rows[1] and "metadata" in rows[1]
 
 
-def test_a_criteria_error_on_the_object_path_fails_only_its_nerve(archive, monkeypatch):
+def test_a_criteria_error_fails_only_its_nerve(archive, monkeypatch):
     from nerveconduct.batch import task as batch_worker
 
     rule_sets = (get_rule_set("efns-pns-2010-mmn"),)
     clean = _bytes(archive, table="nerve", fmt="jsonl", rule_sets=rule_sets).decode().splitlines()
-    real = batch_worker.evaluate_nerve
+    real = batch_worker.verdict_cells
     victim = json.loads(clean[7])["study_id"]
 
-    def bulk_fails(results, rule_set, **kwargs):
-        raise ValueError("bulk evaluation failed")
-
-    def one_fails(result, rule_set, **kwargs):
-        if result.study_id == victim:
+    def fails_for_victim(table, *args, **kwargs):
+        if victim in table.nerve["study_id"].tolist():
             raise ValueError(f"cannot evaluate {victim}")
-        return real(result, rule_set, **kwargs)
+        return real(table, *args, **kwargs)
 
-    monkeypatch.setattr(batch_worker, "evaluate_nerves", bulk_fails)
-    monkeypatch.setattr(batch_worker, "evaluate_nerve", one_fails)
+    monkeypatch.setattr(batch_worker, "verdict_cells", fails_for_victim)
     got = _bytes(archive, table="nerve", fmt="jsonl", rule_sets=rule_sets).decode().splitlines()
     assert len(got) == len(clean)
     failed = [k for k, line in enumerate(got) if '"error_type"' in line]
@@ -301,14 +197,14 @@ def _corruptions():
 
 
 @pytest.mark.parametrize("part,key,value", _corruptions())
-def test_studies_are_valid_guarantees_that_studies_succeed(archive, part, key, value):
+def test_valid_nerves_guarantees_that_studies_succeed(archive, part, key, value):
     import dataclasses
 
     from nerveconduct.io.errors import ArchiveError
 
     with open_archive(archive) as arc:
         chunk = arc.read_chunk(0, 12)
-    assert chunk.studies_are_valid() and len(chunk.studies()) == 12
+    assert chunk.valid_nerves().all() and len(chunk.studies()) == 12
     j = 5  # a nerve in the middle; its first row
     row = int(chunk.nerves["row_start"][j]) - chunk.row_start
     if part == "n_samples":
@@ -321,7 +217,8 @@ def test_studies_are_valid_guarantees_that_studies_succeed(archive, part, key, v
         column[j if part == "nerves" else row] = value
         table[key] = column
         bad = dataclasses.replace(chunk, **{part: table})
-    assert not bad.studies_are_valid()
+    valid = bad.valid_nerves()
+    assert not valid[j] and valid[np.arange(12) != j].all()
     with pytest.raises(ArchiveError, match="nerve"):
         bad.studies()
 
@@ -333,4 +230,4 @@ def test_null_metadata_is_valid_on_both_sides(archive):
         chunk = arc.read_chunk(0, 4)
     nerves = dict(chunk.nerves, metadata_json=np.array(["null"] * 4, dtype=object))
     ok = dataclasses.replace(chunk, nerves=nerves)
-    assert ok.studies_are_valid() and [s.metadata for s in ok.studies()] == [{}] * 4
+    assert ok.valid_nerves().all() and [s.metadata for s in ok.studies()] == [{}] * 4
