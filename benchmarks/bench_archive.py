@@ -9,15 +9,15 @@ run of this script and on the same file:
    ``posix_fadvise(DONTNEED)``, which needs no privileges);
 2. **measure only** — the hot raw read plus :func:`nerveconduct.measure.cmap.measure_cmap` on
    every slice (the vectorized numeric core alone, best of 3);
-3. **batch** — :func:`nerveconduct.batch.engine.run` end to end with ``--jobs`` processes and the
-   EFNS/PNS 2010 MMN verdicts, for each output of ``--outputs``: ``segment.csv`` and
-   ``nerve.csv`` (rows written from columns, :mod:`nerveconduct.serialize.columns`) and
-   ``nerve.jsonl`` (the nested record, built per nerve); hot, and once more cold (the pages
-   dropped first) for the first output;
+3. **batch** — :func:`nerveconduct.batch.run` end to end with ``--jobs`` processes and the
+   EFNS/PNS 2010 MMN verdicts, for each output of ``--outputs``: ``segment.csv``,
+   ``nerve.csv`` (flat rows, column-wise verdicts) and ``nerve.jsonl`` (the nested record,
+   worded verdicts), all written by the one row builder (:func:`nerveconduct.serialize.render`);
+   hot, and once more cold (the pages dropped first) for the first output;
 
-and prints traces/s and the ratios batch/raw (hot and cold). ``--stages`` then times each step
-of both batch paths per nerve in this process, in the batch's 2048-row slices: where the time
-goes. Target (issue 7): batch >= 50 % of the raw read speed, uncompressed.
+and prints traces/s and the ratios batch/raw and batch/(read + measure). ``--stages`` then
+times each step of the batch per nerve in this process, in the batch's 2048-row slices, for
+each output: where the time goes.
 
 The archive generator :func:`make_archive` (also used by ``bench_memory.py`` and
 ``bench_scaling.py``) simulates a pool of nerves once with :func:`simulate_nerve` and tiles
@@ -36,8 +36,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
 import sys
 import tempfile
@@ -52,17 +50,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import h5py  # noqa: E402
 
-from nerveconduct.batch.engine import run  # noqa: E402
-from nerveconduct.serialize.columns import encode_rows  # noqa: E402
+from nerveconduct.batch import run  # noqa: E402
 from nerveconduct.batch.task import READ_ROWS, TaskOptions  # noqa: E402
-from nerveconduct.analysis.chunk import analyze_chunk  # noqa: E402
+from nerveconduct.analysis import table_from_chunk  # noqa: E402
+from nerveconduct.serialize import render, verdict_cells  # noqa: E402
 from nerveconduct.limits import NormalLimits  # noqa: E402
-from nerveconduct.criteria import evaluate_nerves, get_rule_set  # noqa: E402
+from nerveconduct.criteria import get_rule_set  # noqa: E402
 from nerveconduct.io.archive import write_archive  # noqa: E402
 from nerveconduct.measure.cmap import measure_cmap  # noqa: E402
 from nerveconduct.model import NerveStudy, Site  # noqa: E402
-from nerveconduct.analysis import analyze_nerves  # noqa: E402
-from nerveconduct.serialize.records import nerve_record  # noqa: E402
 from nerveconduct.simulate.nerve import simulate_nerve  # noqa: E402
 
 #: Sampling set-up of the benchmark traces.
@@ -145,64 +141,48 @@ def measure_only(path: Path, chunk_rows: int, stimulus_sample: int) -> float:
     return time.perf_counter() - started
 
 
-def stages(path: Path, stimulus_sample: int, n_slices: int = 8) -> None:
-    """Print the cost per nerve of each step of both batch paths (best of 3 over slices)."""
+def stages(path: Path, stimulus_sample: int, outputs: list[str], n_slices: int = 8) -> None:
+    """Print the cost per nerve of each step of the batch for each output (best of 3 over slices)."""
     from nerveconduct.io.archive import open_archive
 
     rule_set = get_rule_set("efns-pns-2010-mmn")
-    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
     limits = NormalLimits.default()
-    names = ["Archive.read_chunk", "TraceChunk.studies", "  (measure_cmap alone)",
-             "analyze_nerves", "criteria.evaluate_nerves", "serialize.nerve_record",
-             "JSON encoding", "zlib level 1"]
-    best = dict.fromkeys(names, float("inf"))
-    col_names = ["Archive.read_chunk", "analyze_chunk (arrays)", "verdicts + rows (segment.csv)",
-                 "UTF-8 encoding"]
-    col_best = dict.fromkeys(col_names, float("inf"))
-    opts = TaskOptions(table="segment", fmt="csv", rule_sets=(rule_set,), limits=limits,
-                       source=path.name)
     with open_archive(path) as archive:
-        for _ in range(3):
-            for a, b in archive.plan_chunks(READ_ROWS)[:n_slices]:
-                t = [time.perf_counter()]
-                chunk = archive.read_chunk(a, b)
-                t.append(time.perf_counter())
-                studies = chunk.studies()
-                t.append(time.perf_counter())
-                measure_cmap(chunk.traces, SAMPLING_RATE_HZ, stimulus_sample=stimulus_sample)
-                t.append(time.perf_counter())
-                results = analyze_nerves(studies)
-                t.append(time.perf_counter())
-                verdicts = [{rule_set.id: v} for v in evaluate_nerves(results, rule_set)]
-                t.append(time.perf_counter())
-                records = [nerve_record(r, v, source=path.name) for r, v in zip(results, verdicts)]
-                t.append(time.perf_counter())
-                text = "".join(encoder.encode(rec) + "\n" for rec in records).encode("utf-8")
-                t.append(time.perf_counter())
-                zlib.compress(text, 1)
-                t.append(time.perf_counter())
-                for k, name in enumerate(names):
-                    best[name] = min(best[name], (t[k + 1] - t[k]) / (b - a) * 1e6)
-                t = [time.perf_counter()]
-                chunk = archive.read_chunk(a, b)
-                t.append(time.perf_counter())
-                table = analyze_chunk(chunk, limits)
-                t.append(time.perf_counter())
-                buffer = io.StringIO()
-                encode_rows(table, table=opts.table, fmt=opts.fmt, columns=opts.columns,
-                            rule_sets=opts.rule_sets, source=opts.source, text=buffer)
-                t.append(time.perf_counter())
-                buffer.getvalue().encode("utf-8")  # the columnar task output is not compressed
-                t.append(time.perf_counter())
-                for k, name in enumerate(col_names):
-                    col_best[name] = min(col_best[name], (t[k + 1] - t[k]) / (b - a) * 1e6)
-    for title, table_best in (("object path (nerve.jsonl)", best),
-                              ("columnar path (segment.csv)", col_best)):
-        total = sum(v for k, v in table_best.items() if not k.startswith(" "))
-        print(f"\n# where the time goes, {title}: one process, {READ_ROWS}-row slices, best of 3")
-        for name, us in table_best.items():
-            print(f"{name:<32} {us:8.1f} us/nerve {100 * us / total:6.1f} %")
-        print(f"{'total':<32} {total:8.1f} us/nerve  = {2e6 / total:,.0f} traces/s per core")
+        plan = archive.plan_chunks(READ_ROWS)[:n_slices]
+        for output in outputs:
+            table_name, fmt = output.split(".")
+            opts = TaskOptions(table=table_name, fmt=fmt, rule_sets=(rule_set,), limits=limits,
+                               source=path.name)
+            names = ["Archive.read_chunk", "table_from_chunk (analysis core)", "  (measure_cmap alone)",
+                     "verdict_cells" + (" (worded)" if opts.worded else " (columns)"), "render rows",
+                     "UTF-8 encoding" + (" + zlib 1" if opts.worded else "")]
+            best = dict.fromkeys(names, float("inf"))
+            for _ in range(3):
+                for a, b in plan:
+                    t = [time.perf_counter()]
+                    chunk = archive.read_chunk(a, b)
+                    t.append(time.perf_counter())
+                    table = table_from_chunk(chunk, limits)
+                    t.append(time.perf_counter())
+                    measure_cmap(chunk.traces, SAMPLING_RATE_HZ, stimulus_sample=stimulus_sample)
+                    t.append(time.perf_counter())
+                    verdicts = verdict_cells(table, opts.rule_sets, worded=opts.worded)
+                    t.append(time.perf_counter())
+                    lines = render(table, opts.kind, fmt, None if opts.kind == "record" else opts.columns[:-2],
+                                   sources=[path.name] * table.n_nerves, verdicts=verdicts,
+                                   blank_single_site=True)
+                    t.append(time.perf_counter())
+                    data = ("\n".join(lines) + "\n").encode("utf-8")
+                    if opts.worded:
+                        zlib.compress(data, 1)
+                    t.append(time.perf_counter())
+                    for k, name in enumerate(names):
+                        best[name] = min(best[name], (t[k + 1] - t[k]) / (b - a) * 1e6)
+            total = sum(v for k, v in best.items() if not k.startswith(" "))
+            print(f"\n# where the time goes, {output}: one process, {READ_ROWS}-row slices, best of 3")
+            for name, us in best.items():
+                print(f"{name:<36} {us:8.1f} us/trace {100 * us / total:6.1f} %")
+            print(f"{'total':<36} {total:8.1f} us/trace  = {1e6 / total:,.0f} traces/s per core")
 
 
 def _batch(path: Path, folder: Path, output: str, args: argparse.Namespace) -> float:
@@ -260,14 +240,14 @@ def main(argv: list[str] | None = None) -> None:
         for k, output in enumerate(args.outputs):
             tps = _batch(path, folder, output, args)
             print(f"batch {output:<21} {tps:12,.0f} tr/s  {tps / raw_tps:7.1%} of hot "
-                  f"{tps / cold_tps:7.1%} of cold", flush=True)
+                  f"{tps / cold_tps:7.1%} of cold {tps / measure_tps:7.1%} of read+measure", flush=True)
             if k == 0:
                 drop_from_page_cache(path)
                 tps = _batch(path, folder, output, args)
                 print(f"batch {output + ', cold':<21} {tps:12,.0f} tr/s  {'':>15} "
                       f"{tps / cold_tps:7.1%} of cold", flush=True)
     if args.stages:
-        stages(staged, stimulus)
+        stages(staged, stimulus, args.outputs)
 
 
 if __name__ == "__main__":

@@ -171,57 +171,59 @@ def _opt(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-def _site_view(site: dict[str, np.ndarray], k: int) -> SiteResult:
-    return SiteResult(
-        name=site["name"][k], canonical_name=site["canonical"][k],
-        distance_mm=_opt(site["distance_mm"][k]),
-        cumulative_distance_mm=_opt(site["cumulative_distance_mm"][k]),
-        present=bool(site["present"][k]), flags=int(site["flags"][k]),
-        stimulus_intensity_ma=_opt(site["stimulus_intensity_ma"][k]),
-        **{key: float(site[key][k]) for key in SITE_MEASURES})
+def _lists(columns: dict[str, np.ndarray]) -> dict[str, list[Any]]:
+    """Every column as a Python list (element access without numpy scalars)."""
+    return {k: v.tolist() for k, v in columns.items()}
 
 
+_SITE_OPTIONAL = ("distance_mm", "cumulative_distance_mm", "stimulus_intensity_ma")
 _SEGMENT_TEXT = ("distal_site", "proximal_site", "distal_canonical", "proximal_canonical", "entrapment_site")
 _SEGMENT_FLOAT = SEGMENT_VALUES + ("distal_amplitude_mv", "proximal_amplitude_mv")
 _SEGMENT_BOOL = ("proximal_absent", "distal_absent", "across_entrapment_site", "from_erbs_point")
+_LIMIT_PARTS = ("value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
 
 
-def _segment_view(seg: dict[str, np.ndarray], k: int) -> SegmentResult:
+def _site_view(site: dict[str, list[Any]], k: int) -> SiteResult:
+    return SiteResult(
+        name=site["name"][k], canonical_name=site["canonical"][k], present=site["present"][k],
+        flags=site["flags"][k], **{key: _opt(site[key][k]) for key in _SITE_OPTIONAL},
+        **{key: site[key][k] for key in SITE_MEASURES})
+
+
+def _segment_view(seg: dict[str, list[Any]], k: int) -> SegmentResult:
     return SegmentResult(
-        index=int(seg["index"][k]), distance_mm=_opt(seg["distance_mm"][k]),
+        index=seg["index"][k], distance_mm=_opt(seg["distance_mm"][k]),
         cumulative_distance_mm=_opt(seg["cumulative_distance_mm"][k]), flags=seg["flags"][k],
-        name=seg["segment"][k],
-        **{key: seg[key][k] for key in _SEGMENT_TEXT},
-        **{key: float(seg[key][k]) for key in _SEGMENT_FLOAT},
-        **{key: bool(seg[key][k]) for key in _SEGMENT_BOOL})
+        name=seg["segment"][k], **{key: seg[key][k] for key in _SEGMENT_TEXT + _SEGMENT_FLOAT + _SEGMENT_BOOL})
 
 
-def _limit_view(nerve: dict[str, np.ndarray], key: str, j: int) -> LimitComparison:
-    abnormal = int(nerve[f"{key}_abnormal"][j])
-    return LimitComparison(
-        measure=LIMIT_COLUMNS[key][3],
-        value=_opt(nerve[f"{key}_value"][j]), limit=_opt(nerve[f"{key}_limit"][j]),
-        limit_kind=nerve[f"{key}_limit_kind"][j], pct_of_limit=_opt(nerve[f"{key}_pct_of_limit"][j]),
-        abnormal=None if abnormal < 0 else bool(abnormal), reason=nerve[f"{key}_reason"][j])
+def _limit_view(measure: str, parts: list[list[Any]], j: int) -> LimitComparison:
+    value, limit, kind, pct, abnormal, reason = [column[j] for column in parts]
+    return LimitComparison(measure=measure, value=_opt(value), limit=_opt(limit), limit_kind=kind,
+                           pct_of_limit=_opt(pct), abnormal=None if abnormal < 0 else abnormal == 1,
+                           reason=reason)
 
 
 def views(table: NerveTable) -> list[NerveResult]:
     """One :class:`NerveResult` per nerve of ``table``, its fields copied from the columns."""
-    nv, site, seg = table.nerve, table.site, table.segment
+    nv, site, seg = _lists(table.nerve), _lists(table.site), _lists(table.segment)
+    limit_parts = {key: (spec[3], [nv[f"{key}_{part}"] for part in _LIMIT_PARTS])
+                   for key, spec in LIMIT_COLUMNS.items()}
     out = []
     for j in range(table.n_nerves):
-        sites = tuple(_site_view(site, k) for k in range(*table.site_rows(j).indices(len(site["name"]))))
-        segments = tuple(_segment_view(seg, k) for k in range(*table.segment_rows(j).indices(len(seg["index"]))))
-        values = {key: float(nv[key][j]) for key in NERVE_VALUES}
+        s_rows, g_rows = table.site_rows(j), table.segment_rows(j)
+        sites = tuple(_site_view(site, k) for k in range(s_rows.start, s_rows.stop))
+        segments = tuple(_segment_view(seg, k) for k in range(g_rows.start, g_rows.stop))
+        values = {key: nv[key][j] for key in NERVE_VALUES}
         for key in ("temperature_c", "low_frequency_filter_hz"):
             values[key] = _opt(values[key])
         if not nv["f_wave_studied"][j]:
             values["f_wave_latency_ms"] = None
         out.append(NerveResult(
-            nerve=nv["nerve"][j], nerve_label=nv["nerve_label"][j], known_nerve=bool(nv["known_nerve"][j]),
+            nerve=nv["nerve"][j], nerve_label=nv["nerve_label"][j], known_nerve=nv["known_nerve"][j],
             side=nv["side"][j], muscle=nv["muscle"][j], study_id=nv["study_id"][j],
             sites=sites, segments=segments, **values,
-            limits={key: _limit_view(nv, key, j) for key in LIMIT_COLUMNS},
+            limits={key: _limit_view(measure, parts, j) for key, (measure, parts) in limit_parts.items()},
             flags=nv["flags"][j], study=None if table.studies is None else table.studies[j],
             table=table, index=j))
     return out

@@ -98,6 +98,11 @@ class Cells:
             return str(int(value))
         if isinstance(value, (float, np.floating)):
             return repr(float(value)) if math.isfinite(value) else self.none
+        if self.json and isinstance(value, (list, tuple, dict)):
+            try:  # plain str/int/float/bool/None content: json's own encoder writes the same text
+                return _JSON.encode(value)
+            except (TypeError, ValueError):  # numpy scalars, NaN: element by element below
+                pass
         if isinstance(value, (list, tuple)):
             if self.json:
                 return "[" + ", ".join(self.one(v) for v in value) + "]"

@@ -252,40 +252,39 @@ def render(t: NerveTable, kind: str, fmt: str, columns: Sequence[str] | None = N
     return ["{" + ", ".join(row) + "}" for row in zip(*parts)] if parts else []
 
 
+def _objects_json(columns: Sequence[tuple[str, list[str]]]) -> list[str]:
+    """JSON objects, one per row, from rendered cells (key order as given)."""
+    parts = [list(map(f'"{key}": '.__add__, values)) for key, values in columns]
+    return ["{" + ", ".join(row) + "}" for row in zip(*parts)]
+
+
 def _records(t: NerveTable, cells: Cells, ident: dict[str, list[str]], vcells: dict[str, list[str]],
              keep_identifiers: bool) -> list[str]:
-    """The nested nerve records (JSON), assembled from the cells."""
+    """The nested nerve records (JSON), assembled from the cells column by column."""
     n = t.n_nerves
-    head_cols = [c for c in ("nerve_index",) if c in ident]
-    ident_cols = _with_identifiers(IDENTITY_COLUMNS, keep_identifiers)
     nerve = _nerve_cells(t, cells)
     site = _site_cells(t, cells)
     seg = _segment_cells(t, cells)
-    site_keys = list(_SITE_FIELDS)
-    site_json = ["{" + ", ".join(f'"{k}": {site[k][r]}' for k in site_keys) + "}" for r in range(len(site["name"]))]
-    seg_verdicts = vcells.get("segment_record", [cells.one({})] * len(seg["index"]))
-    seg_json = ["{" + ", ".join(f'"{k}": {seg[k][r]}' for k in _SEGMENT_FIELDS) + f', "verdicts": {seg_verdicts[r]}' + "}"
-                for r in range(len(seg["index"]))]
-    nerve_verdicts = vcells.get("nerve_record", ["{}"] * n)
-    measure = {key: cells.one(LIMIT_COLUMNS[key][3]) for key in LIMIT_KEYS}
-    out = []
-    for j in range(n):
-        parts = [f'"{c}": {ident[c][j]}' for c in head_cols]
-        parts += ['"record": "nerve"', f'"schema_version": {SCHEMA_VERSION}']
-        parts += [f'"{c}": {ident[c][j]}' for c in ident_cols]
-        parts += [f'"{c}": {nerve[c][j]}' for c in _NERVE_FIELDS]
-        limits = []
-        for key in LIMIT_KEYS:
-            sub = [f'"measure": {measure[key]}'] + [f'"{f}": {nerve[f"{key}_{f}"][j]}' for f in _LIMIT_FIELDS[1:]]
-            limits.append(f'"{key}": {{' + ", ".join(sub) + "}")
-        parts.append('"limits": {' + ", ".join(limits) + "}")
-        parts.append(f'"flags": {nerve["flags"][j]}')
-        s_rows, g_rows = t.site_rows(j), t.segment_rows(j)
-        parts.append('"sites": [' + ", ".join(site_json[s_rows]) + "]")
-        parts.append('"segments": [' + ", ".join(seg_json[g_rows]) + "]")
-        parts.append(f'"verdicts": {nerve_verdicts[j]}')
-        out.append("{" + ", ".join(parts) + "}")
-    return out
+    site_json = _objects_json([(k, site[k]) for k in _SITE_FIELDS])
+    seg["verdicts"] = vcells.get("segment_record", ["{}"] * len(seg["index"]))
+    seg_json = _objects_json([(k, seg[k]) for k in (*_SEGMENT_FIELDS, "verdicts")])
+    limits = []
+    for key in LIMIT_KEYS:
+        measure = [cells.one(LIMIT_COLUMNS[key][3])] * n
+        sub = _objects_json([("measure", measure)] + [(f, nerve[f"{key}_{f}"]) for f in _LIMIT_FIELDS[1:]])
+        limits.append((key, sub))
+    starts = t.nerve["first_row"].tolist()
+    counts = t.nerve["n_sites"].tolist()
+    sites_json = ["[" + ", ".join(site_json[a:a + c]) + "]" for a, c in zip(starts, counts)]
+    segs_json = ["[" + ", ".join(seg_json[a - j:a - j + c - 1]) + "]"
+                 for j, (a, c) in enumerate(zip(starts, counts))]
+    columns = [(c, ident[c]) for c in ("nerve_index",) if c in ident]
+    columns += [("record", ['"nerve"'] * n), ("schema_version", [str(SCHEMA_VERSION)] * n)]
+    columns += [(c, ident[c]) for c in _with_identifiers(IDENTITY_COLUMNS, keep_identifiers)]
+    columns += [(c, nerve[c]) for c in _NERVE_FIELDS]
+    columns += [("limits", _objects_json(limits)), ("flags", nerve["flags"]), ("sites", sites_json),
+                ("segments", segs_json), ("verdicts", vcells.get("nerve_record", ["{}"] * n))]
+    return _objects_json(columns)
 
 
 # ------------------------------------------------------------------------- dict rows (API)
