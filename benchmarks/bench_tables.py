@@ -1,0 +1,83 @@
+"""Every batch table against "read + measure_cmap" of the same archive, in steady state.
+
+On one archive from ``bench_archive.make_archive`` (default 200 000 traces of 500 samples,
+uncompressed float32), in one run of this script:
+
+1. **read + measure** — plain ``h5py`` reading of ``traces`` in slices of 16384 rows, each
+   measured by :func:`nerveconduct.measure_cmap` on every core (hot page cache, best of 3):
+   what any output must at least do;
+2. **batch** — :func:`nerveconduct.batch.run` with ``--jobs`` worker processes and the
+   EFNS/PNS 2010 MMN verdicts for each table: ``segment.csv``, ``segment.jsonl``,
+   ``nerve.csv``, ``nerve.jsonl`` (nested records) and ``segment.csv`` with ``reasons``. Each
+   runs first on a 200-trace archive (its start-up: workers, imports, the compiled kernel) and
+   then on the big one; steady traces/s = (traces − 200) / (big − small seconds), as
+   ``bench_scaling.py`` measures it.
+
+Printed: traces/s, the ratio to read + measure, and the machine's load. Targets: the nested
+``nerve.jsonl`` at ≥ 6 % of read + measure; no flat table slower than before
+(``benchmarks/README.md`` has the earlier figures).
+
+Run from the repository root::
+
+    python benchmarks/bench_tables.py                 # ~3 min on 2 cores
+    python benchmarks/bench_tables.py --traces 400000 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_archive import PRE_STIMULUS_MS, SAMPLING_RATE_HZ, make_archive, measure_only  # noqa: E402
+
+from nerveconduct.batch import run  # noqa: E402
+from nerveconduct.measure import measure_cmap  # noqa: E402
+
+SMALL = 200
+OUTPUTS = (("segment.csv", False), ("segment.jsonl", False), ("nerve.csv", False),
+           ("nerve.jsonl", False), ("segment.csv", True))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--traces", type=int, default=200_000)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--chunk-rows", type=int, default=16384)
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args(argv)
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = make_archive(folder / f"bench-{args.traces}-500-none.h5", args.traces)
+    small = make_archive(folder / f"bench-{SMALL}-500-none.h5", SMALL)
+    stimulus = round(PRE_STIMULUS_MS * SAMPLING_RATE_HZ / 1000)
+    measure_cmap(np.zeros((1, 500), np.float32), SAMPLING_RATE_HZ, stimulus_sample=stimulus)
+    run(small, folder / "warm-up.csv", overwrite=True, table="segment")
+    measure_s = min(measure_only(archive, args.chunk_rows, stimulus) for _ in range(3))
+    measure_tps = args.traces / measure_s
+    print(f"# bench_tables: {args.traces} traces x 500 samples, jobs={args.jobs}, "
+          f"chunk_rows={args.chunk_rows}, load {os.getloadavg()[0]:.2f}, "
+          f"{time.strftime('%Y-%m-%d')}")
+    print(f"read + measure_cmap (hot)    {measure_tps:12,.0f} tr/s")
+    print(f"{'batch table':<28} {'steady tr/s':>12} {'of read+measure':>16} {'start-up s':>11}")
+    for output, reasons in OUTPUTS:
+        table, fmt = output.split(".")
+        out = folder / f"bench.{fmt}"
+        common = dict(jobs=args.jobs, overwrite=True, table=table, reasons=reasons)
+        run(small, out, chunk_rows=SMALL // 4, **common)  # warm (fork server, page cache)
+        startup = run(small, out, chunk_rows=SMALL // 4, **common).seconds
+        big = run(archive, out, chunk_rows=args.chunk_rows, **common).seconds
+        steady = (args.traces - SMALL) / (big - startup)
+        label = output + (" --reasons" if reasons else "")
+        print(f"{label:<28} {steady:12,.0f} {steady / measure_tps:15.1%} {startup:11.1f}", flush=True)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
