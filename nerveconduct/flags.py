@@ -57,6 +57,7 @@ class SegmentFlag(enum.IntFlag):
     CV_IMPLAUSIBLE = 1 << 6
     PROXIMAL_QUALITY = 1 << 7
     DISTAL_QUALITY = 1 << 8
+    NOT_FINITE = 1 << 9
 
 
 SEGMENT_FLAG_TEXT = {
@@ -69,6 +70,8 @@ SEGMENT_FLAG_TEXT = {
     SegmentFlag.CV_IMPLAUSIBLE: "conduction velocity outside 10-120 m/s: check distances and latencies",
     SegmentFlag.PROXIMAL_QUALITY: "proximal response flagged",
     SegmentFlag.DISTAL_QUALITY: "distal response flagged",
+    SegmentFlag.NOT_FINITE: "a value overflowed (not written): a latency difference, distance or "
+                            "amplitude is implausibly small or large",
 }
 
 #: Quality flags of a response that make the segment values computed from it suspect.

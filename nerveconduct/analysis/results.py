@@ -171,6 +171,14 @@ def _opt(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
+def _make(cls: type, **fields: Any) -> Any:
+    """An instance of the frozen dataclass ``cls`` with ``fields`` (all of them), without the
+    per-field ``object.__setattr__`` of its ``__init__`` (the views are made in bulk)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 def _lists(columns: dict[str, np.ndarray]) -> dict[str, list[Any]]:
     """Every column as a Python list (element access without numpy scalars)."""
     return {k: v.tolist() for k, v in columns.items()}
@@ -184,22 +192,22 @@ _LIMIT_PARTS = ("value", "limit", "limit_kind", "pct_of_limit", "abnormal", "rea
 
 
 def _site_view(site: dict[str, list[Any]], k: int) -> SiteResult:
-    return SiteResult(
-        name=site["name"][k], canonical_name=site["canonical"][k], present=site["present"][k],
+    return _make(
+        SiteResult, name=site["name"][k], canonical_name=site["canonical"][k], present=site["present"][k],
         flags=site["flags"][k], **{key: _opt(site[key][k]) for key in _SITE_OPTIONAL},
         **{key: site[key][k] for key in SITE_MEASURES})
 
 
 def _segment_view(seg: dict[str, list[Any]], k: int) -> SegmentResult:
-    return SegmentResult(
-        index=seg["index"][k], distance_mm=_opt(seg["distance_mm"][k]),
+    return _make(
+        SegmentResult, index=seg["index"][k], distance_mm=_opt(seg["distance_mm"][k]),
         cumulative_distance_mm=_opt(seg["cumulative_distance_mm"][k]), flags=seg["flags"][k],
         name=seg["segment"][k], **{key: seg[key][k] for key in _SEGMENT_TEXT + _SEGMENT_FLOAT + _SEGMENT_BOOL})
 
 
 def _limit_view(measure: str, parts: list[list[Any]], j: int) -> LimitComparison:
     value, limit, kind, pct, abnormal, reason = [column[j] for column in parts]
-    return LimitComparison(measure=measure, value=_opt(value), limit=_opt(limit), limit_kind=kind,
+    return _make(LimitComparison, measure=measure, value=_opt(value), limit=_opt(limit), limit_kind=kind,
                            pct_of_limit=_opt(pct), abnormal=None if abnormal < 0 else abnormal == 1,
                            reason=reason)
 
@@ -219,8 +227,8 @@ def views(table: NerveTable) -> list[NerveResult]:
             values[key] = _opt(values[key])
         if not nv["f_wave_studied"][j]:
             values["f_wave_latency_ms"] = None
-        out.append(NerveResult(
-            nerve=nv["nerve"][j], nerve_label=nv["nerve_label"][j], known_nerve=nv["known_nerve"][j],
+        out.append(_make(
+            NerveResult, nerve=nv["nerve"][j], nerve_label=nv["nerve_label"][j], known_nerve=nv["known_nerve"][j],
             side=nv["side"][j], muscle=nv["muscle"][j], study_id=nv["study_id"][j],
             sites=sites, segments=segments, **values,
             limits={key: _limit_view(measure, parts, j) for key, (measure, parts) in limit_parts.items()},

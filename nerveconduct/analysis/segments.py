@@ -38,12 +38,12 @@ PLAUSIBLE_CV_M_S = (10.0, 120.0)
 
 
 def _drop_pct(proximal: np.ndarray, distal: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return 100.0 * (1.0 - proximal / distal)
 
 
 def _increase_pct(proximal: np.ndarray, distal: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return 100.0 * (proximal / distal - 1.0)
 
 
@@ -101,7 +101,7 @@ def segment_table(
 
     seg = position > 0
     out: dict[str, np.ndarray] = {"cumulative_distance_mm": cum}
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         d_onset = onset - onset[prev]
         cv = np.where(seg & (d_onset > 0), dist / d_onset, np.nan)
         d_onset_first = onset - onset[first]
@@ -128,7 +128,14 @@ def segment_table(
     flags |= np.where(both & (np.isnan(area) | np.isnan(area[prev])), int(SegmentFlag.AREA_MISSING), 0)
     flags |= np.where(both & (np.isnan(dur) | np.isnan(dur[prev])), int(SegmentFlag.DURATION_MISSING), 0)
     lo, hi = PLAUSIBLE_CV_M_S
-    flags |= np.where(np.isfinite(cv) & ((cv < lo) | (cv > hi)), int(SegmentFlag.CV_IMPLAUSIBLE), 0)
+    flags |= np.where(~np.isnan(cv) & ((cv < lo) | (cv > hi)), int(SegmentFlag.CV_IMPLAUSIBLE), 0)
+    overflow = np.zeros(n, dtype=bool)  # a value beyond float range: never written as inf
+    for key in [k for k in out if k != "cumulative_distance_mm"]:
+        bad = np.isinf(out[key])
+        if bad.any():
+            overflow |= bad
+            out[key] = np.where(bad, np.nan, out[key])
+    flags |= np.where(seg & overflow, int(SegmentFlag.NOT_FINITE), 0)
     flags |= np.where(seg & ((mflags & QUALITY_FLAGS) != 0), int(SegmentFlag.PROXIMAL_QUALITY), 0)
     flags |= np.where(seg & ((mflags[prev] & QUALITY_FLAGS) != 0), int(SegmentFlag.DISTAL_QUALITY), 0)
     out["segment_flags"] = np.where(seg, flags, 0)
@@ -137,9 +144,14 @@ def segment_table(
     nxt = np.minimum(rows + 1, n - 1)
     has_first_segment = (position == 0) & (rows + 1 < n) & (position[nxt] == 1)
     cv1 = np.where(has_first_segment, cv[nxt], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         tli = np.where(position == 0, dist / (cv1 * onset), np.nan)
         residual = np.where(position == 0, onset - dist / cv1, np.nan)
-    out["terminal_latency_index"] = tli
-    out["residual_latency_ms"] = residual
+    # a latency or distance so small (or large) that TLI or the residual latency overflows:
+    # NaN, and ``nerve_not_finite`` says why (a nerve flag)
+    not_finite = np.isinf(tli) | np.isinf(residual) | np.isinf(cum)
+    out["terminal_latency_index"] = np.where(np.isinf(tli), np.nan, tli)
+    out["residual_latency_ms"] = np.where(np.isinf(residual), np.nan, residual)
+    out["cumulative_distance_mm"] = np.where(np.isinf(cum), np.nan, cum)
+    out["nerve_not_finite"] = not_finite
     return out

@@ -87,6 +87,10 @@ _LOW_TEMPERATURE_C = {"leg": 30.0, "arm": 32.0}
 _LEG_NERVES = ("fibular", "tibial")
 #: A distal distance further than this (mm) from the one the DML limit assumes is flagged.
 _DISTAL_DISTANCE_TOLERANCE_MM = 10.0
+#: A CMAP above this (mV) is a unit error, not a finding (``docs/errors.md``, plausibility).
+_PLAUSIBLE_CMAP_MAX_MV = 100.0
+#: Baseline noise below this (mV, 0.1 µV) is quieter than any amplifier: a unit error.
+_NOISE_FLOOR_MV = 1e-4
 
 
 @dataclass(frozen=True, eq=False)
@@ -371,16 +375,21 @@ def _limit_columns(nerve: dict[str, np.ndarray], rows: _LimitRows) -> None:
     reason a comparison is missing (the value, the limit, or the nerve's whole row)."""
     no_row = ~nerve["known_nerve"] | rows.missing()
     n = len(no_row)
+    overflow = np.zeros(n, dtype=bool)
     for key, (attr, kind, value_key, _, what) in LIMIT_COLUMNS.items():
         limit = np.where(no_row, np.nan, rows.attr(attr))
         value = np.where(np.isfinite(nerve[value_key]), nerve[value_key], np.nan)
         known = ~np.isnan(value) & ~np.isnan(limit)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             pct = np.where(known, 100.0 * value / limit, np.nan)
+        over = np.isinf(pct)
+        overflow |= over
+        pct = np.where(over, np.nan, pct)
         beyond = value < limit if kind == "LLN" else value > limit
         reason = _objects([None] * n)
         reason[np.isnan(limit)] = f"no {kind} for {what} in the normal limits used"
         reason[np.isnan(value)] = f"{what} not available"
+        reason[over] = f"{what}: its % of the limit overflowed (the value is implausibly large)"
         for j in np.flatnonzero(no_row).tolist():
             reason[j] = f"no normal limits for nerve {nerve['nerve_label'][j]!r}"
         nerve[f"{key}_value"] = value
@@ -389,6 +398,7 @@ def _limit_columns(nerve: dict[str, np.ndarray], rows: _LimitRows) -> None:
         nerve[f"{key}_pct_of_limit"] = pct
         nerve[f"{key}_abnormal"] = np.where(known, beyond.astype(np.int8), np.int8(-1))
         nerve[f"{key}_reason"] = reason
+    nerve["value_overflow"] = overflow
 
 
 def _nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
@@ -426,6 +436,17 @@ def _nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
         (temp < cold, lambda j: f"limb temperature {temp[j]:g} °C is low: slowing may be artefactual"),
         ((counts > 1) & np.isnan(nerve["terminal_latency_index"]),
          lambda j: "TLI not computed (needs the distal distance, DML and the first segment's CV)"),
+        (np.add.reduceat(site["nerve_not_finite"].astype(np.int64), starts) > 0,
+         lambda j: "a nerve value overflowed (not written): a latency or distance is implausibly "
+                   "small or large"),
+        (nerve["value_overflow"],
+         lambda j: "a comparison with a normal limit overflowed (not written): a value is implausibly large"),
+        (np.add.reduceat((site["negative_peak_amplitude_mv"] > _PLAUSIBLE_CMAP_MAX_MV).astype(np.int64), starts) > 0,
+         lambda j: f"a CMAP amplitude above {_PLAUSIBLE_CMAP_MAX_MV:g} mV is implausible: check the unit "
+                   "of the export (values flagged, not corrected)"),
+        (np.add.reduceat((site["noise_mv"] < _NOISE_FLOOR_MV).astype(np.int64), starts) == counts,
+         lambda j: f"every trace is quieter than any amplifier's noise (< {1000 * _NOISE_FLOOR_MV:g} µV): "
+                   "check the unit of the export; an absent response here may be a unit error"),
     ]
 
     def _rows(j: int) -> slice:
