@@ -29,6 +29,7 @@ import numpy as np
 from ..flags import QUALITY_FLAGS, SEGMENT_FLAG_TEXT, MeasureFlag, SegmentFlag
 from ..limits import NormalLimits
 from ..names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
+from ._nerve_columns import LIMIT_COLUMNS, LimitRows, limit_columns, nerve_flags, per_nerve_extreme
 from .segments import segment_table
 
 __all__ = [
@@ -43,19 +44,6 @@ SITE_MEASURES: tuple[str, ...] = (
     "cmap_duration_ms", "baseline_mv", "noise_mv",
 )
 
-#: Normal-limit comparisons of a nerve: key -> (LimitRow attribute, limit kind, nerve value
-#: column, the measure's name in records, what it is in a sentence). The one list of limit keys.
-LIMIT_COLUMNS: dict[str, tuple[str, str, str, str, str]] = {
-    "distal_amplitude": ("amplitude_lln_mv", "LLN", "distal_amplitude_mv", "distal_amplitude_mv",
-                         "distal amplitude"),
-    "distal_motor_latency": ("dml_uln_ms", "ULN", "distal_motor_latency_ms", "distal_motor_latency_ms",
-                             "distal motor latency"),
-    "conduction_velocity": ("cv_lln_m_s", "LLN", "slowest_conduction_velocity_m_s",
-                            "conduction_velocity_m_s",
-                            "conduction velocity (slowest segment outside compression sites and "
-                            "Erb's point)"),
-    "f_wave_latency": ("f_wave_uln_ms", "ULN", "f_wave_latency_ms", "f_wave_latency_ms", "F-wave latency"),
-}
 LIMIT_KEYS: tuple[str, ...] = tuple(LIMIT_COLUMNS)
 
 #: Segment values of :func:`~.segments.segment_table` carried per segment (m/s, %).
@@ -81,17 +69,6 @@ EXTREMES: dict[str, tuple[str, str]] = {
     "max_area_drop_pct": ("area_drop_pct", "max"),
     "max_duration_increase_pct": ("duration_increase_pct", "max"),
 }
-
-#: Limb temperature (°C) below which slowing may be artefactual: legs, arms.
-_LOW_TEMPERATURE_C = {"leg": 30.0, "arm": 32.0}
-_LEG_NERVES = ("fibular", "tibial")
-#: A distal distance further than this (mm) from the one the DML limit assumes is flagged.
-_DISTAL_DISTANCE_TOLERANCE_MM = 10.0
-#: A CMAP above this (mV) is a unit error, not a finding (``docs/errors.md``, plausibility).
-_PLAUSIBLE_CMAP_MAX_MV = 100.0
-#: Baseline noise below this (mV, 0.1 µV) is quieter than any amplifier: a unit error.
-_NOISE_FLOOR_MV = 1e-4
-
 
 @dataclass(frozen=True, eq=False)
 class NerveTable:
@@ -203,37 +180,6 @@ def _mapped(values: np.ndarray, fn: Callable[[str], Any]) -> np.ndarray:
     return _objects([fn(u) for u in uniq.tolist()])[inverse]
 
 
-def _per_nerve_extreme(values: np.ndarray, nerve_row: np.ndarray, usable: np.ndarray,
-                       n_nerves: int, how: str) -> np.ndarray:
-    """min/max of the finite usable ``values`` of each nerve; NaN when it has none."""
-    ufunc = np.minimum if how == "min" else np.maximum
-    out = np.full(n_nerves, np.inf if how == "min" else -np.inf)
-    keep = usable & np.isfinite(values)
-    ufunc.at(out, nerve_row[keep], values[keep])
-    return np.where(np.isfinite(out), out, np.nan)
-
-
-class _LimitRows:
-    """The LimitRow of each nerve (``None`` for unknown nerves), one lookup per (nerve, muscle)."""
-
-    def __init__(self, canonical: np.ndarray, muscle: np.ndarray, limits: NormalLimits) -> None:
-        index: dict[tuple[Any, Any], int] = {}
-        self.inverse = np.array([index.setdefault(key, len(index))
-                                 for key in zip(canonical.tolist(), muscle.tolist())], dtype=np.int64)
-        self.unique = [None if c is None else limits.lookup(c, m) for c, m in index]
-
-    def attr(self, name: str) -> np.ndarray:
-        """``name`` of each nerve's row as floats (NaN for no row or ``None``)."""
-        values = np.array([np.nan if r is None or getattr(r, name) is None else float(getattr(r, name))
-                           for r in self.unique], dtype=float)
-        return values[self.inverse] if len(self.inverse) else np.zeros(0)
-
-    def missing(self) -> np.ndarray:
-        """Whether each nerve has no limit row."""
-        none = np.array([r is None for r in self.unique], dtype=bool)
-        return none[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
-
-
 def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
                 limits: NormalLimits, *, studies: Sequence[Any] | None = None) -> NerveTable:
     """Compute every value of the nerves described by the inputs.
@@ -300,10 +246,10 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     seg = _segments(site, nerve)
     usable = ~seg["across_entrapment_site"] & ~seg["from_erbs_point"]
     for key, (column, how) in EXTREMES.items():
-        nerve[key] = _per_nerve_extreme(seg[column], seg["nerve_row"], usable, n_nerves, how)
-    rows = _LimitRows(canonical, nerve["muscle"], limits)
-    _limit_columns(nerve, rows)
-    nerve["flags"] = _nerve_flags(nerve, site, rows)
+        nerve[key] = per_nerve_extreme(seg[column], seg["nerve_row"], usable, n_nerves, how)
+    rows = LimitRows(canonical, nerve["muscle"], limits)
+    limit_columns(nerve, rows)
+    nerve["flags"] = nerve_flags(nerve, site, rows)
     return NerveTable(nerve, site, seg, None if studies is None else tuple(studies))
 
 
@@ -370,90 +316,3 @@ def _segments(site: dict[str, np.ndarray], nerve: dict[str, np.ndarray]) -> dict
     return seg
 
 
-def _limit_columns(nerve: dict[str, np.ndarray], rows: _LimitRows) -> None:
-    """Per :data:`LIMIT_COLUMNS` key: the value, limit, kind, % of limit, abnormal and the
-    reason a comparison is missing (the value, the limit, or the nerve's whole row)."""
-    no_row = ~nerve["known_nerve"] | rows.missing()
-    n = len(no_row)
-    overflow = np.zeros(n, dtype=bool)
-    for key, (attr, kind, value_key, _, what) in LIMIT_COLUMNS.items():
-        limit = np.where(no_row, np.nan, rows.attr(attr))
-        value = np.where(np.isfinite(nerve[value_key]), nerve[value_key], np.nan)
-        known = ~np.isnan(value) & ~np.isnan(limit)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            pct = np.where(known, 100.0 * value / limit, np.nan)
-        over = np.isinf(pct)
-        overflow |= over
-        pct = np.where(over, np.nan, pct)
-        beyond = value < limit if kind == "LLN" else value > limit
-        reason = _objects([None] * n)
-        reason[np.isnan(limit)] = f"no {kind} for {what} in the normal limits used"
-        reason[np.isnan(value)] = f"{what} not available"
-        reason[over] = f"{what}: its % of the limit overflowed (the value is implausibly large)"
-        for j in np.flatnonzero(no_row).tolist():
-            reason[j] = f"no normal limits for nerve {nerve['nerve_label'][j]!r}"
-        nerve[f"{key}_value"] = value
-        nerve[f"{key}_limit"] = limit
-        nerve[f"{key}_limit_kind"] = _objects([kind] * n)
-        nerve[f"{key}_pct_of_limit"] = pct
-        nerve[f"{key}_abnormal"] = np.where(known, beyond.astype(np.int8), np.int8(-1))
-        nerve[f"{key}_reason"] = reason
-    nerve["value_overflow"] = overflow
-
-
-def _nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
-                 rows: _LimitRows) -> np.ndarray:
-    """The nerve-level problems of each nerve, as tuples of sentences (empty when none).
-
-    Each condition is a column; sentences are worded only for the nerves it holds for.
-    """
-    starts, counts = nerve["first_row"], nerve["n_sites"]
-    n = len(starts)
-    if n == 0:
-        return _objects([])
-    site_unknown = site["canonical"] == None  # noqa: E711
-    dist_unknown = np.isnan(site["distance_mm"])
-    n_unknown_sites = np.add.reduceat(site_unknown.astype(np.int64), starts)
-    n_unknown_dist = np.add.reduceat(dist_unknown.astype(np.int64), starts)
-    distal_mm = site["distance_mm"][starts]
-    assumed_mm = rows.attr("distal_distance_mm")
-    temp = nerve["temperature_c"]
-    cold = np.where(np.isin(nerve["canonical"], _LEG_NERVES), _LOW_TEMPERATURE_C["leg"],
-                    _LOW_TEMPERATURE_C["arm"])
-    conditions: list[tuple[np.ndarray, Callable[[int], str]]] = [
-        (~nerve["known_nerve"],
-         lambda j: f"unknown nerve name {nerve['nerve_label'][j]!r}: no normal limits, entrapment "
-                   "or criteria rules by nerve"),
-        (n_unknown_sites > 0,
-         lambda j: f"unknown site name(s) {site['name'][_rows(j)][site_unknown[_rows(j)]].tolist()}: "
-                   "entrapment/Erb's point rules not applied to them"),
-        (n_unknown_dist > 0,
-         lambda j: "distance(s) unknown: CV, TLI and residual latency not computed where they are needed"),
-        (~site["present"][starts], lambda j: "absent distal response"),
-        (np.abs(distal_mm - assumed_mm) > _DISTAL_DISTANCE_TOLERANCE_MM,
-         lambda j: f"distal distance {distal_mm[j]:g} mm differs from the {assumed_mm[j]:g} mm "
-                   "the DML limit assumes"),
-        (temp < cold, lambda j: f"limb temperature {temp[j]:g} °C is low: slowing may be artefactual"),
-        ((counts > 1) & np.isnan(nerve["terminal_latency_index"]),
-         lambda j: "TLI not computed (needs the distal distance, DML and the first segment's CV)"),
-        (np.add.reduceat(site["nerve_not_finite"].astype(np.int64), starts) > 0,
-         lambda j: "a nerve value overflowed (not written): a latency or distance is implausibly "
-                   "small or large"),
-        (nerve["value_overflow"],
-         lambda j: "a comparison with a normal limit overflowed (not written): a value is implausibly large"),
-        (np.add.reduceat((site["negative_peak_amplitude_mv"] > _PLAUSIBLE_CMAP_MAX_MV).astype(np.int64), starts) > 0,
-         lambda j: f"a CMAP amplitude above {_PLAUSIBLE_CMAP_MAX_MV:g} mV is implausible: check the unit "
-                   "of the export (values flagged, not corrected)"),
-        (np.add.reduceat((site["noise_mv"] < _NOISE_FLOOR_MV).astype(np.int64), starts) == counts,
-         lambda j: f"every trace is quieter than any amplifier's noise (< {1000 * _NOISE_FLOOR_MV:g} µV): "
-                   "check the unit of the export; an absent response here may be a unit error"),
-    ]
-
-    def _rows(j: int) -> slice:
-        return slice(int(starts[j]), int(starts[j] + counts[j]))
-
-    flags = _objects([()] * n)
-    held = np.stack([c for c, _ in conditions])
-    for j in np.flatnonzero(held.any(axis=0)).tolist():
-        flags[j] = tuple(word(j) for (_, word), on in zip(conditions, held[:, j].tolist()) if on)
-    return flags

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..analysis import EXTREMES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES, SEGMENT_VALUES, SITE_MEASURES, NerveResult, NerveTable
 from .cells import Cells, csv_cell
-from .verdicts import SEGMENT_VERDICT_FIELDS, verdict_cells
+from .verdicts import SEGMENT_VERDICT_FIELDS
 
 __all__ = [
     "SCHEMA_VERSION", "IDENTITY_COLUMNS", "IDENTIFIER_COLUMNS", "SITE_COLUMNS", "SEGMENT_COLUMNS",
@@ -45,7 +45,7 @@ KINDS = ("site", "segment", "nerve", "record")
 IDENTITY_COLUMNS: tuple[str, ...] = ("source", "study_id", "nerve", "nerve_label", "side", "muscle")
 #: Patient identifiers, added after the identity columns only with ``keep_identifiers=True``
 #: (taken from the study's metadata, where readers keep them only when asked).
-IDENTIFIER_COLUMNS: tuple[str, ...] = ("patient_name", "patient_id")
+from ..model import IDENTIFIER_KEYS as IDENTIFIER_COLUMNS  # noqa: E402  (defined once, in the model)
 
 #: Site fields: output column -> table column (floats unless listed in ``_SITE_KINDS``).
 _SITE_FIELDS: dict[str, str] = {
