@@ -171,67 +171,81 @@ def _opt(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-def _make(cls: type, **fields: Any) -> Any:
-    """An instance of the frozen dataclass ``cls`` with ``fields`` (all of them), without the
-    per-field ``object.__setattr__`` of its ``__init__`` (the views are made in bulk)."""
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
+def _column(values: np.ndarray, optional: bool = False) -> list[Any]:
+    """A column as a Python list; ``optional``: NaN and ±inf become ``None``."""
+    if optional:
+        arr = np.asarray(values, dtype=float)
+        out = arr.astype(object)
+        out[~np.isfinite(arr)] = None
+        return out.tolist()
+    return values.tolist()
 
 
-def _lists(columns: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-    """Every column as a Python list (element access without numpy scalars)."""
-    return {k: v.tolist() for k, v in columns.items()}
+def _objects(cls: type, columns: dict[str, list[Any]]) -> list[Any]:
+    """Instances of the frozen dataclass ``cls``, one per row of ``columns`` (every field),
+    made in bulk without the per-field ``object.__setattr__`` of its ``__init__``."""
+    names = list(columns)
+    out = []
+    new = object.__new__
+    for row in zip(*columns.values()):
+        obj = new(cls)
+        obj.__dict__.update(zip(names, row))
+        out.append(obj)
+    return out
 
 
 _SITE_OPTIONAL = ("distance_mm", "cumulative_distance_mm", "stimulus_intensity_ma")
-_SEGMENT_TEXT = ("distal_site", "proximal_site", "distal_canonical", "proximal_canonical", "entrapment_site")
-_SEGMENT_FLOAT = SEGMENT_VALUES + ("distal_amplitude_mv", "proximal_amplitude_mv")
-_SEGMENT_BOOL = ("proximal_absent", "distal_absent", "across_entrapment_site", "from_erbs_point")
+_SEGMENT_PLAIN = ("index", "distal_site", "proximal_site", "distal_canonical", "proximal_canonical",
+                  "entrapment_site", *SEGMENT_VALUES, "distal_amplitude_mv", "proximal_amplitude_mv",
+                  "proximal_absent", "distal_absent", "across_entrapment_site", "from_erbs_point", "flags")
 _LIMIT_PARTS = ("value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
 
 
-def _site_view(site: dict[str, list[Any]], k: int) -> SiteResult:
-    return _make(
-        SiteResult, name=site["name"][k], canonical_name=site["canonical"][k], present=site["present"][k],
-        flags=site["flags"][k], **{key: _opt(site[key][k]) for key in _SITE_OPTIONAL},
-        **{key: site[key][k] for key in SITE_MEASURES})
+def _site_views(site: dict[str, np.ndarray]) -> list[SiteResult]:
+    cols = {"name": _column(site["name"]), "canonical_name": _column(site["canonical"]),
+            **{k: _column(site[k], optional=True) for k in _SITE_OPTIONAL},
+            **{k: _column(site[k]) for k in (*SITE_MEASURES, "present", "flags")}}
+    return _objects(SiteResult, cols)
 
 
-def _segment_view(seg: dict[str, list[Any]], k: int) -> SegmentResult:
-    return _make(
-        SegmentResult, index=seg["index"][k], distance_mm=_opt(seg["distance_mm"][k]),
-        cumulative_distance_mm=_opt(seg["cumulative_distance_mm"][k]), flags=seg["flags"][k],
-        name=seg["segment"][k], **{key: seg[key][k] for key in _SEGMENT_TEXT + _SEGMENT_FLOAT + _SEGMENT_BOOL})
+def _segment_views(seg: dict[str, np.ndarray]) -> list[SegmentResult]:
+    cols = {k: _column(seg[k]) for k in _SEGMENT_PLAIN}
+    cols.update(distance_mm=_column(seg["distance_mm"], optional=True),
+                cumulative_distance_mm=_column(seg["cumulative_distance_mm"], optional=True),
+                name=_column(seg["segment"]))
+    return _objects(SegmentResult, cols)
 
 
-def _limit_view(measure: str, parts: list[list[Any]], j: int) -> LimitComparison:
-    value, limit, kind, pct, abnormal, reason = [column[j] for column in parts]
-    return _make(LimitComparison, measure=measure, value=_opt(value), limit=_opt(limit), limit_kind=kind,
-                           pct_of_limit=_opt(pct), abnormal=None if abnormal < 0 else abnormal == 1,
-                           reason=reason)
+def _limit_views(nerve: dict[str, np.ndarray], key: str) -> list[LimitComparison]:
+    abnormal = nerve[f"{key}_abnormal"]
+    flag = np.where(abnormal < 0, None, abnormal == 1).tolist()
+    cols = {"measure": [LIMIT_COLUMNS[key][3]] * len(abnormal),
+            "value": _column(nerve[f"{key}_value"], optional=True),
+            "limit": _column(nerve[f"{key}_limit"], optional=True),
+            "limit_kind": _column(nerve[f"{key}_limit_kind"]),
+            "pct_of_limit": _column(nerve[f"{key}_pct_of_limit"], optional=True),
+            "abnormal": flag, "reason": _column(nerve[f"{key}_reason"])}
+    return _objects(LimitComparison, cols)
 
 
 def views(table: NerveTable) -> list[NerveResult]:
     """One :class:`NerveResult` per nerve of ``table``, its fields copied from the columns."""
-    nv, site, seg = _lists(table.nerve), _lists(table.site), _lists(table.segment)
-    limit_parts = {key: (spec[3], [nv[f"{key}_{part}"] for part in _LIMIT_PARTS])
-                   for key, spec in LIMIT_COLUMNS.items()}
-    out = []
-    for j in range(table.n_nerves):
-        s_rows, g_rows = table.site_rows(j), table.segment_rows(j)
-        sites = tuple(_site_view(site, k) for k in range(s_rows.start, s_rows.stop))
-        segments = tuple(_segment_view(seg, k) for k in range(g_rows.start, g_rows.stop))
-        values = {key: nv[key][j] for key in NERVE_VALUES}
-        for key in ("temperature_c", "low_frequency_filter_hz"):
-            values[key] = _opt(values[key])
-        if not nv["f_wave_studied"][j]:
-            values["f_wave_latency_ms"] = None
-        out.append(_make(
-            NerveResult, nerve=nv["nerve"][j], nerve_label=nv["nerve_label"][j], known_nerve=nv["known_nerve"][j],
-            side=nv["side"][j], muscle=nv["muscle"][j], study_id=nv["study_id"][j],
-            sites=sites, segments=segments, **values,
-            limits={key: _limit_view(measure, parts, j) for key, (measure, parts) in limit_parts.items()},
-            flags=nv["flags"][j], study=None if table.studies is None else table.studies[j],
-            table=table, index=j))
-    return out
+    nv = table.nerve
+    n = table.n_nerves
+    sites, segments = _site_views(table.site), _segment_views(table.segment)
+    limits = {key: _limit_views(nv, key) for key in LIMIT_COLUMNS}
+    starts, counts = nv["first_row"].tolist(), nv["n_sites"].tolist()
+    f_wave = np.where(nv["f_wave_studied"], nv["f_wave_latency_ms"], None).tolist()
+    cols: dict[str, list[Any]] = {
+        key: _column(nv[key]) for key in ("nerve", "nerve_label", "known_nerve", "side", "muscle", "study_id",
+                                          "flags")}
+    cols.update({key: _column(nv[key]) for key in NERVE_VALUES})
+    cols.update(temperature_c=_column(nv["temperature_c"], optional=True),
+                low_frequency_filter_hz=_column(nv["low_frequency_filter_hz"], optional=True),
+                f_wave_latency_ms=f_wave,
+                sites=[tuple(sites[a:a + c]) for a, c in zip(starts, counts)],
+                segments=[tuple(segments[a - j:a - j + c - 1]) for j, (a, c) in enumerate(zip(starts, counts))],
+                limits=[{key: limits[key][j] for key in LIMIT_COLUMNS} for j in range(n)],
+                study=list(table.studies) if table.studies is not None else [None] * n,
+                table=[table] * n, index=list(range(n)))
+    return _objects(NerveResult, cols)

@@ -248,14 +248,15 @@ def render(t: NerveTable, kind: str, fmt: str, columns: Sequence[str] | None = N
             data.append((col, [""] * len(picks)))
     if fmt == "csv":
         return [",".join(row) for row in zip(*[v for _, v in data])] if data else []
-    parts = [list(map(f'"{col}": '.__add__, values)) for col, values in data]
-    return ["{" + ", ".join(row) + "}" for row in zip(*parts)] if parts else []
+    return _objects_json(data)
 
 
 def _objects_json(columns: Sequence[tuple[str, list[str]]]) -> list[str]:
     """JSON objects, one per row, from rendered cells (key order as given)."""
-    parts = [list(map(f'"{key}": '.__add__, values)) for key, values in columns]
-    return ["{" + ", ".join(row) + "}" for row in zip(*parts)]
+    if not columns:
+        return []
+    template = "{{" + ", ".join(f'"{key}": {{}}' for key, _ in columns) + "}}"
+    return list(map(template.format, *[values for _, values in columns]))
 
 
 def _records(t: NerveTable, cells: Cells, ident: dict[str, list[str]], vcells: dict[str, list[str]],
