@@ -1,4 +1,4 @@
-"""Throughput of :func:`nerveconduct.measure.cmap.measure_cmap`: batch vs one memory pass vs a loop.
+"""Throughput of :func:`nerveconduct.measure.cmap.measure_cmap` (and measure_snap, measure_f_waves) vs one memory pass.
 
 Measured side by side in one run, on ``--n-traces`` traces (default 200 000) of 1 000 float32
 samples (50 ms at 20 kHz, stimulus at 5 ms; 800 MB for the default):
@@ -13,6 +13,11 @@ Times are the best of ``--repeat`` runs (memory pass and batch interleaved). The
 first-call cost is reported too, in fresh subprocesses with an empty numba cache (a cold
 compile) and then with that cache filled, with the time to ``import nerveconduct.measure.cmap``
 (which must not import numba).
+
+4. **measure_snap** and **measure_f_waves** -- on their own simulated data of the same size
+   (SNAPs: 15 ms sweeps at 20 kHz, 300 samples; F-waves: trains of 20 stimuli x 1 200
+   samples), each with its own memory pass over the same array, measured side by side
+   (``--skip-snap-f`` leaves them out). Goal: <= 3 x one memory pass.
 
 Targets (issue 2): batch <= 5 x the memory pass (goal <= 3 x) and >= 30 x faster than the
 loop. Prints a table and PASS/FAIL lines; exit status 1 if a target is missed.
@@ -44,6 +49,10 @@ sys.path.insert(0, str(ROOT))  # run from a checkout
 
 from nerveconduct.measure.cmap import measure_cmap  # noqa: E402
 from nerveconduct.simulate.nerve import simulate_nerve  # noqa: E402
+from nerveconduct.measure.fwave import measure_f_waves  # noqa: E402
+from nerveconduct.measure.snap import measure_snap  # noqa: E402
+from nerveconduct.simulate.fwave import simulate_f_waves  # noqa: E402
+from nerveconduct.simulate.sensory import simulate_snap  # noqa: E402
 
 SAMPLING_RATE_HZ = 20000.0
 N_SAMPLES = 1000
@@ -107,6 +116,42 @@ def best_of(fn, repeat: int) -> float:
     return best
 
 
+def tile_noisy(pool: np.ndarray, n_rows: int, seed: int, noise_mv: float) -> np.ndarray:
+    """``pool`` rows (last axis time) tiled to ``n_rows`` with fresh float32 noise."""
+    reps = -(-n_rows // len(pool))
+    out = np.tile(pool, (reps,) + (1,) * (pool.ndim - 1))[:n_rows].astype(np.float32)
+    rng = np.random.default_rng(seed)
+    for lo in range(0, n_rows, 4096):
+        block = out[lo:lo + 4096]
+        block += rng.standard_normal(block.shape, dtype=np.float32) * np.float32(noise_mv)
+    return out
+
+
+def snap_f_rows(n_bytes: int, repeat: int, threads: int | None, seed: int) -> list[tuple]:
+    """(label, data MB, memory pass s, measure s, items/s) of measure_snap, measure_f_waves."""
+    snaps = simulate_snap(140.0, n_snaps=256, noise_uv_rms=1.0, dtype="float32", seed=seed)
+    trains = simulate_f_waves(n_trains=16, noise_uv_rms=10.0, dtype="float32", seed=seed)
+    cases = [
+        ("measure_snap", tile_noisy(snaps.traces, n_bytes // (4 * snaps.traces.shape[-1]),
+                                    seed, 0.001),
+         lambda x: measure_snap(x, snaps.sampling_rate_hz,
+                                stimulus_sample=snaps.stimulus_sample, n_threads=threads)),
+        ("measure_f_waves", tile_noisy(trains.traces, n_bytes // (4 * trains.traces[0].size),
+                                       seed, 0.010),
+         lambda x: measure_f_waves(x, trains.sampling_rate_hz,
+                                   stimulus_sample=trains.stimulus_sample, n_threads=threads)),
+    ]
+    rows = []
+    for label, data, fn in cases:
+        fn(data[:2])  # compile / load the kernel outside the timing
+        mem_s = run_s = float("inf")
+        for _ in range(repeat):
+            mem_s = min(mem_s, best_of(lambda: np.min(data, axis=-1), 1))
+            run_s = min(run_s, best_of(lambda: fn(data), 1))
+        rows.append((label, data.nbytes / 1e6, mem_s, run_s, data.shape[0] / run_s))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-traces", type=int, default=200_000, help="traces (default 200000)")
@@ -117,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--skip-compile", action="store_true",
                         help="do not time the cold compile in subprocesses")
+    parser.add_argument("--skip-snap-f", action="store_true",
+                        help="do not time measure_snap and measure_f_waves")
     args = parser.parse_args(argv)
     if args.n_traces < 1 or args.loop_traces < 1 or args.repeat < 1:
         parser.error("--n-traces, --loop-traces and --repeat must be >= 1")
@@ -175,6 +222,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{c['cached_import_s'] * 1000:.0f} ms (numba imported: "
               f"{'yes' if c['numba_on_import'] else 'no'})")
 
+    extra = [] if args.skip_snap_f else snap_f_rows(traces.nbytes, args.repeat, args.threads,
+                                                   args.seed)
+    if extra:
+        print(f"{'same size, own data':<34}{'MB':>10}{'items/s':>14}{'x memory pass':>16}")
+        for label, mb_x, mem_x, run_x, rate in extra:
+            unit = "trains" if label == "measure_f_waves" else "SNAPs"
+            print(f"{label + ' (' + unit + ')':<34}{mb_x:>10,.0f}{rate:>14,.0f}"
+                  f"{run_x / mem_x:>15.2f}x   ({run_x:.3f} s vs memory pass {mem_x:.3f} s)")
+
     vs_mem, vs_loop = batch_s / memory_s, loop_s / batch_s
     goal = "met" if vs_mem <= GOAL_VS_MEMORY else "not met"
     checks = [(vs_mem <= TARGET_VS_MEMORY,
@@ -182,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
                f"(goal <= {GOAL_VS_MEMORY:g}x: {goal})"),
               (vs_loop >= TARGET_VS_LOOP,
                f"batch >= {TARGET_VS_LOOP:g}x faster than the loop: {vs_loop:.0f}x")]
+    for label, _, mem_x, run_x, _ in extra:
+        ratio = run_x / mem_x
+        checks.append((ratio <= TARGET_VS_MEMORY,
+                       f"{label} <= {TARGET_VS_MEMORY:g}x memory pass: {ratio:.2f}x "
+                       f"(goal <= {GOAL_VS_MEMORY:g}x: "
+                       f"{'met' if ratio <= GOAL_VS_MEMORY else 'not met'})"))
     if compile_times:
         checks.append((not compile_times["numba_on_import"],
                        "import nerveconduct.measure.cmap does not import numba"))

@@ -10,11 +10,12 @@ import contextlib
 import errno
 import os
 import sys
-import uuid
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
 
 import click
+
+from nerveconduct.io._atomic import atomic_write
 
 __all__ = [
     "RESULT_FORMATS", "resolve_format", "check_new_output", "atomic_output", "result_stream",
@@ -71,49 +72,23 @@ def check_new_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     return p
 
 
-def _commit(tmp: Path, dest: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, dest)
-        return
-    try:
-        os.link(tmp, dest)  # atomic and refuses to clobber a file created meanwhile
-    except FileExistsError:
-        raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(dest)) from None
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-        if dest.exists():  # file system without hard links
-            raise FileExistsError(errno.EEXIST, "output file exists, not overwritten", str(dest)) from None
-        os.replace(tmp, dest)
-    else:
-        tmp.unlink()
-
-
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False,
                   binary: bool = False) -> Iterator[IO[Any]]:
     """Open a temporary file next to ``path``; move it onto ``path`` only if the block succeeds.
 
-    On an error the temporary file is removed and ``path`` is untouched.
+    The library's one atomic writer (:func:`nerveconduct.io._atomic.atomic_write`): data
+    fsynced before the rename, the mode of a replaced file kept, a file that appears meanwhile
+    never clobbered without ``overwrite``. On an error the temporary file is removed and
+    ``path`` is untouched.
     """
     dest = check_new_output(path, overwrite=overwrite)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp")
-    done = False
-    try:
-        mode = "wb" if binary else "w"
-        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
-        try:
-            fh = open(tmp, mode, **kwargs)
-        except OSError as exc:  # name the output the user gave, not our temporary file
-            raise type(exc)(exc.errno, f"cannot create the output file ({exc.strerror})",
-                            str(dest)) from None
-        with fh:
+    if binary:
+        with atomic_write(dest, mode="wb", overwrite=overwrite) as fh:
             yield fh
-        _commit(tmp, dest, overwrite)
-        done = True
-    finally:
-        if not done:
-            tmp.unlink(missing_ok=True)
+    else:
+        with atomic_write(dest, mode="w", overwrite=overwrite, newline="") as fh:
+            yield fh
 
 
 @contextlib.contextmanager

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from nerveconduct.model import IDENTIFIER_KEYS
+
 __all__ = ["nerve_text", "failure_text", "patient_text", "num"]
 
 _DASH = "\u2014"
@@ -33,7 +35,7 @@ def _title(record: Mapping[str, Any]) -> str:
         parts.append(str(record["source"]))
     if record.get("study_id"):
         parts.append(f"study {record['study_id']}")
-    for key in ("patient_name", "patient_id"):
+    for key in IDENTIFIER_KEYS:
         if record.get(key):
             parts.append(f"{key.replace('_', ' ')} {record[key]}")
     return " \u00b7 ".join(parts)

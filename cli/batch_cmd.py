@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from nerveconduct._checks import check_option
 from nerveconduct.batch.engine import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
 from nerveconduct.batch.executors import DaskMissingError
 from nerveconduct.batch.output import BatchResumeError
@@ -114,9 +115,10 @@ def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: 
       nerveconduct batch population.h5 -o results.jsonl --scheduler tcp://10.0.0.5:8786
       nerveconduct batch population.h5 -o results.jsonl --resume
     """
-    if Path(out).suffix.lower() not in _SUFFIXES:
-        raise click.BadParameter(f"{out!r}: the suffix sets the format and must be one of "
-                                 f"{', '.join(_SUFFIXES)}", param_hint="'-o/--output'")
+    try:
+        check_option("the suffix (it sets the format)", Path(out).suffix.lower(), _SUFFIXES)
+    except ValueError as exc:
+        raise click.BadParameter(f"{out!r}: {exc}", param_hint="'-o/--output'") from None
     criteria = resolve_criteria(criteria_ids, default=DEFAULT_CRITERIA)
     limits = load_limits_option(limits_path)
     bar = _ProgressBar(enabled=not quiet)

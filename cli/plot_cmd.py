@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from nerveconduct._checks import check_option
 from nerveconduct.plot.nerve import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
 from nerveconduct.analysis import analyze_nerves
 
@@ -61,10 +62,11 @@ def plot(files: tuple[str, ...], out: str, kind: str, rule_set: str, sheet: str 
       nerveconduct plot cidp_median.edf --kind segments --rule-set efns-pns-2010-cidp -o seg.pdf
     """
     target = Path(out)
-    fmt = target.suffix.lstrip(".").lower()
-    if fmt not in FIGURE_FORMATS:
-        raise click.BadParameter(f"the suffix must be one of .{', .'.join(FIGURE_FORMATS)}, got "
-                                 f"{target.suffix or 'none'!r}", param_hint="'-o'")
+    try:
+        check_option("the suffix", target.suffix.lower(),
+                     tuple(f".{fmt}" for fmt in FIGURE_FORMATS))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-o'") from None
     check_rule_set_ids([rule_set], param_hint="'--rule-set'")
     limits = load_limits_option(limits_path)
     inputs = read_inputs(files, sheet=load_sheet_option(sheet), keep_identifiers=keep_identifiers)

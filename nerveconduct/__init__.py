@@ -23,6 +23,8 @@ _EXPORTS = {
     # measurement, simulation
     "measure_cmap": "measure", "CmapMeasures": "measure", "CMAP_MEASURE_FIELDS": "measure",
     "MeasureFlag": "flags",
+    "measure_snap": "measure", "SnapMeasures": "measure",
+    "measure_f_waves": "measure", "FWaveMeasures": "measure",
     "simulate_nerve": "simulate", "SimulatedNerve": "simulate", "SimulationTruth": "simulate",
     # along the nerve
     "analyze_nerve": "analysis", "analyze_nerves": "analysis", "analyze_values": "analysis",

@@ -13,6 +13,7 @@ guess.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import tomllib
 from dataclasses import dataclass, fields
@@ -20,6 +21,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Iterable
 
+from ._checks import check_number
+from .io.errors import NerveConductIOError, boundary  # io never imports limits: no cycle
 from .names import canonical_nerve
 
 __all__ = ["LimitRow", "NormalLimits", "LimitsFileError", "DEFAULT_LIMITS_CITATION"]
@@ -31,8 +34,12 @@ DEFAULT_LIMITS_CITATION = (
 )
 
 
-class LimitsFileError(ValueError):
-    """A normal-limits file is malformed; the message names the file, row and column."""
+class LimitsFileError(NerveConductIOError, ValueError):
+    """A normal-limits file is malformed or not text; the message names the file, line and column.
+
+    ``path`` and ``location`` (``"line 3"``, ``"[[limits]] #2"``) say where, as for the file
+    readers' errors (:class:`~nerveconduct.io.errors.NerveConductIOError`).
+    """
 
 
 @dataclass(frozen=True)
@@ -77,13 +84,10 @@ class LimitRow:
 
     def __post_init__(self) -> None:
         for key in _NUMERIC:
-            value = getattr(self, key)
-            if value is None:
-                continue
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if not ok or (value <= 0 and key in _LIMIT_VALUES):
-                kind = "a finite number" if key.startswith("age") else "a positive finite number"
-                raise ValueError(f"{key} must be {kind} or None, got {value!r}")
+            positive = key in _LIMIT_VALUES
+            check_number(key, getattr(self, key), unit=_UNITS[key.rsplit("_", 1)[-1]],
+                         minimum=0 if positive else None, inclusive=(not positive, True),
+                         allow_none=True)
 
     def covers_age(self, age_years: float | None) -> bool:
         """True when the row applies to ``age_years`` (any age when the row has no band)."""
@@ -97,6 +101,8 @@ class LimitRow:
 _LIMIT_VALUES = ("amplitude_lln_mv", "dml_uln_ms", "cv_lln_m_s", "f_wave_uln_ms",
                  "distal_distance_mm")
 _NUMERIC = _LIMIT_VALUES + ("age_min_years", "age_max_years")
+#: The unit of a column, from the end of its name.
+_UNITS = {"mv": "mV", "ms": "ms", "s": "m/s", "mm": "mm", "years": "years"}
 _COLUMNS = tuple(f.name for f in fields(LimitRow))
 
 _DEFAULT_ROWS = (
@@ -171,46 +177,66 @@ class NormalLimits:
         Raises
         ------
         LimitsFileError
-            Unknown column/key, non-numeric value, unknown nerve, or no rows; the message names
-            the file and the row.
+            Text that is not UTF-8 (e.g. UTF-16 or binary bytes), malformed CSV or TOML,
+            unknown column/key, non-numeric value, unknown nerve, or no rows; the message
+            names the file and the line (or row).
         FileNotFoundError
             The file does not exist.
         """
         p = Path(path)
         suffix = p.suffix.lower()
-        if suffix == ".toml":
-            try:
-                doc = tomllib.loads(p.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise LimitsFileError(f"{p}: not valid TOML: {exc}") from exc
-            raw_rows = doc.get("limits")
-            if not isinstance(raw_rows, list):
-                raise LimitsFileError(f"{p}: expected a [[limits]] array of tables")
-            name = str(doc.get("name", p.stem))
-            citation = str(doc.get("citation", f"lab limits file {p.name}"))
-            labelled = [(f"[[limits]] #{i + 1}", r) for i, r in enumerate(raw_rows)]
-        elif suffix == ".csv":
-            with p.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                labelled = [(f"line {i + 2}", r) for i, r in enumerate(reader)]
-            name, citation = p.stem, f"lab limits file {p.name}"
-        else:
-            raise LimitsFileError(f"{p}: limits files must be .csv or .toml, got {suffix or 'no suffix'!r}")
-        rows = [_row_from_mapping(raw, p, where) for where, raw in labelled]
+        if suffix not in (".csv", ".toml"):
+            raise LimitsFileError(f"limits files must be .csv or .toml, got "
+                                  f"{suffix or 'no suffix'!r}", path=p)
+        text = _read_text(p)
+        with boundary(LimitsFileError, p, location="line 1") as where:
+            if suffix == ".toml":
+                try:
+                    doc = tomllib.loads(text)
+                except tomllib.TOMLDecodeError as exc:
+                    raise LimitsFileError(f"not valid TOML: {exc}", path=p) from exc
+                raw_rows = doc.get("limits")
+                if not isinstance(raw_rows, list):
+                    raise LimitsFileError("expected a [[limits]] array of tables", path=p)
+                name = str(doc.get("name", p.stem))
+                citation = str(doc.get("citation", f"lab limits file {p.name}"))
+                labelled = [(f"[[limits]] #{i + 1}", r) for i, r in enumerate(raw_rows)]
+            else:
+                labelled = []
+                reader = csv.DictReader(io.StringIO(text, newline=""))
+                for row in reader:  # where: the line being parsed, should the csv module fail
+                    labelled.append((f"line {reader.line_num}", row))
+                    where.location = f"line {reader.line_num + 1}"
+                name, citation = p.stem, f"lab limits file {p.name}"
+            rows = [_row_from_mapping(raw, p, label) for label, raw in labelled]
         if not rows:
-            raise LimitsFileError(f"{p}: no limit rows found")
+            raise LimitsFileError("no limit rows found", path=p)
         return cls(rows, name=name, citation=citation)
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text (a UTF-8 byte-order mark is dropped), or LimitsFileError."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise LimitsFileError(f"text is not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                              "allowed: UTF-8 text (save the file as UTF-8)", path=path,
+                              location=f"line {line}") from None
 
 
 def _row_from_mapping(raw: Any, path: Path, where: str) -> LimitRow:
     if not isinstance(raw, dict):
-        raise LimitsFileError(f"{path}, {where}: expected a table of limits, got {raw!r}")
+        raise LimitsFileError(f"expected a table of limits, got {raw!r}", path=path, location=where)
     unknown = sorted(set(raw) - set(_COLUMNS))
     if unknown:
-        raise LimitsFileError(f"{path}, {where}: unknown column(s) {unknown}; allowed: {list(_COLUMNS)}")
+        raise LimitsFileError(f"unknown column(s) {unknown}; allowed: {list(_COLUMNS)}", path=path,
+                              location=where)
     nerve = canonical_nerve(str(raw.get("nerve") or ""))
     if nerve is None:
-        raise LimitsFileError(f"{path}, {where}: unknown or missing nerve {raw.get('nerve')!r}")
+        raise LimitsFileError(f"unknown or missing nerve {raw.get('nerve')!r}", path=path,
+                              location=where)
     values: dict[str, Any] = {"nerve": nerve, "muscle": (str(raw["muscle"]).strip() or None) if raw.get("muscle") else None}
     for key in _NUMERIC:
         cell = raw.get(key)
@@ -220,9 +246,10 @@ def _row_from_mapping(raw: Any, path: Path, where: str) -> LimitRow:
         try:
             number = float(cell)
         except (TypeError, ValueError):
-            raise LimitsFileError(f"{path}, {where}: {key} must be a number, got {cell!r}") from None
+            raise LimitsFileError(f"{key} must be a number, got {cell!r}", path=path,
+                                  location=where) from None
         values[key] = number
     try:
         return LimitRow(**values)
     except ValueError as exc:  # the row's own rule: positive finite limits
-        raise LimitsFileError(f"{path}, {where}: {exc}") from None
+        raise LimitsFileError(str(exc), path=path, location=where) from None

@@ -1,6 +1,6 @@
 """The nerve model: stimulation sites, a motor nerve study, a case (the analysis's inputs).
 
-Ground floor of the package: imports nothing of ours but names. What is read along a nerve
+Ground floor of the package: imports nothing of ours but names and the argument checks. What is read along a nerve
 (:class:`~nerveconduct.analysis.NerveResult` and its parts) lives in :mod:`nerveconduct.analysis`.
 
 Distances follow the machines' convention (``docs/output-fields.md``): the most distal site's
@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._checks import check_number, check_option, check_range_of, gather
 from .names import canonical_nerve, canonical_site
 
 __all__ = [
@@ -24,11 +25,17 @@ __all__ = [
     "NerveStudy",
     "Case",
     "POLARITIES",
+    "IDENTIFIER_KEYS",
 ]
 
 #: Allowed values of ``polarity``: physical (first CMAP phase is negative voltage) or the
 #: display convention (negative up, flipped on measurement).
 POLARITIES = ("physical", "negative-up")
+
+#: Keys of :attr:`NerveStudy.metadata` that identify a patient. Readers drop them unless asked
+#: to keep them; outputs (rows, records, the report, the command line) show them only with
+#: ``keep_identifiers=True``. The one list every layer imports.
+IDENTIFIER_KEYS: tuple[str, ...] = ("patient_name", "patient_id")
 
 
 class InvalidStudyError(ValueError):
@@ -67,8 +74,12 @@ class Site:
         return canonical_site(self.name)
 
 
-def _as_float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _optional_quantity(problems: list[str], quantity: str, value: Any, *,
+                       nan_allowed: bool = False) -> float | None:
+    """``value`` checked against the physical range of ``quantity`` (``None`` passes)."""
+    if nan_allowed and isinstance(value, (float, np.floating)) and math.isnan(value):
+        return math.nan
+    return gather(problems, check_range_of, quantity, value, allow_none=True)
 
 
 class NerveStudy:
@@ -89,22 +100,25 @@ class NerveStudy:
     polarity : {"physical", "negative-up"}
         How the traces store voltage.
     temperature_c : float, optional
-        Limb temperature (deg C).
+        Limb temperature (deg C), finite, in [0, 50].
     low_frequency_filter_hz : float, optional
-        Low-frequency (high-pass) filter setting; duration cut-offs depend on it.
+        Low-frequency (high-pass) filter setting (Hz), finite, in [0, 1e5]; duration cut-offs
+        depend on it.
     study_id : str, optional
         Pseudonymous study identifier.
     f_wave_latency_ms : float, optional
-        Minimal F-wave latency (ms). ``None`` = F-waves not studied; NaN = sought and absent
-        (the criteria's "absent F-waves" items use that distinction).
+        Minimal F-wave latency (ms), in (0, 1000]. ``None`` = F-waves not studied; NaN = sought
+        and absent (the criteria's "absent F-waves" items use that distinction).
     metadata : dict, optional
         Anything else the reader kept (never patient identifiers unless asked).
 
     Raises
     ------
     InvalidStudyError
-        Listing every problem: site count vs trace count, non-positive distances, non-finite
-        rate, stimulus sample outside the trace, unknown polarity, wrong trace shape.
+        Listing every problem: site count vs trace count, non-positive distances, a sampling
+        rate outside [1, 1e7] Hz, stimulus sample outside the trace, unknown polarity, wrong
+        trace shape, a temperature, filter setting or F-wave latency that is not a number in
+        its range.
     """
 
     def __init__(
@@ -131,12 +145,15 @@ class NerveStudy:
         self.sampling_rate_hz = sampling_rate_hz
         self.stimulus_sample = stimulus_sample
         self.polarity = polarity
-        self.temperature_c = _as_float_or_none(temperature_c)
-        self.low_frequency_filter_hz = _as_float_or_none(low_frequency_filter_hz)
+        problems: list[str] = []
+        self.temperature_c = _optional_quantity(problems, "temperature_c", temperature_c)
+        self.low_frequency_filter_hz = _optional_quantity(problems, "low_frequency_filter_hz",
+                                                          low_frequency_filter_hz)
         self.study_id = study_id
-        self.f_wave_latency_ms = _as_float_or_none(f_wave_latency_ms)
+        self.f_wave_latency_ms = _optional_quantity(problems, "f_wave_latency_ms",
+                                                    f_wave_latency_ms, nan_allowed=True)
         self.metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
-        problems = self._problems(traces)
+        problems = self._problems(traces) + problems
         if metadata is not None and not isinstance(metadata, Mapping):
             problems.append(f"metadata must be a mapping (dict) or None, got {type(metadata).__name__}")
         if problems:
@@ -158,12 +175,9 @@ class NerveStudy:
             if not isinstance(site, Site):
                 problems.append(f"sites[{i}] must be a Site, got {type(site).__name__}")
                 continue
-            d = site.distance_mm
-            if d is not None and (not isinstance(d, (int, float)) or not math.isfinite(d) or d <= 0):
-                problems.append(
-                    f"site {i} ({site.name!r}) distance_mm must be a positive finite number "
-                    f"(mm) or None, got {d!r}"
-                )
+            gather(problems, check_number, f"site {i} ({site.name!r}) distance_mm",
+                   site.distance_mm, unit="mm", minimum=0, inclusive=(False, True),
+                   allow_none=True)
         try:
             arr = np.asarray(traces, dtype=float)
         except (TypeError, ValueError) as exc:
@@ -178,20 +192,11 @@ class NerveStudy:
                 )
             elif arr.shape[1] == 0:
                 problems.append("traces have no samples")
-        rate = self.sampling_rate_hz
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)):
-            problems.append(f"sampling_rate_hz must be a number (Hz), got {rate!r}")
-        elif not math.isfinite(rate) or rate <= 0:
-            problems.append(f"sampling_rate_hz must be finite and > 0 (Hz), got {rate!r}")
-        stim = self.stimulus_sample
-        if isinstance(stim, bool) or not isinstance(stim, (int, np.integer)):
-            problems.append(f"stimulus_sample must be an integer sample index, got {stim!r}")
-        elif arr is not None and arr.ndim == 2 and not 0 <= stim < arr.shape[1]:
-            problems.append(
-                f"stimulus_sample must lie in [0, {arr.shape[1] - 1}] (the trace), got {stim}"
-            )
-        if self.polarity not in POLARITIES:
-            problems.append(f"polarity must be one of {POLARITIES}, got {self.polarity!r}")
+        gather(problems, check_range_of, "sampling_rate_hz", self.sampling_rate_hz)
+        last = arr.shape[1] - 1 if arr is not None and arr.ndim == 2 else None
+        gather(problems, check_number, "stimulus_sample",
+               self.stimulus_sample, minimum=0, maximum=last, integer=True)
+        gather(problems, check_option, "polarity", self.polarity, POLARITIES)
         return problems
 
     @property

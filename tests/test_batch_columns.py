@@ -149,7 +149,7 @@ def test_limit_rows_refuse_zero_and_nan_limits():
     from nerveconduct.limits import LimitRow
 
     for bad in (0.0, float("nan"), -1.0, float("inf")):
-        with pytest.raises(ValueError, match="amplitude_lln_mv must be a positive finite number"):
+        with pytest.raises(ValueError, match="amplitude_lln_mv must be None or a finite number > 0 mV"):
             LimitRow("median", None, bad)
     assert LimitRow("median", None, 4.0, age_min_years=0.0).age_min_years == 0.0
 

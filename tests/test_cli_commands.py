@@ -235,7 +235,7 @@ class TestReportPlotDemo:
         (pdf,) = run("plot", sample_path("cidp_median.edf"), "--kind", "segments",
                      "-o", tmp_path / "s.pdf").stdout.split()
         assert open(pdf, "rb").read(4) == b"%PDF"
-        assert "suffix must be one of" in run("plot", sample_path("cidp_median.edf"), "-o",
+        assert "suffix must be one of ['.png', '.svg', '.pdf'], got '.gif'" in run("plot", sample_path("cidp_median.edf"), "-o",
                                               tmp_path / "x.gif", code=2).stderr
 
     def test_demo_summary(self, tmp_path):

@@ -117,16 +117,17 @@ def test_rule_dirs_environment_variable(tmp_path, monkeypatch):
     (("drop_min_pct = 40.0", "drop_min_pct = 40.0\nthreshold = 3"), "segment_rules[0].threshold",
      "unknown key; allowed keys: ["),
     (('level = "probable"\nmeasure', 'level = "likely"\nmeasure'), "segment_rules[0].level",
-     "got 'likely'; allowed values: ['definite', 'probable', 'possible']"),
-    (('measure = "amplitude"', 'measure = "voltage"'), "segment_rules[0].measure", "allowed values: ['amplitude'"),
+     "level must be one of ['definite', 'probable', 'possible'], got 'likely'"),
+    (('measure = "amplitude"', 'measure = "voltage"'), "segment_rules[0].measure", "measure must be one of ['amplitude'"),
     (("drop_min_pct = 40.0", 'drop_min_pct = "forty"'), "segment_rules[0].drop_min_pct",
      "must be a number, got 'forty'"),
     (('citation = "Internal protocol NC-7"\n', ""), "citation", "required key is missing"),
-    (('items = ["CB"]', 'items = ["CB2"]'), "combinations[0].items", "got 'CB2'; allowed values: ['CB']"),
+    (('items = ["CB"]', 'items = ["CB2"]'), "combinations[0].items",
+     "items must be one of ['CB'], got 'CB2'; did you mean 'CB'?"),
     (('kind = "conduction-block"', 'kind = "conduction-block"\nexcluded_nerves = ["sural"]'), "excluded_nerves",
      "unknown nerve 'sural'"),
     (('confidence = "S"\nverification = "lab consensus"\nkind', 'confidence = "X"\nverification = "x"\nkind'),
-     "confidence", "allowed values: ['C', 'R', 'S']"),
+     "confidence", "confidence must be one of ['C', 'R', 'S'], got 'X'"),
 ])
 def test_invalid_table_names_file_key_and_allowed(tmp_path, edit, key, message):
     old, new = edit

@@ -90,10 +90,10 @@ class TestTextFields:
         assert err.value.location == "line 2"
 
     @pytest.mark.parametrize("row, match", [
-        ("Stimulus Delay (ms),1e308,1e308\n", r"stimulus delay.*finite, in \[0, 0.4\) ms"),
+        ("Stimulus Delay (ms),1e308,1e308\n", r"stimulus delay.*finite number in \[0, 0.4\) ms"),
         ("Stimulus Delay (ms),nan,nan\n", r"stimulus delay.*got nan"),
-        ("Distance (cm),1e308,20\n", r"distance must be finite, in \(0, 2000\] mm, got inf"),
-        ("Temperature (C),inf\n", r"temperature must be finite, in \[0, 50\]"),
+        ("Distance (cm),1e308,20\n", r"distance must be a finite number in \(0, 2000\] mm, got inf"),
+        ("Temperature (C),inf\n", r"temperature must be a finite number in \[0, 50\]"),
     ])
     def test_csv_non_finite_header_numbers(self, tmp_path, row, match):
         p = _write(tmp_path, CSV_HEAD + row + CSV_DATA, "n.csv")
@@ -102,10 +102,10 @@ class TestTextFields:
         assert err.value.location == "line 7"
 
     @pytest.mark.parametrize("row, match", [
-        ('"Sweep","1e-320ms"\n', r"sampling rate must be finite, in \[1, 1e\+07\] Hz, got inf"),
-        ('"Sampling Interval","1e-300ms"\n', r"sampling rate must be finite"),
+        ('"Sweep","1e-320ms"\n', r"sampling rate must be a finite number in \[1, 1e\+07\] Hz, got inf"),
+        ('"Sampling Interval","1e-300ms"\n', r"sampling rate must be a finite number"),
         ('"Stimulus Delay","1e308ms"\n"Sampling Rate","20kHz"\n', r"stimulus delay.*finite"),
-        ('"Distance","1e999mm","7cm"\n"Sampling Rate","20kHz"\n', r"distance must be finite"),
+        ('"Distance","1e999mm","7cm"\n"Sampling Rate","20kHz"\n', r"distance must be a finite number"),
     ])
     def test_nk_overflowing_header_numbers(self, tmp_path, row, match):
         p = _write(tmp_path, NK_HEAD + row + NK_DATA, "n.txt")
@@ -175,8 +175,8 @@ class TestEdf:
         (b'nerveconduct {"study": [1]}', "field 'study' must be an integer"),
         (b'nerveconduct {"site": 3}', "field 'site' must be a string or null"),
         (b'nerveconduct {"distance_mm": "far"}', "field 'distance_mm' must be a number"),
-        (b'nerveconduct {"distance_mm": 1e999}', r"'distance_mm' must be finite, in \(0, 2000"),
-        (b'nerveconduct {"temperature_c": NaN}', r"'temperature_c' must be finite"),
+        (b'nerveconduct {"distance_mm": 1e999}', r"'distance_mm' must be a finite number in \(0, 2000"),
+        (b'nerveconduct {"temperature_c": NaN}', r"'temperature_c' must be a finite number"),
     ])
     def test_bad_note(self, tmp_path, note, match):
         p = _replace_notes(_edf(tmp_path), note)
@@ -190,10 +190,10 @@ class TestEdf:
         assert s.n_sites == 2 and [x.distance_mm for x in s.sites] == [70.0, 80.0]
 
     @pytest.mark.parametrize("offset, text, match, location", [
-        (244, "nan     ", r"data record duration must be finite", "header"),
-        (244, "1e-300  ", r"sampling rate .* must be finite", "signal 0 header (NC L_APB)"),
-        (244, "inf     ", r"data record duration must be finite", "header"),
-        (256 + 32 + 160 + 16 + 16, "1e308   ", r"physical maximum \(in mV\) must be finite, in "
+        (244, "nan     ", r"data record duration must be a finite number", "header"),
+        (244, "1e-300  ", r"sampling rate .* must be a finite number", "signal 0 header (NC L_APB)"),
+        (244, "inf     ", r"data record duration must be a finite number", "header"),
+        (256 + 32 + 160 + 16 + 16, "1e308   ", r"physical maximum \(in mV\) must be a finite number in "
          r"\[-1e\+06, 1e\+06\] mV", "signal 0 header (NC L_APB)"),
         (256 + 32 + 160 + 16, "-inf    ", r"physical minimum and maximum must be finite",
          "signal 0 header (NC_L_APB)"),

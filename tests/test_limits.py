@@ -63,3 +63,37 @@ class TestFromFile:
         q.write_text("x")
         with pytest.raises(LimitsFileError, match="must be .csv or .toml"):
             NormalLimits.from_file(q)
+
+
+class TestUnreadableFiles:
+    """Whatever the bytes, a limits file gives limits or a LimitsFileError naming file and line."""
+
+    @pytest.mark.parametrize(("data", "line"), [
+        (b"\xff\xfen\x00e\x00r\x00v\x00e\x00\n\x00", 1),           # UTF-16 (byte-order mark)
+        (b"nerve,cv_lln_m_s\nmedian,40\nulnar,\xe9\x00\x81\n", 3),  # binary garbage on line 3
+    ])
+    @pytest.mark.parametrize("suffix", [".csv", ".toml"])
+    def test_not_utf8(self, tmp_path, data, line, suffix):
+        p = tmp_path / f"lab{suffix}"
+        p.write_bytes(data)
+        with pytest.raises(LimitsFileError, match=rf"line {line}: text is not valid UTF-8") as err:
+            NormalLimits.from_file(p)
+        assert isinstance(err.value, ValueError) and not isinstance(err.value, UnicodeError)
+        assert err.value.path == str(p) and err.value.location == f"line {line}"
+        assert str(p) in str(err.value)
+
+    def test_malformed_csv(self, tmp_path):
+        p = tmp_path / "lab.csv"
+        p.write_text('nerve,cv_lln_m_s\nmedian,40\n"ulnar,' + "x" * 200_000 + "\n")
+        with pytest.raises(LimitsFileError, match=r"line 3: malformed comma-separated text"):
+            NormalLimits.from_file(p)
+
+    def test_extra_cells_and_bad_toml(self, tmp_path):
+        p = tmp_path / "lab.csv"
+        p.write_text("nerve,cv_lln_m_s\nmedian,40,7\n")
+        with pytest.raises(LimitsFileError, match=str(p)):
+            NormalLimits.from_file(p)
+        q = tmp_path / "lab.toml"
+        q.write_bytes(b"name = \x00\n")
+        with pytest.raises(LimitsFileError, match="not valid TOML"):
+            NormalLimits.from_file(q)

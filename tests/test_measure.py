@@ -244,18 +244,24 @@ class TestMeasureCmap:
                 np.testing.assert_array_equal(getattr(m, f), getattr(ref, f))
 
     @pytest.mark.parametrize(("args", "kwargs", "match"), [
-        ((np.zeros(N), -20000.0), {}, r"sampling_rate_hz must be a finite number > 0 .*-20000"),
+        ((np.zeros(N), -20000.0), {}, r"sampling_rate_hz must be a finite number in \[1, "
+                                      r"1e\+07\] Hz, got -20000"),
+        ((np.zeros(N), 5e-324), {}, r"sampling_rate_hz .* Hz, got 5e-324"),
+        ((np.zeros(N), 1e300), {}, r"sampling_rate_hz .* Hz, got 1e\+300"),
+        ((np.zeros(N), True), {}, r"sampling_rate_hz .* got True"),
         ((np.zeros(N), 0), {}, r"sampling_rate_hz .* got 0"),
         ((np.zeros(N), float("nan")), {}, r"sampling_rate_hz .* got nan"),
         ((np.zeros(N), "20k"), {}, r"sampling_rate_hz .* got '20k'"),
-        ((np.zeros(N), FS), {"stimulus_sample": -1}, r"stimulus_sample must be inside .* got -1"),
-        ((np.zeros(N), FS), {"stimulus_sample": N}, r"0 <= stimulus_sample <= 999 .* got 1000"),
+        ((np.zeros(N), FS), {"stimulus_sample": -1}, r"stimulus_sample must be an integer in \[0, 999\], got -1"),
+        ((np.zeros(N), FS), {"stimulus_sample": N}, r"stimulus_sample .* \[0, 999\], got 1000"),
         ((np.zeros(N), FS), {"stimulus_sample": 1.5}, r"stimulus_sample must be an integer"),
-        ((np.zeros(N), FS), {"polarity": "up"}, r"polarity must be one of .*'negative-up'.* 'up'"),
+        ((np.zeros(N), FS), {"polarity": "up"}, r"polarity must be one of \['physical', "
+                                                   r"'negative-up'\], got 'up'"),
+        ((np.zeros(N), FS), {"polarity": "Physical"}, r"got 'Physical'; did you mean 'physical'\?"),
         ((np.zeros(N, np.int16), FS), {}, r"float32 or float64 .* got dtype int16"),
         ((np.float64(1.0), FS), {}, r"traces must have shape \(\.\.\., n_samples\)"),
-        ((np.zeros(N), FS), {"onset_threshold_mv": 0.0}, r"onset_threshold_mv .* > 0"),
-        ((np.zeros(N), FS), {"n_threads": 0}, r"n_threads must be None .* got 0"),
+        ((np.zeros(N), FS), {"onset_threshold_mv": 0.0}, r"onset_threshold_mv must be a finite number > 0 mV, got 0.0"),
+        ((np.zeros(N), FS), {"n_threads": 0}, r"n_threads must be None or an integer >= 1, got 0"),
     ])
     def test_raises(self, args, kwargs, match):
         with pytest.raises(ValueError, match=match):

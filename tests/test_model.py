@@ -1,6 +1,7 @@
 """Nerve model: Site, NerveStudy validation, canonical names and entrapment sites."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -36,20 +37,52 @@ class TestNerveStudy:
 
     @pytest.mark.parametrize("bad", [0.0, -5.0, math.nan, math.inf])
     def test_non_positive_or_non_finite_distance(self, bad):
-        with pytest.raises(InvalidStudyError, match=r"site 1 \('elbow'\) distance_mm must be a positive finite"):
+        with pytest.raises(InvalidStudyError, match=r"site 1 \('elbow'\) distance_mm must be None or a "
+                           r"finite number > 0 mm, got " + re.escape(repr(bad))):
             _study(sites=[Site("wrist", 70.0), Site("elbow", bad)])
 
-    @pytest.mark.parametrize("rate", [0.0, -1.0, math.nan, math.inf])
+    @pytest.mark.parametrize("rate", [0.0, -1.0, math.nan, math.inf, 0.5, 1.1e7, 5e-324, 1e300])
     def test_non_finite_rate(self, rate):
-        with pytest.raises(InvalidStudyError, match="sampling_rate_hz must be finite and > 0"):
+        with pytest.raises(InvalidStudyError, match=r"sampling_rate_hz must be a finite number "
+                           r"in \[1, 1e\+07\] Hz, got " + re.escape(repr(rate))):
             _study(sampling_rate_hz=rate)
 
+    @pytest.mark.parametrize("rate", [1, 1e7])
+    def test_rate_at_the_bounds(self, rate):
+        assert _study(sampling_rate_hz=rate).sampling_rate_hz == rate
+
+    @pytest.mark.parametrize(("key", "bad", "match"), [
+        ("temperature_c", "warm", r"temperature_c must be None or a finite number in \[0, 50\] °C, "
+                                  r"got 'warm'"),
+        ("temperature_c", math.nan, r"temperature_c must be .* got nan"),
+        ("temperature_c", math.inf, r"temperature_c must be .* got inf"),
+        ("temperature_c", 50.5, r"temperature_c must be .* got 50.5"),
+        ("temperature_c", True, r"temperature_c must be .* got True"),
+        ("low_frequency_filter_hz", "2Hz", r"low_frequency_filter_hz must be None or a finite "
+                                           r"number in \[0, 100000\] Hz, got '2Hz'"),
+        ("low_frequency_filter_hz", -math.inf, r"low_frequency_filter_hz .* got -inf"),
+        ("low_frequency_filter_hz", math.nan, r"low_frequency_filter_hz .* got nan"),
+        ("f_wave_latency_ms", "late", r"f_wave_latency_ms must be None or a finite number in "
+                                      r"\(0, 1000\] ms, got 'late'"),
+        ("f_wave_latency_ms", math.inf, r"f_wave_latency_ms .* got inf"),
+        ("f_wave_latency_ms", 0.0, r"f_wave_latency_ms .* got 0.0"),
+    ])
+    def test_bad_recording_settings(self, key, bad, match):
+        with pytest.raises(InvalidStudyError, match=match):
+            _study(**{key: bad})
+
+    def test_recording_settings(self):
+        st = _study(temperature_c=0, low_frequency_filter_hz=np.float32(2.0), f_wave_latency_ms=28)
+        assert (st.temperature_c, st.low_frequency_filter_hz, st.f_wave_latency_ms) == (0.0, 2.0, 28.0)
+        assert math.isnan(_study(f_wave_latency_ms=math.nan).f_wave_latency_ms)  # sought, absent
+        assert _study(f_wave_latency_ms=None).f_wave_latency_ms is None  # not studied
+
     def test_stimulus_outside_trace(self):
-        with pytest.raises(InvalidStudyError, match=r"stimulus_sample must lie in \[0, 99\]"):
+        with pytest.raises(InvalidStudyError, match=r"stimulus_sample must be an integer in \[0, 99\], got 100"):
             _study(stimulus_sample=100)
 
     def test_bad_polarity_and_shape(self):
-        with pytest.raises(InvalidStudyError, match="polarity must be one of"):
+        with pytest.raises(InvalidStudyError, match=r"polarity must be one of \['physical', 'negative-up'\], got 'upside-down'"):
             _study(polarity="upside-down")
         with pytest.raises(InvalidStudyError, match=r"shape \(n_sites, n_samples\)"):
             _study(traces=np.zeros(100))

@@ -5,6 +5,7 @@ against the measured values (markers exactly at the measured latencies, on the p
 """
 
 import math
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -283,7 +284,7 @@ class TestPlotTli:
 
     @pytest.mark.parametrize("bad", [0.0, -1.0, math.inf, True])
     def test_raises(self, bad):
-        with pytest.raises(ValueError, match="threshold must be a positive finite number"):
+        with pytest.raises(ValueError, match=r"threshold \(TLI\) must be a finite number > 0, got " + re.escape(repr(bad))):
             plot_tli([], threshold=bad)
 
 

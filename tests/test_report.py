@@ -414,9 +414,9 @@ class TestWriteHtml:
             render_html("case.json")
         with pytest.raises(TypeError, match=r"case\[1\] must be a NerveStudy, got int"):
             render_html([sim_study, 3])
-        with pytest.raises(ValueError, match="image_format must be one of"):
+        with pytest.raises(ValueError, match=r"image_format must be one of \['png', 'svg'\], got 'gif'"):
             render_html([sim_study], image_format="gif")
-        with pytest.raises(ValueError, match=r"dpi must be a number in \[20, 600\]"):
+        with pytest.raises(ValueError, match=r"dpi must be a finite number in \[20, 600\] dots per inch, got 5"):
             render_html([sim_study], dpi=5)
         with pytest.raises(KeyError, match="unknown rule set 'no-such-rules'"):
             render_html([sim_study], criteria=("no-such-rules",))

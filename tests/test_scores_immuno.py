@@ -38,5 +38,8 @@ def test_immunoparesis_errors():
         immunoparesis_grade(5.0, 0.5, 1.0, "IgD", LLN)
     with pytest.raises(ValueError, match="lln has no lower limit of normal for IgA"):
         immunoparesis_grade(5.0, 0.5, 1.0, "IgM", {"IgG": 7.0})
-    with pytest.raises(ValueError, match="IgG \\(uninvolved\\) must be a non-negative finite concentration"):
+    with pytest.raises(ValueError, match=r"IgG \(uninvolved, a concentration\) must be a finite "
+                                         r"number >= 0, got None"):
         immunoparesis_grade(None, 0.5, 1.0, "IgM", LLN)
+    with pytest.raises(ValueError, match=r"got 'igd'; did you mean 'IgD'\?|got 'igx'"):
+        immunoparesis_grade(5.0, 0.5, 1.0, "igx", LLN)

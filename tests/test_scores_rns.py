@@ -80,7 +80,7 @@ def test_facilitation_60_and_100pct(post, presynaptic, classic):
 
 
 def test_facilitation_errors():
-    with pytest.raises(ValueError, match="pre must be a positive amplitude"):
+    with pytest.raises(ValueError, match=r"pre \(amplitude\) must be a finite number > 0 mV, got 0.0"):
         facilitation_pct(0.0, 1.0)
-    with pytest.raises(ValueError, match="post must be a finite amplitude"):
+    with pytest.raises(ValueError, match=r"post \(amplitude\) must be a finite number >= 0 mV, got nan"):
         facilitation_pct(1.0, math.nan)

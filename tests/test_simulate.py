@@ -394,7 +394,7 @@ def test_argument_errors_name_the_argument(kwargs, match):
 
 
 def test_error_echoes_the_value_and_what_is_allowed():
-    with pytest.raises(ValueError, match=r"block\[1\] must be .*\[0, 1\]; got 1.5"):
+    with pytest.raises(ValueError, match=r"block\[1\] must be a finite number in \[0, 1\], got 1.5"):
         simulate_nerve(block={1: 1.5})
     with pytest.raises(ValueError, match=r"segments are 1\.\.1"):
         simulate_nerve(block={3: 0.5})

@@ -32,7 +32,6 @@ import hashlib
 import io
 import time
 from dataclasses import dataclass
-from numbers import Integral
 from os import PathLike
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -42,7 +41,9 @@ from .executors import (
 )
 from .output import BatchResumeError, PartialOutput, partial_paths
 from .task import FORMATS, TABLES, TaskOptions, process_chunk_range, process_range
-from ..criteria.tables import RuleSet, get_rule_set
+from .._checks import check_number, check_option
+from ..criteria.registry import get_rule_set
+from ..criteria.tables import RuleSet
 from ..io.archive import Archive, open_archive
 from ..limits import NormalLimits
 from ..serialize.records import SCHEMA_VERSION
@@ -95,18 +96,10 @@ class BatchSummary:
 
 
 # ---------------------------------------------------------------------------- options
-def _positive(name: str, value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer ({what}), got {value!r}")
-    return int(value)
-
-
 def _output_format(out: Path) -> str:
-    fmt = _SUFFIX_FORMATS.get(out.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"output file {str(out)!r}: the format comes from the suffix, which "
-                         f"must be one of {sorted(_SUFFIX_FORMATS)}; got {out.suffix!r}")
-    return fmt
+    suffix = check_option(f"the suffix of the output file {str(out)!r} (it sets the format)",
+                          out.suffix.lower(), sorted(_SUFFIX_FORMATS))
+    return _SUFFIX_FORMATS[suffix]
 
 
 def _rule_sets(criteria: Sequence[str | RuleSet] | str | None) -> tuple[RuleSet, ...]:
@@ -294,11 +287,11 @@ def run(
     started = time.perf_counter()
     out = Path(out)
     fmt = _output_format(out)
-    if table not in TABLES:
-        raise ValueError(f"table must be one of {TABLES}, got {table!r}")
-    chunk_rows = _positive("chunk_rows", chunk_rows, "trace rows per chunk")
-    if jobs is not None:
-        jobs = _positive("jobs", jobs, "worker processes")
+    check_option("table", table, TABLES)
+    chunk_rows = check_number("chunk_rows", chunk_rows, unit="rows", minimum=1,
+                              integer=True)
+    jobs = check_number("jobs", jobs, unit="processes", minimum=1, integer=True,
+                        allow_none=True)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler):
         raise ValueError(f"scheduler must be None, 'local' or a Dask scheduler address such as "
                          f"'tcp://host:8786', got {scheduler!r}")

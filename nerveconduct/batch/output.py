@@ -8,17 +8,19 @@ partial file hold every row of nerves ``[0, k)`` (``t`` traces), ``f`` of them f
 the chunk's rows were written, so after an interruption at any point (even SIGKILL in the
 middle of a row) :meth:`PartialOutput.resume` truncates the partial file to the last
 checkpoint and the run continues with nerve ``k``: nothing is lost, nothing is written twice.
-At the end the partial file is flushed to disk and moved onto ``OUT`` with :func:`os.replace`
-(atomic), and the sidecar is removed.
+At the end the partial file is flushed to disk and moved onto ``OUT`` atomically by the
+library's one atomic writer (:func:`nerveconduct.io._atomic.commit_file`: fsync, the mode of a
+replaced ``OUT`` kept, rename), and the sidecar is removed.
 """
 
 from __future__ import annotations
 
 import errno
 import json
-import os
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from ..io._atomic import commit_file
 
 __all__ = ["BatchResumeError", "PartialOutput", "partial_paths"]
 
@@ -150,13 +152,13 @@ class PartialOutput:
             The output file appeared meanwhile and ``overwrite`` is False.
         """
         self._data.flush()
-        os.fsync(self._data.fileno())
         self.close()
-        if self.out.exists() and not overwrite:
+        try:  # fsync, keep a replaced file's mode, rename (never onto a file without overwrite)
+            commit_file(self.data_path, self.out, overwrite=overwrite)
+        except FileExistsError:
             raise FileExistsError(errno.EEXIST, "output file exists (created during the run), "
                                   f"not overwritten; the results are in {self.data_path.name}",
-                                  str(self.out))
-        os.replace(self.data_path, self.out)
+                                  str(self.out)) from None
         self.log_path.unlink(missing_ok=True)
         return self.out
 

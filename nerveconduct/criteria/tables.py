@@ -14,6 +14,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._checks import check_option
 from ..names import canonical_nerve, canonical_site
 from .verdicts import GRADED_LEVELS, LEVELS, RuleSetInfo
 
@@ -208,9 +209,10 @@ def _fields(path: str, where: str, raw: Any, spec: dict[str, tuple[str, bool]],
 
 
 def _choice(path: str, key: str, value: Any, allowed: Iterable[str]) -> None:
-    allowed = list(allowed)
-    if value not in allowed:
-        raise RuleSetError(path, key, f"got {value!r}; allowed values: {allowed}")
+    try:
+        check_option(key.rsplit(".", 1)[-1], value, tuple(allowed))
+    except ValueError as exc:
+        raise RuleSetError(path, key, str(exc)) from None
 
 
 def _nerves(path: str, key: str, names: Iterable[str]) -> tuple[str, ...]:
@@ -387,12 +389,3 @@ def loads_rule_set(text: str, source: str = "<string>") -> RuleSet:
         raise RuleSetError(source, "(file)", f"not valid TOML: {exc}") from exc
     return _parse(doc, source)
 
-
-
-def __getattr__(name: str) -> Any:
-    """Registry functions are also reachable here (they live in :mod:`.registry`)."""
-    if name in ("get_rule_set", "list_rule_sets", "register_rule_set", "unregister_rule_set"):
-        from . import registry
-
-        return getattr(registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

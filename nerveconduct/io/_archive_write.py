@@ -10,7 +10,6 @@ import math
 import shutil
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from numbers import Integral, Real
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .._checks import check_number, check_option, check_range_of, gather
 from ..model import POLARITIES, InvalidStudyError, NerveStudy
 from . import _archive_layout as L
 from ._archive_checks import check_layout, open_checked
@@ -50,15 +50,10 @@ def _creator() -> str:
 
 def _check_options(compression: Any, chunk_rows: Any, dtype: Any, overwrite: bool,
                    append: bool) -> np.dtype:
-    if compression not in L.COMPRESSIONS:
-        raise ValueError(f"compression must be one of {L.COMPRESSIONS}, got {compression!r}")
-    if chunk_rows is not None and (isinstance(chunk_rows, bool) or
-                                   not isinstance(chunk_rows, Integral) or chunk_rows < 1):
-        raise ValueError(f"chunk_rows must be a positive integer (rows per HDF5 chunk) or "
-                         f"None (automatic, ~{_CHUNK_BYTES // 1024} KiB chunks), got "
-                         f"{chunk_rows!r}")
-    if str(np.dtype(dtype) if isinstance(dtype, type) else dtype) not in L.TRACE_DTYPES:
-        raise ValueError(f"dtype must be one of {L.TRACE_DTYPES}, got {dtype!r}")
+    check_option("compression", compression, L.COMPRESSIONS)
+    check_number("chunk_rows", chunk_rows, minimum=1, integer=True, allow_none=True)
+    check_option("dtype", str(np.dtype(dtype) if isinstance(dtype, type) else dtype),
+                 L.TRACE_DTYPES)
     if overwrite and append:
         raise ValueError("overwrite=True and append=True exclude each other: choose one")
     return np.dtype(dtype)
@@ -80,11 +75,8 @@ def _study_problems(study: NerveStudy) -> list[str]:
                         f"{traces.shape[1]}-sample trace")
     if not isinstance(study.nerve, str) or not study.nerve.strip():
         problems.append(f"nerve must be a non-empty string, got {study.nerve!r}")
-    if study.polarity not in POLARITIES:
-        problems.append(f"polarity must be one of {POLARITIES}, got {study.polarity!r}")
-    rate = study.sampling_rate_hz
-    if not isinstance(rate, Real) or not math.isfinite(rate) or rate <= 0:
-        problems.append(f"sampling_rate_hz must be finite and > 0 (Hz), got {rate!r}")
+    gather(problems, check_option, "polarity", study.polarity, POLARITIES)
+    gather(problems, check_range_of, "sampling_rate_hz", study.sampling_rate_hz)
     return problems
 
 

@@ -21,13 +21,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterator
-from numbers import Integral
 from os import PathLike
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 
+from .._checks import check_number
 from ..model import NerveStudy
 from . import _archive_layout as L
 from ._archive_checks import open_checked
@@ -52,9 +52,7 @@ _ITER_ROWS = 4096
 
 
 def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer (rows), got {value!r}")
-    return int(value)
+    return check_number(name, value, unit="rows", minimum=1, integer=True)
 
 
 class Archive:
@@ -185,8 +183,7 @@ class Archive:
     def _nerve_span(self, start_nerve: Any, stop_nerve: Any) -> tuple[int, int]:
         stop = self.n_nerves if stop_nerve is None else stop_nerve
         for name, value in (("start_nerve", start_nerve), ("stop_nerve", stop)):
-            if isinstance(value, bool) or not isinstance(value, Integral):
-                raise TypeError(f"{name} must be an integer nerve number, got {value!r}")
+            check_number(f"{name} (a nerve number)", value, integer=True)
         if not 0 <= start_nerve <= stop <= self.n_nerves:
             raise ValueError(f"need 0 <= start_nerve <= stop_nerve <= n_nerves "
                              f"({self.n_nerves}), got start_nerve={start_nerve}, "
@@ -344,8 +341,7 @@ class Archive:
         IndexError
             ``i`` outside ``[-n_nerves, n_nerves)``.
         """
-        if isinstance(i, bool) or not isinstance(i, Integral):
-            raise TypeError(f"study index must be an integer, got {i!r}")
+        check_number("study index", i, integer=True)
         if not -self.n_nerves <= i < self.n_nerves:
             raise IndexError(f"study index {i} out of range for {self.n_nerves} studies")
         i = int(i) % self.n_nerves

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from .._checks import check_number
 from ..model import NerveStudy, Site
 from ._text import amplitude_scale_to_mv, atomic_write_bytes, parse_date, parse_test_item
 from .errors import FormatError
@@ -463,8 +464,7 @@ def write_natus_text(studies: NerveStudy | Iterable[NerveStudy], path: str | os.
     if sweep_unit not in _TIME_MS or high_unit not in ("Hz", "kHz"):
         raise ValueError(f"sweep_unit must be 'ms' or 's', high_unit 'Hz' or 'kHz'; got "
                          f"{sweep_unit!r}, {high_unit!r}")
-    if type(values_per_line) is not int or values_per_line < 1:
-        raise ValueError(f"values_per_line must be an integer >= 1, got {values_per_line!r}")
+    check_number("values_per_line", values_per_line, minimum=1, integer=True)
     lines = [f"Patient Name={patient_name}"] if patient_name else []
     lines += [f"Patient ID={patient_id}"] if patient_id else []
     if items[0].metadata.get("study_date"):

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..model import Case, InvalidStudyError, NerveStudy
+from ..model import IDENTIFIER_KEYS, Case, InvalidStudyError, NerveStudy
 from .detect import detect_format
 from .edf import read_edf
 from .errors import ArchiveError, FormatError, NerveConductIOError, SheetError, boundary
@@ -27,7 +27,6 @@ __all__ = ["read", "read_case", "read_many"]
 
 PathLike = str | os.PathLike[str]
 SheetLike = PathLike | StudySheet | Mapping[str, Any] | None
-_IDENTIFIER_KEYS = ("patient_name", "patient_id")
 _SHEETS = ("sheet-json", "sheet-toml")
 #: The named error of each waveform format: what escapes its reader is turned into it.
 _FORMAT_ERRORS = {"trace-csv": FormatError, "nihon-kohden-txt": FormatError, "edf": FormatError,
@@ -52,7 +51,7 @@ def _read_waveforms(path: Path, fmt: str, sheet: StudySheet | None, *, keep_iden
             studies = apply_sheet(studies, sheet, source_file=path.name)
     if not keep_identifiers:
         for study in studies:
-            for key in _IDENTIFIER_KEYS:
+            for key in IDENTIFIER_KEYS:
                 study.metadata.pop(key, None)
     return studies
 

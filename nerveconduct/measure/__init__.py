@@ -9,6 +9,8 @@ from .cmap import (
     POLARITIES,
     kernel_cache_ready,
 )
+from .snap import SnapMeasures, measure_snap, average_sweeps, SNAP_MEASURE_FIELDS
+from .fwave import FWaveMeasures, measure_f_waves, F_WAVE_FIELDS
 
 __all__ = [
     "CmapMeasures",
@@ -16,4 +18,11 @@ __all__ = [
     "CMAP_MEASURE_FIELDS",
     "POLARITIES",
     "kernel_cache_ready",
+    "SnapMeasures",
+    "measure_snap",
+    "average_sweeps",
+    "SNAP_MEASURE_FIELDS",
+    "FWaveMeasures",
+    "measure_f_waves",
+    "F_WAVE_FIELDS",
 ]

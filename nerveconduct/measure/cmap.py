@@ -15,7 +15,6 @@ cache-sized chunks and runs them on a thread pool (the kernel releases the GIL).
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -24,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_number, check_option, check_range_of
 from ..constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
 from ..flags import MeasureFlag
+from ..model import POLARITIES  # allowed values of ``polarity`` (the model's ground floor)
 
 __all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "kernel_cache_ready"]
 
-#: Allowed values of ``polarity``.
-POLARITIES = ("physical", "negative-up")
 
 # Method constants (documented in measure_cmap's Notes; times in ms).
 BASELINE_MIN_SAMPLES = 20      #: fewer pre-stimulus samples -> SHORT_BASELINE
@@ -183,45 +182,28 @@ def _check_traces(traces: Any) -> np.ndarray:
 
 
 def _check_rate(sampling_rate_hz: Any) -> float:
-    if (isinstance(sampling_rate_hz, bool) or not isinstance(sampling_rate_hz, numbers.Real)
-            or not math.isfinite(sampling_rate_hz) or sampling_rate_hz <= 0):
-        raise ValueError(f"sampling_rate_hz must be a finite number > 0 (Hz); got "
-                         f"{sampling_rate_hz!r}")
-    return float(sampling_rate_hz)
+    return check_range_of("sampling_rate_hz", sampling_rate_hz)
 
 
 def _check_stimulus(stimulus_sample: Any, n_samples: int) -> int:
-    top = max(n_samples - 1, 0)
-    if isinstance(stimulus_sample, bool) or not isinstance(stimulus_sample, numbers.Integral):
-        raise ValueError(f"stimulus_sample must be an integer sample index in [0, {top}]; got "
-                         f"{stimulus_sample!r}")
-    if not 0 <= stimulus_sample <= top:
-        raise ValueError(f"stimulus_sample must be inside the trace, 0 <= stimulus_sample <= "
-                         f"{top} (n_samples={n_samples}); got {stimulus_sample!r}")
-    return int(stimulus_sample)
+    return check_number("stimulus_sample", stimulus_sample,
+                        minimum=0, maximum=max(n_samples - 1, 0), integer=True)
 
 
 def _check_polarity(polarity: Any) -> float:
-    if not isinstance(polarity, str) or polarity not in POLARITIES:
-        raise ValueError(f"polarity must be one of {POLARITIES}; got {polarity!r}")
-    return 1.0 if polarity == "physical" else -1.0
+    return 1.0 if check_option("polarity", polarity, POLARITIES) == "physical" else -1.0
 
 
 def _check_onset(onset_threshold_mv: Any) -> float:
-    if (isinstance(onset_threshold_mv, bool) or not isinstance(onset_threshold_mv, numbers.Real)
-            or not math.isfinite(onset_threshold_mv) or onset_threshold_mv <= 0):
-        raise ValueError(f"onset_threshold_mv must be a finite number > 0 (mV); got "
-                         f"{onset_threshold_mv!r}")
-    return float(onset_threshold_mv)
+    return check_number("onset_threshold_mv", onset_threshold_mv, unit="mV", minimum=0,
+                        inclusive=(False, True))
 
 
 def _check_threads(n_threads: Any) -> int:
     if n_threads is None:
         return os.cpu_count() or 1
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads must be None (all cores) or an integer >= 1; got "
-                         f"{n_threads!r}")
-    return int(n_threads)
+    return check_number("n_threads", n_threads, minimum=1, integer=True,
+                        allow_none=True)
 
 
 def _kernel_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sample: int):
@@ -280,7 +262,7 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     traces : array_like, shape (..., n_samples), float32 or float64
         Recorded traces (mV); the last axis is time, any leading shape is the batch.
     sampling_rate_hz : float
-        Sampling rate (Hz), > 0.
+        Sampling rate (Hz), in [1, 1e7] (the range the file readers accept).
     stimulus_sample : int, default 0
         Index of the stimulus in every trace; latencies are measured from it and the samples
         before it are the baseline (with fewer than 20 samples or 1 ms: SHORT_BASELINE).
@@ -304,10 +286,12 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     ------
     ValueError
         ``traces`` not a float32/float64 array with a time axis; ``sampling_rate_hz`` not a
-        positive finite number; ``stimulus_sample`` not an index inside the trace;
+        finite number in [1, 1e7] Hz; ``stimulus_sample`` not an index inside the trace;
         ``polarity`` not one of :data:`POLARITIES`; ``onset_threshold_mv`` not > 0;
         ``n_threads`` not None or >= 1. Bad *data* (NaN samples, too short, flat, clipped)
-        never raises: it is flagged per trace.
+        never raises: it is flagged per trace. A non-number (a string, a bool) raises
+        :class:`~nerveconduct._checks.ArgumentTypeError`, a ``TypeError`` that is also a
+        ``ValueError``.
 
     Notes
     -----

@@ -30,9 +30,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
+from .._checks import check_option
 from ..analysis import NerveResult
+from ..io._atomic import atomic_write
 from .criteria import DEFAULT_CB_RULE_SET, HIGHLIGHT_LEVELS, evaluate_segments, verdicts_by_segment
-from ._io import atomic_write
 from .summary import LEVEL_COLORS, new_axes, plot_segments, plot_tli
 
 __all__ = [
@@ -292,14 +293,14 @@ def _scale_bar(ax: Axes, lo: float, hi: float, y0: float, gain_mv: float) -> Non
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, format: str | None = None,
                 dpi: float | None = None) -> Path:
-    """Write a figure as PNG, SVG or PDF, atomically (temporary file + ``os.replace``).
+    """Write a figure as PNG, SVG or PDF, atomically (:func:`nerveconduct.io._atomic.atomic_write`).
 
     Parameters
     ----------
     fig : Figure
         The figure (``ax.figure`` of a plot function).
     path : str or PathLike
-        Output file; its folder must exist. Overwritten if it exists.
+        Output file; its folder must exist. Overwritten if it exists (keeping its mode).
     format : {"png", "svg", "pdf"}, optional
         Default: from the file suffix.
     dpi : float, optional
@@ -320,10 +321,12 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, format: str | None
     out = Path(path)
     fmt = (format or out.suffix.lstrip(".")).lower()
     if fmt not in FIGURE_FORMATS:
-        raise ValueError(f"figure format must be one of {list(FIGURE_FORMATS)} (from format= or the "
-                         f"file suffix), got {format or out.suffix or 'no suffix'!r} for {str(out)!r}")
-    return atomic_write(out, lambda fh: fig.savefig(
-        fh, format=fmt, dpi=dpi if dpi is not None else "figure", metadata=_metadata(fmt)))
+        check_option(f"the figure format of {str(out)!r}", format or out.suffix or "no suffix",
+                     FIGURE_FORMATS, extra=" (from format= or the file suffix)")
+    with atomic_write(out, mode="wb", overwrite=True) as fh:
+        fig.savefig(fh, format=fmt, dpi=dpi if dpi is not None else "figure",
+                    metadata=_metadata(fmt))
+    return out
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .._checks import check_number
 from .criteria import (
     DEFAULT_CB_RULE_SET,
     HIGHLIGHT_LEVELS,
@@ -243,9 +244,7 @@ def plot_tli(
     disproportionate distal slowing (anti-MAG neuropathy). Bars at or below ``threshold``
     are red; nerves without a TLI show "n/a".
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not math.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"threshold must be a positive finite number (TLI), got {threshold!r}")
+    check_number("threshold (TLI)", threshold, minimum=0, inclusive=(False, True))
     cutoffs = TLI_CUTOFFS if cutoffs is None else dict(cutoffs)
     results = list(results)
     if ax is None:

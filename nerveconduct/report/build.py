@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import __version__
+from .._checks import check_number, check_option
 from ..limits import NormalLimits
+from ..io._atomic import atomic_write, check_target
 from ..model import Case, NerveStudy
 from ..plot.nerve import plot_nerve, plot_segments, plot_tli
-from ..plot._io import atomic_write
 from ..plot.summary import nerve_title
 from .context import cidp_mag, evaluate_criteria, immunoparesis, mmn, plotted_outcome
 from .html import IMAGE_FORMATS, esc, figure_html, page
@@ -89,10 +90,8 @@ def render_html(
     case = _as_case(case)
     limits_obj = _as_limits(limits)
     rule_sets = _criteria_ids(criteria)
-    if image_format not in IMAGE_FORMATS:
-        raise ValueError(f"image_format must be one of {list(IMAGE_FORMATS)}, got {image_format!r}")
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 20 <= dpi <= 600:
-        raise ValueError(f"dpi must be a number in [20, 600] (dots per inch), got {dpi!r}")
+    check_option("image_format", image_format, IMAGE_FORMATS)
+    check_number("dpi", dpi, unit="dots per inch", minimum=20, maximum=600)
     results = analyze_nerves(case.studies, limits=limits_obj)
     outcomes = evaluate_criteria(results, rule_sets) if rule_sets else []
     cb_outcome = plotted_outcome(outcomes)
@@ -209,15 +208,13 @@ def write_html(
 
     Notes
     -----
-    The file is written to a temporary file in the same folder and moved into place
-    (``os.replace``), so a reader never sees half a report.
+    The file is written to a temporary file in the same folder, fsynced and moved into place
+    (:func:`nerveconduct.io._atomic.atomic_write`), so a reader never sees half a report.
     """
     out = Path(path)
-    if out.exists() and not overwrite:  # fail before the (slow) rendering
-        raise FileExistsError(f"{str(out)!r} exists: pass overwrite=True (CLI: --overwrite) to replace it")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {str(out)!r}: folder {str(folder)!r} does not exist")
+    check_target(out, overwrite=overwrite)  # fail before the (slow) rendering
     text = render_html(case, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
                        image_format=image_format, negative_up=negative_up, dpi=dpi, plots=plots)
-    return atomic_write(out, lambda fh: fh.write(text.encode("utf-8")), overwrite=overwrite)
+    with atomic_write(out, overwrite=overwrite, newline="") as fh:  # newlines as rendered
+        fh.write(text)
+    return out

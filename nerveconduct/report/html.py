@@ -15,6 +15,8 @@ import math
 import re
 from typing import Any, Iterable, Sequence
 
+from .._checks import check_option
+
 __all__ = [
     "CSS",
     "DECIMALS",
@@ -169,8 +171,7 @@ def figure_html(fig: Any, *, caption: str, image_format: str = "png", dpi: float
     ValueError
         ``image_format`` is not ``"png"`` or ``"svg"``.
     """
-    if image_format not in IMAGE_FORMATS:
-        raise ValueError(f"image_format must be one of {list(IMAGE_FORMATS)}, got {image_format!r}")
+    check_option("image_format", image_format, IMAGE_FORMATS)
     buf = io.BytesIO()
     if image_format == "png":
         fig.savefig(buf, format="png", dpi=dpi)

@@ -12,15 +12,13 @@ import math
 from typing import Any, Sequence
 
 from ..flags import MeasureFlag
+from ..model import IDENTIFIER_KEYS  # metadata keys shown only with keep_identifiers=True
 from ..plot.summary import nerve_title
 from .html import Cell, cell, definition_list, esc, fmt, table
 
 __all__ = ["LIMIT_LABELS", "IDENTIFIER_KEYS", "header_html", "nerve_tables_html",
            "nerve_verdicts_html", "criteria_summary_html", "footer_html", "range_text"]
 
-#: Metadata keys that identify a patient: shown only with ``keep_identifiers=True``.
-IDENTIFIER_KEYS = ("patient_name", "patient_id", "patient_birth_date", "date_of_birth",
-                   "birth_date")
 
 #: Readable names of the ``NerveResult.limits`` comparisons, with the value kind.
 LIMIT_LABELS = {

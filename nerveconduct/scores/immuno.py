@@ -15,9 +15,10 @@ Concentrations may be in any unit (g/L usually), the same for values, limits and
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from .._checks import check_number, check_option
 
 __all__ = ["Immunoparesis", "immunoparesis_grade", "IMMUNOGLOBULINS"]
 
@@ -40,7 +41,7 @@ def _canon(name: Any, what: str) -> str:
     for ig in IMMUNOGLOBULINS:
         if isinstance(name, str) and name.strip().lower() == ig.lower():
             return ig
-    raise ValueError(f"{what} must be one of {list(IMMUNOGLOBULINS)}, got {name!r}")
+    return check_option(what, name, IMMUNOGLOBULINS)  # not one of them: raises
 
 
 def _per_ig(mapping: Any, what: str) -> dict[str, float]:
@@ -53,9 +54,8 @@ def _per_ig(mapping: Any, what: str) -> dict[str, float]:
     out = {}
     for k, v in mapping.items():
         ig = _canon(k, f"{what} key")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise ValueError(f"{what}[{k!r}] must be a positive finite concentration, got {v!r}")
-        out[ig] = float(v)
+        out[ig] = check_number(f"{what}[{k!r}] (a concentration)", v, minimum=0,
+                               inclusive=(False, True))
     return out
 
 
@@ -98,8 +98,7 @@ def immunoparesis_grade(igg: float | None, iga: float | None, igm: float | None,
     low, half, at_floor, reasons = [], [], [], []
     for ig in uninvolved:
         v = values[ig]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise ValueError(f"{ig} (uninvolved) must be a non-negative finite concentration, got {v!r}")
+        check_number(f"{ig} (uninvolved, a concentration)", v, minimum=0)
         if ig not in limits:
             raise ValueError(f"lln has no lower limit of normal for {ig}; give {list(uninvolved)}")
         if v < limits[ig]:

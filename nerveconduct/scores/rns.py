@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._checks import check_number
 from ..criteria.engine import meets_min
 
 __all__ = ["RnsDecrement", "rns_decrement", "rns_decrement_from_values", "Facilitation", "facilitation_pct"]
@@ -110,8 +111,8 @@ def rns_decrement_from_values(amplitudes_mv: Sequence[float], areas_mv_ms: Seque
                       "areas_mv_ms", amps.shape[0])
     if basis not in ("amplitude", "area"):
         raise ValueError(f"basis must be 'amplitude' or 'area', got {basis!r}")
-    if not (isinstance(abnormal_pct, (int, float)) and 0 < abnormal_pct < 100):
-        raise ValueError(f"abnormal_pct must be a number in (0, 100) (%), got {abnormal_pct!r}")
+    check_number("abnormal_pct", abnormal_pct, unit="%", minimum=0, maximum=100,
+                 inclusive=(False, False))
     d4, d5, dmax = _decrements(amps)
     a4, a5, amax = _decrements(areas)
     flag_value = dmax if basis == "amplitude" else amax
@@ -201,13 +202,8 @@ def facilitation_pct(pre: float, post: float, *, presynaptic_pct: float = 60.0,
     >>> f.pct, f.suggests_presynaptic, f.classic
     (100.0, True, True)
     """
-    for name, value in (("pre", pre), ("post", post)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite amplitude (mV), got {value!r}")
-    if pre <= 0:
-        raise ValueError(f"pre must be a positive amplitude (mV), got {pre!r}")
-    if post < 0:
-        raise ValueError(f"post must be a non-negative amplitude (mV), got {post!r}")
+    check_number("pre (amplitude)", pre, unit="mV", minimum=0, inclusive=(False, True))
+    check_number("post (amplitude)", post, unit="mV", minimum=0)
     pct = 100.0 * (float(post) / float(pre) - 1.0)
     pre_ok, classic = meets_min(pct, presynaptic_pct, True), meets_min(pct, classic_pct, True)
     reasons = (f"facilitation {pct:.1f}% ({pre:g} -> {post:g} mV): "

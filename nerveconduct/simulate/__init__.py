@@ -7,9 +7,17 @@ from .nerve import (
     SimulationTruth,
     simulate_nerve,
 )
+from .sensory import SimulatedSnap, SnapTruth, simulate_snap
+from .fwave import FWaveTruth, SimulatedFWaves, simulate_f_waves
 
 __all__ = [
     "SimulatedNerve",
     "SimulationTruth",
     "simulate_nerve",
+    "SimulatedSnap",
+    "SnapTruth",
+    "simulate_snap",
+    "FWaveTruth",
+    "SimulatedFWaves",
+    "simulate_f_waves",
 ]

@@ -9,10 +9,12 @@ into a generator and the seed that reproduces the run.
 from __future__ import annotations
 
 import numbers
+import re
 from typing import Any
 
 import numpy as np
 
+from .._checks import check_number
 from ._muap import CV_FLOOR_M_S, MUAP_WIDTHS_MS, RESIDUAL_DELAY_MS
 
 __all__ = ["validated", "rng_from_seed"]
@@ -42,20 +44,26 @@ _RANGES = {
 }
 
 
+def _unit(allowed: str) -> str:
+    """The unit at the end of an ``allowed`` text (``"in (0, 200] m/s"`` -> ``"m/s"``)."""
+    last = re.sub(r"\s*\([^()]*\)$", "", allowed).rsplit(" ", 1)[-1]
+    return last if any(c.isalpha() for c in last) else ""
+
+
 def _number(name: str, value: Any, *, low: float | None = None, low_open: bool = False,
             high: float | None = None, allowed: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, {allowed}; got {value!r}")
-    if ((low is not None and (value < low or (low_open and value == low)))
-            or (high is not None and value > high)):
-        raise ValueError(f"{name} must be {allowed}; got {value!r}")
-    return float(value)
+    """A finite number in the range (``allowed`` describes it; its last word is the unit).
+
+    Every invalid argument is a ValueError (the simulator's promise): a non-number raises
+    :class:`~nerveconduct._checks.ArgumentTypeError`, which is one.
+    """
+    return check_number(name, value, unit=_unit(allowed), minimum=low, maximum=high,
+                        inclusive=(not low_open, True))
 
 
 def _integer(name: str, value: Any, *, low: int, allowed: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be {allowed}; got {value!r}")
-    return int(value)
+    return check_number(name, value, minimum=low, integer=True,
+                        allow_none=allowed.startswith("None"))
 
 
 def _segment_map(name: str, value: Any, n_sites: int, low: float, high: float | None,

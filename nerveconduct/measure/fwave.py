@@ -1,0 +1,452 @@
+"""Vectorized F-wave measurement: minimal/mean latency, persistence, chronodispersion.
+
+:func:`measure_f_waves` takes trains of responses to repeated supramaximal stimuli, shape
+``(..., n_stimuli, n_samples)`` in mV, and returns a :class:`FWaveMeasures` of read-only
+arrays: per train (batch shape ``...``) the minimal and mean F latency, persistence,
+chronodispersion, the three states (measured / sought and absent / not studied), and per
+stimulus (``(..., n_stimuli)``) each F latency and peak-to-peak amplitude.
+
+The per-train loop is compiled with numba on first use (``cache=True``; numba is imported
+lazily so that ``import nerveconduct`` stays fast) and runs on a thread pool.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_number
+from ..constants import REFERENCE_ONSET_THRESHOLD_MV
+from ..flags import MeasureFlag
+from .cmap import CHUNK_BYTES, _check_rate, _check_stimulus, _check_threads, _check_traces
+
+__all__ = ["FWaveMeasures", "measure_f_waves", "F_WAVE_FIELDS", "F_ONSET_THRESHOLD_UV",
+           "F_MIN_AMPLITUDE_UV"]
+
+#: F-wave onset: departure from baseline by this much (uV), the CMAP's reference 20 uV.
+F_ONSET_THRESHOLD_UV: float = REFERENCE_ONSET_THRESHOLD_MV * 1000.0
+#: Smallest peak-to-peak deflection counted as an F-wave (uV).
+F_MIN_AMPLITUDE_UV: float = 40.0
+
+# Method constants (times in ms).
+SMOOTH_HALF_MS = 0.1       #: half-width of the box smoother (0.2 ms box)
+DETECT_NOISE = 5.0         #: an F-wave's peak-to-peak must also exceed this many x noise
+ONSET_NOISE = 3.0          #: the onset level is at least this many x the smoothed noise
+M_SKIP_MS = 1.0            #: the M-wave peak is searched from this long after the stimulus
+M_QUIET_MS = 1.0           #: the M-wave has ended when the train's mean stays quiet this long
+M_BAND_NOISE = 4.0         #: ... within this many x the mean's smoothed noise ...
+M_BAND_DETECT = 0.25       #: ... or this fraction of the F detection level, if larger
+M_GUARD_MS = 1.0           #: the F window starts this long after the M-wave's end
+MIN_WINDOW_MS = 2.0        #: a shorter F window makes the train UNMEASURABLE
+MIN_BASE_SAMPLES = 20      #: fewer pre-stimulus samples: SHORT_BASELINE (tail baseline)
+TAIL_FRACTION = 0.10       #: the tail used as baseline then
+
+_TRAIN_FIELDS = ("minimal_latency_ms", "mean_latency_ms", "maximal_latency_ms",
+                 "chronodispersion_ms", "persistence_pct", "n_f_waves", "n_stimuli_measured",
+                 "m_wave_end_ms", "noise_uv", "studied", "absent", "flags")
+_STIM_FIELDS = ("latencies_ms", "amplitudes_uv")
+#: Every field of :class:`FWaveMeasures`, in order.
+F_WAVE_FIELDS = _TRAIN_FIELDS + _STIM_FIELDS
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FWaveMeasures:
+    """F-wave measures of a batch of trains; read-only arrays.
+
+    Per train (batch shape ``...``):
+
+    Attributes
+    ----------
+    minimal_latency_ms, mean_latency_ms, maximal_latency_ms : ndarray of float
+        Shortest, mean and longest F latency over the train's F-waves (ms from stimulus).
+    chronodispersion_ms : ndarray of float
+        Maximal minus minimal F latency (ms).
+    persistence_pct : ndarray of float
+        F-waves per 100 measured stimuli (%).
+    n_f_waves, n_stimuli_measured : ndarray of int
+        Stimuli with an F-wave; stimuli measured (all-finite traces).
+    m_wave_end_ms : ndarray of float
+        Where the M-wave (and its after-potentials) ended; the F window starts
+        ``M_GUARD_MS`` later (or at ``m_wave_end_ms`` when given to the call).
+    noise_uv : ndarray of float
+        Median over the stimuli of the baseline RMS noise (uV).
+    studied : ndarray of bool
+        F-waves could be sought: some stimulus was measurable and an F window exists.
+        False = "not studied": every measure is NaN (counts 0), ``absent`` False.
+    absent : ndarray of bool
+        Sought and none found (ABSENT): latencies NaN, persistence 0.
+    flags : ndarray of int
+        :class:`nerveconduct.flags.MeasureFlag` bits: ABSENT, UNMEASURABLE (not studied),
+        NAN_SAMPLES (stimuli with non-finite samples were left out), SHORT_BASELINE,
+        ARTIFACT_OVERLAP (no quiet run after the M-wave: window from the sweep's middle).
+
+    Per stimulus (``(..., n_stimuli)``):
+
+    latencies_ms : ndarray of float
+        F latency (onset) of each stimulus' F-wave; NaN: no F-wave or not measured.
+    amplitudes_uv : ndarray of float
+        Peak-to-peak amplitude of that F-wave (uV); NaN likewise.
+    """
+
+    minimal_latency_ms: np.ndarray
+    mean_latency_ms: np.ndarray
+    maximal_latency_ms: np.ndarray
+    chronodispersion_ms: np.ndarray
+    persistence_pct: np.ndarray
+    n_f_waves: np.ndarray
+    n_stimuli_measured: np.ndarray
+    m_wave_end_ms: np.ndarray
+    noise_uv: np.ndarray
+    studied: np.ndarray
+    absent: np.ndarray
+    flags: np.ndarray
+    latencies_ms: np.ndarray
+    amplitudes_uv: np.ndarray
+
+    def __post_init__(self) -> None:
+        shape = np.shape(self.studied)
+        for f in fields(self):
+            arr = np.asarray(getattr(self, f.name)).view()
+            want = arr.shape[:-1] if f.name in _STIM_FIELDS else arr.shape
+            if want != shape:
+                raise ValueError(f"FWaveMeasures field {f.name!r} has shape {arr.shape}; the "
+                                 f"batch shape is {shape}")
+            arr.flags.writeable = False
+            object.__setattr__(self, f.name, arr)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Batch shape (the trains' shape without the stimulus and time axes)."""
+        return self.studied.shape
+
+    def __repr__(self) -> str:
+        return (f"FWaveMeasures(shape={self.shape}, studied={int(self.studied.sum())}, "
+                f"absent={int(self.absent.sum())})")
+
+    def f_wave_latency_ms(self) -> list[float | None]:
+        """Minimal F latency per train (C order) in the model's convention.
+
+        Returns
+        -------
+        list of float or None
+            None: not studied; NaN: sought and absent; else the minimal latency (ms), as
+            ``NerveStudy.f_wave_latency_ms`` and the criteria expect.
+        """
+        return [None if not s else (math.nan if a else float(v)) for s, a, v in zip(
+            np.ravel(self.studied).tolist(), np.ravel(self.absent).tolist(),
+            np.ravel(self.minimal_latency_ms).tolist())]
+
+
+def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out):
+    """Measure trains ``x3`` (``(T, S, n)``); see :func:`measure_f_waves`' Notes.
+
+    ``cfg``: dt_ms, det_mv (min amplitude), onset_mv, tail, skip, quiet, guard, min_window,
+    min_base (floats). ``train_out[:, t]``: m_end (samples), noise median, flags.
+    """
+    n_trains, n_stim, n = x3.shape
+    dt, min_amp, onset_mv = cfg[0], cfg[1], cfg[2]
+    tail, skip, quiet, guard = int(cfg[3]), int(cfg[4]), int(cfg[5]), int(cfg[6])
+    min_win, min_base = int(cfg[7]), int(cfg[8])
+    width = 2 * h + 1
+    base = np.empty(n_stim)
+    noise = np.empty(n_stim)
+    ok = np.empty(n_stim, np.bool_)
+    mean = np.empty(n)
+    for t in range(n_trains):
+        flags = 0
+        b0, b1 = 0, s
+        if s < min_base:
+            flags |= 16  # SHORT_BASELINE: the tail
+            b0, b1 = n - tail, n
+        n_ok = 0
+        for i in range(n):
+            mean[i] = 0.0
+        for j in range(n_stim):
+            lat_out[t, j] = np.nan
+            amp_out[t, j] = np.nan
+            row = x3[t, j]
+            acc = 0.0
+            chk = 0.0
+            for i in range(n):
+                chk += row[i] * 0.0  # NaN/inf propagate: one vectorizable pass
+            good = chk == 0.0
+            ok[j] = good
+            if not good:
+                flags |= 8  # NAN_SAMPLES
+                continue
+            for i in range(b0, b1):
+                acc += row[i]
+            m = acc / (b1 - b0)
+            sq = 0.0
+            for i in range(b0, b1):
+                sq += (row[i] - m) ** 2
+            base[j] = m
+            noise[j] = math.sqrt(sq / (b1 - b0))
+            for i in range(n):
+                mean[i] += row[i] - m
+            n_ok += 1
+        train_out[0, t] = np.nan
+        train_out[1, t] = np.nan
+        if n_ok == 0 or n - s < min_win + skip:
+            train_out[2, t] = flags | 128  # UNMEASURABLE: not studied
+            continue
+        nz = np.sort(noise[ok])
+        med_noise = nz[(n_ok - 1) // 2] if n_ok % 2 else 0.5 * (nz[n_ok // 2 - 1] + nz[n_ok // 2])
+        train_out[1, t] = med_noise
+        det = max(min_amp, cfg[9] * med_noise)
+        level = max(onset_mv, cfg[10] * med_noise / math.sqrt(width))
+        # -- the window: after the M-wave's return to baseline (or the given end).
+        w0 = w_fixed
+        if w_fixed < 0:
+            lo = min(s + skip, n - 1)
+            hi = n - h
+            km, big = -1, -1.0
+            i0 = max(lo, h)
+            acc = 0.0
+            for u in range(i0 - h, i0 + h):
+                acc += mean[u]
+            for i in range(i0, hi):
+                acc += mean[i + h]
+                v = abs(acc) / (width * n_ok)
+                acc -= mean[i - h]
+                if v > big:
+                    big, km = v, i
+            band = max(cfg[11] * med_noise / math.sqrt(width * n_ok), cfg[12] * det)
+            run = 0
+            w0 = -1
+            i0 = max(km, h)
+            acc = 0.0
+            for u in range(i0 - h, i0 + h):
+                acc += mean[u]
+            for i in range(i0, hi):
+                acc += mean[i + h]
+                run = run + 1 if abs(acc) / (width * n_ok) <= band else 0
+                acc -= mean[i - h]
+                if run >= quiet:
+                    w0 = i - quiet + 1
+                    break
+            if w0 < 0:
+                flags |= 32  # ARTIFACT_OVERLAP: the M-wave never settles
+                w0 = (s + n) // 2
+            train_out[0, t] = w0
+            w0 += guard
+        else:
+            train_out[0, t] = w_fixed
+        w0 = max(w0, s + 1, h)
+        if n - h - w0 < min_win:
+            train_out[2, t] = flags | 128
+            continue
+        n_f = 0
+        for j in range(n_stim):
+            if not ok[j]:
+                continue
+            row = x3[t, j]
+            mx, mn = -np.inf, np.inf
+            k1 = -1
+            v1 = 0.0
+            acc = 0.0
+            for u in range(w0 - h, w0 + h):
+                acc += row[u]
+            inv = 1.0 / width
+            for i in range(w0, n - h):
+                acc += row[i + h]
+                v = acc * inv - base[j]
+                acc -= row[i - h]
+                mx = max(mx, v)
+                mn = min(mn, v)
+                if k1 < 0 and abs(v) >= 0.5 * det:
+                    k1 = i
+                    v1 = abs(v)
+            if mx - mn < det or k1 < 0:
+                continue
+            # walk back from the first half-detection crossing to the onset level
+            k = k1
+            va = v1
+            vb = va
+            while k > w0:
+                acc = 0.0
+                for u in range(-h, h + 1):
+                    acc += row[k - 1 + u]
+                vb = abs(acc / width - base[j])
+                if vb < level:
+                    break
+                va = vb
+                k -= 1
+            if k > w0:  # level crossed between k-1 (vb < level) and k (va >= level)
+                pos = k - 1 + (level - vb) / (va - vb) if va > vb else float(k)
+            else:
+                pos = float(w0)
+            lat_out[t, j] = (pos - s) * dt
+            amp_out[t, j] = mx - mn
+            n_f += 1
+        train_out[2, t] = flags | (0 if n_f else 1)  # ABSENT
+
+
+@functools.cache
+def _kernel():
+    import numba  # lazy: ~0.3 s
+
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(_rows_py)
+
+
+def _check_uv(name: str, value: Any) -> float:
+    return check_number(name, value, unit="uV", minimum=0, inclusive=(False, True))
+
+
+def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int = 0,
+                    m_wave_end_ms: float | None = None,
+                    min_amplitude_uv: float = F_MIN_AMPLITUDE_UV,
+                    onset_threshold_uv: float = F_ONSET_THRESHOLD_UV,
+                    n_threads: int | None = None) -> FWaveMeasures:
+    """Measure the F-waves of trains of responses to repeated supramaximal stimuli.
+
+    Parameters
+    ----------
+    traces : array_like, shape (..., n_stimuli, n_samples), float32 or float64
+        One trace per stimulus (mV, single sweeps, the stimulus at ``stimulus_sample``);
+        ``...`` is the batch of trains. A stimulus with any non-finite sample is left out
+        (NAN_SAMPLES); a train with no finite stimulus is "not studied".
+    sampling_rate_hz : float
+        Sampling rate (Hz), > 0.
+    stimulus_sample : int, default 0
+        Index of the stimulus; earlier samples are each trace's baseline.
+    m_wave_end_ms : float, optional
+        Start of the F window (ms after the stimulus), when known; default: found per
+        train (see Notes). Must lie inside the sweep: ``[0, sweep after the stimulus)``.
+    min_amplitude_uv : float, default ``F_MIN_AMPLITUDE_UV`` (40 uV)
+        Smallest peak-to-peak F-wave (uV); the level is raised to 5 x the noise if higher.
+    onset_threshold_uv : float, default ``F_ONSET_THRESHOLD_UV`` (20 uV)
+        Departure from baseline that defines the F-wave's onset (uV).
+    n_threads : int or None, default None
+        Threads measuring chunks of the batch (None: one per core).
+
+    Returns
+    -------
+    FWaveMeasures
+
+    Raises
+    ------
+    ValueError
+        ``traces`` not a float array of at least two dimensions; bad ``sampling_rate_hz``,
+        ``stimulus_sample``, ``m_wave_end_ms``, ``min_amplitude_uv``,
+        ``onset_threshold_uv`` or ``n_threads`` (the message names the allowed range).
+
+    Notes
+    -----
+    Definitions (AANEM glossary [1]; Fisher [2]; Panayiotopoulos & Chroni [3]): the
+    **F latency** of a response is the interval from the stimulus to the F-wave's onset;
+    the **minimal F latency** is the shortest over the train (the value criteria use), the
+    **mean latency** their mean; **persistence** is the percentage of stimuli followed by an
+    F-wave; **chronodispersion** is the longest minus the shortest F latency. F-waves that
+    are sought and not found are "absent", distinct from "not studied".
+
+    1. Baseline and noise of each stimulus: mean and RMS of the pre-stimulus samples (the
+       last 10 % of the sweep with fewer than 20: SHORT_BASELINE).
+    2. M-wave end (unless ``m_wave_end_ms``): on the train's baseline-corrected mean (the
+       M-wave is the same every time; F-waves, scattered in time, average out), box-smoothed
+       over 0.2 ms, the M-wave's peak is the largest deflection from 1 ms after the stimulus;
+       it has ended at the first sample after that peak from which the mean stays within
+       ``max(4 x its smoothed noise, 0.25 x the F detection level)`` for 1 ms. The F window
+       starts 1 ms later, after the after-potentials have settled.
+    3. An F-wave: in the window, the box-smoothed trace's peak-to-peak reaches
+       ``max(min_amplitude_uv, 5 x noise)``. Its onset: from the first sample at half that
+       level, back to where the deflection falls under ``max(onset_threshold_uv,
+       3 x smoothed noise)``, linearly interpolated.
+
+    Repeater F-waves and A-waves (constant latency, same shape) are counted as F-waves.
+    Accuracy against :func:`nerveconduct.simulate.fwave.simulate_f_waves` is checked in
+    ``tests/test_measure_fwave.py``.
+
+    References
+    ----------
+    .. [1] AANEM glossary of terms in neuromuscular and electrodiagnostic medicine
+       (American Association of Neuromuscular & Electrodiagnostic Medicine, 2015):
+       "F wave", "F wave latency", "F wave persistence", "F wave chronodispersion".
+    .. [2] Fisher MA. AAEM Minimonograph #13: H reflexes and F waves: physiology and
+       clinical indications. Muscle Nerve 1992;15:1223-1233.
+    .. [3] Panayiotopoulos CP, Chroni E. F-waves in clinical neurophysiology: a review,
+       methodological issues and overall value in peripheral neuropathies.
+       Electroencephalogr Clin Neurophysiol 1996;101:365-374.
+    """
+    arr = _check_traces(traces)
+    if arr.ndim < 2:
+        raise ValueError(f"traces must have shape (..., n_stimuli, n_samples), at least 2 "
+                         f"dimensions; got shape {arr.shape}")
+    fs_hz = _check_rate(sampling_rate_hz)
+    n_samples = arr.shape[-1]
+    stim = _check_stimulus(stimulus_sample, n_samples)
+    min_amp = _check_uv("min_amplitude_uv", min_amplitude_uv)
+    onset_uv = _check_uv("onset_threshold_uv", onset_threshold_uv)
+    threads = _check_threads(n_threads)
+    per_ms = fs_hz / 1000.0
+    sweep_after_ms = (n_samples - stim) / per_ms
+    w_fixed = -1
+    if m_wave_end_ms is not None:
+        m_wave_end_ms = check_number("m_wave_end_ms", m_wave_end_ms, unit="ms", minimum=0,
+                                     maximum=sweep_after_ms, inclusive=(True, False),
+                                     allow_none=True)
+        w_fixed = stim + int(math.ceil(m_wave_end_ms * per_ms))
+
+    def samples(ms: float, minimum: int) -> int:
+        return max(minimum, int(round(ms * per_ms)))
+
+    h = samples(SMOOTH_HALF_MS, 1)
+    tail = max(MIN_BASE_SAMPLES, int((n_samples - stim) * TAIL_FRACTION))
+    cfg = np.array([1.0 / per_ms, min_amp / 1000.0, onset_uv / 1000.0, tail,
+                    samples(M_SKIP_MS, 2), samples(M_QUIET_MS, 4), samples(M_GUARD_MS, 0),
+                    samples(MIN_WINDOW_MS, 20), MIN_BASE_SAMPLES, DETECT_NOISE, ONSET_NOISE,
+                    M_BAND_NOISE, M_BAND_DETECT])
+    batch = arr.shape[:-2]
+    n_stim = arr.shape[-2]
+    n_trains = math.prod(batch)
+    x3 = np.ascontiguousarray(arr.reshape(n_trains, n_stim, n_samples))
+    lat = np.full((n_trains, n_stim), np.nan)
+    amp = np.full((n_trains, n_stim), np.nan)
+    train = np.full((3, n_trains), np.nan)
+    train[2] = int(MeasureFlag.UNMEASURABLE)
+    if n_trains and n_stim and n_samples > 2 * h + 1:
+        kernel = _kernel()
+        rows = max(1, CHUNK_BYTES // max(1, n_stim * n_samples * x3.itemsize))
+        starts = range(0, n_trains, rows)
+
+        def run(lo: int) -> None:
+            hi = min(lo + rows, n_trains)
+            kernel(x3[lo:hi], stim, h, w_fixed, cfg, lat[lo:hi], amp[lo:hi], train[:, lo:hi])
+
+        if threads == 1 or len(starts) == 1:
+            for lo in starts:
+                run(lo)
+        else:
+            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
+                for _ in pool.map(run, starts):
+                    pass
+    return _assemble(lat, amp, train, x3, batch, n_stim, per_ms, stim)
+
+
+def _assemble(lat, amp, train, x3, batch, n_stim, per_ms, stim) -> FWaveMeasures:
+    flags = train[2].astype(np.int64)
+    studied = (flags & int(MeasureFlag.UNMEASURABLE)) == 0
+    measured = np.isfinite(x3).all(axis=-1).sum(axis=-1) if x3.size else np.zeros(
+        len(flags), np.int64)
+    measured = np.where(studied, measured, 0)
+    found = np.isfinite(lat)
+    n_f = found.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(n_f > 0, np.nanmin(np.where(found, lat, np.inf), axis=-1), np.nan)
+        hi = np.where(n_f > 0, np.nanmax(np.where(found, lat, -np.inf), axis=-1), np.nan)
+        mean = np.where(n_f > 0, np.where(found, lat, 0.0).sum(axis=-1) / n_f, np.nan)
+        pers = np.where(studied, 100.0 * n_f / measured, np.nan)
+    m_end = (train[0] - stim) / per_ms
+    out = {"minimal_latency_ms": lo, "mean_latency_ms": mean, "maximal_latency_ms": hi,
+           "chronodispersion_ms": hi - lo, "persistence_pct": pers,
+           "n_f_waves": n_f.astype(np.int64), "n_stimuli_measured": measured.astype(np.int64),
+           "m_wave_end_ms": np.where(studied, m_end, np.nan), "noise_uv": train[1] * 1000.0,
+           "studied": studied, "absent": studied & (n_f == 0), "flags": flags}
+    cols = {k: np.asarray(v).reshape(batch) for k, v in out.items()}
+    return FWaveMeasures(**cols, latencies_ms=lat.reshape(batch + (n_stim,)),
+                         amplitudes_uv=(amp * 1000.0).reshape(batch + (n_stim,)))

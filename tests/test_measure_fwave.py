@@ -1,0 +1,174 @@
+"""Accuracy of :func:`nerveconduct.measure.fwave.measure_f_waves` against the simulator's truth.
+
+Trains of 20 stimuli (median nerve at the wrist: M-wave 8 mV, 1.6 units backfiring per
+stimulus on average, artifact 3 mV, fixed seeds) from
+:func:`nerveconduct.simulate.fwave.simulate_f_waves`, whose noiseless truth defines each
+stimulus' F latency as the measure does. Detection is judged on clear cases (truth
+peak-to-peak >= 80 uV, or no unit backfiring); F-waves near the 40 uV level may go either
+way in noise. Tolerances:
+
+====================  ====================  ==================  ==================
+condition             per-stimulus latency  minimal latency     persistence
+                      median / p95 (ms)     median / p95 (ms)   median / p95 (%)
+====================  ====================  ==================  ==================
+noiseless             0.01 / 0.02           0.01 / 0.01         0 / 0
+10 uV RMS             0.10 / 0.40           0.10 / 0.40         5 / 10
+====================  ====================  ==================  ==================
+
+Noiseless, every train's minimal and mean latency and chronodispersion are within 0.05 ms.
+Clear F-waves are all found and clear non-F stimuli never have one (10 uV RMS).
+``python -m pytest tests/test_measure_fwave.py -s`` prints the figures achieved.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+
+from nerveconduct.flags import MeasureFlag as F
+from nerveconduct.measure.fwave import F_WAVE_FIELDS, measure_f_waves
+from nerveconduct.simulate.fwave import simulate_f_waves
+
+
+@functools.cache
+def _condition(noise_uv: float):
+    sim = simulate_f_waves(n_trains=60, noise_uv_rms=noise_uv, seed=30 + int(noise_uv))
+    return sim, measure_f_waves(sim.traces, sim.sampling_rate_hz,
+                                stimulus_sample=sim.stimulus_sample)
+
+
+@pytest.mark.parametrize(("noise_uv", "lat", "min_lat", "pers"), [
+    (0.0, (0.01, 0.02), (0.01, 0.01), (0.0, 0.0)),
+    (10.0, (0.10, 0.40), (0.10, 0.40), (5.0, 10.0)),
+])
+def test_latencies_and_persistence_match_truth(noise_uv, lat, min_lat, pers):
+    sim, m = _condition(noise_uv)
+    t = sim.truth
+    assert m.studied.all() and not m.absent.any() and (m.n_stimuli_measured == 20).all()
+    clear_f = t.f_amplitude_uv >= 80.0
+    no_f = t.n_backfiring == 0
+    assert np.isfinite(m.latencies_ms[clear_f]).all(), "clear F-waves missed"
+    assert np.isnan(m.latencies_ms[no_f]).all(), "F-waves found where no unit backfired"
+    report = []
+    for label, err, (tol_med, tol_p95) in (
+            ("stimulus latency", np.abs(m.latencies_ms - t.f_latency_ms)[clear_f], lat),
+            ("minimal latency", np.abs(m.minimal_latency_ms - t.minimal_latency_ms), min_lat),
+            ("persistence", np.abs(m.persistence_pct - t.persistence_pct), pers)):
+        med, p95 = np.median(err), np.percentile(err, 95)
+        report.append(f"{label} {med:.3f}/{p95:.3f}")
+        assert med <= tol_med and p95 <= tol_p95, (
+            f"{noise_uv} uV: {label} |error| median {med:.4f} (<= {tol_med}), p95 {p95:.4f} "
+            f"(<= {tol_p95})")
+    print(f"\n{noise_uv} uV: " + "; ".join(report))
+    # the summary follows from the per-stimulus latencies
+    lat_ms = m.latencies_ms
+    np.testing.assert_allclose(m.chronodispersion_ms, np.nanmax(lat_ms, -1) - np.nanmin(lat_ms, -1))
+    np.testing.assert_allclose(m.mean_latency_ms, np.nanmean(lat_ms, -1))
+    np.testing.assert_allclose(m.persistence_pct, 100.0 * np.isfinite(lat_ms).mean(-1))
+    # the F window starts after the M-wave (and before the earliest F-wave)
+    assert (m.m_wave_end_ms < t.minimal_latency_ms).all()
+    assert (m.m_wave_end_ms > t.m_wave_end_ms - 3.0).all()
+
+
+def test_noiseless_summary_equals_truth():
+    sim, m = _condition(0.0)
+    for f in ("minimal_latency_ms", "mean_latency_ms", "chronodispersion_ms"):
+        np.testing.assert_allclose(getattr(m, f), getattr(sim.truth, f), atol=0.05)
+
+
+@pytest.mark.parametrize("noise_uv", [10.0, 20.0])
+def test_absent_f_waves_are_absent_not_unstudied(noise_uv):
+    sim = simulate_f_waves(n_trains=50, backfiring_units_mean=0.0, noise_uv_rms=noise_uv,
+                           seed=40)
+    m = measure_f_waves(sim.traces, sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample)
+    assert m.studied.all() and m.absent.all() and (m.n_f_waves == 0).all()
+    assert (m.flags == F.ABSENT).all() and (m.persistence_pct == 0).all()
+    assert np.isnan(m.minimal_latency_ms).all() and np.isnan(m.latencies_ms).all()
+    assert all(math.isnan(v) for v in m.f_wave_latency_ms())
+
+
+def test_not_studied_and_nan_stimuli():
+    sim = simulate_f_waves(n_trains=3, n_stimuli=10, seed=41)
+    x = sim.traces.copy()
+    x[0] = np.nan  # a train never recorded: not studied
+    x[1, 4, 500] = np.nan  # one bad stimulus: left out
+    m = measure_f_waves(x, sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample)
+    assert not m.studied[0] and not m.absent[0] and m.flags[0] & F.UNMEASURABLE
+    assert np.isnan(m.persistence_pct[0]) and m.n_stimuli_measured[0] == 0
+    assert m.flags[1] & F.NAN_SAMPLES and m.n_stimuli_measured[1] == 9
+    assert np.isnan(m.latencies_ms[1, 4])
+    assert m.f_wave_latency_ms()[0] is None
+    assert m.f_wave_latency_ms()[2] == pytest.approx(float(m.minimal_latency_ms[2]))
+
+
+def test_given_m_wave_end_and_vectorized_shapes():
+    sim = simulate_f_waves(n_trains=6, n_stimuli=8, noise_uv_rms=10.0, seed=42)
+    x = sim.traces.reshape(2, 3, 8, -1)
+    m = measure_f_waves(x, sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample,
+                        n_threads=2)
+    assert m.shape == (2, 3) and m.latencies_ms.shape == (2, 3, 8)
+    one = measure_f_waves(x[1, 2], sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample)
+    assert one.shape == ()
+    for f in F_WAVE_FIELDS:
+        np.testing.assert_array_equal(getattr(one, f), getattr(m, f)[1, 2])
+    fixed = measure_f_waves(x, sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample,
+                            m_wave_end_ms=20.0)
+    assert (fixed.m_wave_end_ms == 20.0).all()
+    np.testing.assert_allclose(fixed.minimal_latency_ms, m.minimal_latency_ms, atol=0.5)
+    m32 = measure_f_waves(x.astype(np.float32), sim.sampling_rate_hz,
+                          stimulus_sample=sim.stimulus_sample)
+    np.testing.assert_allclose(m32.minimal_latency_ms, m.minimal_latency_ms, atol=0.01)
+
+
+def test_simulator_truth_and_determinism():
+    sim = simulate_f_waves(n_trains=40, seed=43)
+    t = sim.truth
+    assert sim.traces.shape == (40, 20, 1200)
+    assert (t.minimal_latency_ms > 20.0).all() and (t.minimal_latency_ms < 32.0).all()
+    assert ((t.n_backfiring == 0) <= np.isnan(t.f_latency_ms)).all()
+    assert 60.0 <= np.mean(t.persistence_pct) <= 85.0
+    assert len(t.latencies_or_none()) == 40 and None in sum(t.latencies_or_none(), [])
+    # the M-wave is the same on every stimulus
+    m_only = np.where(np.isnan(t.f_latency_ms)[..., None] & (t.n_backfiring == 0)[..., None],
+                      sim.noiseless, np.nan)
+    assert np.nanstd(m_only, axis=1).max() < 1e-9
+    np.testing.assert_array_equal(simulate_f_waves(n_trains=40, seed=43).traces, sim.traces)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"traces": np.zeros(500)}, r"shape \(\.\.\., n_stimuli, n_samples\), at least 2"),
+    ({"sampling_rate_hz": -1.0}, r"sampling_rate_hz must be a finite number in \[1, .*got -1.0"),
+    ({"stimulus_sample": -1}, r"stimulus_sample must be an integer in \[0, 499\], got -1"),
+    ({"m_wave_end_ms": 50.0}, r"m_wave_end_ms must be None or a finite number in \[0, 25\) ms, got 50"),
+    ({"min_amplitude_uv": 0.0}, r"min_amplitude_uv must be a finite number > 0 uV, got 0.0"),
+    ({"onset_threshold_uv": float("nan")}, r"onset_threshold_uv must be a finite number > 0 uV"),
+    ({"n_threads": 1.5}, r"n_threads must be None or an integer >= 1, got 1.5"),
+])
+def test_bad_arguments_raise_value_error_naming_the_range(kwargs, match):
+    args = {"traces": np.zeros((4, 500)), "sampling_rate_hz": 20000.0, **kwargs}
+    traces, rate = args.pop("traces"), args.pop("sampling_rate_hz")
+    with pytest.raises(ValueError, match=match):
+        measure_f_waves(traces, rate, **args)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n_stimuli": 0}, r"n_stimuli must be an integer >= 1, got 0"),
+    ({"n_trains": 0}, r"n_trains must be None or an integer >= 1, got 0"),
+    ({"backfiring_units_mean": -1.0}, r"backfiring_units_mean must be a finite number >= 0 units, got -1.0"),
+    ({"spinal_distance_mm": 0.0}, r"spinal_distance_mm must be a finite number > 0 mm, got 0.0"),
+    ({"sweep_ms": 20.0}, r"sweep_ms=20.0 .* too short: the F-waves need"),
+    ({"dtype": "int16"}, r"dtype must be 'float64' or 'float32'; got 'int16'"),
+])
+def test_simulator_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_f_waves(**kwargs)
+
+
+def test_wrong_types_raise_type_error():
+    with pytest.raises(TypeError, match=r"min_amplitude_uv must be a finite number > 0 uV, got '40'"):
+        measure_f_waves(np.zeros((4, 500)), 20000.0, min_amplitude_uv="40")
+    with pytest.raises(TypeError, match=r"n_stimuli must be an integer >= 1, got 20.0"):
+        simulate_f_waves(n_stimuli=20.0)
