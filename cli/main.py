@@ -34,7 +34,8 @@ COMMAND_MODULES: dict[str, str] = {
     "validate": "validate:validate",
     "report": "report_cmd:report",
     "plot": "plot_cmd:plot",
-    "batch": "batch_cmd:batch",  # the scale issue's command (cli/batch_cmd.py), listed once it exists
+    "batch": "batch_cmd:batch",
+    "export-bids": "export_bids:export_bids",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -73,7 +74,8 @@ class NerveConductGroup(click.Group):
 
 
 #: Commands that measure waveforms (the first run after installing compiles the kernel).
-MEASURING_COMMANDS = frozenset({"demo", "analyze", "score", "validate", "plot", "report", "batch"})
+MEASURING_COMMANDS = frozenset({"demo", "analyze", "score", "validate", "plot", "report", "batch",
+                                "export-bids"})
 
 
 def _version() -> str:

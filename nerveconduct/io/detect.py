@@ -18,7 +18,7 @@ __all__ = ["FORMATS", "detect_format"]
 
 #: Every format name :func:`detect_format` returns.
 FORMATS = ("trace-csv", "nihon-kohden-txt", "natus-txt", "edf", "hdf5-archive", "sheet-json",
-           "sheet-toml")
+           "sheet-toml", "bids-emg")
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _EXTENSIONS = {".csv": "trace-csv", ".txt": "nihon-kohden-txt", ".edf": "edf",
@@ -59,7 +59,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     -------
     str
         ``"trace-csv"``, ``"nihon-kohden-txt"``, ``"natus-txt"``, ``"edf"``,
-        ``"hdf5-archive"``, ``"sheet-json"`` or ``"sheet-toml"``.
+        ``"hdf5-archive"``, ``"sheet-json"``, ``"sheet-toml"`` or ``"bids-emg"`` (a folder
+        holding ``dataset_description.json``).
 
     Raises
     ------
@@ -81,6 +82,11 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     ``Trace Label`` row; a TOML sheet has ``key = value`` or ``[table]`` lines.
     """
     p = Path(path)
+    if p.is_dir():  # a BIDS-EMG dataset is the one folder we read
+        if (p / "dataset_description.json").is_file():
+            return "bids-emg"
+        raise UnknownFormatError("a folder that is not a BIDS dataset (it holds no "
+                                 "dataset_description.json)", path=p, location="folder")
     with p.open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
     if not head:

@@ -30,7 +30,8 @@ SheetLike = PathLike | StudySheet | Mapping[str, Any] | None
 _SHEETS = ("sheet-json", "sheet-toml")
 #: The named error of each waveform format: what escapes its reader is turned into it.
 _FORMAT_ERRORS = {"trace-csv": FormatError, "nihon-kohden-txt": FormatError, "edf": FormatError,
-                  "natus-txt": FormatError, "hdf5-archive": ArchiveError}
+                  "natus-txt": FormatError, "hdf5-archive": ArchiveError,
+                  "bids-emg": FormatError}
 
 
 def _as_sheet(sheet: SheetLike) -> StudySheet | None:
@@ -70,6 +71,10 @@ def _read_format(path: Path, fmt: str, sheet: StudySheet | None, *, keep_identif
         studies = read_natus_text(path, keep_identifiers=keep_identifiers, sampling_rate_hz=rate)
     elif fmt == "edf":
         studies = read_edf(path, keep_identifiers=keep_identifiers)
+    elif fmt == "bids-emg":
+        from .bids import read_bids  # lazy: only when a BIDS dataset folder is read
+
+        studies = read_bids(path)
     elif fmt == "hdf5-archive":
         from .archive import open_archive  # lazy: h5py only when an archive is read
 
@@ -88,7 +93,8 @@ def read(path: PathLike, *, sheet: SheetLike = None, keep_identifiers: bool = Fa
     ----------
     path : path-like
         A trace CSV export, Nihon Kohden or Natus text export, EDF/EDF+C/EDF+D file,
-        nerveconduct HDF5 archive, or a JSON/TOML study sheet naming its waveform files
+        nerveconduct HDF5 archive, a BIDS-EMG dataset folder (holding
+        ``dataset_description.json``), or a JSON/TOML study sheet naming its waveform files
         (``nerves[].file``, relative to the sheet).
     sheet : path-like, StudySheet or mapping, optional
         A study sheet supplying what the file lacks (distances, nerve, temperature, ...).

@@ -1,0 +1,75 @@
+"""``nerveconduct export-bids``: any readable file(s) -> a BIDS-EMG dataset folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nerveconduct.io.bids import write_bids
+
+from ._output import message, overwrite_option
+from ._pipeline import load_sheet_option, read_inputs, sheet_option
+from .analyze import finish
+from .errors import CommandError
+
+__all__ = ["export_bids"]
+
+
+@click.command("export-bids")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "root", required=True, type=click.Path(file_okay=False),
+              help="The BIDS dataset folder (created if missing; an existing dataset gains "
+                   "the new subjects).")
+@sheet_option()
+@click.option("--subject", default=None, metavar="LABEL",
+              help="Subject label, a pseudonym (letters and digits). Default: the --sheet's "
+                   "case_id, else one subject per study pseudonym.")
+@click.option("--session", default=None, metavar="LABEL", help="Session label (ses-LABEL).")
+@click.option("--power-line-frequency", "power_line_frequency_hz", type=float, default=None,
+              metavar="HZ", help="Mains frequency where the studies were recorded (50 or 60 "
+                                 "Hz); 'n/a' in the sidecars when not given.")
+@click.option("--derivatives/--no-derivatives", default=True, show_default=True,
+              help="Also write our measures under derivatives/nerveconduct/.")
+@overwrite_option()
+def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: str | None,
+                session: str | None, power_line_frequency_hz: float | None, derivatives: bool,
+                overwrite: bool) -> None:
+    """Export INPUTS (any readable format) as a BIDS-EMG dataset in ROOT.
+
+    Each nerve study becomes one run, sub-<label>/[ses-<label>/]emg/
+    sub-<label>_task-ncs_run-<n>_emg.edf (EDF+D, one record per stimulation site), with its
+    _emg.json, _channels.tsv, _events.tsv and _events.json; our measures go to
+    derivatives/nerveconduct/. Subject labels are pseudonyms: patient names and IDs are
+    never written. Existing files of the runs are refused unless --overwrite is given. An
+    input that cannot be read is reported and skipped (exit code 3).
+
+    \b
+    Examples:
+      nerveconduct export-bids median.csv ulnar.csv --sheet case.toml -o bids/
+      nerveconduct export-bids exports/*.edf -o bids/ --session 01 --power-line-frequency 50
+    """
+    if power_line_frequency_hz is not None and not power_line_frequency_hz > 0:
+        raise click.BadParameter("must be a frequency > 0 Hz",
+                                 param_hint="'--power-line-frequency'")
+    sheet_obj = load_sheet_option(sheet)
+    inputs_read = read_inputs(inputs, sheet=sheet_obj, keep_identifiers=False)
+    if len(inputs_read.failures) == len(inputs):
+        finish(len(inputs), inputs_read.failures, listed="above")
+    for path, exc in inputs_read.failures:
+        message(f"skipped {path}: {' '.join(str(exc).split())}")
+    target = Path(root)
+    if target.exists() and not target.is_dir():
+        raise CommandError(f"{root} is a file; give a folder for the BIDS dataset")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        if subject is None and sheet_obj is not None and sheet_obj.case_id:
+            subject = sheet_obj.case_id  # one case, one subject
+        written = write_bids(inputs_read.studies, target, subject=subject, session=session,
+                             overwrite=overwrite, derivatives=derivatives,
+                             power_line_frequency_hz=power_line_frequency_hz)
+    except ValueError as exc:  # a label without letters or digits, a study EDF cannot hold
+        raise CommandError(f"cannot export to {root}: {' '.join(str(exc).split())}") from None
+    n = len(inputs_read.studies)
+    message(f"wrote {n} nerve stud{'y' if n == 1 else 'ies'} ({len(written)} files) to {root}")
+    finish(len(inputs), inputs_read.failures, listed="above")
