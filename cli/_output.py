@@ -15,7 +15,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
 
 import click
 
-from nerveconduct.io._atomic import atomic_write
+from nerveconduct.io import atomic_write
 
 __all__ = [
     "RESULT_FORMATS", "resolve_format", "check_new_output", "atomic_output", "result_stream",
@@ -110,7 +110,7 @@ def message(text: str) -> None:
 
 def announce_first_compile() -> None:
     """Say on stderr why the first run after installing is slow (numba compiles the kernel)."""
-    from nerveconduct.measure.cmap import kernel_cache_ready
+    from nerveconduct.measure import kernel_cache_ready
 
     if not kernel_cache_ready():
         message("first run after installing: compiling the measurement kernel "

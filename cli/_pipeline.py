@@ -14,8 +14,8 @@ from typing import Any, Sequence
 import click
 
 from nerveconduct.criteria import evaluate_nerve, evaluate_patient
-from nerveconduct.io.read import read_many
-from nerveconduct.io.sheet import StudySheet, load_sheet
+from nerveconduct import read_many
+from nerveconduct.io import StudySheet, load_sheet
 from nerveconduct.limits import NormalLimits
 from nerveconduct.model import NerveStudy
 from nerveconduct.analysis import NerveResult

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from nerveconduct._checks import check_option
-from nerveconduct.batch.engine import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
-from nerveconduct.batch.executors import DaskMissingError
-from nerveconduct.batch.output import BatchResumeError
+from nerveconduct import check_option
+from nerveconduct.batch import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
+from nerveconduct.batch import DaskMissingError
+from nerveconduct.batch import BatchResumeError
 
 from ._output import message, overwrite_option
 from ._pipeline import limits_option, load_limits_option, resolve_criteria

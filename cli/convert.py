@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from nerveconduct.io.archive import write_archive
-from nerveconduct.io.edf import write_edf
+from nerveconduct.io import write_archive
+from nerveconduct.io import write_edf
 
 from ._output import check_new_output, message, overwrite_option
 from ._pipeline import keep_identifiers_option, load_sheet_option, read_inputs, sheet_option

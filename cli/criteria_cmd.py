@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from nerveconduct.criteria import get_rule_set, list_rule_sets
-from nerveconduct.serialize.records import to_jsonable
+from nerveconduct.serialize import to_jsonable
 
 from ._output import message
 

@@ -11,10 +11,10 @@ from typing import Any
 import click
 
 from nerveconduct.criteria import evaluate_nerve, evaluate_patient
-from nerveconduct.io.read import read_case
-from nerveconduct.io.sheet import load_sheet
+from nerveconduct import read_case
+from nerveconduct.io import load_sheet
 from nerveconduct.model import Case
-from nerveconduct.scores.cidp_mag import cidp_mag_score, mmn_category
+from nerveconduct.scores import cidp_mag_score, mmn_category
 from nerveconduct.analysis import analyze_nerves
 
 from ._output import check_new_output, message, overwrite_option, progress
@@ -129,7 +129,7 @@ def demo(out_dir: str, no_report: bool, overwrite: bool) -> None:
             results = analyze_nerves(case.studies)
             blocks.append("\n".join(_case_summary(path, case, results)))
             if not no_report:
-                from nerveconduct.report.build import write_html  # matplotlib: only when drawing
+                from nerveconduct.report import write_html  # matplotlib: only when drawing
 
                 written.append(write_html(case, targets[path], criteria=DEMO_CRITERIA,
                                           overwrite=overwrite))

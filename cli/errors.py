@@ -38,7 +38,7 @@ class CommandError(click.ClickException):
 def named_errors() -> tuple[type[BaseException], ...]:
     """The library's named errors (and OS errors on files) that exit with code 1."""
     from nerveconduct.criteria import RuleSetError
-    from nerveconduct.io.errors import NerveConductIOError
+    from nerveconduct.io import NerveConductIOError
     from nerveconduct.limits import LimitsFileError
     from nerveconduct.model import InvalidStudyError
 
@@ -48,7 +48,7 @@ def named_errors() -> tuple[type[BaseException], ...]:
 def _hint(exc: BaseException) -> str:
     """What the user can do about ``exc``."""
     from nerveconduct.criteria import RuleSetError
-    from nerveconduct.io.errors import ArchiveError, FormatError, SheetError, UnknownFormatError
+    from nerveconduct.io import ArchiveError, FormatError, SheetError, UnknownFormatError
     from nerveconduct.limits import LimitsFileError
     from nerveconduct.model import InvalidStudyError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nerveconduct.io.bids import write_bids
+from nerveconduct.io import write_bids
 
 from ._output import message, overwrite_option
 from ._pipeline import load_sheet_option, read_inputs, sheet_option

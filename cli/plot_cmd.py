@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from nerveconduct._checks import check_option
-from nerveconduct.plot.nerve import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
+from nerveconduct import check_option
+from nerveconduct.plot import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
 from nerveconduct.analysis import analyze_nerves
 
 from ._output import check_new_output, message, overwrite_option

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from nerveconduct.io.read import read_case
-from nerveconduct.report.build import write_html
+from nerveconduct import read_case
+from nerveconduct.report import write_html
 
 from ._output import check_new_output, message, overwrite_option
 from ._pipeline import (

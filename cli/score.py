@@ -7,14 +7,14 @@ from typing import Any, Callable
 
 import click
 
-from nerveconduct.io.read import read_case
+from nerveconduct import read_case
 from nerveconduct.model import Case
-from nerveconduct.scores.cidp_mag import (
+from nerveconduct.scores import (
     CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
 )
-from nerveconduct.scores.categories import SUPPORTIVE_MMN
+from nerveconduct.scores import SUPPORTIVE_MMN
 from nerveconduct.analysis import analyze_nerves
-from nerveconduct.serialize.records import score_record
+from nerveconduct.serialize import score_record
 
 from ._output import check_new_output, message, output_option, overwrite_option, result_stream
 from ._pipeline import limits_option, load_limits_option, load_sheet_option, sheet_option

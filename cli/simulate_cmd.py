@@ -7,8 +7,8 @@ from typing import Any, Iterator
 import click
 import numpy as np
 
-from nerveconduct.io.archive import write_archive
-from nerveconduct.simulate.nerve import simulate_nerve
+from nerveconduct.io import write_archive
+from nerveconduct.simulate import simulate_nerve
 
 from ._output import check_new_output, message, overwrite_option, progress
 

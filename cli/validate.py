@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from nerveconduct.flags import MeasureFlag
-from nerveconduct.io.detect import detect_format
-from nerveconduct.io.read import read
+from nerveconduct.io import detect_format
+from nerveconduct import read
 from nerveconduct.analysis import analyze_nerves
-from nerveconduct.serialize.records import failure_record
+from nerveconduct.serialize import failure_record
 
 from ._output import message, progress, resolve_format, result_stream
 from ._pipeline import load_sheet_option, sheet_option

@@ -47,6 +47,8 @@ _EXPORTS = {
     "site_rows": "serialize", "failure_record": "serialize", "to_jsonable": "serialize",
     "write_archive": "io.archive", "open_archive": "io.archive", "Archive": "io.archive",
     "TraceChunk": "io.archive", "write_edf": "io.edf",
+    # argument checks (the library's own; front ends use them for their options too)
+    "check_option": "_checks", "check_number": "_checks",
 }
 
 #: Subpackages and modules reachable as attributes (``nerveconduct.criteria``) without an import.

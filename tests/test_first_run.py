@@ -3,7 +3,7 @@
 import numpy as np
 from click.testing import CliRunner
 
-import nerveconduct.measure.cmap as measure
+import nerveconduct.measure as measure
 from nerveconduct_cli.main import main
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .categories import SUPPORTIVE_MMN
 from .cidp_mag import (
     CLINICAL_ITEMS,
     ScoreItem,
@@ -22,6 +23,7 @@ from .cidp_mag import (
 )
 
 __all__ = [
+    "SUPPORTIVE_MMN",
     "CLINICAL_ITEMS",
     "ScoreItem",
     "CidpMagScore",
