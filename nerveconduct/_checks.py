@@ -22,7 +22,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ArgumentTypeError", "RANGES", "check_option", "check_number", "check_range_of",
+__all__ = ["ArgumentTypeError", "RANGES", "check_option", "check_number", "check_range_of", "in_range",
            "check_type", "gather"]
 
 
@@ -225,6 +225,28 @@ def check_range_of(quantity: str, value: Any, *, name: str | None = None,
     low, high, low_inclusive, unit = RANGES[quantity]
     return check_number(name or quantity, value, unit=unit, minimum=low, maximum=high,
                         inclusive=(low_inclusive, True), allow_none=allow_none)
+
+
+def in_range(quantity: str, values: Any, *, missing_ok: bool = False) -> Any:
+    """Element-wise :func:`check_range_of` over an array: True where a value passes.
+
+    The same bounds as :data:`RANGES` (``missing_ok``: NaN stands for ``None`` and passes),
+    for callers that check whole columns at once (the archive reader).
+
+    Examples
+    --------
+    >>> in_range("sampling_rate_hz", [0.5, 20000.0, float("nan")]).tolist()
+    [False, True, False]
+    >>> in_range("temperature_c", [float("nan"), 33.0, 60.0], missing_ok=True).tolist()
+    [True, True, False]
+    """
+    import numpy as np  # the only check that needs numpy
+
+    low, high, low_inclusive, _ = RANGES[quantity]
+    arr = np.asarray(values, dtype=float)
+    above = arr >= low if low_inclusive else arr > low
+    ok = np.isfinite(arr) & above & (arr <= high)
+    return ok | np.isnan(arr) if missing_ok else ok
 
 
 def check_type(name: str, value: Any, types: type | tuple[type, ...]) -> Any:

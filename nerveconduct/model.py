@@ -24,6 +24,7 @@ __all__ = [
     "Site",
     "NerveStudy",
     "Case",
+    "study_problems",
     "POLARITIES",
     "IDENTIFIER_KEYS",
 ]
@@ -72,6 +73,63 @@ class Site:
     def canonical_name(self) -> str | None:
         """Canonical site name, or ``None`` when the name is not one we know."""
         return canonical_site(self.name)
+
+
+def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_rate_hz: Any,
+                   stimulus_sample: Any, polarity: Any) -> list[str]:
+    """Every problem of a nerve study's description, as sentences (empty when it is valid).
+
+    The one study-validity rule: :class:`NerveStudy` refuses a study that has any; the
+    archive writer re-checks a study with it before writing (a study's attributes are
+    mutable); the archive reader applies the same rules to whole columns
+    (:meth:`nerveconduct.io.archive.TraceChunk.valid_nerves`, with the bounds of
+    :data:`nerveconduct._checks.RANGES`; a test checks that the two agree). Temperature,
+    filter and F-wave latency are checked where they are converted
+    (:class:`NerveStudy`), against the same ranges.
+
+    Parameters
+    ----------
+    nerve : str
+        Non-empty.
+    sites : sequence of Site
+        At least one; each distance positive and finite (mm) or None.
+    traces : array_like
+        Numeric, shape (len(sites), n_samples ≥ 1).
+    sampling_rate_hz : float
+        In the range of ``RANGES["sampling_rate_hz"]`` (Hz).
+    stimulus_sample : int
+        Inside the trace.
+    polarity : str
+        One of :data:`POLARITIES`.
+    """
+    problems: list[str] = []
+    if not isinstance(nerve, str) or not nerve.strip():
+        problems.append(f"nerve must be a non-empty string, got {nerve!r}")
+    if not sites:
+        problems.append("at least one site is required, got none")
+    for i, site in enumerate(sites):
+        if not isinstance(site, Site):
+            problems.append(f"sites[{i}] must be a Site, got {type(site).__name__}")
+            continue
+        gather(problems, check_number, f"site {i} ({site.name!r}) distance_mm",
+               site.distance_mm, unit="mm", minimum=0, inclusive=(False, True), allow_none=True)
+    try:
+        arr = np.asarray(traces, dtype=float)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"traces must be a numeric array (n_sites, n_samples): {exc}")
+        arr = None
+    if arr is not None:
+        if arr.ndim != 2:
+            problems.append(f"traces must have shape (n_sites, n_samples), got shape {arr.shape}")
+        elif arr.shape[0] != len(sites):
+            problems.append(f"{len(sites)} sites but {arr.shape[0]} traces: one trace per site is required")
+        elif arr.shape[1] == 0:
+            problems.append("traces have no samples")
+    gather(problems, check_range_of, "sampling_rate_hz", sampling_rate_hz)
+    last = arr.shape[1] - 1 if arr is not None and arr.ndim == 2 else None
+    gather(problems, check_number, "stimulus_sample", stimulus_sample, minimum=0, maximum=last, integer=True)
+    gather(problems, check_option, "polarity", polarity, POLARITIES)
+    return problems
 
 
 def _optional_quantity(problems: list[str], quantity: str, value: Any, *,
@@ -166,38 +224,9 @@ class NerveStudy:
         self.stimulus_sample = int(stimulus_sample)
 
     def _problems(self, traces: Any) -> list[str]:
-        problems: list[str] = []
-        if not isinstance(self.nerve, str) or not self.nerve.strip():
-            problems.append(f"nerve must be a non-empty string, got {self.nerve!r}")
-        if not self.sites:
-            problems.append("at least one site is required, got none")
-        for i, site in enumerate(self.sites):
-            if not isinstance(site, Site):
-                problems.append(f"sites[{i}] must be a Site, got {type(site).__name__}")
-                continue
-            gather(problems, check_number, f"site {i} ({site.name!r}) distance_mm",
-                   site.distance_mm, unit="mm", minimum=0, inclusive=(False, True),
-                   allow_none=True)
-        try:
-            arr = np.asarray(traces, dtype=float)
-        except (TypeError, ValueError) as exc:
-            problems.append(f"traces must be a numeric array (n_sites, n_samples): {exc}")
-            arr = None
-        if arr is not None:
-            if arr.ndim != 2:
-                problems.append(f"traces must have shape (n_sites, n_samples), got shape {arr.shape}")
-            elif arr.shape[0] != len(self.sites):
-                problems.append(
-                    f"{len(self.sites)} sites but {arr.shape[0]} traces: one trace per site is required"
-                )
-            elif arr.shape[1] == 0:
-                problems.append("traces have no samples")
-        gather(problems, check_range_of, "sampling_rate_hz", self.sampling_rate_hz)
-        last = arr.shape[1] - 1 if arr is not None and arr.ndim == 2 else None
-        gather(problems, check_number, "stimulus_sample",
-               self.stimulus_sample, minimum=0, maximum=last, integer=True)
-        gather(problems, check_option, "polarity", self.polarity, POLARITIES)
-        return problems
+        return study_problems(nerve=self.nerve, sites=self.sites, traces=traces,
+                              sampling_rate_hz=self.sampling_rate_hz,
+                              stimulus_sample=self.stimulus_sample, polarity=self.polarity)
 
     @property
     def n_sites(self) -> int:

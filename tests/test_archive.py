@@ -414,7 +414,7 @@ class TestWriteSafety:
     def test_mutated_study_is_refused(self, tmp_path):
         study = make_study(0)
         study.traces = np.zeros((3, 10))  # 2 sites, 3 traces
-        with pytest.raises(InvalidStudyError, match=r"studies\[0\]: traces must have shape \(2"):
+        with pytest.raises(InvalidStudyError, match=r"studies\[0\]: 2 sites but 3 traces"):  # the one rule
             write_archive(tmp_path / "a.h5", [study])
         study = make_study(0)
         study.polarity, study.side = "up", 3

@@ -187,7 +187,10 @@ def test_a_criteria_error_fails_only_its_nerve(archive, monkeypatch):
 
 def _corruptions():
     """One stored value made wrong at a time (name, where, value)."""
-    return [("nerves", "sampling_rate_hz", v) for v in (0.0, -5.0, np.nan, np.inf)] + \
+    return [("nerves", "sampling_rate_hz", v) for v in (0.0, -5.0, 0.5, 2e7, np.nan, np.inf)] + \
+        [("nerves", "temperature_c", v) for v in (-1.0, 60.0, np.inf)] + \
+        [("nerves", "low_frequency_filter_hz", v) for v in (-2.0, 1e6)] + \
+        [("nerves", "f_wave_latency_ms", v) for v in (0.0, -3.0, 2000.0)] + \
         [("nerves", "stimulus_sample", v) for v in (-1, 10 ** 6)] + \
         [("nerves", "polarity", v) for v in ("sideways", "")] + \
         [("nerves", "nerve", v) for v in ("", "   ")] + \
@@ -216,6 +219,10 @@ def test_valid_nerves_guarantees_that_studies_succeed(archive, part, key, value)
         column = table[key].copy() if table[key].dtype != object else table[key].astype(object)
         column[j if part == "nerves" else row] = value
         table[key] = column
+        if key == "f_wave_latency_ms":  # a stored latency counts unless F-waves are "absent"
+            absent = table["f_wave_absent"].copy()
+            absent[j] = False
+            table["f_wave_absent"] = absent
         bad = dataclasses.replace(chunk, **{part: table})
     valid = bad.valid_nerves()
     assert not valid[j] and valid[np.arange(12) != j].all()

@@ -17,8 +17,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .._checks import check_number, check_option, check_range_of, gather
-from ..model import POLARITIES, InvalidStudyError, NerveStudy
+from .._checks import check_number, check_option
+from ..model import InvalidStudyError, NerveStudy, study_problems
 from . import _archive_layout as L
 from ._archive_checks import check_layout, open_checked
 from ._atomic import atomic_path
@@ -60,24 +60,14 @@ def _check_options(compression: Any, chunk_rows: Any, dtype: Any, overwrite: boo
 
 
 def _study_problems(study: NerveStudy) -> list[str]:
-    """Re-check what the archive relies on (a NerveStudy's attributes are mutable)."""
-    problems: list[str] = []
-    for name in L.NULLABLE_STRINGS:
-        value = getattr(study, name)
-        if value is not None and not isinstance(value, str):
-            problems.append(f"{name} must be a str or None, got {value!r}")
-    traces = np.asarray(study.traces)
-    if traces.ndim != 2 or traces.shape[0] != len(study.sites) or traces.shape[1] < 1:
-        problems.append(f"traces must have shape ({len(study.sites)}, n_samples >= 1), got "
-                        f"{traces.shape}")
-    elif not 0 <= int(study.stimulus_sample) < traces.shape[1]:
-        problems.append(f"stimulus_sample {study.stimulus_sample} lies outside the "
-                        f"{traces.shape[1]}-sample trace")
-    if not isinstance(study.nerve, str) or not study.nerve.strip():
-        problems.append(f"nerve must be a non-empty string, got {study.nerve!r}")
-    gather(problems, check_option, "polarity", study.polarity, POLARITIES)
-    gather(problems, check_range_of, "sampling_rate_hz", study.sampling_rate_hz)
-    return problems
+    """Re-check a study with the one validity rule (:func:`nerveconduct.model.study_problems`:
+    a NerveStudy's attributes are mutable), plus what the archive's columns need."""
+    problems = [f"{name} must be a str or None, got {getattr(study, name)!r}"
+                for name in L.NULLABLE_STRINGS
+                if getattr(study, name) is not None and not isinstance(getattr(study, name), str)]
+    return problems + study_problems(nerve=study.nerve, sites=study.sites, traces=study.traces,
+                                     sampling_rate_hz=study.sampling_rate_hz,
+                                     stimulus_sample=study.stimulus_sample, polarity=study.polarity)
 
 
 def _nan(value: float | None) -> float:

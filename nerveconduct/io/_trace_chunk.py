@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import in_range
 from ..model import POLARITIES, InvalidStudyError, NerveStudy, Site
 from . import _archive_layout as L
 from .errors import ArchiveError
@@ -114,14 +115,14 @@ class TraceChunk:
     def valid_nerves(self) -> np.ndarray:
         """Whether each nerve's stored values make a valid study (bool per nerve).
 
-        A vectorized check of the rules that :meth:`studies` applies (the
-        :class:`~nerveconduct.model.NerveStudy` rules and those above: a known polarity, a
-        non-empty nerve name, at least one site, one trace length per nerve, a finite
-        positive sampling rate, a stimulus sample inside the trace, positive finite
-        distances, metadata that is a JSON object or null). True for a nerve guarantees that
-        :meth:`studies` builds it; the analysis core reads only such nerves, and the batch
-        writes a failure row naming the problem (from :meth:`studies`) for the others.
-        ``tests/test_batch.py`` checks the guarantee on corrupted chunks.
+        The one study-validity rule (:func:`nerveconduct.model.study_problems`, and the
+        ranges of temperature, filter and F-wave latency that :class:`NerveStudy` checks)
+        applied to whole columns, with the same bounds (:data:`nerveconduct._checks.RANGES`),
+        plus what :meth:`studies` needs of an archive: one trace length per nerve and
+        metadata that is a JSON object or null. True for a nerve guarantees that
+        :meth:`studies` builds it (``tests/test_batch_columns.py`` checks it on corrupted
+        chunks); the analysis core reads only such nerves, and the batch writes a failure row
+        naming the problem (from :meth:`studies`) for the others.
         """
         nv, st = self.nerves, self.sites
         n = self.n_nerves
@@ -137,12 +138,15 @@ class TraceChunk:
         row_nerve = np.repeat(np.arange(n), np.where(ok, counts, 0))
         row_ok = (ns >= 1) & (ns == np.repeat(first_ns, np.where(ok, counts, 0)))
         dist = np.asarray(st["distance_mm"], dtype=float)
-        row_ok &= np.isnan(dist) | (np.isfinite(dist) & (dist > 0))
+        row_ok &= np.isnan(dist) | (np.isfinite(dist) & (dist > 0))  # NerveStudy: > 0 mm, no maximum
         bad_rows = np.zeros(n, dtype=np.int64)
         np.add.at(bad_rows, row_nerve, (~row_ok).astype(np.int64))
         ok &= bad_rows == 0
-        rate = np.asarray(nv["sampling_rate_hz"], dtype=float)
-        ok &= np.isfinite(rate) & (rate > 0)
+        ok &= in_range("sampling_rate_hz", nv["sampling_rate_hz"])
+        for quantity in ("temperature_c", "low_frequency_filter_hz"):
+            ok &= in_range(quantity, nv[quantity], missing_ok=True)
+        absent = np.asarray(nv.get("f_wave_absent", np.zeros(n, dtype=bool)), dtype=bool)
+        ok &= absent | in_range("f_wave_latency_ms", nv["f_wave_latency_ms"], missing_ok=True)
         stim = np.asarray(nv["stimulus_sample"])
         if not np.issubdtype(stim.dtype, np.integer):
             return np.zeros(n, dtype=bool)
