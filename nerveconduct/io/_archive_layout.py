@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from .errors import ArchiveError, quote
+from .pseudonym import source_key
 
 __all__ = [
     "COMPRESSIONS",
@@ -175,7 +176,9 @@ def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False
     metadata : dict
         ``NerveStudy.metadata``.
     keep_identifiers : bool, default False
-        Keep keys that :func:`is_identifier_key` flags (at every nesting level).
+        Keep keys that :func:`is_identifier_key` flags (at every nesting level) and the input
+        file's name (``source_file``; by default its pseudonymous
+        :func:`~nerveconduct.io.pseudonym.source_key`).
 
     Returns
     -------
@@ -189,6 +192,8 @@ def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False
         A value is not JSON-safe; the message gives its key path and type.
     """
     clean = _json_safe(dict(metadata), "metadata", keep_identifiers)
+    if not keep_identifiers and isinstance(clean.get("source_file"), str):  # names carry identifiers
+        clean["source_file"] = source_key(clean["source_file"])
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
 
 

@@ -16,13 +16,14 @@ import hmac
 import os
 import re
 
-__all__ = ["PSEUDONYM_KEY_ENV", "pseudonymize", "normalize_identifier"]
+__all__ = ["PSEUDONYM_KEY_ENV", "pseudonymize", "normalize_identifier", "source_key"]
 
 #: Environment variable that overrides the fixed project key.
 PSEUDONYM_KEY_ENV = "NERVECONDUCT_PSEUDONYM_KEY"
 
 _PROJECT_KEY = b"nerveconduct-pseudonym-v1"
 _PREFIX = "P-"
+_SOURCE_PREFIX = "F-"
 _N_HEX = 10
 
 
@@ -80,3 +81,27 @@ def pseudonymize(*identifiers: str | None, key: bytes | str | None = None) -> st
     key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     digest = hmac.new(key_bytes, "\x1f".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
     return _PREFIX + digest[:_N_HEX]
+
+
+def source_key(path: str | os.PathLike[str] | None, *, key: bytes | str | None = None) -> str | None:
+    """A pseudonymous key of an input file, for outputs that must not carry its name.
+
+    File names often carry a patient's name or ID (``Doe_Jane_12345678.csv``); outputs and
+    archives say ``"F-"`` + 10 hexadecimal digits of the keyed HMAC of the file's *base name*
+    instead (stable for the same file name, whatever folder it is read from; the same key as
+    :func:`pseudonymize`), unless the user asks to keep identifiers.
+
+    Examples
+    --------
+    >>> k = source_key("/data/Doe_Jane_12345678.csv", key="k")
+    >>> k == source_key("elsewhere/Doe_Jane_12345678.csv", key="k"), k.startswith("F-"), len(k)
+    (True, True, 12)
+    >>> source_key(None) is None
+    True
+    """
+    if path is None:
+        return None
+    name = os.path.basename(os.fspath(path))
+    digest = pseudonymize("file", name, key=key)
+    return None if digest is None else _SOURCE_PREFIX + digest[len(_PREFIX):]
+
