@@ -2,8 +2,11 @@
 
 The default table is the widely used textbook set (Preston DC, Shapiro BE.
 *Electromyography and Neuromuscular Disorders*, 3rd ed., Elsevier 2013, motor conduction
-normal values), confidence [R] in CRITERIA.md: recalled and consistent with secondary
-sources, not checked against the book itself. A lab should load its own limits
+normal values: median–APB amplitude ≥ 4.0 mV, DML ≤ 4.4 ms, CV ≥ 49 m/s, F ≤ 31 ms at 7 cm;
+ulnar–ADM ≥ 6.0 mV, ≤ 3.3 ms, ≥ 49 m/s, F ≤ 32 ms; fibular–EDB ≥ 2.0 mV, ≤ 6.5 ms, ≥ 44 m/s,
+F ≤ 56 ms at 9 cm; tibial–AH ≥ 4.0 mV, ≤ 5.8 ms, ≥ 41 m/s, F ≤ 56 ms). Confidence: recalled,
+not checked against the book itself (4.4 is the median DML limit, not its amplitude limit;
+the fibular DML is the least certain value). A lab should load its own limits
 (:meth:`NormalLimits.from_file`, CSV or TOML) — results name the table they used.
 
 A missing limit is ``None``: comparisons that need it are ``None`` with a reason, never a
@@ -30,7 +33,7 @@ __all__ = ["LimitRow", "NormalLimits", "LimitsFileError", "DEFAULT_LIMITS_CITATI
 DEFAULT_LIMITS_CITATION = (
     "Preston DC, Shapiro BE. Electromyography and Neuromuscular Disorders: Clinical-"
     "Electrophysiologic Correlations, 3rd ed. Elsevier; 2013 (motor conduction normal values). "
-    "Confidence [R]: recalled, consistent with secondary sources (CRITERIA.md)."
+    "Confidence: recalled, not checked against the book (docs/criteria.md)."
 )
 
 
@@ -141,7 +144,7 @@ class NormalLimits:
 
     @classmethod
     def default(cls) -> "NormalLimits":
-        """The default textbook table of CRITERIA.md (Preston & Shapiro, [R])."""
+        """The default textbook table (Preston & Shapiro, 3rd ed. 2013; recalled)."""
         return cls(_DEFAULT_ROWS, name="preston-shapiro", citation=DEFAULT_LIMITS_CITATION)
 
     def lookup(self, nerve: str | None, muscle: str | None = None,

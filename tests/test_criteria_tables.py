@@ -63,8 +63,8 @@ def test_list_rule_sets_shows_every_shipped_set_with_citation():
     assert SHIPPED <= set(infos)
     assert "J Peripher Nerv Syst 2010;15(4):295-301" in infos["efns-pns-2010-mmn"].citation
     assert "Eur J Neurol 2021;28(11):3556" in infos["ean-pns-2021-cidp"].citation
-    assert infos["ean-pns-2021-cidp"].confidence == "R"
-    assert infos["textbook-20pct"].confidence == "S"
+    assert infos["ean-pns-2021-cidp"].confidence == "recalled"
+    assert infos["textbook-20pct"].confidence == "unsourced"
     assert str(infos["aan-1991"]).startswith("aan-1991: AAN 1991 research criteria")
 
 
@@ -72,7 +72,7 @@ def test_every_threshold_carries_confidence_and_verification():
     for info in list_rule_sets():
         rs = get_rule_set(info.id)
         for rule in (*rs.segment_rules, *rs.nerve_items, *rs.combinations):
-            assert rule.confidence in ("C", "R", "S"), (info.id, rule)
+            assert rule.confidence in ("primary", "secondary", "recalled", "unsourced"), (info.id, rule)
             assert rule.verification.strip(), (info.id, rule)
 
 
@@ -127,7 +127,8 @@ def test_rule_dirs_environment_variable(tmp_path, monkeypatch):
     (('kind = "conduction-block"', 'kind = "conduction-block"\nexcluded_nerves = ["sural"]'), "excluded_nerves",
      "unknown nerve 'sural'"),
     (('confidence = "S"\nverification = "lab consensus"\nkind', 'confidence = "X"\nverification = "x"\nkind'),
-     "confidence", "confidence must be one of ['C', 'R', 'S'], got 'X'"),
+     "confidence", "confidence must be one of ['primary', 'secondary', 'recalled', 'unsourced', 'C', 'R', 'S'], "
+     "got 'X'"),
 ])
 def test_invalid_table_names_file_key_and_allowed(tmp_path, edit, key, message):
     old, new = edit

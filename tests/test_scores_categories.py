@@ -1,4 +1,4 @@
-"""EFNS/PNS 2010 MMN categories (CRITERIA.md [R]) from CB verdicts and clinical inputs."""
+"""EFNS/PNS 2010 MMN categories (recalled Table 4) from CB verdicts and clinical inputs."""
 
 from __future__ import annotations
 
@@ -44,13 +44,18 @@ def test_mmn_probable_in_two_nerves_or_one_with_two_supportive():
 
 
 def test_mmn_possible_clinical_sensory_and_ivig_response_without_cb():
-    cat = mmn_category([median(NONE)], **CLIN, supportive={"ivig_response": True})
+    # round 2: the default reading needs two supportive criteria; "ivig" is the alternative
+    cat = mmn_category([median(NONE)], **CLIN, supportive={"ivig_response": True}, possible_supportive="ivig")
     assert cat.category == "possible"
     assert "IVIg response" in cat.reasons[0]
 
 
 def test_mmn_possible_one_nerve_only_with_cb():
+    # round 2: the one-nerve branch also needs normal sensory conduction in that nerve
     cat = mmn_category([median(PROBABLE)], core_clinical=False, exclusions_absent=True, sensory_normal=None,
+                       one_nerve_only=True)
+    assert (cat.category, cat.max_category) == ("none", "possible")
+    cat = mmn_category([median(PROBABLE)], core_clinical=False, exclusions_absent=True, sensory_normal=True,
                        one_nerve_only=True)
     assert cat.category == "possible"
 

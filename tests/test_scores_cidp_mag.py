@@ -78,11 +78,15 @@ def test_cidp_mag_tli_at_0_25_inclusive(dml, low):
     assert item.present is low
 
 
-def test_cidp_mag_tli_needs_two_different_nerve_names():
+def test_cidp_mag_tli_left_and_right_are_different_nerves():
+    # round 2: "2 different motor nerves" counts (nerve, side), as every rule set does
     both_medians = [nerve("median", dml=6.0, side="left"), nerve("median", dml=6.0, side="right")]
     item = {it.key: it for it in cidp_mag_score(SOURCE_CLINICAL, both_medians).items}["tli_low_in_2_nerves"]
-    assert item.present is False  # left and right median are the same nerve for this item
-    assert "in 1 different nerve(s)" in item.evidence
+    assert item.present is True
+    assert "in 2 different nerve(s)" in item.evidence
+    same_side = [nerve("median", dml=6.0, side="right"), nerve("median", dml=6.0, side="right")]
+    item = {it.key: it for it in cidp_mag_score(SOURCE_CLINICAL, same_side).items}["tli_low_in_2_nerves"]
+    assert item.present is False and "in 1 different nerve(s)" in item.evidence
 
 
 def test_cidp_mag_tli_unknown_when_missing_tli_could_complete_the_count():
@@ -90,7 +94,7 @@ def test_cidp_mag_tli_unknown_when_missing_tli_could_complete_the_count():
     score = cidp_mag_score(SOURCE_CLINICAL, nerves)
     item = {it.key: it for it in score.items}["tli_low_in_2_nerves"]
     assert item.present is None and item.points is None
-    assert "TLI not computed for: ulnar" in item.evidence
+    assert "TLI not computed for: right ulnar" in item.evidence  # round 2: nerves are (nerve, side)
     assert (score.points, score.min_points, score.max_points) == (None, 2, 3)
 
 

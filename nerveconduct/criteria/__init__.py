@@ -22,3 +22,11 @@ __all__ = [
     "RuleSetInfo", "SegmentVerdict", "NerveVerdict", "PatientVerdict", "ItemResult", "LEVELS",
     "RULE_DIRS_ENV", "UnknownRuleSetError",
 ]
+
+#: The rule sets applied when none are named (``nerveconduct analyze``, ``batch``, ``report``,
+#: ``demo``; the Python functions that take ``criteria``): conduction block of the EFNS/PNS
+#: 2010 multifocal motor neuropathy guideline and the EAN/PNS 2021 CIDP motor criteria. The
+#: first is also the default rule set defining conduction block (CIDP-MAG score, plots), the
+#: second the default CIDP rule set (``nerveconduct score cidp``).
+DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
+__all__ += ["DEFAULT_CRITERIA"]

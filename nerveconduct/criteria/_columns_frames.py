@@ -84,7 +84,16 @@ def segment_frame(results: NerveTable | Sequence[NerveResult]) -> dict[str, np.n
           ``area_drop_from_distal_pct``, ``duration_increase_from_distal_pct``,
           ``cmap_duration_increase_from_distal_pct`` (%); ``first_peak_to_peak_mv``,
           ``first_amplitude_mv`` (mV), ``first_absent`` (bool), ``first_canonical`` (object)
-          of the most distal site.
+          of the most distal site;
+        - against the *reference site* (``comparison = "from_distal"`` with
+          ``beyond_compression = "nearest-site"``): the most distal site, or, beyond a
+          compression site, the nearest site proximal to it (the proximal site of the last
+          segment across a compression site distal to this segment):
+          ``amplitude_drop_from_reference_pct``, ``area_drop_from_reference_pct``,
+          ``duration_increase_from_reference_pct``,
+          ``cmap_duration_increase_from_reference_pct`` (%); ``reference_peak_to_peak_mv``,
+          ``reference_amplitude_mv`` (mV), ``reference_absent`` (bool),
+          ``reference_canonical`` and ``reference_site`` (object: canonical and recorded name).
 
     Examples
     --------
@@ -106,7 +115,51 @@ def segment_frame(results: NerveTable | Sequence[NerveResult]) -> dict[str, np.n
                  first_peak_to_peak_mv=site["peak_to_peak_amplitude_mv"][first],
                  first_amplitude_mv=site["negative_peak_amplitude_mv"][first],
                  first_absent=~site["present"][first], first_canonical=site["canonical"][first])
+    frame.update(_reference_values(seg, site, first))
     return checked_frame(frame, SEGMENT_KEYS, "segment frame")
+
+
+def _reference_values(seg: dict[str, np.ndarray], site: dict[str, np.ndarray],
+                      first: np.ndarray) -> dict[str, np.ndarray]:
+    """Each segment's proximal site against its reference site (see :func:`segment_frame`).
+
+    The reference position of segment ``i`` of a nerve is the largest ``j < i`` whose segment
+    crosses a compression site (its proximal site is the nearest site beyond it), else 0 (the
+    most distal site). Segments are stored nerve by nerve, ``index`` ascending.
+    """
+    n = len(seg["index"])
+    index = np.asarray(seg["index"], dtype=np.int64)
+    nrow = np.asarray(seg["nerve_row"], dtype=np.int64)
+    crossing = np.asarray(seg["entrapment_site"] != None, dtype=bool)  # noqa: E711 (object array)
+    mark = np.where(crossing, index, 0)
+    prev = np.zeros(n, dtype=np.int64)  # the mark of the segment before, within a nerve
+    if n:
+        same = np.zeros(n, dtype=bool)
+        same[1:] = nrow[1:] == nrow[:-1]
+        prev[1:] = np.where(same[1:], mark[:-1], 0)
+        big = int(index.max()) + 1
+        ref_pos = np.maximum.accumulate(prev + nrow * big) - nrow * big  # running max per nerve
+    else:
+        ref_pos = prev
+    ref = first + ref_pos
+    prox = np.asarray(seg["row"], dtype=np.int64)
+    present = np.asarray(site["present"], dtype=bool)
+    both = present[prox] & present[ref]
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for name, key, drop in (("amplitude_drop", "negative_peak_amplitude_mv", True),
+                                ("area_drop", "negative_peak_area_mv_ms", True),
+                                ("duration_increase", "negative_peak_duration_ms", False),
+                                ("cmap_duration_increase", "cmap_duration_ms", False)):
+            v = np.asarray(site[key], dtype=float)
+            ratio = v[prox] / v[ref]
+            value = 100.0 * (1.0 - ratio) if drop else 100.0 * (ratio - 1.0)
+            out[f"{name}_from_reference_pct"] = np.where(both & np.isfinite(value), value, np.nan)
+    out.update(reference_peak_to_peak_mv=site["peak_to_peak_amplitude_mv"][ref],
+               reference_amplitude_mv=site["negative_peak_amplitude_mv"][ref],
+               reference_absent=~present[ref], reference_canonical=site["canonical"][ref],
+               reference_site=site["name"][ref])
+    return out
 
 
 def nerve_frame(results: NerveTable | Sequence[NerveResult]) -> dict[str, np.ndarray]:

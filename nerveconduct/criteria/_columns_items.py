@@ -126,6 +126,10 @@ SEGMENT_KEYS: dict[str, type] = {
                      "duration_increase_from_distal_pct", "cmap_duration_increase_from_distal_pct",
                      "first_peak_to_peak_mv", "first_amplitude_mv"), _FLOAT),
     "first_absent": _BOOL, "first_canonical": _OBJ,
+    **dict.fromkeys(("amplitude_drop_from_reference_pct", "area_drop_from_reference_pct",
+                     "duration_increase_from_reference_pct", "cmap_duration_increase_from_reference_pct",
+                     "reference_peak_to_peak_mv", "reference_amplitude_mv"), _FLOAT),
+    "reference_absent": _BOOL, "reference_canonical": _OBJ, "reference_site": _OBJ,
 }
 #: Nerve-frame keys and their dtypes (documented in :func:`nerve_frame`).
 NERVE_KEYS: dict[str, type] = {
@@ -171,9 +175,13 @@ def checked_frame(frame: Mapping[str, np.ndarray], keys: Mapping[str, type] | Se
 #: F_NOT_STUDIED, F_ABSENT (a limit item on the F latency), F_PRESENT, F_ABSENT_AMP_UNKNOWN;
 #: MISSING: the value (or its limit) not available; NO_CUTOFF, WRONG_FILTER, FILTER_NOT_RECORDED
 #: (graded, the cut-off assumes the table's filter): distal CMAP duration; UNKNOWN_NERVE,
-#: OTHER_NERVE: the item's nerve condition.
+#: OTHER_NERVE: the item's nerve condition. Cut-offs per filter (``thresholds_ms_by_filter``):
+#: GRADED with the recorded filter's row; WRONG_FILTER: no row for the recorded filter;
+#: FILTER_ALL_ROWS: filter not recorded, every row gives the same answer; FILTER_ROWS_DISAGREE:
+#: filter not recorded and the answer depends on it (not assessable).
 (GRADED, LOW_CUTOFF, BOTH_CUTOFFS, F_NOT_STUDIED, F_ABSENT, F_PRESENT, F_ABSENT_AMP_UNKNOWN, MISSING,
- NO_CUTOFF, WRONG_FILTER, FILTER_NOT_RECORDED, UNKNOWN_NERVE, OTHER_NERVE) = range(13)
+ NO_CUTOFF, WRONG_FILTER, FILTER_NOT_RECORDED, UNKNOWN_NERVE, OTHER_NERVE, FILTER_ALL_ROWS,
+ FILTER_ROWS_DISAGREE) = range(15)
 
 
 def _distal_pct_lln(nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +219,9 @@ def _limit_item(item: NerveItem, nf: Mapping[str, np.ndarray]) -> tuple[np.ndarr
 
 def _f_absent(item: NerveItem, nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     studied, f = nf["f_wave_studied"], nf["f_wave_latency_ms"]
+    if item.distal_amplitude_min_pct_lln is None:  # absence counts whatever the distal amplitude
+        return (np.where(~studied, N, np.where(np.isnan(f), T, F)).astype(np.int8),
+                np.where(~studied, F_NOT_STUDIED, np.where(np.isnan(f), GRADED, F_PRESENT)))
     amp_pct, amp_known = _distal_pct_lln(nf)
     ok = state(ge(amp_pct, item.distal_amplitude_min_pct_lln, item.distal_amplitude_min_pct_lln_inclusive))
     out = np.where(amp_known, ok, N)
@@ -219,7 +230,41 @@ def _f_absent(item: NerveItem, nf: Mapping[str, np.ndarray]) -> tuple[np.ndarray
             np.where(~studied, F_NOT_STUDIED, np.where(np.isnan(f), absent, F_PRESENT)))
 
 
+def _duration_by_filter(item: NerveItem, nf: Mapping[str, np.ndarray],
+                        eqc: EqCache) -> tuple[np.ndarray, np.ndarray]:
+    """Distal CMAP duration with one row of cut-offs per low-frequency filter."""
+    value, lff = nf["distal_cmap_duration_ms"], nf["low_frequency_filter_hz"]
+    out = np.full(value.shape, F)
+    branch = np.full(value.shape, NO_CUTOFF, dtype=np.int8)
+    finite, recorded = np.isfinite(value), ~np.isnan(lff)
+    for nerve in item.cutoff_nerves():
+        sel = eqc.eq("nerve", nerve)
+        matched = np.zeros(value.shape, dtype=bool)
+        graded = np.full(value.shape, N)
+        lo, hi = np.full(value.shape, T), np.full(value.shape, F)  # min / max over the rows
+        for hz, row in item.thresholds_ms_by_filter:
+            cutoffs = dict(row)
+            if nerve not in cutoffs:
+                continue
+            st = state(compare(value, cutoffs[nerve], item.compare))
+            at = recorded & isclose(lff, hz)
+            graded = np.where(at, st, graded)
+            matched |= at
+            lo, hi = np.minimum(lo, st), np.maximum(hi, st)
+        agree = lo == hi
+        st_nerve = np.where(recorded, np.where(matched, graded, N), np.where(agree, lo, N))
+        br_nerve = np.where(recorded, np.where(matched, GRADED, WRONG_FILTER),
+                            np.where(agree, FILTER_ALL_ROWS, FILTER_ROWS_DISAGREE))
+        st_nerve = np.where(finite, st_nerve, N)
+        br_nerve = np.where(finite | (recorded & ~matched), br_nerve, MISSING)
+        out = np.where(sel, st_nerve, out)
+        branch = np.where(sel, br_nerve, branch)
+    return out, branch
+
+
 def _duration_item(item: NerveItem, nf: Mapping[str, np.ndarray], eqc: EqCache) -> tuple[np.ndarray, np.ndarray]:
+    if item.thresholds_ms_by_filter:
+        return _duration_by_filter(item, nf, eqc)
     value = nf["distal_cmap_duration_ms"]
     cutoffs = dict(item.thresholds_ms)
     out = np.full(value.shape, F)  # a nerve without a cut-off: not applicable

@@ -12,7 +12,7 @@ assessable, ``T`` met).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -99,6 +99,11 @@ class SegmentDecisions:
         Per segment item (rule order), merged over its rules where the rules grade the segment;
         elsewhere ``N``, or ``F`` for an absent proximal response graded "possible" (see
         ``columns.SegmentColumns``).
+    carry_states : dict of str to ndarray of int8
+        ``comparison = "from_distal"`` only (else empty): per segment item, its state on a
+        comparison excluded as across a compression site, as if it were graded (``F``
+        elsewhere): where it is not ``F`` the excluded comparison could carry the item, so a
+        nerve that meets it nowhere else is not assessable for it rather than "not met".
     """
 
     compared: Mapping[str, np.ndarray]
@@ -111,6 +116,7 @@ class SegmentDecisions:
     rules: tuple[RuleChecks, ...]
     met_rules: np.ndarray | None
     item_states: Mapping[str, np.ndarray]
+    carry_states: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def _const(n: int, value: int) -> np.ndarray:
@@ -135,8 +141,15 @@ def first_up_to(mask: np.ndarray, nerve_id: np.ndarray, index: np.ndarray) -> np
     return first[nerve_id] <= index
 
 
-def compared(f: Mapping[str, np.ndarray], mode: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def compared(f: Mapping[str, np.ndarray], mode: str,
+             beyond: str = "nearest-site") -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The compared values of each segment, and the entrapment and Erb's point masks.
+
+    ``mode`` ``"adjacent"``: each segment's own two sites. ``"from_distal"``: the proximal site
+    against the most distal one; beyond a compression site, with ``beyond`` ``"nearest-site"``
+    against the nearest site proximal to it (only a comparison that itself crosses a
+    compression site is "across" it), with ``"excluded"`` against the most distal site still
+    (every comparison from the first compression site on is "across" it).
 
     Besides the drops (%), duration increases (%), distal amplitude (mV), canonical sites and
     nerve: ``peak_to_peak`` (drop %, NaN without two finite amplitudes and a positive distal
@@ -149,6 +162,13 @@ def compared(f: Mapping[str, np.ndarray], mode: str) -> tuple[dict[str, np.ndarr
              "duration": f["duration_increase_pct"], "cmap_duration": f["cmap_duration_increase_pct"],
              "distal_amplitude_mv": f["distal_amplitude_mv"], "distal_absent": f["distal_absent"]}
         d_pp, ent, erbs = f["distal_peak_to_peak_mv"], has_ent, f["from_erbs_point"]
+    elif beyond == "nearest-site":
+        c = {"distal": f["reference_canonical"], "amplitude": f["amplitude_drop_from_reference_pct"],
+             "area": f["area_drop_from_reference_pct"], "duration": f["duration_increase_from_reference_pct"],
+             "cmap_duration": f["cmap_duration_increase_from_reference_pct"],
+             "distal_amplitude_mv": f["reference_amplitude_mv"], "distal_absent": f["reference_absent"]}
+        d_pp, ent = f["reference_peak_to_peak_mv"], has_ent
+        erbs = first_up_to(f["from_erbs_point"], f["nerve_id"], f["index"])
     else:
         c = {"distal": f["first_canonical"], "amplitude": f["amplitude_drop_from_distal_pct"],
              "area": f["area_drop_from_distal_pct"], "duration": f["duration_increase_from_distal_pct"],
@@ -267,7 +287,7 @@ def rule_checks(rule: SegmentRule, c: Mapping[str, np.ndarray], eqc: EqCache, kn
 
 
 def segment_decisions(rs: RuleSet, f: Mapping[str, np.ndarray], mode: str, exclude_entrapment: bool,
-                      include_erbs_point: bool) -> SegmentDecisions:
+                      include_erbs_point: bool, beyond: str = "nearest-site") -> SegmentDecisions:
     """Grade every segment of a checked segment frame (options already resolved).
 
     Order of the decisions (the engine's): a nerve excluded by the rule set; a segment across
@@ -275,7 +295,7 @@ def segment_decisions(rs: RuleSet, f: Mapping[str, np.ndarray], mode: str, exclu
     response absent; proximal response absent (``possible`` or not assessable, as the table
     says); else every rule, the strongest level of a met rule winning.
     """
-    c, ent, erbs = compared(f, mode)
+    c, ent, erbs = compared(f, mode, beyond)
     eqc = EqCache(c)
     n = len(f["nerve_id"])
     none = np.zeros(n, dtype=bool)
@@ -327,10 +347,14 @@ def segment_decisions(rs: RuleSet, f: Mapping[str, np.ndarray], mode: str, exclu
     for code, mask in ((4, not_applicable), (3, by_erbs), (2, by_ent), (1, by_nerve)):
         if mask is not none:
             excluded[mask] = code
+    carry: dict[str, np.ndarray] = {}
+    if mode == "from_distal":  # what a comparison excluded at a compression site could carry
+        for it, st in states.items():
+            carry[it] = np.where(by_ent, st, F).astype(np.int8)
     early = _const(n, N)  # early verdicts have no item results: the level decides
     if possible:
         early[p_abs] = F
     for it in list(states):
         states[it] = np.where(ruled, states[it], early)
     return SegmentDecisions(c, f["amplitude_lln_mv"], ent, erbs, outcome, excluded, rank, tuple(checks),
-                            met_rules, states)
+                            met_rules, states, carry)

@@ -102,23 +102,32 @@ def _rule(rule: SegmentRule, rs: RuleSet, nerve: str, rc: RuleChecks, d: Segment
     return f"{head}{_STATUS[MET[rc.state[k]]]}: " + "; ".join(checks)
 
 
-def _shown(nr: NerveResult, k: int, mode: str) -> tuple[str, str | None, tuple[str, ...]]:
-    """Segment name, compression site crossed and measurement notes of the comparison made."""
+def _shown(nr: NerveResult, k: int, mode: str,
+           beyond: str = "nearest-site") -> tuple[str, str | None, tuple[str, ...], str | None]:
+    """Segment name, compression site crossed, measurement notes of the comparison made, and
+    the compression site a re-referenced comparison starts beyond (else None)."""
     seg = nr.segments[k]
+    after = None
     if mode == "adjacent":
         segs, name, ent = [seg], seg.name, seg.entrapment_site
+    elif beyond == "nearest-site":
+        start = max((j + 1 for j in range(k) if nr.segments[j].across_entrapment_site), default=0)
+        segs = nr.segments[start: k + 1]
+        if start:
+            after = nr.segments[start - 1].entrapment_site
+        name, ent = f"{segs[0].distal_site}\u2013{seg.proximal_site}", seg.entrapment_site
     else:
         segs = nr.segments[: k + 1]
         crossed = [s.entrapment_site for s in segs if s.across_entrapment_site]
         name, ent = f"{nr.segments[0].distal_site}\u2013{seg.proximal_site}", crossed[0] if crossed else None
-    return name, ent, tuple(dict.fromkeys(f for s in segs for f in s.flags if f not in _SKIP_NOTES))
+    return name, ent, tuple(dict.fromkeys(f for s in segs for f in s.flags if f not in _SKIP_NOTES)), after
 
 
 def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: int, k: int, mode: str,
-             lln_reason: str) -> SegmentVerdict:
+             lln_reason: str, beyond: str = "nearest-site") -> SegmentVerdict:
     """Segment ``at`` of ``nr`` (position ``k`` in the decisions ``d``)."""
     short, reasons = rs.short_name, []
-    name, entrapment, notes = _shown(nr, at, mode)
+    name, entrapment, notes, after = _shown(nr, at, mode, beyond)
     outcome, level = d.outcome[k], _LEVELS_BY_RANK[d.rank[k] + 1]
     excluded = EXCLUDED[d.excluded[k]]
     items: tuple[str, ...] = ()
@@ -148,6 +157,9 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: 
             else:
                 reasons.append(text + "; no level is graded for it")
         elif outcome == 5:
+            if after is not None:
+                reasons.append(f"compared with {name.split(chr(0x2013))[0]}, the nearest site proximal to the "
+                               f"compression site ({after})")
             rules = rs.segment_rules
             reasons.extend(_rule(rule, rs, nr.nerve, rc, d, k, lln_reason) for rule, rc in zip(rules, d.rules))
             if excluded == "not-applicable":
@@ -176,11 +188,12 @@ def decisions_as_lists(d: SegmentDecisions) -> SegmentDecisions:
                                     "distal_amplitude_mv")}
     return SegmentDecisions(c, d.lln.tolist(), d.entrapment.tolist(), d.erbs.tolist(), d.outcome.tolist(),
                             d.excluded.tolist(), d.rank.tolist(), tuple(_rule_lists(rc) for rc in d.rules), None,
-                            {k: v.tolist() for k, v in d.item_states.items()})
+                            {k: v.tolist() for k, v in d.item_states.items()},
+                            {k: v.tolist() for k, v in d.carry_states.items()})
 
 
 def segment_verdicts(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, mode: str,
-                     offset: int = 0) -> list[SegmentVerdict]:
+                     offset: int = 0, beyond: str = "nearest-site") -> list[SegmentVerdict]:
     """The verdict of every segment of ``nr``, with reasons.
 
     ``d`` holds the decisions of a segment frame (:func:`decisions_as_lists` form) in which the
@@ -188,7 +201,7 @@ def segment_verdicts(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisio
     """
     comp = nr.limits.get("distal_amplitude")
     lln_reason = (comp.reason if comp is not None and comp.reason else f"no amplitude LLN for {nr.nerve}")
-    return [_segment(rs, nr, label, d, at, offset + at, mode, lln_reason) for at in range(len(nr.segments))]
+    return [_segment(rs, nr, label, d, at, offset + at, mode, lln_reason, beyond) for at in range(len(nr.segments))]
 
 
 # --- nerve items ----------------------------------------------------------------------------
@@ -236,13 +249,44 @@ def _f_absent_text(item: NerveItem, nr: NerveResult, ok: bool | None, branch: in
         return "F-waves not studied"
     if branch == ci.F_PRESENT:
         return f"F-waves present (latency {nr.f_wave_latency_ms:.1f} ms)"
+    if item.distal_amplitude_min_pct_lln is None:
+        return "F-waves sought and absent"
     if branch == ci.F_ABSENT_AMP_UNKNOWN:
         return f"F-waves absent; {_amplitude_text(nr)}"
     op = "\u2265" if item.distal_amplitude_min_pct_lln_inclusive else ">"
     return f"F-waves absent; {_amplitude_text(nr)} {'' if ok else 'not '}{op} {item.distal_amplitude_min_pct_lln:g}%"
 
 
+def _row_text(item: NerveItem, nerve: str) -> str:
+    return ", ".join(f"{hz:g} Hz {_op(item.compare)} {dict(row)[nerve]:g} ms"
+                     for hz, row in item.thresholds_ms_by_filter if nerve in dict(row))
+
+
+def _duration_by_filter_text(item: NerveItem, nr: NerveResult, ok: bool | None, branch: int) -> str:
+    nerve, lff, value = nr.nerve, nr.low_frequency_filter_hz, nr.distal_cmap_duration_ms
+    if branch == ci.NO_CUTOFF:
+        return f"not applicable (cut-offs for {', '.join(item.cutoff_nerves())} only)"
+    if branch == ci.WRONG_FILTER:
+        return (f"the guideline gives no cut-off for a {lff:g} Hz low-frequency filter (it gives "
+                f"{_row_text(item, nerve)})")
+    if branch == ci.MISSING:
+        return "distal CMAP duration not available"
+    if branch == ci.GRADED:
+        cutoff = next(dict(row)[nerve] for hz, row in item.thresholds_ms_by_filter
+                      if nerve in dict(row) and math.isclose(hz, lff, rel_tol=1e-9))
+        return (f"distal CMAP duration {value:.2f} ms {'' if ok else 'not '}{_op(item.compare)} {cutoff:g} ms "
+                f"(cut-off for the recorded {lff:g} Hz low-frequency filter)")
+    if branch == ci.FILTER_ALL_ROWS:
+        return (f"distal CMAP duration {value:.2f} ms; low-frequency filter not recorded: "
+                f"{'met' if ok else 'not met'} with the cut-off of every filter the guideline gives "
+                f"({_row_text(item, nerve)})")
+    return (f"distal CMAP duration {value:.2f} ms; low-frequency filter not recorded and the verdict depends "
+            f"on it ({_row_text(item, nerve)})")
+
+
 def _duration_text(item: NerveItem, nr: NerveResult, ok: bool | None, branch: int) -> str:
+    if item.thresholds_ms_by_filter:
+        return _duration_by_filter_text(item, nr, ok, branch)
     cutoffs = dict(item.thresholds_ms)
     if branch == ci.NO_CUTOFF:
         return f"not applicable (cut-offs for {', '.join(cutoffs)} only)"

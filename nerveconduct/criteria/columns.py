@@ -25,7 +25,7 @@ here; the limit tables never hold one (:mod:`nerveconduct.limits` stores ``None`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -122,6 +122,9 @@ class SegmentColumns:
         ``graded``).
     decisions : SegmentDecisions or None
         Every check of every rule (``details=True``), else None.
+    carry_states : dict of str to ndarray of int8
+        ``SegmentDecisions.carry_states``: per segment item, what a comparison excluded at a
+        compression site could carry (from-distal tables only; else empty).
     """
 
     rule_set_id: str
@@ -133,6 +136,7 @@ class SegmentColumns:
     graded: np.ndarray
     item_states: Mapping[str, np.ndarray]
     decisions: SegmentDecisions | None = None
+    carry_states: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,8 @@ class NerveColumns:
 
 def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np.ndarray], *,
                              exclude_entrapment: bool | None = None, include_erbs_point: bool | None = None,
-                             comparison: str | None = None, details: bool = False) -> SegmentColumns:
+                             comparison: str | None = None, beyond_compression: str | None = None,
+                             details: bool = False) -> SegmentColumns:
     """Apply a rule set to every segment of a segment frame, as :func:`~nerveconduct.criteria.engine.evaluate`.
 
     Parameters
@@ -175,7 +180,7 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
     seg_frame : mapping of str to ndarray
         The keys of :data:`SEGMENT_KEYS` (see :func:`segment_frame`), one entry per segment;
         ``nerve_id`` and ``index`` identify each segment (any order).
-    exclude_entrapment, include_erbs_point, comparison
+    exclude_entrapment, include_erbs_point, comparison, beyond_compression
         Overrides of the table, as for :func:`~nerveconduct.criteria.engine.evaluate`.
     details : bool, default False
         Also return every check of every rule on every segment (``SegmentColumns.decisions``):
@@ -194,11 +199,12 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
         A table feature :func:`check_supported` rejects.
     """
     rs = check_supported(rule_set)
-    mode, excl, incl_erbs = resolve_options(rs, exclude_entrapment, include_erbs_point, comparison)
+    mode, excl, incl_erbs, beyond = resolve_options(rs, exclude_entrapment, include_erbs_point, comparison,
+                                                    beyond_compression)
     f = checked_frame(seg_frame, SEGMENT_KEYS, "seg_frame")
     if len(f["nerve_id"]) and f["nerve_id"].min() < 0:
         raise ValueError(f"seg_frame nerve_id must be >= 0, got {f['nerve_id'].min()}")
-    d = segment_decisions(rs, f, mode, excl, incl_erbs)
+    d = segment_decisions(rs, f, mode, excl, incl_erbs, beyond)
     rules = rs.segment_rules
     mask = d.met_rules
     if rs.absent_proximal == "possible":
@@ -213,7 +219,7 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
     labels = np.array([rs.label_for(lv) for lv in _LEVELS_BY_RANK], dtype=object)
     return SegmentColumns(rs.id, levels[d.rank + 1], labels[d.rank + 1], ci.objects_for_codes(mask, items_of),
                           np.array(EXCLUDED, dtype=object)[d.excluded], d.rank, d.excluded == 0, d.item_states,
-                          d if details else None)
+                          d if details else None, d.carry_states)
 
 
 def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np.ndarray],
@@ -268,7 +274,7 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
         raise ValueError(f"seg_frame nerve_id must lie in [0, {n - 1}] (the nerve frame), got values in "
                          f"[{nid.min()}, {nid.max()}]")
     rank, states, branches = nerve_decisions(rs, nf, nid, seg_verdicts.rank, seg_verdicts.graded,
-                                             seg_verdicts.item_states)
+                                             seg_verdicts.item_states, seg_verdicts.carry_states)
     has_segment = np.bincount(nid, minlength=n) > 0
     order = list(states)
     mask = np.zeros(n, dtype=np.int64)
@@ -282,11 +288,14 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
 
 
 def nerve_decisions(rs: RuleSet, nf: Mapping[str, np.ndarray], nid: np.ndarray, seg_rank: np.ndarray,
-                    graded: np.ndarray, seg_item_states: Mapping[str, np.ndarray]):
+                    graded: np.ndarray, seg_item_states: Mapping[str, np.ndarray],
+                    carry_states: Mapping[str, np.ndarray] | None = None):
     """Nerve level rank, item states and nerve-item branch codes of checked frames.
 
     A segment item is met on a nerve when met in any graded segment, not assessable when no
-    segment is graded; a nerve item is decided by :func:`._columns_items.nerve_item_detail`.
+    segment is graded, or when it is met in none but a comparison excluded at a compression
+    site could carry it (``carry_states``, from-distal tables); a nerve item is decided by
+    :func:`._columns_items.nerve_item_detail`.
     Returns ``(rank, states, branches)``: int8 ranks per nerve, int8 state arrays per item
     (segment items first, then nerve items, table order), int8 branch arrays per nerve item.
     """
@@ -299,7 +308,12 @@ def nerve_decisions(rs: RuleSet, nf: Mapping[str, np.ndarray], nid: np.ndarray, 
     for it in ordered_items(rs.segment_rules):  # met in any graded segment; None when none graded
         merged = np.zeros(n, dtype=np.int8)
         np.maximum.at(merged, g_nid, seg_item_states[it][graded])
-        states[it] = np.where(has_graded, merged, ci.N).astype(np.int8)
+        merged = np.where(has_graded, merged, ci.N).astype(np.int8)
+        if carry_states and it in carry_states:
+            could = np.zeros(n, dtype=np.int8)
+            np.maximum.at(could, nid, carry_states[it])
+            merged = np.where((merged == ci.F) & (could != ci.F), ci.N, merged).astype(np.int8)
+        states[it] = merged
     eqc = ci.EqCache(nf)
     branches: dict[str, np.ndarray] = {}
     for item in rs.nerve_items:

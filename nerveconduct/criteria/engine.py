@@ -1,7 +1,9 @@
 """The criteria evaluator of one nerve: segment verdicts with the reasons worded.
 
 For each segment (adjacent stimulation sites, or the proximal site against the most distal
-one when the table says ``comparison = "from_distal"``) the rule set
+one when the table says ``comparison = "from_distal"`` — beyond a compression site, against
+the nearest site proximal to it, unless the table says ``beyond_compression = "excluded"``)
+the rule set
 
 1. excludes what the table excludes by design — segments across a common compression site
    (``names.entrapment_site``), segments from Erb's point, excluded nerves — with the reason;
@@ -59,6 +61,7 @@ def nerve_label(nr: NerveResult) -> str:
 
 def decide_many(nerve_results: list[NerveResult], rs: RuleSet, *, exclude_entrapment: bool | None = None,
                 include_erbs_point: bool | None = None, comparison: str | None = None,
+                beyond_compression: str | None = None,
                 ) -> tuple[list[list[SegmentVerdict]], SegmentDecisions, dict]:
     """The segment verdicts of many nerves, the decisions they word and their one segment frame.
 
@@ -67,13 +70,14 @@ def decide_many(nerve_results: list[NerveResult], rs: RuleSet, *, exclude_entrap
     all the nerves (the frame holds each nerve's segments in order, nerve after nerve); then
     each nerve's verdicts are worded from its slice of the decisions.
     """
-    mode, excl, erbs = resolve_options(rs, exclude_entrapment, include_erbs_point, comparison)
+    mode, excl, erbs, beyond = resolve_options(rs, exclude_entrapment, include_erbs_point, comparison,
+                                               beyond_compression)
     frame = segment_frame(nerve_results)
-    d = segment_decisions(rs, frame, mode, excl, erbs)
+    d = segment_decisions(rs, frame, mode, excl, erbs, beyond)
     lists = decisions_as_lists(d)
     verdicts, offset = [], 0
     for nr in nerve_results:
-        verdicts.append(segment_verdicts(rs, nr, nerve_label(nr), lists, mode, offset))
+        verdicts.append(segment_verdicts(rs, nr, nerve_label(nr), lists, mode, offset, beyond))
         offset += len(nr.segments)
     return verdicts, d, frame
 
@@ -89,7 +93,7 @@ def checked_nerve_results(nerve_results: Iterable[NerveResult], name: str) -> li
 
 def evaluate_many(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet, *,
                   exclude_entrapment: bool | None = None, include_erbs_point: bool | None = None,
-                  comparison: str | None = None) -> list[list[SegmentVerdict]]:
+                  comparison: str | None = None, beyond_compression: str | None = None) -> list[list[SegmentVerdict]]:
     """:func:`evaluate` of many nerves at once: ``[evaluate(nr, rule_set, ...) for nr in nerve_results]``.
 
     The decisions are made once for all the nerves (one segment frame), which saves numpy's
@@ -100,7 +104,7 @@ def evaluate_many(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet,
     nerve_results : iterable of NerveResult
     rule_set : str or RuleSet
         A rule-set id (see :func:`list_rule_sets`) or a loaded table.
-    exclude_entrapment, include_erbs_point, comparison
+    exclude_entrapment, include_erbs_point, comparison, beyond_compression
         Overrides of the table, as for :func:`evaluate`.
 
     Returns
@@ -131,13 +135,14 @@ def evaluate_many(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet,
     rs = get_rule_set(rule_set)
     results = checked_nerve_results(nerve_results, "nerve_results")
     return decide_many(results, rs, exclude_entrapment=exclude_entrapment, include_erbs_point=include_erbs_point,
-                       comparison=comparison)[0]
+                       comparison=comparison, beyond_compression=beyond_compression)[0]
 
 
 def evaluate(nerve_result: NerveResult, rule_set: str | RuleSet, *,
              exclude_entrapment: bool | None = None,
              include_erbs_point: bool | None = None,
-             comparison: str | None = None) -> list[SegmentVerdict]:
+             comparison: str | None = None,
+             beyond_compression: str | None = None) -> list[SegmentVerdict]:
     """Apply a rule set to every segment of one nerve.
 
     Parameters
@@ -153,6 +158,10 @@ def evaluate(nerve_result: NerveResult, rule_set: str | RuleSet, *,
     comparison : {"adjacent", "from_distal"}, optional
         Override the table: compare each segment's own two sites, or each proximal site with
         the most distal one.
+    beyond_compression : {"nearest-site", "excluded"}, optional
+        Override the table (``comparison="from_distal"`` only): compare a site beyond a
+        compression site with the nearest site proximal to that compression site (the
+        shipped CIDP tables' reading), or leave every comparison beyond it unassessed.
 
     Returns
     -------
@@ -188,4 +197,5 @@ def evaluate(nerve_result: NerveResult, rule_set: str | RuleSet, *,
         raise TypeError(f"nerve_result must be a NerveResult, got {type(nerve_result).__name__}")
     rs = get_rule_set(rule_set)
     return decide_many([nerve_result], rs, exclude_entrapment=exclude_entrapment,
-                       include_erbs_point=include_erbs_point, comparison=comparison)[0][0]
+                       include_erbs_point=include_erbs_point, comparison=comparison,
+                       beyond_compression=beyond_compression)[0][0]

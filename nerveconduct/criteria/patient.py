@@ -86,7 +86,7 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
     results = checked_nerve_results(nerve_results, "nerve_results")
     seg_verdicts, d, frame = decide_many(results, rs, **overrides)
     _, states, branches = nerve_decisions(rs, nerve_frame(results), frame["nerve_id"], d.rank,
-                                          d.excluded == 0, d.item_states)
+                                          d.excluded == 0, d.item_states, d.carry_states)
     states = {k: v.tolist() for k, v in states.items()}
     branches = {k: v.tolist() for k, v in branches.items()}
     seg_items = []  # (item, label, "<short> <name>: ") of the first rule of each segment item
@@ -106,8 +106,14 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
                 text = f"{head}met in {where}"
             elif met is False:
                 text = f"{head}not met in any segment"
+            elif not graded:
+                text = f"{head}not assessable: no segment that this rule set grades"
+            elif all(s.item_results.get(it) is False for s in segments if s.excluded_by is None):
+                across = ", ".join(s.segment for s in segments if s.excluded_by == "entrapment")
+                text = (f"{head}not assessable: not met in any graded segment, but a comparison across a "
+                        f"compression site ({across}), which this rule set does not grade, could carry it")
             else:
-                text = f"{head}not assessable" + ("" if graded else ": no segment that this rule set grades")
+                text = f"{head}not assessable"
             items[it] = ItemResult(it, label, met, (text,))
         for item in rs.nerve_items:
             items[item.item] = nerve_item_result(item, rs, nr, states[item.item][i], branches[item.item][i])
@@ -156,6 +162,14 @@ def _satisfied(combo, nerves, assume_unknown: bool = False) -> tuple[bool, list[
     def has(items, names):
         return any(items.get(n) or (assume_unknown and items.get(n) is None) for n in names)
 
+    if combo.criteria:  # "at least min_criteria of these criteria", each in its own number of nerves
+        met, carrying = 0, []
+        for crit in combo.criteria:
+            keys = [k for k, (_, items) in nerves.items() if has(items, crit.items)]
+            if len(keys) >= crit.min_nerves:
+                met += 1
+                carrying.extend(k for k in keys if k not in carrying)
+        return met >= combo.min_criteria, carrying
     carrying = [k for k, (_, items) in nerves.items() if has(items, combo.items)]
     if not combo.other_items:
         return len(carrying) >= combo.min_nerves, carrying
@@ -164,6 +178,28 @@ def _satisfied(combo, nerves, assume_unknown: bool = False) -> tuple[bool, list[
         if len(rest) >= combo.min_nerves:
             return True, rest + [other]
     return False, carrying
+
+
+def _criteria_reasons(rs: RuleSet, nerves) -> list[str]:
+    """One sentence per counted combination: each criterion with the nerves meeting it."""
+    out = []
+    for combo in rs.combinations:
+        if not combo.criteria:
+            continue
+        parts, met = [], 0
+        for crit in combo.criteria:
+            keys = [k for k, (_, items) in nerves.items() if any(items.get(n) for n in crit.items)]
+            unknown = [k for k, (_, items) in nerves.items() if k not in keys
+                       and any(items.get(n) is None for n in crit.items)]
+            ok = len(keys) >= crit.min_nerves
+            met += ok
+            name = crit.label or "/".join(crit.items)
+            parts.append(f"{name}: {'met' if ok else 'not met'} ({len(keys)} of {crit.min_nerves} nerve(s) needed"
+                         + (f": {', '.join(nerves[k][0] for k in keys)}" if keys else "")
+                         + (f"; not assessable in {len(unknown)}" if unknown else "") + ")")
+        out.append(f"{rs.short_name}: {met} of {len(combo.criteria)} criteria met, {combo.min_criteria} needed "
+                   f"({combo.label}): " + "; ".join(parts))
+    return out
 
 
 def evaluate_patient(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet,
@@ -199,6 +235,7 @@ def evaluate_patient(nerve_results: Iterable[NerveResult], rule_set: str | RuleS
         if ok:
             met.append((combo, [nerves[k][0] for k in carrying]))
     reasons = [f"{rs.short_name}: {c.label}: met in {', '.join(n)}" for c, n in met]
+    reasons.extend(_criteria_reasons(rs, nerves))
     if met:
         best = max(met, key=lambda cn: level_rank(cn[0].level))
         level, carrying = best[0].level, tuple(best[1])

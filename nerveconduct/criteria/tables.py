@@ -20,7 +20,9 @@ from .verdicts import GRADED_LEVELS, LEVELS, RuleSetInfo
 
 __all__ = [
     "RuleSetError", "RuleSet", "SegmentRule", "NerveItem", "Combination", "SegmentPair",
-    "RatioBand", "load_rule_set", "loads_rule_set", "MEASURES", "NERVE_MEASURES",
+    "RatioBand", "Criterion", "ThresholdMark", "load_rule_set", "loads_rule_set", "MEASURES",
+    "NERVE_MEASURES", "CONFIDENCE_MARKS", "CONFIDENCE_LEGEND", "render_confidence_table",
+    "BEYOND_COMPRESSION",
 ]
 
 #: What a segment rule's drop is measured on.
@@ -29,7 +31,19 @@ MEASURES = ("amplitude", "area", "amplitude_or_area", "amplitude_and_area",
 #: What a nerve-level item reads (keys of ``NerveResult.limits`` plus two special items).
 NERVE_MEASURES = ("distal_motor_latency", "conduction_velocity", "f_wave_latency",
                   "f_wave_absent", "distal_cmap_duration")
-_CONFIDENCE = ("C", "R", "S")
+#: Confidence marks of a threshold (docs/criteria.md, "Confidence marks"): confirmed from the
+#: primary publication; confirmed in a secondary source quoting it; recalled, not confirmed;
+#: no published source found. The letters C / R / S of earlier tables are still accepted.
+CONFIDENCE_MARKS = ("primary", "secondary", "recalled", "unsourced")
+_LEGACY_MARKS = ("C", "R", "S")
+_CONFIDENCE = (*CONFIDENCE_MARKS, *_LEGACY_MARKS)
+#: One-line legend of the marks (printed under :func:`render_confidence_table`).
+CONFIDENCE_LEGEND = ("marks: primary = confirmed from the primary publication; secondary = confirmed in "
+                     "a secondary source quoting it; recalled = recalled, not confirmed; unsourced = no "
+                     "published source found (C/R/S: marks of older tables)")
+#: ``beyond_compression`` values (``comparison = "from_distal"``): compare a site beyond a
+#: compression site with the nearest site proximal to it, or leave it unassessed.
+BEYOND_COMPRESSION = ("nearest-site", "excluded")
 _COMPARE = (">=", ">", "<=", "<")
 
 
@@ -86,6 +100,7 @@ class SegmentRule:
     nerves: tuple[str, ...] = ()
     exclude_nerves: tuple[str, ...] = ()
     segments: tuple[SegmentPair, ...] = ()
+    marks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,10 +120,28 @@ class NerveItem:
     distal_amplitude_min_pct_lln_inclusive: bool = True
     thresholds_ms: tuple[tuple[str, float], ...] = ()
     filter_hz: float | None = None
+    thresholds_ms_by_filter: tuple[tuple[float, tuple[tuple[str, float], ...]], ...] = ()
     nerves: tuple[str, ...] = ()
     exclude_nerves: tuple[str, ...] = ()
     caveat: str | None = None
     caveat_nerves: tuple[str, ...] = ()
+    marks: tuple[tuple[str, str], ...] = ()
+
+    def cutoff_nerves(self) -> tuple[str, ...]:
+        """The nerves a distal-CMAP-duration cut-off is given for (any filter row)."""
+        names = [n for n, _ in self.thresholds_ms]
+        for _, row in self.thresholds_ms_by_filter:
+            names.extend(n for n, _ in row)
+        return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion of a counted combination: any of ``items`` met in ``min_nerves`` nerves."""
+
+    items: tuple[str, ...]
+    min_nerves: int
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +155,96 @@ class Combination:
     confidence: str
     verification: str
     other_items: tuple[str, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+    min_criteria: int | None = None
+    marks: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ThresholdMark:
+    """One threshold of a rule set with its confidence mark (:meth:`RuleSet.confidence_table`)."""
+
+    scope: str
+    item: str
+    threshold: str
+    value: str
+    mark: str
+
+
+def _mark_of(rule, key: str) -> str:
+    return dict(rule.marks).get(key, rule.confidence)
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"
+
+
+def _incl(v: float, inclusive: bool, minimum: bool) -> str:
+    op = (">=" if inclusive else ">") if minimum else ("<=" if inclusive else "<")
+    return f"{op} {_num(v)}"
+
+
+def _segment_marks(rule: "SegmentRule") -> list[ThresholdMark]:
+    out = []
+
+    def add(key: str, text: str) -> None:
+        out.append(ThresholdMark("segment rule", rule.item, key, text, _mark_of(rule, key)))
+
+    if rule.drop_min_pct is not None:
+        add("drop_min_pct", f"{rule.measure} drop {_incl(rule.drop_min_pct, rule.drop_min_pct_inclusive, True)}%")
+    for k, b in enumerate(rule.ratio_bands):
+        add(f"ratio_bands[{k}]", f"ratio < {_num(b.min_ratio)} for distal {_num(b.distal_min_mv)}-"
+            f"{_num(b.distal_max_mv)} mV")
+    if rule.duration_increase_max_pct is not None:
+        add("duration_increase_max_pct", "duration increase " + _incl(
+            rule.duration_increase_max_pct, rule.duration_increase_max_pct_inclusive, False) + "%")
+    if rule.duration_increase_min_pct is not None:
+        add("duration_increase_min_pct", "duration increase " + _incl(
+            rule.duration_increase_min_pct, rule.duration_increase_min_pct_inclusive, True) + "%")
+    if rule.distal_amplitude_min_pct_lln is not None:
+        add("distal_amplitude_min_pct_lln", "distal amplitude " + _incl(
+            rule.distal_amplitude_min_pct_lln, rule.distal_amplitude_min_pct_lln_inclusive, True) + "% of LLN")
+    if rule.distal_amplitude_min_mv is not None:
+        add("distal_amplitude_min_mv", "distal amplitude " + _incl(
+            rule.distal_amplitude_min_mv, rule.distal_amplitude_min_mv_inclusive, True) + " mV")
+    if rule.segments:
+        add("segments", ", ".join(f"{p.nerve + ' ' if p.nerve else ''}{p.distal}-{p.proximal}"
+                                  for p in rule.segments))
+    return out
+
+
+def _item_marks(item: "NerveItem") -> list[ThresholdMark]:
+    out = []
+
+    def add(key: str, text: str) -> None:
+        out.append(ThresholdMark("nerve item", item.item, key, text, _mark_of(item, key)))
+
+    if item.pct_of_limit is not None:
+        add("pct_of_limit", f"{item.measure} {item.compare} {_num(item.pct_of_limit)}% of the limit")
+    if item.low_amplitude_pct_of_limit is not None and item.low_amplitude_below_pct_lln is not None:
+        add("low_amplitude_pct_of_limit", f"{item.compare} {_num(item.low_amplitude_pct_of_limit)}% of the limit "
+            f"if distal CMAP < {_num(item.low_amplitude_below_pct_lln)}% of LLN")
+    if item.distal_amplitude_min_pct_lln is not None:
+        add("distal_amplitude_min_pct_lln", "distal amplitude " + _incl(
+            item.distal_amplitude_min_pct_lln, item.distal_amplitude_min_pct_lln_inclusive, True) + "% of LLN")
+    for nerve, ms in item.thresholds_ms:
+        add(f"thresholds_ms.{nerve}", f"{nerve} {item.compare} {_num(ms)} ms"
+            + (f" (at {_num(item.filter_hz)} Hz)" if item.filter_hz is not None else ""))
+    for hz, row in item.thresholds_ms_by_filter:
+        for nerve, ms in row:
+            add(f"thresholds_ms_by_filter.{_num(hz)}.{nerve}", f"{nerve} {item.compare} {_num(ms)} ms at "
+                f"{_num(hz)} Hz")
+    return out
+
+
+def _combination_marks(c: "Combination") -> list[ThresholdMark]:
+    if c.criteria:
+        text = f"{c.label} (at least {c.min_criteria} of: " + "; ".join(
+            f"{'/'.join(k.items)} in >= {k.min_nerves} nerve(s)" for k in c.criteria) + ")"
+        key = "criteria"
+    else:
+        text, key = c.label, "min_nerves"
+    return [ThresholdMark("combination", c.level, key, text, _mark_of(c, key))]
 
 
 @dataclass(frozen=True)
@@ -141,6 +264,7 @@ class RuleSet:
     url: str | None = None
     notes: str | None = None
     comparison: str = "adjacent"
+    beyond_compression: str = "nearest-site"
     exclude_entrapment: bool = True
     include_erbs_point: bool = False
     excluded_nerves: tuple[str, ...] = ()
@@ -161,6 +285,21 @@ class RuleSet:
             if rule.item == item:
                 return rule.label
         return item
+
+    def confidence_table(self) -> list[ThresholdMark]:
+        """Every threshold of the table with its confidence mark (see :data:`CONFIDENCE_LEGEND`).
+
+        A threshold without a mark of its own (``marks`` key of its rule) carries its rule's
+        ``confidence``.
+        """
+        out: list[ThresholdMark] = []
+        for rule in self.segment_rules:
+            out.extend(_segment_marks(rule))
+        for item in self.nerve_items:
+            out.extend(_item_marks(item))
+        for combo in self.combinations:
+            out.extend(_combination_marks(combo))
+        return out
 
     def info(self) -> RuleSetInfo:
         """Id, title, version, year, citation, confidence and source of this rule set."""
@@ -250,21 +389,35 @@ _ITEM_SPEC = {
     "distal_amplitude_min_pct_lln": (_NUM, False), "distal_amplitude_min_pct_lln_inclusive": (_BOOL, False),
     "filter_hz": (_NUM, False), "caveat": (_STR, False), "caveat_nerves": (_STRS, False),
 }
-_COMBO_SPEC = {"level": (_STR, True), "label": (_STR, True), "items": (_STRS, True),
-               "min_nerves": (_INT, True), "other_items": (_STRS, False),
+_COMBO_SPEC = {"level": (_STR, True), "label": (_STR, True), "items": (_STRS, False),
+               "min_nerves": (_INT, False), "other_items": (_STRS, False), "min_criteria": (_INT, False),
                "confidence": (_STR, True), "verification": (_STR, True)}
+_CRITERION_SPEC = {"items": (_STRS, True), "min_nerves": (_INT, True), "label": (_STR, False)}
 _TOP_SPEC = {
     "id": (_STR, True), "title": (_STR, True), "short_name": (_STR, True), "version": (_STR, True),
     "citation": (_STR, True), "confidence": (_STR, True), "verification": (_STR, True),
     "kind": (_STR, True), "year": (_INT, False), "url": (_STR, False), "notes": (_STR, False),
-    "comparison": (_STR, False), "exclude_entrapment": (_BOOL, False),
+    "comparison": (_STR, False), "beyond_compression": (_STR, False), "exclude_entrapment": (_BOOL, False),
     "include_erbs_point": (_BOOL, False), "excluded_nerves": (_STRS, False),
     "absent_proximal": (_STR, False), "not_evaluated": (_STRS, False),
 }
 
 
+def _marks(path: str, where: str, raw: Any, allowed: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """The ``marks`` table of a rule: threshold key -> confidence mark."""
+    marks = raw.get("marks", {}) if isinstance(raw, dict) else {}
+    if not isinstance(marks, dict):
+        raise RuleSetError(path, f"{where}.marks", f"must be a table threshold = mark, got {marks!r}")
+    allowed = sorted(allowed)
+    for key, mark in marks.items():
+        if key not in allowed:
+            raise RuleSetError(path, f"{where}.marks.{key}", f"not a threshold of this rule; allowed: {allowed}")
+        _choice(path, f"{where}.marks.{key}", mark, _CONFIDENCE)
+    return tuple(marks.items())
+
+
 def _segment_rule(path: str, where: str, raw: Any) -> SegmentRule:
-    f = _fields(path, where, raw, _SEGMENT_SPEC, extra=("segments", "ratio_bands"))
+    f = _fields(path, where, raw, _SEGMENT_SPEC, extra=("segments", "ratio_bands", "marks"))
     _choice(path, f"{where}.level", f["level"], GRADED_LEVELS)
     _choice(path, f"{where}.measure", f.get("measure", "amplitude"), MEASURES)
     _choice(path, f"{where}.confidence", f["confidence"], _CONFIDENCE)
@@ -288,11 +441,14 @@ def _segment_rule(path: str, where: str, raw: Any) -> SegmentRule:
                            "duration_increase_min_pct (temporal dispersion)")
     if bands and f.get("measure", "amplitude") != "amplitude":
         raise RuleSetError(path, f"{where}.measure", "ratio_bands apply to measure = \"amplitude\" only")
-    return SegmentRule(**f, segments=tuple(pairs), ratio_bands=bands)
+    keys = [k for k in ("drop_min_pct", "duration_increase_max_pct", "duration_increase_min_pct",
+                        "distal_amplitude_min_pct_lln", "distal_amplitude_min_mv") if k in f]
+    keys += [f"ratio_bands[{k}]" for k in range(len(bands))] + (["segments"] if pairs else [])
+    return SegmentRule(**f, segments=tuple(pairs), ratio_bands=bands, marks=_marks(path, where, raw, keys))
 
 
 def _nerve_item(path: str, where: str, raw: Any) -> NerveItem:
-    f = _fields(path, where, raw, _ITEM_SPEC, extra=("thresholds_ms",))
+    f = _fields(path, where, raw, _ITEM_SPEC, extra=("thresholds_ms", "thresholds_ms_by_filter", "marks"))
     _choice(path, f"{where}.measure", f["measure"], NERVE_MEASURES)
     _choice(path, f"{where}.compare", f.get("compare", ">="), _COMPARE)
     _choice(path, f"{where}.confidence", f["confidence"], _CONFIDENCE)
@@ -304,23 +460,75 @@ def _nerve_item(path: str, where: str, raw: Any) -> NerveItem:
         raise RuleSetError(path, f"{where}.thresholds_ms", f"must be a table nerve = ms, got {thresholds!r}")
     pairs = tuple((_nerves(path, f"{where}.thresholds_ms", [k])[0],
                    _check_type(path, f"{where}.thresholds_ms.{k}", v, _NUM)) for k, v in thresholds.items())
-    needs = {"distal_cmap_duration": "thresholds_ms", "f_wave_absent": "distal_amplitude_min_pct_lln"}
-    need = needs.get(f["measure"], "pct_of_limit")
-    if need != "thresholds_ms" and need not in f or need == "thresholds_ms" and not pairs:
-        raise RuleSetError(path, f"{where}.{need}", f"required for measure {f['measure']!r}")
-    return NerveItem(**f, thresholds_ms=pairs)
+    by_filter = raw.get("thresholds_ms_by_filter", {})
+    if not isinstance(by_filter, dict):
+        raise RuleSetError(path, f"{where}.thresholds_ms_by_filter",
+                           f"must be a table \"Hz\" = {{nerve = ms}}, got {by_filter!r}")
+    rows = []
+    for hz, row in by_filter.items():
+        w = f"{where}.thresholds_ms_by_filter.{hz}"
+        try:
+            hz_value = float(hz)
+        except ValueError:
+            raise RuleSetError(path, w, f"the key must be a filter in Hz (e.g. \"2\"), got {hz!r}") from None
+        if not isinstance(row, dict) or not row:
+            raise RuleSetError(path, w, f"must be a table nerve = ms, got {row!r}")
+        rows.append((hz_value, tuple((_nerves(path, w, [k])[0], _check_type(path, f"{w}.{k}", v, _NUM))
+                                     for k, v in row.items())))
+    if (pairs or "filter_hz" in f) and rows:
+        raise RuleSetError(path, f"{where}.thresholds_ms_by_filter",
+                           "give thresholds_ms (with an optional filter_hz) or thresholds_ms_by_filter, not both")
+    if f["measure"] == "distal_cmap_duration":
+        if not pairs and not rows:
+            raise RuleSetError(path, f"{where}.thresholds_ms", "required for measure 'distal_cmap_duration' "
+                               "(or thresholds_ms_by_filter)")
+    elif f["measure"] != "f_wave_absent" and "pct_of_limit" not in f:
+        raise RuleSetError(path, f"{where}.pct_of_limit", f"required for measure {f['measure']!r}")
+    keys = [k for k in ("pct_of_limit", "low_amplitude_pct_of_limit", "distal_amplitude_min_pct_lln") if k in f]
+    keys += [f"thresholds_ms.{n}" for n, _ in pairs]
+    keys += [f"thresholds_ms_by_filter.{hz:g}.{n}" for hz, row in rows for n, _ in row]
+    return NerveItem(**f, thresholds_ms=pairs, thresholds_ms_by_filter=tuple(rows),
+                     marks=_marks(path, where, raw, keys))
 
 
 def _combination(path: str, where: str, raw: Any, items: set[str]) -> Combination:
-    f = _fields(path, where, raw, _COMBO_SPEC)
+    f = _fields(path, where, raw, _COMBO_SPEC, extra=("criteria", "marks"))
     _choice(path, f"{where}.level", f["level"], GRADED_LEVELS)
     _choice(path, f"{where}.confidence", f["confidence"], _CONFIDENCE)
-    if f["min_nerves"] < 1:
-        raise RuleSetError(path, f"{where}.min_nerves", f"must be >= 1, got {f['min_nerves']}")
-    for key in ("items", "other_items"):
-        for item in f.get(key, ()):
-            _choice(path, f"{where}.{key}", item, sorted(items))
-    return Combination(**f)
+    criteria = []
+    raw_criteria = raw.get("criteria", [])
+    if not isinstance(raw_criteria, list):
+        raise RuleSetError(path, f"{where}.criteria", f"must be a list of tables, got {raw_criteria!r}")
+    for i, c in enumerate(raw_criteria):
+        w = f"{where}.criteria[{i}]"
+        cf = _fields(path, w, c, _CRITERION_SPEC)
+        if cf["min_nerves"] < 1:
+            raise RuleSetError(path, f"{w}.min_nerves", f"must be >= 1, got {cf['min_nerves']}")
+        for item in cf["items"]:
+            _choice(path, f"{w}.items", item, sorted(items))
+        criteria.append(Criterion(cf["items"], cf["min_nerves"], cf.get("label", "")))
+    if criteria:
+        if "items" in f or "min_nerves" in f or "other_items" in f or "min_criteria" not in f:
+            raise RuleSetError(path, f"{where}.criteria", "a counted combination gives criteria and "
+                               "min_criteria, without items / min_nerves / other_items")
+        if not 1 <= f["min_criteria"] <= len(criteria):
+            raise RuleSetError(path, f"{where}.min_criteria", f"must lie in [1, {len(criteria)}], got "
+                               f"{f['min_criteria']}")
+        f["items"] = tuple(dict.fromkeys(it for c in criteria for it in c.items))
+        f["min_nerves"] = 1
+    else:
+        for key in ("items", "min_nerves"):
+            if key not in f:
+                raise RuleSetError(path, f"{where}.{key}", "required key is missing")
+        if "min_criteria" in f:
+            raise RuleSetError(path, f"{where}.min_criteria", "only with criteria")
+        if f["min_nerves"] < 1:
+            raise RuleSetError(path, f"{where}.min_nerves", f"must be >= 1, got {f['min_nerves']}")
+        for key in ("items", "other_items"):
+            for item in f.get(key, ()):
+                _choice(path, f"{where}.{key}", item, sorted(items))
+    marks = _marks(path, where, raw, ("criteria",) if criteria else ("min_nerves",))
+    return Combination(**f, criteria=tuple(criteria), marks=marks)
 
 
 def _parse(doc: dict[str, Any], source: str) -> RuleSet:
@@ -329,6 +537,7 @@ def _parse(doc: dict[str, Any], source: str) -> RuleSet:
     _choice(source, "kind", f["kind"], ("conduction-block", "demyelination"))
     _choice(source, "confidence", f["confidence"], _CONFIDENCE)
     _choice(source, "comparison", f.get("comparison", "adjacent"), ("adjacent", "from_distal"))
+    _choice(source, "beyond_compression", f.get("beyond_compression", "nearest-site"), BEYOND_COMPRESSION)
     _choice(source, "absent_proximal", f.get("absent_proximal", "not-assessable"),
             ("not-assessable", "possible"))
     if "excluded_nerves" in f:
@@ -389,3 +598,24 @@ def loads_rule_set(text: str, source: str = "<string>") -> RuleSet:
         raise RuleSetError(source, "(file)", f"not valid TOML: {exc}") from exc
     return _parse(doc, source)
 
+
+
+def render_confidence_table(rule_set: RuleSet) -> str:
+    """The thresholds of ``rule_set`` with their confidence marks, as text, legend last.
+
+    One line per threshold (``mark  item  value``); what ``nerveconduct criteria show``
+    prints.
+
+    Examples
+    --------
+    >>> from nerveconduct.criteria import get_rule_set
+    >>> print(render_confidence_table(get_rule_set("efns-pns-2010-mmn")).splitlines()[0])
+    EFNS/PNS 2010 MMN (efns-pns-2010-mmn): thresholds and confidence marks
+    """
+    rows = rule_set.confidence_table()
+    width = max([len(r.mark) for r in rows] + [9])
+    iw = max([len(r.item) for r in rows] + [4])
+    lines = [f"{rule_set.short_name} ({rule_set.id}): thresholds and confidence marks"]
+    lines += [f"  {r.mark:<{width}}  {r.item:<{iw}}  {r.value}" for r in rows]
+    lines.append(CONFIDENCE_LEGEND)
+    return "\n".join(lines)

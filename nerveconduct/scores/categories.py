@@ -1,14 +1,19 @@
 """Diagnostic categories that combine conduction-block verdicts with clinical inputs.
 
-- :func:`mmn_category` — EFNS/PNS 2010 multifocal motor neuropathy, definite / probable /
-  possible. As CRITERIA.md gives the categories ([R]; the guideline's Table 4 was not reachable,
-  its Table 1 note "if symptoms and signs are present only in the distribution of one nerve
-  only a possible diagnosis can be made" was confirmed): definite = core clinical criteria 1+2,
-  no exclusion criteria, definite CB and normal sensory conduction in 1 nerve; probable =
+- :func:`mmn_category` — EFNS/PNS 2010 multifocal motor neuropathy (J Peripher Nerv Syst
+  2010;15:295-301, doi:10.1111/j.1529-8027.2010.00290.x), definite / probable / possible. The
+  guideline's Table 4 could not be read in a public copy: the categories are recalled (its
+  Table 1 note "If symptoms and signs are present only in the distribution of one nerve only a
+  possible diagnosis can be made" is confirmed in Ther Adv Neurol Disord 2015;8:109-122,
+  Table 1). Definite = clinical criteria 1, 2 and 8–11 (``core_clinical``,
+  ``exclusions_absent``) and definite CB and normal sensory conduction in 1 nerve; probable =
   probable CB and normal sensory conduction in 2 nerves, or in 1 nerve + ≥2 supportive
   criteria (anti-GM1 IgM, CSF protein <1 g/L, brachial-plexus MRI T2 hyperintensity, IVIg
-  response); possible = clinical criteria + normal sensory conduction + IVIg response, or
-  clinical criteria in one nerve only + definite or probable CB.
+  response); possible = clinical criteria + normal sensory conduction + ≥2 supportive criteria
+  (``possible_supportive="two"``; ``"ivig"``: an IVIg response, the alternative reading), or
+  clinical criteria in one nerve only + exclusions absent + definite or probable CB **with
+  normal sensory conduction** in that nerve (``one_nerve_needs_sensory=True``; False: CB
+  alone, the alternative reading).
 - :func:`cidp_electrodiagnostic_support` — EAN/PNS 2021 motor criteria: strongly / weakly
   supportive of demyelination, with the nerves that carry it.
 
@@ -84,7 +89,8 @@ def _cb_nerves(nerve_results: Iterable[NerveResult] | None, cb_verdicts: Iterabl
 
 
 def _decide(clinical: bool, exclusions: bool, one_nerve: bool, definite: list[str], probable: list[str],
-            sensory, supportive: dict[str, bool]) -> tuple[str, str]:
+            sensory, supportive: dict[str, bool], possible_supportive: str = "two",
+            one_nerve_needs_sensory: bool = True) -> tuple[str, str]:
     ok = clinical and exclusions
     def_s = [n for n in definite if sensory(n)]
     prob_s = [n for n in probable if sensory(n)]
@@ -96,10 +102,14 @@ def _decide(clinical: bool, exclusions: bool, one_nerve: bool, definite: list[st
     if ok and prob_s and n_supp >= 2:
         return "probable", (f"probable CB with normal sensory conduction in {prob_s[0]} and {n_supp} "
                             "supportive criteria")
-    if ok and sensory(None) and supportive["ivig_response"]:
+    if possible_supportive == "two" and ok and sensory(None) and n_supp >= 2:
+        return "possible", f"clinical criteria, normal sensory conduction and {n_supp} supportive criteria"
+    if possible_supportive == "ivig" and ok and sensory(None) and supportive["ivig_response"]:
         return "possible", "clinical criteria, normal sensory conduction and an IVIg response"
-    if one_nerve and exclusions and probable:
-        return "possible", f"clinical criteria in one nerve only with CB in {probable[0]}"
+    one = prob_s if one_nerve_needs_sensory else probable
+    if one_nerve and exclusions and one:
+        return "possible", (f"clinical criteria in one nerve only with CB"
+                            + (" and normal sensory conduction" if one_nerve_needs_sensory else "") + f" in {one[0]}")
     return "none", "no category's requirements met"
 
 
@@ -109,7 +119,8 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
                  supportive: Mapping[str, bool | None] | None = None,
                  one_nerve_only: bool | None = False,
                  cb_verdicts: Iterable[SegmentVerdict] | None = None,
-                 rule_set: str = "efns-pns-2010-mmn") -> MmnCategory:
+                 rule_set: str = "efns-pns-2010-mmn", possible_supportive: str = "two",
+                 one_nerve_needs_sensory: bool = True) -> MmnCategory:
     """EFNS/PNS 2010 multifocal motor neuropathy category (see the module notes; [R]).
 
     Parameters
@@ -132,6 +143,14 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
     cb_verdicts : iterable of SegmentVerdict, optional
         Precomputed conduction-block verdicts instead of ``nerve_results``.
     rule_set : str, default "efns-pns-2010-mmn"
+    possible_supportive : {"two", "ivig"}, default "two"
+        "Possible" without a one-nerve restriction: clinical criteria + normal sensory
+        conduction + at least two supportive criteria (recalled Table 4), or ``"ivig"``: an
+        IVIg response (the alternative reading).
+    one_nerve_needs_sensory : bool, default True
+        "Possible" with clinical signs in one nerve only needs definite or probable CB *and*
+        normal sensory conduction in that nerve (recalled Table 4: electrophysiological
+        criteria 1 or 2, and 3); False: CB alone.
 
     Returns
     -------
@@ -144,6 +163,8 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
     TypeError
         A flag is not True / False / None.
     """
+    if possible_supportive not in ("two", "ivig"):
+        raise ValueError(f"possible_supportive must be 'two' or 'ivig', got {possible_supportive!r}")
     verdicts = _cb_nerves(nerve_results, cb_verdicts, rule_set)
     definite = list(dict.fromkeys(v.nerve for v in verdicts if v.level == "definite"))
     probable = list(dict.fromkeys(v.nerve for v in verdicts if level_rank(v.level) >= level_rank("probable")))
@@ -169,7 +190,8 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
 
         return _decide(pick(flags["core_clinical"]), pick(flags["exclusions_absent"]),
                        pick(flags["one_nerve_only"]), definite, probable, sensory,
-                       {k: pick(v) for k, v in supp.items()})
+                       {k: pick(v) for k, v in supp.items()}, possible_supportive,
+                       bool(one_nerve_needs_sensory))
 
     low, high = run(False), run(True)
     reasons = [f"EFNS/PNS 2010 MMN category {low[0]}: {low[1]}"]

@@ -1,7 +1,8 @@
 """Clinical scores built on the nerve results and the criteria verdicts.
 
-- :func:`cidp_mag_score` — the CIDP-MAG score (Doneddu et al.; table reproduced in project
-  source document 000, CRITERIA.md [S]): anti-MAG neuropathy versus CIDP;
+- :func:`cidp_mag_score` — the CIDP-MAG score (Doneddu PE et al.; the derivation paper could
+  not be checked in a public copy, so the items and weights rest on a secondary
+  reproduction of its table; see ``docs/criteria.md``): anti-MAG neuropathy versus CIDP;
 - :func:`mmn_category` — EFNS/PNS 2010 MMN diagnostic categories
   (:mod:`nerveconduct.scores.categories`);
 - :func:`cidp_electrodiagnostic_support` — EAN/PNS 2021 strong / weak support;
@@ -9,7 +10,7 @@
   (:mod:`nerveconduct.scores.rns`);
 - :func:`immunoparesis_grade` — the paraprotein context (:mod:`nerveconduct.scores.immuno`).
 
-CIDP-MAG score, as the source table gives it:
+CIDP-MAG score, as the reproduced table gives it:
 
 =====================================================================  ======
 item                                                                   points
@@ -25,7 +26,10 @@ motor conduction block on EMG                                           −3
 
 Range −7…+5; +1…+5 is the anti-MAG pattern, −7…−1 the CIDP pattern, 0 indeterminate. The
 two electrophysiological items are computed from the nerve results; an unknown item makes the
-score a range.
+score a range. "Different motor nerves" counts nerves as every rule set does: (nerve, side), so
+the left and right median are two nerves. Which definition of "motor conduction block" the
+score's authors used could not be found: it is an option (``cb_rule_set``, ``cb_levels``;
+default EFNS/PNS 2010 MMN definite or probable CB).
 """
 
 from __future__ import annotations
@@ -145,24 +149,25 @@ def _check_clinical(clinical: Mapping[str, Any] | None) -> dict[str, bool | None
 def _tli_item(results: list[NerveResult], threshold: float, min_nerves: int) -> tuple[bool | None, str]:
     if not results:
         return None, "no motor nerve results given"
-    low: dict[str, list[str]] = {}
-    unknown: set[str] = set()
+    low: dict[tuple[str, str], list[str]] = {}
+    unknown: dict[tuple[str, str], str] = {}
     seen = []
-    for nr in results:
+    for nr in results:  # a nerve is (nerve, side): left and right are different nerves
         tli, label = nr.terminal_latency_index, f"{nr.side + ' ' if nr.side else ''}{nr.nerve}"
+        key = (nr.nerve, (nr.side or "").lower())
         if tli is not None and math.isfinite(tli):
             seen.append(f"{label} {tli:.2f}")
             if meets_max(tli, threshold, True):
-                low.setdefault(nr.nerve, []).append(f"{label} {tli:.2f}")
+                low.setdefault(key, []).append(f"{label} {tli:.2f}")
         else:
-            unknown.add(nr.nerve)
-    could = len(unknown - set(low))
+            unknown.setdefault(key, label)
+    could = len(set(unknown) - set(low))
     listing = "; ".join(seen) if seen else "none computed"
     detail = (f"TLI \u2264 {threshold:g} in {len(low)} different nerve(s)"
               + (f" ({'; '.join(v for vs in low.values() for v in vs)})" if low else "")
               + f"; TLI values: {listing}")
     if unknown:
-        detail += f"; TLI not computed for: {', '.join(sorted(unknown))}"
+        detail += f"; TLI not computed for: {', '.join(sorted(unknown.values()))}"
     if len(low) >= min_nerves:
         return True, detail
     if len(low) + could >= min_nerves:
@@ -197,7 +202,7 @@ def cidp_mag_score(clinical: Mapping[str, bool | None] | None, nerve_results: It
                    cb_rule_set: str = "efns-pns-2010-mmn",
                    cb_levels: tuple[str, ...] = ("definite", "probable"),
                    tli_threshold: float = 0.25, tli_min_nerves: int = 2) -> CidpMagScore:
-    """The CIDP-MAG score of a patient (Doneddu et al.; CRITERIA.md [S]).
+    """The CIDP-MAG score of a patient (Doneddu et al.; items from a secondary reproduction).
 
     Parameters
     ----------
@@ -208,14 +213,15 @@ def cidp_mag_score(clinical: Mapping[str, bool | None] | None, nerve_results: It
         The motor nerves studied; the TLI and conduction-block items are computed from them.
     cb_rule_set : str, default "efns-pns-2010-mmn"
         The rule set defining "motor conduction block" (segments across compression sites and
-        from Erb's point excluded as that table says).
+        from Erb's point excluded as that table says). The definition used by the score's
+        authors could not be found, hence the option; the default is this project's choice.
     cb_levels : tuple of str, default ("definite", "probable")
         Segment levels that count as conduction block.
     tli_threshold : float, default 0.25
         TLI cut-off (dimensionless), inclusive (TLI ≤ 0.25).
     tli_min_nerves : int, default 2
-        Different motor nerves needed: distinct canonical nerve names (left and right median
-        are the *same* nerve for this item).
+        Different motor nerves needed: distinct (nerve, side) pairs, as every rule set counts
+        nerves (left and right median are two nerves; two studies of one nerve and side, one).
 
     Returns
     -------

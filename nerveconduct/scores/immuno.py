@@ -1,14 +1,15 @@
-"""Immunoparesis grade: the paraprotein context of a case (project source document 004, [S]).
+"""Immunoparesis grade: the paraprotein context of a case (unsourced: the myeloma review this
+grading follows could not be identified in a public copy; see docs/criteria.md).
 
-Method, as CRITERIA.md summarises the source: count the *uninvolved* immunoglobulins (of IgG,
+Method: count the *uninvolved* immunoglobulins (of IgG,
 IgA, IgM, those not of the M-protein's heavy-chain type) below the lab's lower limit of
 normal: mild = 1 low; moderate = 2 low; severe = 3 low with at least one < 50% of the LLN;
 very severe = 3 low with one near the assay's detection limit.
 
-Reading of the source (stated in docs/criteria.md): with a heavy-chain M-protein (e.g. the
+Our reading (stated in docs/criteria.md): with a heavy-chain M-protein (e.g. the
 IgM-κ of anti-MAG neuropathy) only two immunoglobulins are uninvolved, so the grade is at most
 "moderate"; all three count when there is no heavy-chain M-protein (``involved=None``, e.g.
-light-chain only). Three low with none < 50% LLN is graded "moderate" (the source gives no
+light-chain only). Three low with none < 50% LLN is graded "moderate" (the grading gives no
 grade for it). "Near the detection limit" is read as at or below ``detection_limit``.
 Concentrations may be in any unit (g/L usually), the same for values, limits and detection limits.
 """
@@ -62,7 +63,7 @@ def _per_ig(mapping: Any, what: str) -> dict[str, float]:
 def immunoparesis_grade(igg: float | None, iga: float | None, igm: float | None, involved: str | None,
                         lln: Mapping[str, float], *,
                         detection_limit: Mapping[str, float] | float | None = None) -> Immunoparesis:
-    """Grade the suppression of the uninvolved immunoglobulins (source document 004, [S]).
+    """Grade the suppression of the uninvolved immunoglobulins (unsourced grading; see the module notes).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Repetitive nerve stimulation (myasthenia gravis work-up) and post-exercise facilitation.
 
-Method (CRITERIA.md [C]): a train of 10 stimuli at 2–3 Hz; decrement % = 100·(1 − A4/A1) of
+Method (docs/criteria.md): a train of 10 stimuli at 2–3 Hz; decrement % = 100·(1 − A4/A1) of
 the negative-peak amplitude of response 4 against response 1 (also response 5, the larger of
 the two, and the same on negative-peak area); a decrement ≥ 10% is abnormal (7–8% is used for
 facial muscles: pass ``abnormal_pct``). Post-exercise facilitation % = 100·(A_post/A_pre − 1)
