@@ -63,3 +63,16 @@ def test_traces_quieter_than_any_amplifier_are_flagged_not_read_as_absent_findin
     noisy = NerveStudy("median", "right", "APB", SITES,
                        np.random.default_rng(0).normal(0, 0.005, (2, 500)), 20000.0, stimulus_sample=100)
     assert not any("quieter" in f for f in analyze_nerve(noisy).flags)
+
+
+def test_a_palm_site_is_never_the_dml_site():
+    """Palm → muscle skips the carpal tunnel: the DML (and TLI, residual latency) are read at
+    the most distal non-palm site, with its distance from the active electrode."""
+    r = analyze_values("median", [Site("palm", 40), Site("wrist", 70), Site("elbow", 230)],
+                       [2.5, 3.5, 7.5], [6.5, 6.0, 2.4])
+    assert r.distal_motor_latency_ms == 3.5 == r.limits["distal_motor_latency"].value
+    cv = 230 / (7.5 - 3.5)
+    assert r.terminal_latency_index == pytest.approx(110 / (cv * 3.5))
+    assert r.residual_latency_ms == pytest.approx(3.5 - 110 / cv)
+    plain = analyze_values("median", [Site("wrist", 70), Site("elbow", 220)], [4.1, 9.1], [6.0, 5.4])
+    assert plain.terminal_latency_index == pytest.approx(70 / (44 * 4.1))

@@ -115,7 +115,7 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
     dist_unknown = np.isnan(site["distance_mm"])
     n_unknown_sites = np.add.reduceat(site_unknown.astype(np.int64), starts)
     n_unknown_dist = np.add.reduceat(dist_unknown.astype(np.int64), starts)
-    distal_mm = site["distance_mm"][starts]
+    distal_mm = site["cumulative_distance_mm"][starts + nerve["dml_position"]]  # DML site → electrode
     assumed_mm = rows.attr("distal_distance_mm")
     temp = nerve["temperature_c"]
     cold = np.where(np.isin(nerve["canonical"], _LEG_NERVES), _LOW_TEMPERATURE_C["leg"],

@@ -51,6 +51,7 @@ def segment_table(
     site: Mapping[str, np.ndarray],
     position: np.ndarray,
     distance_mm: np.ndarray,
+    not_dml_site: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Segment and per-nerve values for many nerves at once, with array arithmetic only.
 
@@ -65,6 +66,9 @@ def segment_table(
         Site position within its nerve (0 = most distal).
     distance_mm : ndarray of float, shape (n_rows,)
         Distance as recorded (machine convention), NaN where unknown.
+    not_dml_site : ndarray of bool, shape (n_rows,), optional
+        Sites that are never the distal-motor-latency site (a palm site: palm → muscle skips
+        the carpal tunnel); the DML site is the most distal site that is not one.
 
     Returns
     -------
@@ -73,8 +77,9 @@ def segment_table(
         (``conduction_velocity_m_s``, ``amplitude_drop_pct``, ``area_drop_pct``,
         ``duration_increase_pct``, ``cmap_duration_increase_pct``, the same ``*_from_distal*``,
         ``cumulative_distance_mm``, ``segment_flags``); rows with ``position == 0`` hold NaN
-        segment values and the nerve values ``terminal_latency_index`` and
-        ``residual_latency_ms``.
+        segment values and the nerve values ``dml_row`` (the row of the DML site),
+        ``terminal_latency_index`` and ``residual_latency_ms`` (both at the DML site:
+        its distance from the active electrode, its onset and the CV of the segment above it).
     """
     position = np.asarray(position, dtype=np.int64)
     n = position.shape[0]
@@ -140,13 +145,26 @@ def segment_table(
     flags |= np.where(seg & ((mflags[prev] & QUALITY_FLAGS) != 0), int(SegmentFlag.DISTAL_QUALITY), 0)
     out["segment_flags"] = np.where(seg, flags, 0)
 
-    # nerve values, on the distal row: the first segment's CV is on the row after it
-    nxt = np.minimum(rows + 1, n - 1)
-    has_first_segment = (position == 0) & (rows + 1 < n) & (position[nxt] == 1)
-    cv1 = np.where(has_first_segment, cv[nxt], np.nan)
+    # nerve values, on the distal row, read at the DML site: the most distal site that may be
+    # one (a palm site is skipped while a more proximal site follows it)
+    skip = np.zeros(n, dtype=bool) if not_dml_site is None else np.asarray(not_dml_site, dtype=bool)
+    starts = np.flatnonzero(position == 0)
+    counts = np.diff(np.append(starts, n))
+    last = np.repeat(starts + counts - 1, counts)  # each row's nerve's most proximal row
+    dml = first.copy()
+    for _ in range(int(position.max(initial=0))):
+        step = skip[dml] & (dml < last)
+        if not step.any():
+            break
+        dml = dml + step
+    nxt = np.minimum(dml + 1, n - 1)
+    above = (dml < last)  # the DML site has a segment above it, whose CV is on the next row
+    cv1 = np.where(above, cv[nxt], np.nan)
+    d_dml, on_dml = cum[dml], onset[dml]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        tli = np.where(position == 0, dist / (cv1 * onset), np.nan)
-        residual = np.where(position == 0, onset - dist / cv1, np.nan)
+        tli = np.where(position == 0, d_dml / (cv1 * on_dml), np.nan)
+        residual = np.where(position == 0, on_dml - d_dml / cv1, np.nan)
+    out["dml_row"] = dml
     # a latency or distance so small (or large) that TLI or the residual latency overflows:
     # NaN, and ``nerve_not_finite`` says why (a nerve flag)
     not_finite = np.isinf(tli) | np.isinf(residual) | np.isinf(cum)

@@ -79,7 +79,8 @@ class NerveTable:
     nerve : dict of str to ndarray, shape (n_nerves,)
         ``nerve_index``, ``study_id``, ``nerve_label`` (as given), ``canonical`` (or None),
         ``nerve`` (canonical, else as given), ``known_nerve``, ``side``, ``muscle``,
-        ``n_sites``, ``first_row`` (row of the distal site in ``site``), ``f_wave_studied``,
+        ``n_sites``, ``first_row`` (row of the distal site in ``site``), ``dml_position``
+        (position of the DML site: the most distal site that is not a palm site), ``f_wave_studied``,
         :data:`NERVE_VALUES`, :data:`EXTREMES`, per :data:`LIMIT_COLUMNS` key ``K``:
         ``K_value``, ``K_limit``, ``K_limit_kind``, ``K_pct_of_limit``, ``K_abnormal``
         (-1 unknown, 0, 1), ``K_reason`` (None, or why the comparison is missing), and
@@ -220,7 +221,9 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
                 present=np.asarray(site_in["present"], dtype=bool),
                 flags=np.asarray(site_in["flags"], dtype=np.int64))
     site["flag_names"] = _flag_names(site["flags"])
-    site.update(segment_table(site, position, site["distance_mm"]))
+    site.update(segment_table(site, position, site["distance_mm"],
+                              not_dml_site=site["canonical"] == "palm"))
+    dml_row = site.pop("dml_row")[starts]
 
     label = _objects([str(v) for v in np.asarray(nerve_in["nerve_label"], dtype=object).tolist()])
     canonical = _mapped(label, canonical_nerve)
@@ -231,8 +234,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
         "nerve": np.where(canonical == None, label, canonical),  # noqa: E711 (object array)
         "known_nerve": canonical != None,  # noqa: E711
         "side": _objects(nerve_in["side"]), "muscle": _objects(nerve_in["muscle"]),
-        "n_sites": counts, "first_row": starts,
-        "distal_motor_latency_ms": site["onset_latency_ms"][starts],
+        "n_sites": counts, "first_row": starts, "dml_position": dml_row - starts,
+        "distal_motor_latency_ms": site["onset_latency_ms"][dml_row],
         "distal_amplitude_mv": site["negative_peak_amplitude_mv"][starts],
         "distal_area_mv_ms": site["negative_peak_area_mv_ms"][starts],
         "distal_cmap_duration_ms": site["cmap_duration_ms"][starts],
