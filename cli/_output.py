@@ -11,33 +11,79 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import click
 
+from nerveconduct import check_option
 from nerveconduct.io import atomic_write
 
+from ._options import Vocabulary, is_quiet
+
 __all__ = [
-    "RESULT_FORMATS", "resolve_format", "check_new_output", "atomic_output", "result_stream",
-    "message", "progress", "output_option", "overwrite_option", "format_option",
+    "RESULT_FORMATS", "SUFFIX_FORMATS", "resolve_format", "file_format", "check_new_output",
+    "atomic_output", "result_stream", "message", "progress", "output_option",
+    "overwrite_option", "format_option",
 ]
 
 T = TypeVar("T")
 
 #: Output formats of result commands: ``table`` for people, the others for programs.
 RESULT_FORMATS = ("table", "json", "jsonl", "csv")
-_SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
-                   ".txt": "table"}
+#: Output suffixes of result commands and the format each selects.
+SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+                  ".txt": "table"}
 
 
-def resolve_format(fmt: str | None, out: str | None) -> str:
-    """The output format: as given; else from ``out``'s suffix; else ``table`` on a terminal
-    and ``jsonl`` when stdout is a pipe or a file."""
+def _refuse_suffix(out: str, suffix: str, allowed: Iterable[str], *, fmt_hint: bool) -> None:
+    """A usage error (exit 2): ``out``'s suffix is not one the command can write."""
+    try:
+        check_option("its suffix", suffix or "(none)", list(allowed))
+    except ValueError as exc:
+        more = " (or give -f/--format)" if fmt_hint and not suffix else ""
+        raise click.BadParameter(f"cannot write {out!r}: {exc}{more}",
+                                 param_hint="'-o/--output'") from None
+
+
+def resolve_format(fmt: str | None, out: str | None, *,
+                   suffixes: Mapping[str, str] = SUFFIX_FORMATS,
+                   default: str | None = None) -> str:
+    """The output format of a result command: as given; else from ``out``'s suffix; else
+    ``default``, or ``table`` on a terminal and ``jsonl`` when stdout is a pipe or a file.
+
+    An ``out`` whose suffix the command cannot write (``results.xlsx``) is a usage error
+    (exit 2) naming the suffixes it can; an ``out`` without a suffix needs ``fmt``.
+    """
+    if out and out != "-":
+        suffix = Path(out).suffix.lower()
+        if suffix in suffixes:
+            return fmt or suffixes[suffix]
+        if suffix or not fmt:
+            _refuse_suffix(out, suffix, suffixes, fmt_hint=True)
     if fmt:
         return fmt
-    if out and out != "-":
-        return _SUFFIX_FORMATS.get(Path(out).suffix.lower(), "jsonl")
+    if default is not None:
+        return default
     return "table" if sys.stdout.isatty() else "jsonl"
+
+
+def file_format(out: str, fmt: str | None, suffixes: Mapping[str, str], *,
+                param_hint: str = "'-o/--output'") -> str:
+    """The format of an output file whose suffix sets it (archives, figures, reports, batch).
+
+    ``out``'s suffix must be one of ``suffixes`` (else a usage error naming them); ``fmt``,
+    when given, must be the format of that suffix.
+    """
+    suffix = Path(out).suffix.lower()
+    if suffix not in suffixes:
+        _refuse_suffix(out, suffix, suffixes, fmt_hint=False)
+    kind = suffixes[suffix]
+    if fmt is not None and fmt != kind:
+        wanted = [s for s, k in suffixes.items() if k == fmt]
+        raise click.BadParameter(
+            f"-f {fmt} writes {'/'.join(wanted) or fmt} files, but {out!r} ends in {suffix!r}; "
+            f"change the suffix or drop -f (the suffix sets the format)", param_hint=param_hint)
+    return kind
 
 
 def check_new_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
@@ -103,9 +149,11 @@ def result_stream(out: str | None, *, overwrite: bool) -> Iterator[IO[str]]:
             yield fh
 
 
-def message(text: str) -> None:
-    """A message for the user, on stderr (stdout carries only results)."""
-    click.echo(text, err=True)
+def message(text: str, *, always: bool = False) -> None:
+    """A message for the user, on stderr (stdout carries only results); ``-q`` hides it
+    unless ``always`` (warnings the user must see: failures, unknown inputs)."""
+    if always or not is_quiet():
+        click.echo(text, err=True)
 
 
 def announce_first_compile() -> None:
@@ -120,8 +168,8 @@ def announce_first_compile() -> None:
 def progress(items: Iterable[T], *, label: str, length: int | None = None,
              show_name: Callable[[T], str] | None = None) -> contextlib.AbstractContextManager:
     """A progress bar on stderr over ``items``, drawn only when stderr is a terminal (a log
-    or a pipe gets no progress noise)."""
-    if not sys.stderr.isatty():
+    or a pipe gets no progress noise, nor does ``-q``)."""
+    if is_quiet() or not sys.stderr.isatty():
         return contextlib.nullcontext(items)
     return click.progressbar(
         items, length=length, label=label, file=sys.stderr, show_pos=True,
@@ -144,6 +192,6 @@ def overwrite_option():
 def format_option():
     """``-f/--format table|json|jsonl|csv``."""
     return click.option(
-        "-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default=None,
+        "-f", "--format", "fmt", type=Vocabulary(RESULT_FORMATS), default=None,
         help="Output format. Default: from the -o suffix (.json, .jsonl, .csv, .txt), else "
              "'table' on a terminal and 'jsonl' when stdout is a pipe or file.")

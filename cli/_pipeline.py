@@ -7,13 +7,14 @@ Thin glue over :func:`nerveconduct.io.read.read_many`,
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import click
 
-from nerveconduct.criteria import evaluate_nerve, evaluate_patient
+from nerveconduct.criteria import DEFAULT_CRITERIA, evaluate_nerve, evaluate_patient
 from nerveconduct import read_many
 from nerveconduct.io import StudySheet, load_sheet
 from nerveconduct.limits import NormalLimits
@@ -29,8 +30,9 @@ __all__ = [
     "keep_identifiers_option", "criteria_option", "resolve_criteria",
 ]
 
-#: Rule sets applied by ``analyze`` when no ``--criteria`` is given.
-DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
+# DEFAULT_CRITERIA (re-exported): the rule sets applied when no --criteria is given, in every
+# command; defined once, in nerveconduct.criteria (EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP).
+log = logging.getLogger("nerveconduct.cli")
 
 
 @dataclass
@@ -65,22 +67,27 @@ def load_limits_option(path: str | None) -> NormalLimits:
 def read_inputs(paths: Sequence[str], *, sheet: StudySheet | None, keep_identifiers: bool) -> Inputs:
     """Read every file; a file that fails is recorded in ``failures`` and skipped."""
     inputs = Inputs(n_files=len(paths))
+    log.info("reading %d file(s)%s", len(paths), " with the study sheet" if sheet else "")
     with progress(paths, label=f"reading {len(paths)} file(s)", show_name=os.path.basename) as bar:
         for path in bar:
             studies, failures = read_many([path], sheet=sheet, keep_identifiers=keep_identifiers)
             inputs.studies += studies
             inputs.sources += [str(path)] * len(studies)
             inputs.failures += failures
+            log.debug("%s: %d nerve stud(ies), %d failure(s)", path, len(studies), len(failures))
     return inputs
 
 
-def analyze_inputs(inputs: Inputs, *, limits: NormalLimits, criteria: Sequence[str]) -> list[Analyzed]:
-    """Analyze every study (one vectorized pass) and apply each rule set to each nerve."""
+def analyze_inputs(inputs: Inputs, *, limits: NormalLimits, criteria: Sequence[str],
+                   jobs: int | None = None) -> list[Analyzed]:
+    """Analyze every study (one vectorized pass; ``jobs``: measuring threads) and apply each
+    rule set to each nerve."""
     if not inputs.studies:
         return []
     message(f"analyzing {len(inputs.studies)} nerve(s)"
             + (f" with {', '.join(criteria)}" if criteria else ""))
-    results = analyze_nerves(inputs.studies, limits=limits)
+    log.info("normal limits: %s", limits.name)
+    results = analyze_nerves(inputs.studies, limits=limits, n_threads=jobs)
     return [Analyzed(src, r, {rid: evaluate_nerve(r, rid) for rid in criteria})
             for src, r in zip(inputs.sources, results, strict=True)]
 
@@ -92,16 +99,21 @@ def patient_verdicts(analyzed: Sequence[Analyzed], criteria: Sequence[str]) -> d
 
 
 def resolve_criteria(ids: Sequence[str], *, default: Sequence[str] = DEFAULT_CRITERIA) -> list[str]:
-    """``--criteria`` values checked against the registry (``all``: every rule set)."""
+    """``--criteria`` values checked against the registry (``all``: every rule set; ``none``:
+    none; an id in another letter case is the same id; a near miss gets a "did you mean")."""
     from .criteria_cmd import check_rule_set_ids, rule_set_ids
 
+    words = [str(i).strip().lower() for i in ids]
     if not ids:
-        return [i for i in default if i in rule_set_ids()]
-    if "all" in ids:
-        return rule_set_ids()
-    if "none" in ids:
-        return []
-    return check_rule_set_ids(list(ids))
+        chosen = [i for i in default if i in rule_set_ids()]
+    elif "all" in words:
+        chosen = rule_set_ids()
+    elif "none" in words:
+        chosen = []
+    else:
+        chosen = check_rule_set_ids(list(ids))
+    log.info("criteria: %s", ", ".join(chosen) or "none")
+    return chosen
 
 
 def sheet_option():

@@ -13,6 +13,7 @@ from nerveconduct.serialize import (
     segment_rows, site_columns, site_rows, write_csv,
 )
 
+from ._options import TABLES, common_options, jobs_option, table_option
 from ._output import (
     check_new_output, format_option, message, output_option, overwrite_option, resolve_format, result_stream,
 )
@@ -25,12 +26,14 @@ from .errors import EXIT_PARTIAL, CommandError
 
 __all__ = ["analyze", "emit_results", "finish"]
 
-CSV_TABLES = ("segments", "nerves", "sites")
+#: ``--table`` of ``-f csv``: one row per site, per segment or per nerve (the old plural
+#: spellings are deprecated aliases).
+CSV_TABLES = TABLES
 
 
 def emit_results(stream: IO[str], fmt: str, analyzed: Sequence[Analyzed],
                  failures: Sequence[tuple[str, Exception]], *, criteria: Sequence[str],
-                 table: str = "segments", keep_identifiers: bool = False,
+                 table: str = "segment", keep_identifiers: bool = False,
                  limits_name: str | None = None) -> None:
     """Write analyzed nerves and failures to ``stream`` in ``fmt`` (table/json/jsonl/csv)."""
     fails = [failure_record(src, exc) for src, exc in failures]
@@ -49,11 +52,12 @@ def emit_results(stream: IO[str], fmt: str, analyzed: Sequence[Analyzed],
         blocks = [nerve_text(rec) for rec in records] + [failure_text(f) for f in fails]
         stream.write("\n\n".join(blocks) + ("\n" if blocks else ""))
     else:  # csv
-        if table == "segments":
+        table = {"segments": "segment", "nerves": "nerve", "sites": "site"}.get(table, table)
+        if table == "segment":
             cols = segment_columns(criteria, keep_identifiers=keep_identifiers)
             rows = [r for a in analyzed for r in segment_rows(
                 a.result, a.verdicts, source=a.source, keep_identifiers=keep_identifiers)]
-        elif table == "nerves":
+        elif table == "nerve":
             cols = nerve_columns(criteria, keep_identifiers=keep_identifiers)
             rows = [nerve_row(a.result, a.verdicts, source=a.source, keep_identifiers=keep_identifiers)
                     for a in analyzed]
@@ -79,7 +83,7 @@ def finish(n_inputs: int, failures: Sequence[tuple[str, Exception]], what: str =
             raise failures[0][1]  # the group maps it to one line, exit 1
         raise CommandError(f"none of the {n_inputs} {what}s could be read; each failure is "
                            f"listed {listed}")
-    message(f"{len(failures)} of {n_inputs} {what}s failed (listed {listed})")
+    message(f"{len(failures)} of {n_inputs} {what}s failed (listed {listed})", always=True)
     raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
@@ -89,14 +93,17 @@ def finish(n_inputs: int, failures: Sequence[tuple[str, Exception]], what: str =
 @criteria_option()
 @limits_option()
 @format_option()
-@click.option("--table", type=click.Choice(CSV_TABLES), default="segments", show_default=True,
-              help="With -f csv: one row per segment, per nerve, or per site.")
-@output_option()
+@table_option(default="segment",
+              help_text="With -f csv: one row per site, per segment, or per nerve.")
+@output_option("Write the results to this file (atomically) instead of stdout; its suffix "
+               "sets the format: .json, .jsonl/.ndjson, .csv, .txt (table).")
 @overwrite_option()
 @keep_identifiers_option()
+@jobs_option("Threads measuring the waveforms (default: every core).")
+@common_options
 def analyze(files: tuple[str, ...], sheet: str | None, criteria_ids: tuple[str, ...],
             limits_path: str | None, fmt: str | None, table: str, out: str | None,
-            overwrite: bool, keep_identifiers: bool) -> None:
+            overwrite: bool, keep_identifiers: bool, jobs: int | None) -> None:
     """Measure every CMAP of FILES, read each nerve, and apply the criteria.
 
     FILES are trace CSV exports, Nihon Kohden TXT exports, EDF+D files, nerveconduct HDF5
@@ -107,7 +114,8 @@ def analyze(files: tuple[str, ...], sheet: str | None, criteria_ids: tuple[str, 
     \b
     Examples:
       nerveconduct analyze median.csv --sheet case.toml -f table
-      nerveconduct analyze case.json --criteria efns-pns-2010-mmn -f csv -o segments.csv
+      nerveconduct analyze case.json --criteria efns-pns-2010-mmn -o segments.csv
+      nerveconduct analyze case.json --table nerve -o nerves.csv
       nerveconduct analyze archive.h5 --criteria all -f jsonl > results.jsonl
     """
     criteria = resolve_criteria(criteria_ids)
@@ -119,7 +127,7 @@ def analyze(files: tuple[str, ...], sheet: str | None, criteria_ids: tuple[str, 
     inputs = read_inputs(files, sheet=sheet_obj, keep_identifiers=keep_identifiers)
     if len(files) == 1 and inputs.failures:
         raise inputs.failures[0][1]  # one file, one error: one line, exit 1
-    analyzed = analyze_inputs(inputs, limits=limits, criteria=criteria)
+    analyzed = analyze_inputs(inputs, limits=limits, criteria=criteria, jobs=jobs)
     with result_stream(out, overwrite=overwrite) as stream:
         emit_results(stream, fmt, analyzed, inputs.failures, criteria=criteria, table=table,
                      keep_identifiers=keep_identifiers, limits_name=limits.name)

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import click
 
-from nerveconduct import check_option
-from nerveconduct.batch import DEFAULT_CHUNK_ROWS, DEFAULT_CRITERIA, TABLES, run
+from nerveconduct.batch import DEFAULT_CHUNK_ROWS, FORMATS, TABLES, run
 from nerveconduct.batch import DaskMissingError
 from nerveconduct.batch import BatchResumeError
+from nerveconduct.criteria import DEFAULT_CRITERIA
 
-from ._output import message, overwrite_option
-from ._pipeline import limits_option, load_limits_option, resolve_criteria
-from .errors import EXIT_PARTIAL, CommandError, one_line
+from ._options import common_options, file_format_option, is_quiet, jobs_option, table_option
+from ._output import file_format, message, overwrite_option
+from ._pipeline import criteria_option, limits_option, load_limits_option, resolve_criteria
+from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, CommandError, one_line
 
-__all__ = ["batch"]
+__all__ = ["batch", "resume_command"]
 
-_SUFFIXES = (".jsonl", ".csv")
+#: Output suffixes and the format each selects (the suffix sets the format): the engine's.
+SUFFIX_FORMATS = {f".{fmt}": fmt for fmt in FORMATS}
+_SUFFIXES_TEXT = ", ".join(SUFFIX_FORMATS)
 
 
 class _ProgressBar:
@@ -31,6 +34,7 @@ class _ProgressBar:
         self.bar = None
         self.started = time.perf_counter()
         self.first = 0
+        self.closed = False
 
     def _rate(self, _item: object) -> str:
         seconds = time.perf_counter() - self.started
@@ -48,7 +52,8 @@ class _ProgressBar:
         self.bar.update(done - self.bar.pos, done)
 
     def close(self) -> None:
-        if self.bar is not None:
+        if self.bar is not None and not self.closed:
+            self.closed = True
             self.bar.__exit__(None, None, None)
 
 
@@ -68,13 +73,73 @@ def speed_hint(table: str, fmt: str, reasons: bool, criteria: Sequence[str],
             "(docs/batch.md)")
 
 
+def resume_command(archive: str, out: str, *, table: str, criteria_ids: Sequence[str],
+                   limits_path: str | None, reasons: bool, jobs: int | None,
+                   chunk_rows: int, scheduler: str | None) -> str:
+    """The command line that continues an interrupted run (the options that shaped the rows
+    must be the same; jobs, chunk size and scheduler may differ but are kept)."""
+    words = ["nerveconduct", "batch", archive, "-o", out]
+    if table != "nerve":
+        words += ["--table", table]
+    for rid in criteria_ids:
+        words += ["--criteria", rid]
+    if limits_path:
+        words += ["--limits", limits_path]
+    if reasons:
+        words.append("--reasons")
+    if jobs:
+        words += ["-J", str(jobs)]
+    if chunk_rows != DEFAULT_CHUNK_ROWS:
+        words += ["--chunk-rows", str(chunk_rows)]
+    if scheduler:
+        words += ["--scheduler", scheduler]
+    return shlex.join([*words, "--resume"])
+
+
+def _workers_ignore_ctrl_c(jobs: int | None, scheduler: str | None) -> None:
+    """Start the fork server of the local worker processes with Ctrl-C (SIGINT) ignored.
+
+    A terminal sends Ctrl-C to every process of the command, worker processes included; each
+    would stop with a traceback of its own. Workers fork from the fork server and inherit
+    its ignored SIGINT, so only this process sees Ctrl-C, and reports it in one line.
+    (Without a fork server -- a platform that only spawns -- nothing changes.)
+    """
+    if scheduler is not None or (jobs or 1) <= 1:
+        return
+    import multiprocessing
+    import signal
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    context = multiprocessing.get_context("forkserver")
+    # the same preload as the local pool asks for (it takes effect when the server starts)
+    context.set_forkserver_preload(["nerveconduct.batch.warm"])
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    # wait until the server has loaded what workers need: a Ctrl-C while workers are still
+    # being started would leave them failing with tracebacks of their own
+    ready = context.Process(target=int, daemon=True)
+    ready.start()
+    ready.join()
+
+
+_SITE_REFUSED = {"site": "batch writes one row per nerve or per segment; for one row per site "
+                         "use 'nerveconduct analyze ARCHIVE --table site -o sites.csv'"}
+
+
 @click.command("batch")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Results file; the suffix sets the format: .jsonl (JSON Lines) or .csv.")
-@click.option("-J", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default 1: in this process). With --scheduler local: "
-                   "the LocalCluster's workers (default 2).")
+              help=f"Results file; the suffix sets the format: {_SUFFIXES_TEXT}.")
+@file_format_option(FORMATS,
+                    help_text=f"Output format: {', '.join(FORMATS)}. Default: from the -o "
+                              "suffix, which must agree with it.")
+@jobs_option("Worker processes (default 1: in this process). With --scheduler local: "
+             "the LocalCluster's workers (default 2).")
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=DEFAULT_CHUNK_ROWS,
               show_default=True, help="Trace rows per task (whole nerves): smaller gives finer "
                                       "progress, larger less overhead; never changes the results.")
@@ -86,19 +151,17 @@ def speed_hint(table: str, fmt: str, reasons: bool, criteria: Sequence[str],
               help="Continue an interrupted run (same archive and options); without one, "
                    "start from the beginning, or do nothing if OUT already exists.")
 @overwrite_option()
-@click.option("--table", type=click.Choice(TABLES), default="nerve", show_default=True,
-              help="One row per nerve (sites, segments, verdicts) or one row per segment.")
-@click.option("--criteria", "criteria_ids", multiple=True, metavar="ID",
-              help="Rule set whose verdicts are added (repeatable; 'all', 'none'). Default: "
-                   f"{', '.join(DEFAULT_CRITERIA)}. See 'nerveconduct criteria list'.")
+@table_option(TABLES, default="nerve", refused=_SITE_REFUSED,
+              help_text="One row per nerve (sites, segments, verdicts) or one row per segment.")
+@criteria_option()
 @limits_option()
 @click.option("--reasons", is_flag=True,
               help="Segment table: add each rule set's reasons column (the rule items with "
                    "thresholds and measured values; several times slower).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
-def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: str | None,
-          resume: bool, overwrite: bool, table: str, criteria_ids: tuple[str, ...],
-          limits_path: str | None, reasons: bool, quiet: bool) -> None:
+@common_options
+def batch(archive: str, out: str, fmt: str | None, jobs: int | None, chunk_rows: int,
+          scheduler: str | None, resume: bool, overwrite: bool, table: str,
+          criteria_ids: tuple[str, ...], limits_path: str | None, reasons: bool) -> None:
     """Analyze every nerve of an HDF5 ARCHIVE into one results table (-o OUT).
 
     The archive is streamed chunk by chunk in constant memory; rows are written in nerve
@@ -111,23 +174,30 @@ def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: 
     \b
     Examples:
       nerveconduct batch population.h5 -o results.jsonl -J 2
-      nerveconduct batch population.h5 -o segments.csv --table segment --criteria all
+      nerveconduct batch population.h5 -o segments.csv --table segment --criteria all -J 2
       nerveconduct batch population.h5 -o results.jsonl --scheduler tcp://10.0.0.5:8786
       nerveconduct batch population.h5 -o results.jsonl --resume
     """
-    try:
-        check_option("the suffix (it sets the format)", Path(out).suffix.lower(), _SUFFIXES)
-    except ValueError as exc:
-        raise click.BadParameter(f"{out!r}: {exc}", param_hint="'-o/--output'") from None
+    fmt = file_format(out, fmt, SUFFIX_FORMATS)
     criteria = resolve_criteria(criteria_ids, default=DEFAULT_CRITERIA)
     limits = load_limits_option(limits_path)
-    bar = _ProgressBar(enabled=not quiet)
+    quiet = is_quiet()
+    bar = _ProgressBar(enabled=not quiet and sys.stderr.isatty())
     try:
+        _workers_ignore_ctrl_c(jobs, scheduler)
         summary = run(archive, out, jobs=jobs, chunk_rows=chunk_rows, scheduler=scheduler,
                       resume=resume, overwrite=overwrite, table=table, criteria=criteria,
                       limits=limits, reasons=reasons, progress=bar)
     except (BatchResumeError, DaskMissingError) as exc:
         raise CommandError(one_line(exc)) from exc
+    except KeyboardInterrupt:
+        bar.close()
+        again = resume_command(archive, out, table=table, criteria_ids=criteria_ids,
+                               limits_path=limits_path, reasons=reasons, jobs=jobs,
+                               chunk_rows=chunk_rows, scheduler=scheduler)
+        click.echo(f"interrupted: the rows written so far are kept; continue with: {again}",
+                   err=True)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     finally:
         bar.close()
     if summary.already_complete:
@@ -140,11 +210,11 @@ def batch(archive: str, out: str, jobs: int | None, chunk_rows: int, scheduler: 
         message(f"wrote {summary.out}: {summary.n_nerves} nerves ({summary.n_ok} ok, "
                 f"{summary.n_failed} failed{resumed}); {summary.n_traces} traces in "
                 f"{summary.seconds:.1f} s ({summary.traces_per_s:,.0f} traces/s)")
-        hint = speed_hint(table, Path(out).suffix.lower().lstrip("."), reasons, criteria,
-                          summary.n_traces)
+        hint = speed_hint(table, fmt, reasons, criteria, summary.n_traces)
         if hint:
             message(hint)
     if summary.n_failed:
         if quiet:
-            message(f"{summary.n_failed} nerve(s) failed (failure rows in {summary.out})")
+            message(f"{summary.n_failed} nerve(s) failed (failure rows in {summary.out})",
+                    always=True)
         raise click.exceptions.Exit(EXIT_PARTIAL)

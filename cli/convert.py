@@ -2,47 +2,53 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
 from nerveconduct.io import write_archive
 from nerveconduct.io import write_edf
 
-from ._output import check_new_output, message, overwrite_option
+from ._options import (
+    Vocabulary, alias_value, common_options, deprecated_alias, file_format_option,
+)
+from ._output import check_new_output, file_format, message, overwrite_option
 from ._pipeline import keep_identifiers_option, load_sheet_option, read_inputs, sheet_option
 from .analyze import finish
 from .errors import CommandError
 
 __all__ = ["convert", "TARGETS"]
 
-#: Output kinds and the suffixes that select them.
-TARGETS = {"archive": (".h5", ".hdf5"), "edf": (".edf",)}
+#: Output formats and the suffixes that select them.
+TARGETS = {"hdf5": (".h5", ".hdf5"), "edf": (".edf",)}
+#: Output suffixes and the format each selects.
+SUFFIX_FORMATS = {suffix: kind for kind, suffixes in TARGETS.items() for suffix in suffixes}
+#: The old name of the hdf5 format (``--to archive``): accepted, with a note.
+FORMAT_ALIASES = {"archive": "hdf5"}
 
 
-def _target(out: str, to: str | None) -> str:
-    if to:
-        return to
-    suffix = Path(out).suffix.lower()
-    for kind, suffixes in TARGETS.items():
-        if suffix in suffixes:
-            return kind
-    raise click.BadParameter(
-        f"cannot tell the output format from {suffix or 'no suffix'!r}; use .h5/.hdf5 (HDF5 "
-        "archive) or .edf (EDF+D), or pass --to archive|edf", param_hint="'OUTPUT'")
+def _target(out: str, fmt: str | None) -> str:
+    """The output format: OUTPUT's suffix (.h5/.hdf5 or .edf) sets it; -f must agree."""
+    old = alias_value("format", None)
+    if fmt is None and old is not None:
+        fmt = FORMAT_ALIASES.get(old, old)  # (--to said it is deprecated)
+        Vocabulary(sorted(TARGETS)).convert(fmt, None, None)
+    return file_format(out, fmt, SUFFIX_FORMATS, param_hint="'OUTPUT'")
 
 
 @click.command("convert")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.argument("output", type=click.Path(dir_okay=False))
-@click.option("--to", type=click.Choice(sorted(TARGETS)), default=None,
-              help="Output format (default: from OUTPUT's suffix: .h5/.hdf5 archive, .edf EDF+D).")
+@file_format_option(sorted(TARGETS), aliases=FORMAT_ALIASES,
+                    help_text="Output format: hdf5 (a nerveconduct archive) or edf (EDF+D). "
+                              "Default: from OUTPUT's suffix (.h5/.hdf5, .edf), which must agree.")
+@deprecated_alias("--to", "-f/--format", "format")
 @sheet_option()
 @click.option("--compression", type=click.Choice(["none", "gzip", "lzf"]), default="none",
               show_default=True, help="HDF5 compression (archives only).")
 @keep_identifiers_option()
 @overwrite_option()
-def convert(inputs: tuple[str, ...], output: str, to: str | None, sheet: str | None,
+@common_options
+def convert(inputs: tuple[str, ...], output: str, fmt: str | None, sheet: str | None,
             compression: str, keep_identifiers: bool, overwrite: bool) -> None:
     """Convert INPUTS (any readable format) into one HDF5 archive or one EDF+D file.
 
@@ -57,15 +63,15 @@ def convert(inputs: tuple[str, ...], output: str, to: str | None, sheet: str | N
       nerveconduct convert exports/*.csv --sheet case.toml case.h5 --compression gzip
       nerveconduct convert case.h5 case.edf
     """
-    kind = _target(output, to)
+    kind = _target(output, fmt)
     check_new_output(output, overwrite=overwrite)
     inputs_read = read_inputs(inputs, sheet=load_sheet_option(sheet), keep_identifiers=keep_identifiers)
     if len(inputs_read.failures) == len(inputs):
         finish(len(inputs), inputs_read.failures, listed="above")
     for path, exc in inputs_read.failures:
-        message(f"skipped {path}: {' '.join(str(exc).split())}")
+        message(f"skipped {path}: {' '.join(str(exc).split())}", always=True)
     studies = inputs_read.studies
-    if kind == "archive":
+    if kind == "hdf5":
         write_archive(output, studies, overwrite=overwrite, keep_identifiers=keep_identifiers,
                       compression=None if compression == "none" else compression)
     else:

@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from nerveconduct import check_option
 from nerveconduct.criteria import get_rule_set, list_rule_sets
 from nerveconduct.serialize import to_jsonable
 
+from ._options import SuggestingGroup, Vocabulary, common_options
 from ._output import message
 
 __all__ = ["criteria", "rule_set_ids", "check_rule_set_ids"]
@@ -23,15 +25,29 @@ def rule_set_ids() -> list[str]:
     return [info.id for info in list_rule_sets()]
 
 
+def _suggest(rule_id: str, known: list[str]) -> str:
+    """``" (did you mean 'x'?)"`` for a near miss of a known id, else ``""``."""
+    try:
+        check_option("rule set id", rule_id, known)
+    except ValueError as exc:
+        hint = str(exc).partition("; did you mean ")[2]
+        return f" (did you mean {hint.rstrip('?')}?)" if hint else ""
+    return ""
+
+
 def check_rule_set_ids(ids: tuple[str, ...] | list[str], param_hint: str = "'--criteria'") -> list[str]:
-    """Return ``ids`` if all are known, else raise a usage error (exit 2) listing the known ones."""
+    """The known ids of ``ids`` (an id in another letter case, ``EFNS-PNS-2010-MMN``, is the
+    same id); an unknown one is a usage error (exit 2) listing the known ones, with a
+    "did you mean" for a near miss."""
     known = rule_set_ids()
-    unknown = [i for i in ids if i not in known]
+    by_case = {k.lower(): k for k in known}
+    resolved = [i if i in known else by_case.get(str(i).strip().lower(), i) for i in ids]
+    unknown = [i for i in resolved if i not in known]
     if unknown:
         raise click.BadParameter(
-            f"unknown rule set id(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)} "
-            "(see 'nerveconduct criteria list')", param_hint=param_hint)
-    return list(dict.fromkeys(ids))
+            f"unknown rule set id(s) {', '.join(repr(u) + _suggest(u, known) for u in unknown)}; "
+            f"known: {', '.join(known)} (see 'nerveconduct criteria list')", param_hint=param_hint)
+    return list(dict.fromkeys(resolved))
 
 
 def _fmt(value: Any) -> str:
@@ -109,7 +125,8 @@ def _show_text(rs: Any) -> str:
     return "\n".join(lines)
 
 
-@click.group("criteria")
+@click.group("criteria", cls=SuggestingGroup)
+@common_options
 def criteria() -> None:
     """Rule sets: conduction block, temporal dispersion and CIDP/MMN criteria, with citations.
 
@@ -121,8 +138,9 @@ def criteria() -> None:
 
 
 @criteria.command("list")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+@click.option("-f", "--format", "fmt", type=Vocabulary(["table", "json"]), default="table",
               show_default=True, help="Output format.")
+@common_options
 def list_cmd(fmt: str) -> None:
     """List every rule set with its version, confidence and citation.
 
@@ -144,8 +162,9 @@ def list_cmd(fmt: str) -> None:
 
 @criteria.command("show")
 @click.argument("rule_set_id", metavar="ID")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+@click.option("-f", "--format", "fmt", type=Vocabulary(["table", "json"]), default="table",
               show_default=True, help="Output format ('json': the whole table as data).")
+@common_options
 def show_cmd(rule_set_id: str, fmt: str) -> None:
     """Show one rule set: citation, confidence, exclusions, every threshold and combination.
 
@@ -153,7 +172,7 @@ def show_cmd(rule_set_id: str, fmt: str) -> None:
     Example:
       nerveconduct criteria show efns-pns-2010-cidp
     """
-    check_rule_set_ids([rule_set_id], param_hint="'ID'")
+    (rule_set_id,) = check_rule_set_ids([rule_set_id], param_hint="'ID'")
     rs = get_rule_set(rule_set_id)
     if fmt == "json":
         click.echo(json.dumps(to_jsonable(rs), indent=2, ensure_ascii=False))

@@ -10,20 +10,22 @@ from typing import Any
 
 import click
 
-from nerveconduct.criteria import evaluate_nerve, evaluate_patient
+from nerveconduct.criteria import DEFAULT_CRITERIA, evaluate_nerve, evaluate_patient
 from nerveconduct import read_case
 from nerveconduct.io import load_sheet
 from nerveconduct.model import Case
 from nerveconduct.scores import cidp_mag_score, mmn_category
 from nerveconduct.analysis import analyze_nerves
 
+from ._options import common_options
 from ._output import check_new_output, message, overwrite_option, progress
 from ._render import num
 
 __all__ = ["demo", "sample_cases", "DEMO_CRITERIA"]
 
-#: Rule sets the demo applies: MMN conduction block and the EAN/PNS 2021 CIDP criteria.
-DEMO_CRITERIA = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
+#: Rule sets the demo applies: the one default of every command (MMN conduction block and the
+#: EAN/PNS 2021 CIDP criteria), :data:`nerveconduct.criteria.DEFAULT_CRITERIA`.
+DEMO_CRITERIA = DEFAULT_CRITERIA
 #: The case whose report becomes ``report.html`` (anti-MAG: TLI, CIDP-MAG, paraprotein).
 SHOWCASE_CASE = "antimag_case.toml"
 _SHEET_SUFFIXES = (".json", ".toml")
@@ -98,6 +100,7 @@ def _case_summary(path: Path, case: Case, results: list[Any]) -> list[str]:
               show_default=True, help="Folder for the HTML reports (created if needed).")
 @click.option("--no-report", is_flag=True, help="Print the summary only; write no report.")
 @overwrite_option()
+@common_options
 def demo(out_dir: str, no_report: bool, overwrite: bool) -> None:
     """Analyze the bundled sample cases: print a summary and write HTML reports.
 

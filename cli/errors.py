@@ -16,17 +16,36 @@ Only the named errors below are mapped; anything else is a bug and keeps its tra
 
 from __future__ import annotations
 
+import re
+
 import click
 
 __all__ = [
-    "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_PARTIAL",
-    "CommandError", "named_errors", "one_line", "to_command_error",
+    "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_PARTIAL", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE",
+    "CommandError", "cli_words", "named_errors", "one_line", "to_command_error",
 ]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
+#: Ctrl-C (128 + SIGINT), as a shell reports a command stopped by it.
+EXIT_INTERRUPTED = 130
+#: The reader of stdout went away (``nerveconduct analyze … | head``): 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
+
+#: Library messages written for Python callers name keyword arguments; the command line says
+#: its options instead. Whole phrases first (they already name the option), then keywords.
+_CLI_PHRASES: tuple[tuple[str, str], ...] = (
+    ("resume=True, overwrite=True (--resume --overwrite)", "--resume --overwrite"),
+    ("(resume=True, --resume)", "(--resume)"),
+    ("(overwrite=True, --overwrite)", "(--overwrite)"),
+    ("overwrite=True (--overwrite)", "--overwrite"),
+    ("pass overwrite=True to replace it or append=True to add studies to it",
+     "pass --overwrite to replace it"),
+    ("(scheduler=...)", "(--scheduler)"),
+)
+_CLI_KEYWORDS = re.compile(r"\b(overwrite|resume|keep_identifiers)=True\b")
 
 
 class CommandError(click.ClickException):
@@ -74,14 +93,24 @@ def _hint(exc: BaseException) -> str:
     return "run with --debug for the traceback"
 
 
+def cli_words(text: str) -> str:
+    """``text`` with the Python keywords of library messages (``overwrite=True``) said as the
+    command line's options (``--overwrite``)."""
+    for python, cli in _CLI_PHRASES:
+        text = text.replace(python, cli)
+    return _CLI_KEYWORDS.sub(lambda m: "--" + m.group(1).replace("_", "-"), text)
+
+
 def one_line(exc: BaseException) -> str:
-    """``exc`` as one line: the error's own message (naming the file) and a hint."""
+    """``exc`` as one line: the error's own message (naming the file) and a hint, in the
+    command line's words."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
     else:
         text = str(exc) or type(exc).__name__
-    text = " ".join(text.split())
-    return f"{text}; {_hint(exc)}"
+    text = cli_words(" ".join(text.split()))
+    hint = _hint(exc)
+    return text if hint in text else f"{text}; {hint}"
 
 
 def to_command_error(exc: BaseException) -> CommandError:

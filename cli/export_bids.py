@@ -8,6 +8,7 @@ import click
 
 from nerveconduct.io import write_bids
 
+from ._options import common_options
 from ._output import message, overwrite_option
 from ._pipeline import load_sheet_option, read_inputs, sheet_option
 from .analyze import finish
@@ -32,6 +33,7 @@ __all__ = ["export_bids"]
 @click.option("--derivatives/--no-derivatives", default=True, show_default=True,
               help="Also write our measures under derivatives/nerveconduct/.")
 @overwrite_option()
+@common_options
 def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: str | None,
                 session: str | None, power_line_frequency_hz: float | None, derivatives: bool,
                 overwrite: bool) -> None:
@@ -57,7 +59,7 @@ def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: 
     if len(inputs_read.failures) == len(inputs):
         finish(len(inputs), inputs_read.failures, listed="above")
     for path, exc in inputs_read.failures:
-        message(f"skipped {path}: {' '.join(str(exc).split())}")
+        message(f"skipped {path}: {' '.join(str(exc).split())}", always=True)
     target = Path(root)
     if target.exists() and not target.is_dir():
         raise CommandError(f"{root} is a file; give a folder for the BIDS dataset")

@@ -7,19 +7,25 @@ lists it), so ``nerveconduct --version`` and each command start fast. To add a c
 
 Named library errors are turned into one line on stderr and exit code 1 in ONE place,
 :meth:`NerveConductGroup.invoke` (see :mod:`nerveconduct_cli.errors`); click's usage errors
-exit with 2; commands that finish with failed records exit with 3.
+exit with 2; commands that finish with failed records exit with 3; Ctrl-C exits with 130 and
+a closed stdout (``nerveconduct analyze … | head``) ends quietly with 141.
+
+The options every command shares (``-q``, ``-v``, ``--debug``) are accepted before the
+command name and after it (:mod:`nerveconduct_cli._options`).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 
 import click
 
-from .errors import named_errors, to_command_error
+from ._options import SuggestingGroup, common_options, is_debug
+from .errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, named_errors, to_command_error
 
 __all__ = ["main", "COMMAND_MODULES", "NerveConductGroup"]
 
@@ -41,9 +47,19 @@ COMMAND_MODULES: dict[str, str] = {
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class NerveConductGroup(click.Group):
-    """A click group that loads its commands lazily from :data:`COMMAND_MODULES` and maps the
-    library's named errors to one line and exit code 1."""
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's last flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+        pass
+
+
+class NerveConductGroup(SuggestingGroup):
+    """A click group that loads its commands lazily from :data:`COMMAND_MODULES`, suggests a
+    command for a near miss, and maps the library's named errors to one line and exit code 1,
+    Ctrl-C to exit code 130 and a closed stdout to a quiet exit (141)."""
 
     def _module(self, name: str) -> str | None:
         entry = COMMAND_MODULES.get(name)
@@ -66,9 +82,19 @@ class NerveConductGroup(click.Group):
 
     def invoke(self, ctx: click.Context):  # noqa: D102 (click API)
         try:
-            return super().invoke(ctx)
+            value = super().invoke(ctx)
+            sys.stdout.flush()  # a reader that went away is noticed here, not at exit
+            return value
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+        except KeyboardInterrupt:
+            if is_debug():
+                traceback.print_exc(file=sys.stderr)
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except named_errors() as exc:
-            if ctx.params.get("debug"):
+            if is_debug():
                 traceback.print_exception(exc, file=sys.stderr)
             raise to_command_error(exc) from exc
 
@@ -87,14 +113,15 @@ def _version() -> str:
 @click.group("nerveconduct", cls=NerveConductGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(_version(), "--version", "-V", prog_name="nerveconduct",
                       message="%(prog)s %(version)s")
-@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+@common_options
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context) -> None:
     """Motor nerve-conduction analysis: CMAP measures, conduction block, temporal dispersion,
     terminal latency index and published criteria.
 
     Results go to stdout (or -o FILE); progress and messages go to stderr.
-    Exit codes: 0 success, 1 error, 2 usage error, 3 some files or records failed.
+    Exit codes: 0 success, 1 error, 2 usage error, 3 some files or records failed,
+    130 interrupted (Ctrl-C).
 
     \b
     Start here:
@@ -105,7 +132,6 @@ def main(ctx: click.Context, debug: bool) -> None:
     Run 'nerveconduct COMMAND --help' for a command's options and an example.
     """
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
     if ctx.invoked_subcommand in MEASURING_COMMANDS and "--help" not in sys.argv:
         from ._output import announce_first_compile
 

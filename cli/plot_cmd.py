@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from nerveconduct import check_option
+from nerveconduct.criteria import DEFAULT_CRITERIA
 from nerveconduct.plot import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
 from nerveconduct.analysis import analyze_nerves
 
-from ._output import check_new_output, message, overwrite_option
+from ._options import alias_value, common_options, deprecated_alias, file_format_option
+from ._output import check_new_output, file_format, message, overwrite_option
 from ._pipeline import (
     keep_identifiers_option, limits_option, load_limits_option, load_sheet_option, read_inputs,
     sheet_option,
@@ -24,6 +25,10 @@ __all__ = ["plot", "KINDS"]
 #: ``nerve``: one CMAP stack per nerve; ``segments``: drops and duration increases of every
 #: segment against a rule set's thresholds; ``tli``: terminal latency index per nerve.
 KINDS = ("nerve", "segments", "tli")
+#: The rule set drawn by default: the conduction-block (MMN) member of the one default.
+PLOT_CRITERIA = next(i for i in DEFAULT_CRITERIA if i.endswith("-mmn"))
+#: Figure suffixes and the format each selects.
+SUFFIX_FORMATS = {f".{fmt}": fmt for fmt in FIGURE_FORMATS}
 
 
 def _nerve_paths(out: Path, results: list) -> list[Path]:
@@ -42,15 +47,22 @@ def _nerve_paths(out: Path, results: list) -> list[Path]:
 @click.option("--kind", type=click.Choice(KINDS), default="nerve", show_default=True,
               help="nerve: CMAPs of each nerve; segments: drops and duration increases against "
                    "the rule set's thresholds; tli: terminal latency index per nerve.")
-@click.option("--rule-set", default="efns-pns-2010-mmn", show_default=True,
-              help="Rule set whose verdicts (nerve) or thresholds (segments) are drawn.")
+@file_format_option(tuple(FIGURE_FORMATS),
+                    help_text=f"Figure format: {', '.join(FIGURE_FORMATS)}. Default: from the "
+                              "-o suffix, which must agree with it.")
+@click.option("--criteria", "criteria_id", default=None, metavar="ID",
+              help="Rule set whose verdicts (nerve) or thresholds (segments) are drawn. "
+                   f"Default: {PLOT_CRITERIA}. See 'nerveconduct criteria list'.")
+@deprecated_alias("--rule-set", "--criteria", "criteria")
 @sheet_option()
 @limits_option()
 @click.option("--physical", is_flag=True, help="Traces negative down (default: negative up).")
 @keep_identifiers_option()
 @overwrite_option()
-def plot(files: tuple[str, ...], out: str, kind: str, rule_set: str, sheet: str | None,
-         limits_path: str | None, physical: bool, keep_identifiers: bool, overwrite: bool) -> None:
+@common_options
+def plot(files: tuple[str, ...], out: str, kind: str, fmt: str | None, criteria_id: str | None,
+         sheet: str | None, limits_path: str | None, physical: bool, keep_identifiers: bool,
+         overwrite: bool) -> None:
     """Draw FILES' nerves: CMAP stacks, segment drops, or terminal latency indices.
 
     The files written are printed on stdout, one per line.
@@ -59,15 +71,11 @@ def plot(files: tuple[str, ...], out: str, kind: str, rule_set: str, sheet: str 
     Examples:
       nerveconduct plot mmn_case.toml -o mmn.png
       nerveconduct plot antimag_case.toml --kind tli -o tli.svg
-      nerveconduct plot cidp_median.edf --kind segments --rule-set efns-pns-2010-cidp -o seg.pdf
+      nerveconduct plot cidp_median.edf --kind segments --criteria efns-pns-2010-cidp -o seg.pdf
     """
     target = Path(out)
-    try:
-        check_option("the suffix", target.suffix.lower(),
-                     tuple(f".{fmt}" for fmt in FIGURE_FORMATS))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="'-o'") from None
-    check_rule_set_ids([rule_set], param_hint="'--rule-set'")
+    file_format(out, fmt, SUFFIX_FORMATS)
+    (rule_set,) = check_rule_set_ids([alias_value("criteria", criteria_id) or PLOT_CRITERIA])
     limits = load_limits_option(limits_path)
     inputs = read_inputs(files, sheet=load_sheet_option(sheet), keep_identifiers=keep_identifiers)
     if len(files) == 1 and inputs.failures:
@@ -79,7 +87,7 @@ def plot(files: tuple[str, ...], out: str, kind: str, rule_set: str, sheet: str 
     for path in paths:  # refuse before drawing anything
         check_new_output(path, overwrite=overwrite)
     for path, exc in inputs.failures:
-        message(f"skipped {path}: {' '.join(str(exc).split())}")
+        message(f"skipped {path}: {' '.join(str(exc).split())}", always=True)
     if kind == "nerve":
         figures = [plot_nerve(r, negative_up=not physical, rule_set=rule_set).figure for r in results]
     elif kind == "segments":

@@ -7,7 +7,8 @@ import click
 from nerveconduct import read_case
 from nerveconduct.report import write_html
 
-from ._output import check_new_output, message, overwrite_option
+from ._options import common_options, file_format_option
+from ._output import check_new_output, file_format, message, overwrite_option
 from ._pipeline import (
     DEFAULT_CRITERIA, criteria_option, keep_identifiers_option, limits_option, load_limits_option,
     load_sheet_option, resolve_criteria, sheet_option,
@@ -16,11 +17,16 @@ from .errors import named_errors
 
 __all__ = ["report"]
 
+#: Report suffixes: the report is one self-contained HTML file.
+SUFFIX_FORMATS = {".html": "html", ".htm": "html"}
+
 
 @click.command("report")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="HTML file to write (self-contained: open it in a browser, print on A4).")
+              help="HTML file to write (.html; self-contained: open it in a browser, print on A4).")
+@file_format_option(("html",), help_text="Report format: html (the only one; the -o suffix "
+                                         "must be .html or .htm).")
 @sheet_option()
 @criteria_option()
 @limits_option()
@@ -30,7 +36,8 @@ __all__ = ["report"]
               help="Draw traces negative down (default: the display convention, negative up).")
 @keep_identifiers_option()
 @overwrite_option()
-def report(files: tuple[str, ...], out: str, sheet: str | None, criteria_ids: tuple[str, ...],
+@common_options
+def report(files: tuple[str, ...], out: str, fmt: str | None, sheet: str | None, criteria_ids: tuple[str, ...],
            limits_path: str | None, image_format: str, physical: bool, keep_identifiers: bool,
            overwrite: bool) -> None:
     """Write the HTML report of one patient: FILES (or a sheet naming them) are one case.
@@ -45,6 +52,7 @@ def report(files: tuple[str, ...], out: str, sheet: str | None, criteria_ids: tu
       nerveconduct report antimag_case.toml -o antimag.html
       nerveconduct report median.csv ulnar.csv --sheet case.toml -o case.html --criteria all
     """
+    file_format(out, fmt, SUFFIX_FORMATS)
     criteria = resolve_criteria(criteria_ids, default=DEFAULT_CRITERIA)
     check_new_output(out, overwrite=overwrite)
     limits = load_limits_option(limits_path)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import click
 
 from nerveconduct import read_case
+from nerveconduct.criteria import DEFAULT_CRITERIA
 from nerveconduct.model import Case
 from nerveconduct.scores import (
     CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
@@ -16,12 +17,25 @@ from nerveconduct.scores import SUPPORTIVE_MMN
 from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize import score_record
 
-from ._output import check_new_output, message, output_option, overwrite_option, result_stream
+from ._options import (
+    SuggestingGroup, alias_value, common_options, deprecated_alias, file_format_option,
+)
+from ._output import (
+    check_new_output, message, output_option, overwrite_option, resolve_format, result_stream,
+)
 from ._pipeline import limits_option, load_limits_option, load_sheet_option, sheet_option
 from .criteria_cmd import check_rule_set_ids
 from .errors import CommandError, named_errors
 
-__all__ = ["score", "parse_items"]
+__all__ = ["score", "parse_items", "CB_CRITERIA", "CIDP_CRITERIA"]
+
+#: The rule set defining "motor conduction block" for the CIDP-MAG score and the CIDP rule
+#: set of ``score cidp``: the MMN and the CIDP members of the one default,
+#: :data:`nerveconduct.criteria.DEFAULT_CRITERIA`.
+CB_CRITERIA = next(i for i in DEFAULT_CRITERIA if i.endswith("-mmn"))
+CIDP_CRITERIA = next(i for i in DEFAULT_CRITERIA if i.endswith("-cidp"))
+#: Output suffixes of ``score -o`` and the format each selects.
+SUFFIX_FORMATS = {".json": "json", ".txt": "table"}
 
 _YES, _NO, _UNKNOWN = ("yes", "true", "1", "y"), ("no", "false", "0", "n"), ("unknown", "?", "null")
 MMN_FLAGS = ("core_clinical", "exclusions_absent", "one_nerve_only", "sensory_normal")
@@ -67,6 +81,25 @@ def _case(files: tuple[str, ...], sheet: str | None, limits_path: str | None, ou
     return case, analyze_nerves(case.studies, limits=limits)
 
 
+def _format(fmt: str | None, out: str | None) -> str:
+    """-f as given, else from the -o suffix (.txt, .json; another one is a usage error), else table."""
+    return resolve_format(fmt, out, suffixes=SUFFIX_FORMATS, default="table")
+
+
+def _criteria(given: str | None, default: str) -> str:
+    """``--criteria ID`` (or its deprecated alias), checked; ``default`` when not given."""
+    value = alias_value("criteria", given)
+    if isinstance(value, tuple):  # a repeatable alias: the last one counts, as for --criteria
+        value = value[-1]
+    (rule_set,) = check_rule_set_ids([value or default])
+    return rule_set
+
+
+def _criteria_option(default: str, what: str):
+    return click.option("--criteria", "criteria_id", default=None, metavar="ID",
+                        help=f"{what} Default: {default}. See 'nerveconduct criteria list'.")
+
+
 def _emit(out: str | None, overwrite: bool, fmt: str, record: dict[str, Any], text: str) -> None:
     with result_stream(out, overwrite=overwrite) as stream:
         if fmt == "json":
@@ -81,9 +114,10 @@ def _common(fn: Callable) -> Callable:
         click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
         sheet_option(),
         limits_option(),
-        click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]),
-                     default="table", show_default=True, help="Output format."),
-        output_option(),
+        file_format_option(("table", "json"), help_text="Output format: table or json. "
+                           "Default: from the -o suffix (.txt, .json), else 'table'."),
+        output_option("Write the result to this file (atomically) instead of stdout; its "
+                      "suffix sets the format: .txt (table) or .json."),
         overwrite_option(),
     ]
     for decorator in reversed(decorators):
@@ -98,7 +132,8 @@ def _call(scorer: Callable[..., Any], what: str, **kwargs: Any) -> Any:
         raise CommandError(f"{what} not computed: {exc}; fix the sheet or the --item values") from None
 
 
-@click.group("score")
+@click.group("score", cls=SuggestingGroup)
+@common_options
 def score() -> None:
     """Clinical scores of one patient: CIDP-MAG, MMN category, CIDP electrodiagnostic support.
 
@@ -117,10 +152,12 @@ def score() -> None:
 @_common
 @click.option("--item", "items", multiple=True, metavar="NAME=yes|no|unknown",
               help=f"Clinical item (repeatable): {', '.join(CLINICAL_ITEMS)}. Overrides the sheet.")
-@click.option("--cb-rule-set", default="efns-pns-2010-mmn", show_default=True,
-              help="Rule set defining 'motor conduction block on EMG'.")
-def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str,
-             out: str | None, overwrite: bool, items: tuple[str, ...], cb_rule_set: str) -> None:
+@_criteria_option(CB_CRITERIA, "Rule set defining 'motor conduction block on EMG'.")
+@deprecated_alias("--cb-rule-set", "--criteria", "criteria")
+@common_options
+def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str | None,
+             out: str | None, overwrite: bool, items: tuple[str, ...],
+             criteria_id: str | None) -> None:
     """CIDP-MAG score (Doneddu et al.): anti-MAG neuropathy (+1..+5) versus CIDP (-7..-1).
 
     TLI <= 0.25 in 2 nerves and motor conduction block come from the waveforms; the
@@ -131,14 +168,15 @@ def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None,
     Example:
       nerveconduct score cidp-mag antimag.csv --sheet antimag_case.toml --item tremor=no
     """
-    check_rule_set_ids([cb_rule_set], param_hint="'--cb-rule-set'")
+    cb_rule_set = _criteria(criteria_id, CB_CRITERIA)
+    fmt = _format(fmt, out)
     given = parse_items(items, list(CLINICAL_ITEMS))
     case, results = _case(files, sheet, limits_path, out, overwrite)
     clinical = {**case.clinical, **given}
     unknown = [k for k in CLINICAL_ITEMS if clinical.get(k) is None]
     if unknown:
         message(f"clinical item(s) unknown: {', '.join(unknown)} (score given as a range; set "
-                "them in the sheet's [clinical] table or with --item NAME=yes|no)")
+                "them in the sheet's [clinical] table or with --item NAME=yes|no)", always=True)
     result = _call(cidp_mag_score, "CIDP-MAG score", clinical=clinical, nerve_results=results,
                    cb_rule_set=cb_rule_set)
     lines = [f"{result} (case {case.case_id or '-'})"]
@@ -155,7 +193,8 @@ def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None,
 @click.option("--item", "items", multiple=True, metavar="NAME=yes|no|unknown",
               help=f"MMN input (repeatable): {', '.join(MMN_FLAGS)}, or a supportive criterion "
                    f"{', '.join(SUPPORTIVE_MMN)}. Overrides the sheet's [mmn] table.")
-def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str,
+@common_options
+def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str | None,
         out: str | None, overwrite: bool, items: tuple[str, ...]) -> None:
     """EFNS/PNS 2010 multifocal motor neuropathy category: definite, probable, possible, none.
 
@@ -167,6 +206,7 @@ def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt:
     Example:
       nerveconduct score mmn mmn_case.toml --item ivig_response=yes
     """
+    fmt = _format(fmt, out)
     given = parse_items(items, [*MMN_FLAGS, *SUPPORTIVE_MMN])
     case, results = _case(files, sheet, limits_path, out, overwrite)
     inputs = dict(case.mmn)
@@ -190,17 +230,20 @@ def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt:
 
 @score.command("cidp")
 @_common
-@click.option("--rule-set", default="ean-pns-2021-cidp", show_default=True,
-              help="Rule set whose definite level is strong and probable/possible weak support.")
-def cidp(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str,
-         out: str | None, overwrite: bool, rule_set: str) -> None:
+@_criteria_option(CIDP_CRITERIA, "Rule set whose definite level is strong and "
+                                 "probable/possible weak support.")
+@deprecated_alias("--rule-set", "--criteria", "criteria")
+@common_options
+def cidp(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str | None,
+         out: str | None, overwrite: bool, criteria_id: str | None) -> None:
     """EAN/PNS 2021 motor conduction criteria: strongly / weakly supportive of CIDP, or not.
 
     \b
     Example:
-      nerveconduct score cidp cidp_median.edf --rule-set efns-pns-2010-cidp
+      nerveconduct score cidp cidp_median.edf --criteria efns-pns-2010-cidp
     """
-    check_rule_set_ids([rule_set], param_hint="'--rule-set'")
+    rule_set = _criteria(criteria_id, CIDP_CRITERIA)
+    fmt = _format(fmt, out)
     case, results = _case(files, sheet, limits_path, out, overwrite)
     result = _call(cidp_electrodiagnostic_support, "CIDP support", nerve_results=results,
                    rule_set=rule_set)

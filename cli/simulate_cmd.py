@@ -10,12 +10,15 @@ import numpy as np
 from nerveconduct.io import write_archive
 from nerveconduct.simulate import simulate_nerve
 
-from ._output import check_new_output, message, overwrite_option, progress
+from ._options import common_options, file_format_option
+from ._output import check_new_output, file_format, message, overwrite_option, progress
 
 __all__ = ["simulate", "parse_segment_values"]
 
 #: Nerves simulated per call (memory stays bounded for any --nerves).
 CHUNK_NERVES = 512
+#: Archive suffixes (the only format simulate writes).
+SUFFIX_FORMATS = {".h5": "hdf5", ".hdf5": "hdf5"}
 
 
 def parse_segment_values(values: tuple[str, ...], option: str) -> dict[int, float]:
@@ -59,7 +62,9 @@ def _truth(sim: Any, i: int) -> dict[str, Any]:
 
 @click.command("simulate")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="Archive to write (HDF5, e.g. sim.h5).")
+              help="Archive to write (HDF5: .h5 or .hdf5, e.g. sim.h5).")
+@file_format_option(("hdf5",), help_text="Output format: hdf5 (the only one; the -o suffix "
+                                         "must be .h5 or .hdf5).")
 @click.option("--nerves", "n_nerves", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of nerves (independent motor-unit populations).")
 @click.option("--nerve", default="median", show_default=True,
@@ -84,7 +89,8 @@ def _truth(sim: Any, i: int) -> dict[str, Any]:
 @click.option("--compression", type=click.Choice(["none", "gzip", "lzf"]), default="none",
               show_default=True, help="HDF5 compression of the archive.")
 @overwrite_option()
-def simulate(out: str, n_nerves: int, nerve: str, distances: str, block: tuple[str, ...],
+@common_options
+def simulate(out: str, fmt: str | None, n_nerves: int, nerve: str, distances: str, block: tuple[str, ...],
              dispersion: tuple[str, ...], cv_sd_m_s: float, distal_slowing: float,
              noise_uv_rms: float, seed: int | None, compression: str, overwrite: bool) -> None:
     """Simulate motor nerve studies into an HDF5 archive, for tests and benchmarks.
@@ -98,6 +104,7 @@ def simulate(out: str, n_nerves: int, nerve: str, distances: str, block: tuple[s
       nerveconduct simulate -o cb.h5 --nerves 20 --distances 70,200,120 --block 2=0.6 --seed 7
       nerveconduct simulate -o td.h5 --nerves 20 --dispersion 1=1.8 --seed 7
     """
+    file_format(out, fmt, SUFFIX_FORMATS)
     kwargs = dict(
         nerve=nerve, cv_sd_m_s=cv_sd_m_s, distal_slowing=distal_slowing, noise_uv_rms=noise_uv_rms,
         block=parse_segment_values(block, "--block") or None,

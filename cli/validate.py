@@ -13,6 +13,7 @@ from nerveconduct import read
 from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize import failure_record
 
+from ._options import Vocabulary, common_options
 from ._output import message, progress, resolve_format, result_stream
 from ._pipeline import load_sheet_option, sheet_option
 from .analyze import finish
@@ -75,8 +76,9 @@ def _text(record: dict[str, Any]) -> str:
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @sheet_option()
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "jsonl"]), default=None,
+@click.option("-f", "--format", "fmt", type=Vocabulary(["table", "json", "jsonl"]), default=None,
               help="Output format (default: 'table' on a terminal, else 'jsonl').")
+@common_options
 def validate(files: tuple[str, ...], sheet: str | None, fmt: str | None) -> None:
     """Check FILES and report every problem found; nothing is changed or written.
 

@@ -48,7 +48,8 @@ def test_failed_nerves_exit_3(archive, folder):
 
 
 @pytest.mark.parametrize("args, code, text", [
-    (["-o", "x.json"], 2, "must be one of ['.jsonl', '.csv'], got '.json'; did you mean '.jsonl'?"),
+    (["-o", "x.json"], 2, "got '.json'; did you mean '.jsonl'?"),
+    (["-o", "x.json"], 2, "suffix must be one of ['.jsonl', '.csv'"),
     (["-o", "x.jsonl", "--jobs", "0"], 2, "--jobs"),
     (["-o", "x.jsonl", "--table", "site"], 2, "--table"),
     (["-o", "x.jsonl", "--criteria", "no-such-rules"], 2, "no-such-rules"),

@@ -94,12 +94,12 @@ class TestFormats:
 
     def test_csv_nerves_and_sites(self):
         nerves = list(csv.DictReader(io.StringIO(run(
-            "analyze", sample_path("antimag_case.toml"), "-f", "csv", "--table", "nerves").stdout)))
+            "analyze", sample_path("antimag_case.toml"), "-f", "csv", "--table", "nerve").stdout)))
         assert [r["nerve"] for r in nerves] == ["median", "ulnar"]
         assert all(float(r["terminal_latency_index"]) < 0.2 for r in nerves)
         assert nerves[0]["distal_motor_latency_abnormal"] == "true"
         sites = list(csv.DictReader(io.StringIO(run(
-            "analyze", sample_path("absent_proximal.h5"), "-f", "csv", "--table", "sites").stdout)))
+            "analyze", sample_path("absent_proximal.h5"), "-f", "csv", "--table", "site").stdout)))
         assert [(r["name"], r["present"], r["flag_names"]) for r in sites] == [
             ("Ankle", "true", ""), ("Popliteal Fossa", "false", "ABSENT")]
         assert sites[1]["onset_latency_ms"] == ""

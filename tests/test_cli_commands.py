@@ -150,7 +150,7 @@ class TestConvertAndValidate:
         assert np.allclose(back[0].traces, studies[0].traces, atol=1e-3)
 
     def test_convert_bad_suffix_and_partial(self, tmp_path):
-        assert "cannot tell the output format" in run(
+        assert "suffix must be one of ['.h5', '.hdf5', '.edf'], got '.xyz'" in run(
             "convert", sample_path("normal_median.csv"), tmp_path / "x.xyz", code=2).stderr
         bad = tmp_path / "bad.csv"
         bad.write_text("Test Name,NCV\nTrace Data (uV),abc\n")
@@ -212,7 +212,7 @@ class TestScore:
         assert out.startswith("ean-pns-2021-cidp: support for demyelination weak")
         assert "item f: right median" in out
         assert "unknown rule set" in run("score", "cidp", sample_path("cidp_median.edf"),
-                                         "--rule-set", "nope", code=2).stderr
+                                         "--criteria", "nope", code=2).stderr
 
 
 class TestReportPlotDemo:
