@@ -36,8 +36,15 @@ class MeasureFlag(enum.IntFlag):
     ARTIFACT_OVERLAP = 1 << 5
     #: The largest deflection is positive: the trace may be stored with the other polarity.
     POLARITY_SUSPECT = 1 << 6
-    #: The trace is too short (or flat) to measure at all.
+    #: The trace is too short (or flat) to measure at all, or its values are too large to
+    #: compute with (beyond +-1e150 mV: squares and sums would overflow).
     UNMEASURABLE = 1 << 7
+    #: The sweep ends before the response returns to its baseline (the CMAP is cut off, or
+    #: the trace drifts away from the baseline the measures refer to): the measures that
+    #: need the return (negative-peak duration and area, CMAP duration; peak-to-peak when
+    #: no sample follows the negative peak) are NaN, and the amplitude may be too low if the
+    #: negative peak itself lies at the end of the sweep.
+    TRUNCATED = 1 << 8
 
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""
@@ -74,6 +81,8 @@ SEGMENT_FLAG_TEXT = {
                             "amplitude is implausibly small or large",
 }
 
-#: Quality flags of a response that make the segment values computed from it suspect.
+#: Quality flags of a response that make the segment values computed from it suspect
+#: (TRUNCATED: a cut-off response's amplitude and area drops are not reliable).
 QUALITY_FLAGS = int(MeasureFlag.LOW_SNR | MeasureFlag.CLIPPED | MeasureFlag.NAN_SAMPLES
-               | MeasureFlag.ARTIFACT_OVERLAP | MeasureFlag.POLARITY_SUSPECT)
+               | MeasureFlag.ARTIFACT_OVERLAP | MeasureFlag.POLARITY_SUSPECT
+               | MeasureFlag.TRUNCATED)

@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._checks import ArgumentTypeError, check_number
 from ..flags import MeasureFlag
 from ..limits import NormalLimits
 from ..model import NerveStudy, Site
@@ -131,10 +132,20 @@ def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None 
     return build_table(nerve_in, site_in, limits)
 
 
+def _number(name: str, value: Any) -> float:
+    """A finite number; ``None`` and NaN stand for a value not given (NaN out)."""
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return np.nan
+    return float(check_number(name, value))
+
+
 def _values(name: str, values: Sequence[float | None] | None, n: int) -> np.ndarray:
+    """One number per site (``None``/NaN: not given); ±inf and non-numbers are refused."""
     if values is None:
         return np.full(n, np.nan)
-    out = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise ArgumentTypeError(f"{name} must be a sequence of numbers (one per site), got {values!r:.60}")
+    out = np.array([_number(f"{name}[{i}]", v) for i, v in enumerate(values)], dtype=float)
     if out.shape != (n,):
         raise ValueError(f"{name} must give one value per site ({n} sites), got {len(values)}")
     return out

@@ -10,7 +10,13 @@ most ``max_in_flight`` chunk outputs: memory stays constant whatever the archive
   and compiled kernel ready: workers start in milliseconds, and the server lives on for the
   next run), or started with ``spawn`` where there is no fork server (Windows). Never plain
   ``fork``: the measurement core runs threads, and forking a process with threads is unsafe.
-  Workers receive the archive *path* and open it themselves;
+  Workers receive the archive *path* and open it themselves. Every worker exits when the
+  coordinator (the process running the pool) dies, also by SIGKILL (:func:`_init_worker`:
+  a thread waiting on a pidfd of the coordinator on Linux, else polling its pid; plus
+  ``prctl(PR_SET_PDEATHSIG)`` for the direct parent); once they are gone, the fork server
+  and multiprocessing's resource tracker see their pipes close and exit too. Workers also
+  start with the coordinator's archive-check verdicts (:mod:`nerveconduct.io._guard`), so
+  they do not each check the archive again;
 - Dask (``scheduler="local"`` starts a :class:`distributed.LocalCluster`; ``"tcp://host:port"``
   connects to a running scheduler): the same task function through ``client.submit``. Dask is
   an optional dependency, imported only here.
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
@@ -95,7 +102,10 @@ def pool_backend(jobs: int, task: Task) -> Iterator[tuple[Submit, int]]:
         context.set_forkserver_preload(["nerveconduct.batch.warm"])
     else:
         context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    from ..io._guard import known_verdicts
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                               initargs=(os.getpid(), known_verdicts()))
 
     def submit(start: int, stop: int) -> Future[Any]:
         return pool.submit(task, start, stop)
@@ -104,6 +114,19 @@ def pool_backend(jobs: int, task: Task) -> Iterator[tuple[Submit, int]]:
         yield submit, IN_FLIGHT_PER_WORKER * jobs
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_worker(coordinator_pid: int, verdicts: dict[Any, Any]) -> None:
+    """Worker initializer: exit with the coordinator; adopt its archive-check verdicts.
+
+    A forkserver worker's direct parent is the fork server, which outlives a killed
+    coordinator as long as workers hold its pipe: the worker watches the coordinator itself
+    (and dies with the fork server too).
+    """
+    from ..io._guard import adopt_verdicts, die_with_parent
+
+    die_with_parent(coordinator_pid)
+    adopt_verdicts(verdicts)
 
 
 def _distributed() -> Any:

@@ -10,7 +10,6 @@ anything is allocated from it: a 73 KB file that declares ``traces`` of shape
 
 from __future__ import annotations
 
-from numbers import Integral
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 from . import _archive_layout as L
 from .errors import ArchiveError, boundary, quote
 
-__all__ = ["MAX_SAMPLES_PER_TRACE", "check_layout", "open_checked"]
+__all__ = ["MAX_SAMPLES_PER_TRACE", "check_layout", "open_unguarded", "exists"]
 
 #: Longest trace an archive may declare (samples): 4 194 304, e.g. 42 s at 100 kHz, far
 #: beyond any nerve-conduction sweep.
@@ -35,19 +34,22 @@ _SLACK_BYTES = 1 << 20
 READ_CACHE_BYTES = 4 * 1024 * 1024
 
 
-def open_checked(path: str | PathLike[str]) -> tuple[h5py.File, dict[str, Any]]:
-    """Open ``path`` read-only and validate it (:func:`check_layout`); return file and facts.
-
-    Raises
-    ------
-    ArchiveError
-        Missing file, a directory, not HDF5, truncated or damaged, or any layout problem.
-    """
+def exists(path: str | PathLike[str]) -> Path:
     path = Path(path)
     if not path.exists():
         raise ArchiveError("no such file", path=path)
     if path.is_dir():
         raise ArchiveError("is a directory, not an archive file", path=path)
+    return path
+
+
+def open_unguarded(path: str | PathLike[str]) -> tuple[h5py.File, dict[str, Any]]:
+    """Open ``path`` read-only and validate its layout (:func:`check_layout`), in this process.
+
+    Only for files already checked by :func:`nerveconduct.io._guard.open_checked` (or inside
+    its child process, which runs this).
+    """
+    path = exists(path)
     if not h5py.is_hdf5(path):
         raise ArchiveError("not an HDF5 file (no HDF5 signature); a nerveconduct archive is "
                            f"an HDF5 file with root attribute format={L.FORMAT_NAME!r}",
@@ -87,7 +89,9 @@ def check_layout(f: h5py.File, path: str | PathLike[str]) -> dict[str, Any]:
         Naming the attribute or dataset that is missing, of the wrong shape or type, or
         inconsistent, and what is allowed.
     """
-    with boundary(ArchiveError, path, location="root attributes", extra=(OSError,)) as where:
+    # h5py raises RuntimeError for some damaged structures ("wrong B-tree signature")
+    with boundary(ArchiveError, path, location="root attributes",
+                  extra=(OSError, RuntimeError)) as where:
         return _check(f, path, where)
 
 

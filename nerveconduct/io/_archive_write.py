@@ -20,7 +20,8 @@ import numpy as np
 from .._checks import check_number, check_option
 from ..model import InvalidStudyError, NerveStudy, study_problems
 from . import _archive_layout as L
-from ._archive_checks import check_layout, open_checked
+from ._archive_checks import check_layout
+from ._guard import open_checked
 from ._atomic import atomic_path
 from .errors import ArchiveError
 

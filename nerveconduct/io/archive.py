@@ -30,7 +30,7 @@ import numpy as np
 from .._checks import check_number
 from ..model import NerveStudy
 from . import _archive_layout as L
-from ._archive_checks import open_checked
+from ._guard import open_checked
 from ._archive_write import write_archive
 from ._trace_chunk import TraceChunk
 from .errors import ArchiveError, boundary
@@ -70,9 +70,11 @@ class Archive:
         Software that created the archive and when (ISO 8601, UTC).
     """
 
-    def __init__(self, path: str | PathLike[str]) -> None:
+    def __init__(self, path: str | PathLike[str], *, deadline_s: float | None = None) -> None:
         self.path = Path(path)
-        self._file, info = open_checked(self.path)  # every declared size checked
+        # structure checked in a child first (a damaged file cannot hang this process), then
+        # every declared size checked
+        self._file, info = open_checked(self.path, deadline_s=deadline_s)
         self.n_nerves: int = info["n_nerves"]
         self.n_traces: int = info["n_traces"]
         self.n_samples_max: int = info["n_samples_max"]
@@ -253,7 +255,7 @@ class Archive:
         a, b = self._nerve_span(start_nerve, stop_nerve)
         if a == b:
             raise ValueError(f"empty nerve range [{a}, {b}): stop_nerve must exceed start_nerve")
-        with boundary(ArchiveError, self.path, extra=(OSError,),
+        with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
                       describe=_read_problem) as where:
             nerves = {}
             for name, ds in self._nerve_columns.items():
@@ -352,7 +354,7 @@ def _read_problem(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return (f"strings must be UTF-8 ({exc.reason} at byte {exc.start} of a value); "
                 "the column holds undecodable bytes")
-    if isinstance(exc, OSError):
+    if isinstance(exc, (OSError, RuntimeError)):  # h5py: HDF5's message, never file content
         return f"cannot read (damaged file?): {exc}"
     return f"cannot read as the layout says ({type(exc).__name__})"
 
@@ -377,13 +379,21 @@ def _refuse_infinite(traces: np.ndarray, rows: dict[str, np.ndarray],
                                    location=f"{group}/{name}, row {first + i}")
 
 
-def open_archive(path: str | PathLike[str]) -> Archive:
+def open_archive(path: str | PathLike[str], *, deadline_s: float | None = None) -> Archive:
     """Open a nerveconduct HDF5 archive for reading (use as a context manager).
 
     Parameters
     ----------
     path : str or path-like
         The archive file.
+    deadline_s : float, optional
+        Seconds the structure check may take. Before this process touches the file with
+        h5py, a child process walks every structure the reader uses (headers, attributes,
+        chunk indexes, the index tables); a damaged file that makes the HDF5 library loop
+        (or crash) is refused instead of hanging the caller. Default: 20 s + 10 s per GB of
+        file, or the environment variable ``NERVECONDUCT_ARCHIVE_DEADLINE_S``. The verdict
+        is cached per (path, size, modification time) in this process, so reopening the same
+        file costs nothing extra.
 
     Returns
     -------
@@ -395,6 +405,11 @@ def open_archive(path: str | PathLike[str]) -> Archive:
     ------
     ArchiveError
         The file is missing, not HDF5, truncated, or lacks an attribute or dataset of the
-        layout (the message names what is missing).
+        layout (the message names what is missing); or the file makes the HDF5 library hang
+        ("the file makes the HDF5 library hang: not a readable archive") or crash.
+    ValueError
+        ``deadline_s`` is not a positive number.
+    KeyboardInterrupt
+        Ctrl-C during the structure check (the checking process is killed first).
     """
-    return Archive(path)
+    return Archive(path, deadline_s=deadline_s)

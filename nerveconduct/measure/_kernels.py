@@ -37,8 +37,10 @@ _SHORT_BASE = int(MeasureFlag.SHORT_BASELINE)
 _OVERLAP = int(MeasureFlag.ARTIFACT_OVERLAP)
 _POLARITY = int(MeasureFlag.POLARITY_SUSPECT)
 _UNMEASURABLE = int(MeasureFlag.UNMEASURABLE)
+_TRUNCATED = int(MeasureFlag.TRUNCATED)
 _NONFINITE = -1  # internal return code of _core: repair the trace and measure it again
 _FLAT_MV = 1e-9  # below this, noise/artifact/deflections count as none (a flat line)
+_HUGE_MV = 1e150  # beyond this, squares and sums of samples may overflow: UNMEASURABLE
 
 BLOCK = 16  # samples per min/max summary of the smoothed trace
 SMOOTH_WIDTHS = (3, 5, 7, 9, 11, 13)  # box widths compiled as constants (vectorized loops)
@@ -372,6 +374,9 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
     k_mn = _first_equal(vs, lo + bk * BLOCK, min(lo + (bk + 1) * BLOCK, hi), mn)
     if noise < _FLAT_MV and peak_art < _FLAT_MV and mx < _FLAT_MV and mn > -_FLAT_MV:
         return flags | _UNMEASURABLE  # a flat line
+    if not (mx <= _HUGE_MV and mn >= -_HUGE_MV and peak_art <= _HUGE_MV
+            and abs(base) <= _HUGE_MV and noise <= _HUGE_MV):
+        return flags | _UNMEASURABLE  # values the arithmetic below could overflow on
     depth = -mn
     det = max(cfg_f[C_DET_K] * noise, cfg_f[C_DET_FLOOR_MV])
 
@@ -433,6 +438,8 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
     mx_after, k_mx = _max_after(vs, bmax, lo, hi, k_mn)
     if k_mx >= 0:
         out[F_P2P, r] = -_refine_min(x, a_end, n, k_mx, hp, -sign, -rbase, tol)[1] - pk_val
+    else:
+        flags |= _TRUNCATED  # nothing after the negative peak: the sweep ends there
     if (x[k_mn - 1] == x[k_mn] == x[k_mn + 1]) or (
             mx_after >= det and x[k_mx - 1] == x[k_mx] == x[k_mx + 1]):
         flags |= _CLIPPED  # a rail: three equal samples at a peak
@@ -440,7 +447,9 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
     # -- 9. negative-peak duration and area: onset -> return to baseline after the peak.
     hq = cfg_i[I_ONSET_FIT_H]
     cross = _cross(vs, 1.0, 0.0, k_mn, n, 1, offset)
-    if cross == cross:
+    if cross != cross:
+        flags |= _TRUNCATED  # no return to baseline after the negative peak within the sweep
+    else:
         cross = _refine_crossing(x, a_end, n, cross, hq, sign, base, offset, tol, 1,
                                  max(k_mn, int(cross) - 2 * h - 1), n)
         if onset == onset:
@@ -461,7 +470,9 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
     last = cross
     if j > k_mn:
         last = _cross(vs, 1.0, 0.0, j, n, 1, offset)
-        if last == last:
+        if last != last:
+            flags |= _TRUNCATED  # a later negative peak does not return within the sweep
+        else:
             last = _refine_crossing(x, a_end, n, last, hq, sign, base, offset, tol, 1,
                                     max(j, int(last) - 2 * h - 1), n)
     out[F_CMAP_DUR, r] = (last - onset) * dt_ms

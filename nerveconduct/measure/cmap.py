@@ -347,9 +347,14 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     11. **Other flags** -- CLIPPED: three equal consecutive raw samples at the negative or
         positive peak (a rail; a clipped artifact alone does not affect the measures and is
         not flagged). POLARITY_SUSPECT: the largest post-artifact deflection is positive and
-        the first phase crossing the detection level is positive.
+        the first phase crossing the detection level is positive. TRUNCATED: the sweep ends
+        before the response returns to baseline (no return after the negative peak, or
+        after the last negative peak that counts for the CMAP duration, or no sample after
+        the negative peak).
 
-    Missing crossings (the trace ends first) give NaN for the measures that need them.
+    Missing crossings (the trace ends first) give NaN for the measures that need them, and
+    TRUNCATED. No measure is ever infinite: a trace whose values lie beyond +-1e150 mV
+    (where squares and sums could overflow) is UNMEASURABLE.
     Accuracy against the simulator's noiseless truth is checked in
     ``tests/test_measure_accuracy.py``.
 
@@ -408,11 +413,29 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
             with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
                 for _ in pool.map(run, starts):
                     pass
+        _no_infinity(out, flags, present)
     elif m_traces:
         flags[:] = int(MeasureFlag.UNMEASURABLE)
     cols = {f: out[i].reshape(batch_shape) for i, f in enumerate(_FLOAT_FIELDS)}
     return CmapMeasures(**cols, present=present.reshape(batch_shape),
                         flags=flags.reshape(batch_shape))
+
+
+def _no_infinity(out: np.ndarray, flags: np.ndarray, present: np.ndarray) -> None:
+    """The last net: a trace with an infinite measure becomes UNMEASURABLE (NaN measures).
+
+    The kernel already refuses values beyond +-1e150 mV, where its arithmetic could overflow,
+    so this never changes a result it computed; it guarantees that ``measure_cmap`` returns
+    no infinity whatever the input.
+    """
+    bad = np.isinf(out).any(axis=0)
+    if bad.any():
+        keep = [_FLOAT_FIELDS.index("baseline_mv"), _FLOAT_FIELDS.index("noise_mv")]
+        kept = out[keep][:, bad]
+        out[:, bad] = np.nan
+        out[np.ix_(keep, np.flatnonzero(bad))] = np.where(np.isfinite(kept), kept, np.nan)
+        flags[bad] |= int(MeasureFlag.UNMEASURABLE)
+        present[bad] = False
 
 
 def kernel_cache_ready() -> bool:
