@@ -24,7 +24,8 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html"}
 @click.command("report")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
-              help="HTML file to write (.html; self-contained: open it in a browser, print on A4).")
+              help="HTML file to write (.html; self-contained: open it in a browser, print on A4 "
+                   "or Letter).")
 @file_format_option(("html",), help_text="Report format: html (the only one; the -o suffix "
                                          "must be .html or .htm).")
 @sheet_option()
@@ -34,11 +35,13 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html"}
               help="How the plots are embedded.")
 @click.option("--physical", is_flag=True,
               help="Draw traces negative down (default: the display convention, negative up).")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Page size of the print layout: A4 or US Letter.")
 @keep_identifiers_option()
 @overwrite_option()
 @common_options
 def report(files: tuple[str, ...], out: str, fmt: str | None, sheet: str | None, criteria_ids: tuple[str, ...],
-           limits_path: str | None, image_format: str, physical: bool, keep_identifiers: bool,
+           limits_path: str | None, image_format: str, physical: bool, paper: str, keep_identifiers: bool,
            overwrite: bool) -> None:
     """Write the HTML report of one patient: FILES (or a sheet naming them) are one case.
 
@@ -65,5 +68,6 @@ def report(files: tuple[str, ...], out: str, fmt: str | None, sheet: str | None,
         raise click.UsageError(str(exc)) from None
     message(f"writing the report of {len(case.studies)} nerve(s)")
     path = write_html(case, out, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
-                      overwrite=overwrite, image_format=image_format, negative_up=not physical)
+                      overwrite=overwrite, image_format=image_format, negative_up=not physical,
+                      paper=paper)
     click.echo(str(path))

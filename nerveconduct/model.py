@@ -278,6 +278,19 @@ class Case:
         Date of the study (ISO ``YYYY-MM-DD`` when known).
     source : str, optional
         Where the case was read from (file name, never a patient identifier).
+    age_years, height_cm : float, optional
+        The patient's age (years) and height (cm) at the study, as the sheet gives them
+        (printed in the report's header; limits are not banded by them).
+    sex : str, optional
+        As given (e.g. ``"female"``).
+    indication : str, optional
+        Why the study was done (the referral question).
+    referring_physician, technician, interpreting_physician : str, optional
+        Names as given; printed in the report's header and signature line.
+    impression : str, optional
+        The interpreting physician's impression, printed above the signature line.
+    notes : str, optional
+        Free-text notes of the sheet, printed in the report.
     """
 
     studies: list[NerveStudy]
@@ -287,3 +300,12 @@ class Case:
     paraprotein: dict[str, Any] = field(default_factory=dict)
     study_date: str | None = None
     source: str | None = None
+    age_years: float | None = None
+    height_cm: float | None = None
+    sex: str | None = None
+    indication: str | None = None
+    referring_physician: str | None = None
+    technician: str | None = None
+    interpreting_physician: str | None = None
+    impression: str | None = None
+    notes: str | None = None

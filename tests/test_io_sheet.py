@@ -129,3 +129,38 @@ class TestApply:
         bad = parse_sheet({"nerves": [{"file": "m.csv", "trace": [4, 9]}]})
         with pytest.raises(SheetError, match=r"indices \[4, 9\]"):
             apply_sheet([study], bad, source_file="m.csv")
+
+
+class TestCaseDetails:
+    def test_keys_reach_the_case_details(self):
+        sheet = parse_sheet({"age_years": 61, "height_cm": 170.5, "sex": "female",
+                             "indication": "tingling", "referring_physician": "Dr R",
+                             "technician": "T", "interpreting_physician": "Dr I",
+                             "impression": "normal study", "notes": ["warm", "calm"],
+                             "nerves": [{"nerve": "median", "side": "left", "notes": "cold"}]})
+        assert sheet.case_details() == {
+            "age_years": 61.0, "height_cm": 170.5, "sex": "female", "indication": "tingling",
+            "referring_physician": "Dr R", "technician": "T", "interpreting_physician": "Dr I",
+            "impression": "normal study", "notes": "warm\ncalm\nleft median: cold"}
+        assert parse_sheet({}).case_details() == {}
+
+    @pytest.mark.parametrize("data, location", [
+        ({"age_years": -1}, "age_years"), ({"age_years": 200}, "age_years"),
+        ({"height_cm": "tall"}, "height_cm"), ({"sex": 1}, "sex"),
+        ({"notes": [1]}, "notes[0]"), ({"impression": {"a": 1}}, "impression")])
+    def test_bad_values(self, data, location):
+        with pytest.raises(SheetError) as info:
+            parse_sheet(data)
+        assert location in str(info.value)
+
+    def test_read_case_fills_the_case(self, tmp_path):
+        from nerveconduct.io.read import read_case
+        import nerveconduct
+
+        src = nerveconduct.sample_path("mmn_case.toml")
+        text = open(src, encoding="utf-8").read().replace(
+            'study_date = "2025-09-30"', 'study_date = "2025-09-30"\nage_years = 40\ntechnician = "T"')
+        (tmp_path / "case.toml").write_text(text)
+        (tmp_path / "mmn_ulnar.edf").write_bytes(open(nerveconduct.sample_path("mmn_ulnar.edf"), "rb").read())
+        case = read_case(tmp_path / "case.toml")
+        assert case.age_years == 40.0 and case.technician == "T" and case.impression is None

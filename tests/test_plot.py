@@ -348,3 +348,51 @@ def test_no_pyplot_state(shim_pythonpath):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
     assert proc.returncode == 0, proc.stderr
+
+
+# --- readability fixes: labels clear of lines, verdict labels inside, abnormal values coloured
+def _text_bbox(ax, gid):
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    return _by_gid(ax, gid).get_window_extent(renderer), fig.bbox
+
+
+def test_tli_value_labels_clear_of_the_lines(antimag_results, block_result):
+    results = [*antimag_results, block_result]
+    ax = plot_tli(results)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    lines = [_by_gid(ax, "threshold:cidp-mag")] + [
+        _by_gid(ax, f"cutoff:{r}") for r in range(len(results)) if _by_gid(ax, f"cutoff:{r}")]
+    for r in range(len(results)):
+        label = _by_gid(ax, f"value:tli:{r}").get_window_extent(renderer)
+        assert label.x0 >= ax.figure.bbox.x0 and label.y1 <= ax.figure.bbox.y1
+        for line in lines:
+            y = ax.transData.transform((0, line.get_ydata()[0]))[1]
+            xs = [ax.transData.transform((x, 0))[0] for x in line.get_xdata()]
+            if min(xs) <= label.x1 and max(xs) >= label.x0:  # the line passes under the label
+                assert not label.y0 - 1 <= y <= label.y1 + 1, (r, line.get_gid())
+
+
+def test_segment_verdict_label_inside_the_figure(block_result):
+    ax = plot_segments([block_result], rule_set="efns-pns-2010-mmn")
+    ax.figure.canvas.draw()
+    box = _by_gid(ax, "verdict:0:1").get_window_extent(ax.figure.canvas.get_renderer())
+    fig = ax.figure.bbox
+    assert fig.x0 <= box.x0 and box.x1 <= fig.x1 and fig.y0 <= box.y0 and box.y1 <= fig.y1
+
+
+def test_abnormal_values_coloured():
+    # the CIDP sample: CV 36 m/s (LLN 49) and +61 % dispersion, no verdict highlighted
+    import nerveconduct
+    case = nerveconduct.read_case(nerveconduct.sample_path("cidp_median.edf"))
+    result = analyze_nerve(case.studies[0])
+    seg = result.segments[0]
+    assert seg.conduction_velocity_m_s < 49 and seg.duration_increase_pct > 30
+    ax = plot_nerve(result, verdicts=None, rule_set=None)
+    red = _by_gid(ax, "abnormal:1")
+    assert red is not None and red.get_color() == "#b03a2e"
+    shown = [line for line in red.get_text().split("\n") if line]
+    assert any(line.startswith("CV ") for line in shown)
+    assert any(line.startswith("duration +") for line in shown)
+    assert "CV" in _by_gid(ax, "segment:1").get_text()  # the full annotation stays

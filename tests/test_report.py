@@ -155,7 +155,7 @@ def nerve_section(dom, nerve, side):
 def test_sample_report_is_self_contained_and_printable(sample_reports, name):
     case, text, dom = sample_reports[name]
     assert dom.doctype.lower() == "doctype html"
-    assert "@page { size: A4" in text and "section.nerve { page-break-before: always" in text
+    assert "@page { size: A4" in text and "section.nerve.first { page-break-before: always" in text
     refs = [n.attrs.get(a) for n in dom.root.iter() for a in ("src", "href") if n.attrs.get(a)]
     assert all(r.startswith("data:image/png;base64,") for r in refs), refs
     assert not dom.root.find_all("script") and not dom.root.find_all("link")
@@ -240,7 +240,10 @@ def test_sample_antimag_case(sample_reports):
     assert grade.attrs["data-grade"] == "mild"
     para = dom.root.find("section", **{"class": "paraprotein"})
     assert para.find("dd", data_key="m-protein").text() == "IgM-kappa"
-    assert para.find("dd", data_key="anti-mag-titre").text() == "70000"
+    assert para.find("dd", data_key="anti-mag-titre").text() == "70000 BTU"
+    # human labels: immunoglobulins on one line with unit and LLN, no raw keys
+    assert para.find("dd", data_key="igg").text() == "6.1 g/L (LLN 7 g/L)"
+    assert "igg lln" not in para.text() and "igm unit" not in para.text()
 
 
 def test_sample_cidp_case(sample_reports):
@@ -420,3 +423,76 @@ class TestWriteHtml:
             render_html([sim_study], dpi=5)
         with pytest.raises(KeyError, match="unknown rule set 'no-such-rules'"):
             render_html([sim_study], criteria=("no-such-rules",))
+
+
+# --- page one: case details, motor summary table, impression (issue: a report a lab would sign)
+def test_case_details_summary_table_and_impression(tmp_path):
+    sheet = (SAMPLES / "mmn_case.toml").read_text()
+    sheet = sheet.replace('case_id = "SAMPLE-MMN"', '''case_id = "SAMPLE-MMN"
+age_years = 54
+height_cm = 178
+sex = "male"
+indication = "Asymmetric hand weakness <left>"
+referring_physician = "Dr A. Referrer"
+technician = "T. Tech"
+interpreting_physician = "Dr I. Reader"
+impression = "Conduction block in the left ulnar forearm."
+notes = ["Hands warmed before the study.", "Patient cooperative."]''')
+    path = tmp_path / "mmn_case.toml"
+    path.write_text(sheet)
+    for name in ("mmn_ulnar.edf",):
+        (tmp_path / name).write_bytes((SAMPLES / name).read_bytes())
+    case = read_case(path)
+    assert (case.age_years, case.height_cm, case.sex) == (54.0, 178.0, "male")
+    dom = parse(render_html(case, plots=False, paper="letter"))
+    header = dom.root.find("header")
+    for key, text in (("age", "54 years"), ("height", "178 cm"), ("sex", "male"),
+                      ("indication", "Asymmetric hand weakness <left>"),
+                      ("referring-physician", "Dr A. Referrer"), ("technician", "T. Tech"),
+                      ("interpreting-physician", "Dr I. Reader")):
+        assert header.find("dd", data_key=key).text() == text
+    assert dom.root.find("p", id="impression").text() == "Conduction block in the left ulnar forearm."
+    assert dom.root.find("p", id="notes").text() == "Hands warmed before the study.\nPatient cooperative."
+    assert "Dr I. Reader" in dom.root.find("div", data_sign="physician").text()
+    # the all-nerves motor summary table: per site latency, amplitude, area, duration, distance,
+    # CV, F-wave, with the limits; the distal row carries the distal limits and the F-wave
+    table = dom.root.find("table", **{"class": "motor-summary"})
+    headers = [th.text() for th in table.find("thead").find_all("th")]
+    assert headers[0] == "Nerve / site" and headers.count("Norm") == 5
+    rows = table.find_all("tr", **{"class": "summary-site"})
+    assert [r.attrs["data-summary-site"] for r in rows] == ["Wrist", "Below Elbow", "Above Elbow"]
+    cells = [td for td in rows[0].find_all("td")]
+    assert len(cells) == len(headers)
+    assert rows[0].find("td", data_measure="f_wave_latency_ms").text() == "29.00"
+    assert rows[0].find_all("td", **{"class": "limit"})[0].text() == "\u22643.30"  # DML ULN, ulnar
+    assert rows[1].find("td", data_measure="conduction_velocity_m_s").text().startswith("5")
+    assert "@page { size: letter;" in render_html(case, plots=False, paper="letter")
+
+
+def test_headers_aligned_with_their_columns(sample_reports):
+    _, _, dom = sample_reports["cidp_median.edf"]
+    for tbl in dom.root.find_all("table"):
+        ths = tbl.find("thead").find_all("th") if tbl.find_all("thead") else []
+        first = [r for r in tbl.find_all("tr") if r.find_all("td")]
+        if not ths or not first or len(first[0].find_all("td")) != len(ths):
+            continue
+        for th, td in zip(ths, first[0].find_all("td")):
+            if "text" in td.classes():
+                assert "text" in th.classes(), (tbl.attrs, th.text())
+
+
+def test_plotted_rule_set_is_the_strongest_or_mmn():
+    from nerveconduct.report.context import evaluate_criteria, plotted_outcome
+
+    every = ("aan-1991", "amplitude-dependent-2000", "ean-pns-2021-cidp", "efns-pns-2010-cidp",
+             "efns-pns-2010-mmn", "textbook-20pct")
+    case = read_case(SAMPLES / "mmn_case.toml")
+    outcomes = evaluate_criteria(analyze_nerves(case.studies), every)
+    assert plotted_outcome(outcomes, mmn_case=True).rule_set_id == "efns-pns-2010-mmn"
+    # without MMN inputs: the strongest patient-level verdict (definite CB) wins as well
+    assert plotted_outcome(outcomes).rule_set_id == "efns-pns-2010-mmn"
+    dom = parse(render_html(case, criteria=every, image_format="svg"))
+    assert "efns-pns-2010-mmn" in dom.root.find("figure", id="plot-segments").text()
+    antimag = read_case(SAMPLES / "antimag_case.toml")
+    outcomes = evaluate_criteria(analyze_nerves(antimag.studies), every)
+    assert plotted_outcome(outcomes).patient.level == "definite"

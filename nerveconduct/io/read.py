@@ -216,8 +216,9 @@ def read_case(path_or_paths: PathLike | Sequence[PathLike], *, sheet: SheetLike 
     -------
     Case
         ``case_id`` from the sheet (else the first study's pseudonymous ``study_id``),
-        ``clinical``, ``mmn``, ``paraprotein``, ``study_date`` from the sheet, ``source`` =
-        the files' base names.
+        ``clinical``, ``mmn``, ``paraprotein``, ``study_date`` and the patient/study details
+        (``StudySheet.case_details()``: age, height, sex, indication, physicians, technician,
+        impression, notes) from the sheet, ``source`` = the files' base names.
 
     Raises
     ------
@@ -258,4 +259,5 @@ def read_case(path_or_paths: PathLike | Sequence[PathLike], *, sheet: SheetLike 
         paraprotein=dict(sheet_obj.paraprotein) if sheet_obj else {},
         study_date=date,
         source=", ".join(p.name for p in paths),
+        **(sheet_obj.case_details() if sheet_obj else {}),
     )

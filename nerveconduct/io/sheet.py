@@ -1,7 +1,10 @@
 """Study sheets (JSON or TOML): what a waveform file lacks, and the case's clinical context.
 
-A sheet names the case (``case_id``, ``study_date``), gives the clinical items scores need
-(``clinical``, ``mmn``, ``paraprotein``), and lists ``nerves``; each entry may name its
+A sheet names the case (``case_id``, ``study_date``), may give what a report's header prints
+(:data:`CASE_DETAILS`: ``age_years``, ``height_cm``, ``sex``, ``indication``,
+``referring_physician``, ``technician``, ``interpreting_physician``, ``impression``,
+``notes``), gives the clinical items scores need (``clinical``, ``mmn``, ``paraprotein``),
+and lists ``nerves``; each entry may name its
 waveform ``file`` (relative to the sheet) so ``read("case.json")`` loads a whole case. The
 schema is documented in ``docs/formats.md``.
 
@@ -28,13 +31,19 @@ from .errors import SheetError, boundary, quote
 from .pseudonym import pseudonymize
 
 __all__ = ["SheetSite", "SheetNerve", "StudySheet", "load_sheet", "parse_sheet", "apply_sheet",
-           "CLINICAL_ITEMS"]
+           "CLINICAL_ITEMS", "CASE_DETAILS"]
 
 #: CIDP-MAG clinical items a sheet may give (True/False, or null/"unknown" when not known).
 CLINICAL_ITEMS = ("length_dependent_sensory", "ataxia", "tremor", "relapsing_or_acute_onset",
                   "proximal_weakness")
+#: Top-level keys describing the patient and the study, copied to the
+#: :class:`~nerveconduct.model.Case` field of the same name (numbers: age, height; the rest
+#: free text, printed as given).
+CASE_DETAILS = ("age_years", "height_cm", "sex", "indication", "referring_physician",
+                "technician", "interpreting_physician", "impression", "notes")
+_DETAIL_NUMBERS = {"age_years": (0.0, 130.0), "height_cm": (20.0, 280.0)}
 _TOP_KEYS = {"case_id", "study_date", "clinical", "mmn", "paraprotein", "nerves",
-             "sampling_rate_hz", "notes"}
+             "sampling_rate_hz", *CASE_DETAILS}
 _NERVE_KEYS = {"file", "nerve", "side", "muscle", "temperature_c", "low_frequency_filter_hz",
                "f_wave_latency_ms", "sampling_rate_hz", "sites", "trace", "record", "notes"}
 _SITE_KEYS = {"name", "distance_mm", "stimulus_intensity_ma"}
@@ -64,6 +73,7 @@ class SheetNerve:
     sampling_rate_hz: float | None = None
     sites: tuple[SheetSite, ...] | None = None
     selector: tuple[int, ...] | None = None
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,24 @@ class StudySheet:
     paraprotein: dict[str, Any] = field(default_factory=dict)
     sampling_rate_hz: float | None = None
     nerves: tuple[SheetNerve, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def case_details(self) -> dict[str, Any]:
+        """The :data:`CASE_DETAILS` the sheet gives, as keyword arguments of
+        :class:`~nerveconduct.model.Case` (keys not given are left out).
+
+        ``notes`` joins the top-level notes and each ``nerves`` entry's, the latter as
+        ``"<side> <nerve>: <notes>"`` lines (never stored in the studies' metadata).
+        """
+        out = {k: v for k, v in self.details.items() if k in CASE_DETAILS and v is not None}
+        lines = [out["notes"]] if out.get("notes") else []
+        for e in self.nerves:
+            if e.notes:
+                label = " ".join(p for p in (e.side, e.nerve) if p) or f"nerves[{e.index}]"
+                lines.append(f"{label}: {e.notes}")
+        if lines:
+            out["notes"] = "\n".join(lines)
+        return out
 
     def sampling_rate_for(self, file_name: str) -> float | None:
         """Sampling rate (Hz) the sheet gives for ``file_name`` (entry, else top level)."""
@@ -208,6 +236,18 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
             raise SheetError(f"must be a table/object, got {quote(top[name])}", path=path,
                              location=name)
     paraprotein = _flat_immunoglobulins(dict(top.get("paraprotein", {})), path)
+    details: dict[str, Any] = {}
+    for key in CASE_DETAILS:
+        if key in _DETAIL_NUMBERS:
+            value = _number(top.get(key), key, path)
+            lo, hi = _DETAIL_NUMBERS[key]
+            if value is not None and not lo <= value <= hi:
+                raise SheetError(f"must be between {lo:g} and {hi:g}, got {quote(top[key])}",
+                                 path=path, location=key)
+        else:
+            value = _notes(top.get(key), key, path)
+        if value is not None:
+            details[key] = value
     nerves = top.get("nerves", [])
     if not isinstance(nerves, list):
         raise SheetError(f"must be a list of tables, got {type(nerves).__name__}", path=path,
@@ -247,11 +287,20 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
             _number(e.get("temperature_c"), f"{w}.temperature_c", path, positive=False),
             _number(e.get("low_frequency_filter_hz"), f"{w}.low_frequency_filter_hz", path),
             _number(e.get("f_wave_latency_ms"), f"{w}.f_wave_latency_ms", path),
-            _number(e.get("sampling_rate_hz"), f"{w}.sampling_rate_hz", path), sites, sel))
+            _number(e.get("sampling_rate_hz"), f"{w}.sampling_rate_hz", path), sites, sel,
+            _notes(e.get("notes"), f"{w}.notes", path)))
     return StudySheet(
         Path(path) if path is not None else None, _text(top.get("case_id"), "case_id", path),
         date, clinical, dict(top.get("mmn", {})), paraprotein,
-        _number(top.get("sampling_rate_hz"), "sampling_rate_hz", path), tuple(entries))
+        _number(top.get("sampling_rate_hz"), "sampling_rate_hz", path), tuple(entries), details)
+
+
+def _notes(value: Any, where: str, path: Any) -> str | None:
+    """Free text: a string, or a list of strings (one line each)."""
+    if isinstance(value, list):
+        lines = [_text(v, f"{where}[{i}]", path) for i, v in enumerate(value)]
+        return "\n".join(line for line in lines if line) or None
+    return _text(value, where, path)
 
 
 def _flat_immunoglobulins(para: dict[str, Any], path: Any) -> dict[str, Any]:

@@ -33,7 +33,14 @@ from matplotlib.transforms import blended_transform_factory
 from .._checks import check_option
 from ..analysis import NerveResult
 from ..io._atomic import atomic_write
-from .criteria import DEFAULT_CB_RULE_SET, HIGHLIGHT_LEVELS, evaluate_segments, verdicts_by_segment
+from .criteria import (
+    DEFAULT_CB_RULE_SET,
+    HIGHLIGHT_LEVELS,
+    evaluate_segments,
+    rule_set_table,
+    rule_set_thresholds,
+    verdicts_by_segment,
+)
 from .summary import LEVEL_COLORS, new_axes, plot_segments, plot_tli
 
 __all__ = [
@@ -53,6 +60,8 @@ FIGURE_FORMATS = ("png", "svg", "pdf")
 
 _GAIN_STEPS_MV = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 _TIME_STEPS_MS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+#: Colour of a value beyond its normal limit or threshold (as in the report's tables).
+ABNORMAL_COLOR = "#b03a2e"
 _MARKERS = (  # kind, marker, colour, what it marks
     ("onset", "v", "tab:blue", "onset"),
     ("peak", "o", "tab:red", "negative peak"),
@@ -118,23 +127,75 @@ def _extent_mv(result: NerveResult, display: np.ndarray, t: np.ndarray) -> float
     return float(np.percentile(late, 99.5) - np.percentile(late, 0.5)) if late.size else 1.0
 
 
-def _segment_text(seg: Any, verdict: Any) -> str:
+#: Changes along a segment drawn in the abnormal colour (%): an amplitude or area drop of at
+#: least 50 % (the EFNS/PNS 2010 definite-block drop) or a negative-peak duration increase of
+#: more than 30 % (the EFNS/PNS 2010 temporal-dispersion limit). Used only when no rule set
+#: is given; with one, its own thresholds decide.
+DEFAULT_ABNORMAL_PCT = {"amplitude_drop_pct": 50.0, "area_drop_pct": 50.0,
+                        "duration_increase_pct": 30.0}
+
+
+def _cv_lln(result: NerveResult) -> float | None:
+    comp = result.limits.get("conduction_velocity") if result.limits else None
+    if comp is None or comp.limit_kind != "LLN" or comp.limit is None or not math.isfinite(comp.limit):
+        return None
+    return float(comp.limit)
+
+
+#: Where the segment annotations start (axes fraction): right of the sites' latency and
+#: amplitude (at 1.01), so the two never overlap however close the traces are.
+_SEGMENT_X = 1.25
+
+
+def _distal_abnormal(result: NerveResult) -> bool:
+    """The distal motor latency or the distal amplitude is beyond its normal limit."""
+    limits = result.limits or {}
+    return any(getattr(limits.get(k), "abnormal", None) for k in ("distal_motor_latency",
+                                                                   "distal_amplitude"))
+
+
+def _segment_lines(seg: Any, verdict: Any, cv_lln: float | None,
+                   limits: dict[str, float]) -> list[tuple[str, bool]]:
+    """The segment annotation as (line, abnormal) pairs."""
     if seg.proximal_absent or seg.distal_absent:
-        lines = [f"{'proximal' if seg.proximal_absent else 'distal'} response absent"]
-        if seg.across_entrapment_site:
-            lines.append(f"across compression site:\n{seg.entrapment_site}")
-        if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
-            lines.append(verdict.label)
-        return "\n".join(lines)
-    lines = [f"CV {_fmt(seg.conduction_velocity_m_s, '.1f', ' m/s')}",
-             f"drop: amp {_fmt(seg.amplitude_drop_pct, '.0f', '%')}, "
-             f"area {_fmt(seg.area_drop_pct, '.0f', '%')}",
-             f"duration {_fmt(seg.duration_increase_pct, '+.0f', '%')}"]
+        lines = [(f"{'proximal' if seg.proximal_absent else 'distal'} response absent", True)]
+    else:
+        cv = seg.conduction_velocity_m_s
+        amp, area, dur = seg.amplitude_drop_pct, seg.area_drop_pct, seg.duration_increase_pct
+        slow = cv_lln is not None and math.isfinite(cv) and cv < cv_lln
+        drop = any(math.isfinite(v) and v >= limits[k] for k, v in
+                   (("amplitude_drop_pct", amp), ("area_drop_pct", area)) if k in limits)
+        wide = ("duration_increase_pct" in limits and math.isfinite(dur)
+                and dur > limits["duration_increase_pct"])
+        lines = [(f"CV {_fmt(cv, '.1f', ' m/s')}" + (f" (< {cv_lln:g})" if slow else ""), slow),
+                 (f"drop: amp {_fmt(amp, '.0f', '%')}, area {_fmt(area, '.0f', '%')}", drop),
+                 (f"duration {_fmt(dur, '+.0f', '%')}", wide)]
     if seg.across_entrapment_site:
-        lines.append(f"across compression site:\n{seg.entrapment_site}")
+        lines.append((f"across compression site:\n{seg.entrapment_site}", False))
     if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
-        lines.append(verdict.label)
-    return "\n".join(lines)
+        lines.append((verdict.label, True))
+    return lines
+
+
+def _segment_text(seg: Any, verdict: Any) -> str:
+    return "\n".join(text for text, _ in _segment_lines(seg, verdict, None, {}))
+
+
+def _abnormal_limits(rule_set: Any) -> dict[str, float]:
+    """Segment limits for colouring: the lowest drop and duration thresholds of ``rule_set``'s
+    table (adjacent-site comparisons only), else :data:`DEFAULT_ABNORMAL_PCT`."""
+    table = None
+    if rule_set is not None:
+        try:
+            table = rule_set_table(rule_set)
+        except KeyError:  # unknown id: the verdicts call reports it; colour by default limits
+            table = None
+    if table is None or getattr(table, "comparison", "adjacent") != "adjacent":
+        return dict(DEFAULT_ABNORMAL_PCT)
+    found: dict[str, float] = {}
+    for line in rule_set_thresholds(table):
+        found[line.measure] = min(found.get(line.measure, math.inf), line.value_pct)
+    return {**DEFAULT_ABNORMAL_PCT, **found} if found else dict(DEFAULT_ABNORMAL_PCT)
 
 
 def plot_nerve(
@@ -180,6 +241,12 @@ def plot_nerve(
 
     Notes
     -----
+    Values beyond a limit are drawn in red (:data:`ABNORMAL_COLOR`): the distal site's
+    latency/amplitude when beyond the normal limits, a CV below the CV lower limit, a drop
+    or duration increase at or beyond the lowest threshold of ``rule_set`` (adjacent-site
+    tables; else :data:`DEFAULT_ABNORMAL_PCT`), an absent response; red lines are the
+    ``"abnormal:<k>"`` text drawn over the segment's annotation.
+
     All traces share one gain; each is drawn relative to its measured baseline and offset
     by the same spacing. Markers sit at the measured latencies: onset
     (``onset_latency_ms``), negative peak (``negative_peak_latency_ms``) and the end of the
@@ -212,10 +279,10 @@ def plot_nerve(
     by_segment = verdicts_by_segment(verdicts)
 
     if ax is None:
-        height_in = 1.3 + 1.15 * n_sites
+        height_in = 0.9 + 0.72 * n_sites
         ax = new_axes((7.5, height_in))
-        ax.figure.subplots_adjust(left=0.16, right=0.66, top=1 - 0.4 / height_in,
-                                  bottom=0.6 / height_in)
+        ax.figure.subplots_adjust(left=0.13, right=0.62, top=1 - 0.3 / height_in,
+                                  bottom=0.45 / height_in)
     sign = -1.0 if negative_up else 1.0
     display = np.stack([sign * (physical[k] - _baseline_mv(s, physical[k], stim))
                         for k, s in enumerate(result.sites)])
@@ -241,19 +308,27 @@ def plot_nerve(
             if math.isfinite(x):
                 ax.plot([x], [float(np.interp(x, t, y))], linestyle="none", marker=marker,
                         color=color, markersize=5, gid=f"{kind}:{key}")
+        beyond = k == 0 and _distal_abnormal(result)
         ax.text(1.01, offsets[k],
                 f"{_fmt(site.onset_latency_ms, '.2f', ' ms')}  "
                 f"{_fmt(site.negative_peak_amplitude_mv, '.2f', ' mV')}",
-                transform=left, fontsize=7, va="center", gid=f"values:{key}")
+                transform=left, fontsize=7, va="center", gid=f"values:{key}",
+                color=ABNORMAL_COLOR if beyond else "black",
+                fontweight="bold" if beyond else "normal")
 
+    cv_lln = _cv_lln(result)
+    limits = _abnormal_limits(rule_set)
     for seg in result.segments:
         verdict = by_segment.get(seg.index)
         level = verdict.level if verdict is not None else None
         color = LEVEL_COLORS.get(level, "dimgray")
         y_mid = 0.5 * (offsets[seg.index - 1] + offsets[seg.index])
-        ax.text(1.01, y_mid, _segment_text(seg, verdict), transform=left, fontsize=7,
-                va="center", color=color, gid=f"segment:{seg.index}",
-                fontweight="bold" if level in HIGHLIGHT_LEVELS else "normal")
+        lines = _segment_lines(seg, verdict, cv_lln, limits)
+        text = ax.text(_SEGMENT_X, y_mid, "\n".join(t for t, _ in lines), transform=left, fontsize=7,
+                       va="center", color=color, gid=f"segment:{seg.index}",
+                       fontweight="bold" if level in HIGHLIGHT_LEVELS else "normal")
+        if level not in HIGHLIGHT_LEVELS and any(bad for _, bad in lines):
+            _overlay_abnormal(ax, text, lines, seg.index)
         if level in HIGHLIGHT_LEVELS:
             ax.plot([1.0, 1.0], [offsets[seg.index - 1], offsets[seg.index]], transform=left,
                     color=color, lw=4, solid_capstyle="butt", clip_on=False,
@@ -278,6 +353,16 @@ def plot_nerve(
     polarity = "negative up" if negative_up else "negative down"
     ax.set_title(f"{title} — {polarity}, scale bar {gain_mv:g} mV", fontsize=9)
     return ax
+
+
+def _overlay_abnormal(ax: Axes, text: Any, lines: list[tuple[str, bool]], index: int) -> None:
+    """Redraw the abnormal lines of a segment annotation in :data:`ABNORMAL_COLOR` exactly over
+    the grey ones (same font, position and line layout; the other lines left empty), so the
+    ``segment:<k>`` text keeps every line and the abnormal ones read red."""
+    overlay = "\n".join(t if bad else "\n".join("" for _ in t.split("\n")) for t, bad in lines)
+    x, y = text.get_position()
+    ax.text(x, y, overlay, transform=text.get_transform(), fontsize=text.get_fontsize(),
+            va="center", color=ABNORMAL_COLOR, gid=f"abnormal:{index}")
 
 
 def _scale_bar(ax: Axes, lo: float, hi: float, y0: float, gain_mv: float) -> None:

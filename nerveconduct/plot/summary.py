@@ -18,11 +18,13 @@ or a new Agg Figure, and return the Axes. Artists carry ``gid`` values:
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any, Mapping, Sequence
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
 
 from .._checks import check_number
 from .criteria import (
@@ -140,17 +142,17 @@ def plot_segments(
     rows = [(r, res, seg) for r, res in enumerate(results) for seg in res.segments]
     own_figure = ax is None
     if ax is None:
-        height_in = 2.5 + 0.5 * max(len(rows), 1)
+        height_in = 2.0 + 0.45 * max(len(rows), 1)
         ax = new_axes((7.5, height_in))
-        ax.figure.subplots_adjust(left=0.3, right=0.97, top=1 - 0.4 / height_in,
-                                  bottom=1.7 / height_in)
+        ax.figure.subplots_adjust(left=0.3, right=0.97, top=1 - 0.35 / height_in,
+                                  bottom=1.45 / height_in)
     measures = tuple(MEASURE_COLORS)
     height = 0.8 / len(measures)
     finite = [v for _, _, seg in rows for v in _segment_values(seg, comparison, duration).values()
               if math.isfinite(v)]
     x_hi = max([0.0, *finite, *(t.value_pct for t in thresholds or ())]) or 100.0
     x_lo = min([0.0, *finite])
-    x_text = x_hi * 1.02
+    at_right = blended_transform_factory(ax.transAxes, ax.transData)
     labels = []
     for i, (r, res, seg) in enumerate(rows):
         y = len(rows) - 1 - i
@@ -173,9 +175,10 @@ def plot_segments(
         labels.append((y, label))
         verdict = by_seg.get(seg.index)
         if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
-            ax.text(x_text, y, f" {verdict.label}", fontsize=7, va="center", ha="left",
-                    color=LEVEL_COLORS[verdict.level], fontweight="bold",
-                    gid=f"verdict:{r}:{seg.index}")
+            # right-aligned inside the axes, in the room right of every bar and threshold
+            ax.text(0.995, y, textwrap.fill(verdict.label, 22), fontsize=7, va="center",
+                    ha="right", transform=at_right, color=LEVEL_COLORS[verdict.level],
+                    fontweight="bold", gid=f"verdict:{r}:{seg.index}")
     ax.set_yticks([y for y, _ in labels], [text for _, text in labels], fontsize=7)
     for tick, (r, _res, seg) in zip(ax.get_yticklabels(), rows, strict=True):
         verdict = verdicts_by_segment(verdicts.get(r)).get(seg.index)
@@ -187,7 +190,7 @@ def plot_segments(
                    ls=styles[n % len(styles)], gid=f"threshold:{line.measure}:{line.value_pct:g}",
                    label=line.label)
     ax.axvline(0.0, color="black", lw=0.6)
-    ax.set_xlim(x_lo - 0.05 * (x_hi - x_lo), x_hi + 0.4 * (x_hi - x_lo))
+    ax.set_xlim(x_lo - 0.05 * (x_hi - x_lo), x_hi + 0.55 * (x_hi - x_lo))
     ax.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     which = "from the distal site" if comparison == "from_distal" else "between adjacent sites"
     dur_name = "CMAP duration" if duration == "cmap" else "negative-peak duration"
@@ -198,7 +201,7 @@ def plot_segments(
     ax.tick_params(axis="x", labelsize=7)
     if rows or thresholds:
         if own_figure:  # below the x label, at the bottom of the figure
-            ax.legend(fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=2,
+            ax.legend(fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=3,
                       bbox_transform=ax.figure.transFigure, frameon=False)
         else:
             ax.legend(fontsize=6, frameon=False)
@@ -206,6 +209,21 @@ def plot_segments(
         ax.text(0.5, 0.5, "no segments (single-site studies)", transform=ax.transAxes,
                 ha="center", gid="empty")
     return ax
+
+
+def _tli_label_position(tli: float, lines: Sequence[float], top: float) -> tuple[float, str, str]:
+    """Where a TLI value label goes, clear of the threshold and cut-off lines: inside the bar,
+    near its foot, in white when the bar is tall enough and no line crosses the label; else
+    above the bar and above any line the label would touch. Returns (y, va, colour)."""
+    height = 0.075 * top  # the label's height in data units (7 pt on a ~2.2 in axes)
+    foot = 0.02 * top
+    if tli >= foot + height + 0.01 * top and not any(foot <= v <= foot + height for v in lines):
+        return foot, "bottom", "white"
+    y = tli + 0.015 * top
+    for v in sorted(lines):
+        if y - 0.015 * top <= v <= y + height:
+            y = v + 0.02 * top
+    return y, "bottom", "black"
 
 
 def plot_tli(
@@ -248,8 +266,10 @@ def plot_tli(
     cutoffs = TLI_CUTOFFS if cutoffs is None else dict(cutoffs)
     results = list(results)
     if ax is None:
-        ax = new_axes((max(4.0, 1.2 + 0.9 * len(results)), 3.4))
-        ax.figure.subplots_adjust(left=0.14, right=0.97, top=0.88, bottom=0.3)
+        ax = new_axes((max(4.0, 1.2 + 0.9 * len(results)), 2.8))
+        ax.figure.subplots_adjust(left=0.14, right=0.97, top=0.88, bottom=0.33)
+    finite = [res.terminal_latency_index for res in results if math.isfinite(res.terminal_latency_index)]
+    top = max([threshold, *cutoffs.values(), *finite]) if (finite or cutoffs) else threshold
     cutoff_labelled = False
     for r, res in enumerate(results):
         tli = res.terminal_latency_index
@@ -258,8 +278,10 @@ def plot_tli(
             low = tli <= threshold
             bar = ax.bar(r, tli, width=0.6, color="#c0392b" if low else "#5d6d7e")
             bar.patches[0].set_gid(f"tli:{r}")
-            ax.text(r, max(tli, cut or 0.0) + 0.005, f"{tli:.3f}", ha="center", va="bottom",
-                    fontsize=7, gid=f"value:tli:{r}")
+            lines = [threshold] + ([cut] if cut is not None else [])
+            y, va, color = _tli_label_position(tli, lines, top)
+            ax.text(r, y, f"{tli:.3f}", ha="center", va=va, fontsize=7, color=color,
+                    fontweight="bold" if color == "white" else "normal", gid=f"value:tli:{r}")
         else:
             ax.text(r, 0.01, "n/a", ha="center", va="bottom", fontsize=7, color="gray",
                     gid=f"missing:tli:{r}")
@@ -271,8 +293,6 @@ def plot_tli(
                label=f"CIDP-MAG item: TLI \u2264 {threshold:g}")
     ax.set_xticks(range(len(results)), [nerve_title(res) for res in results], rotation=30,
                   ha="right", fontsize=7)
-    finite = [res.terminal_latency_index for res in results if math.isfinite(res.terminal_latency_index)]
-    top = max([threshold, *cutoffs.values(), *finite]) if (finite or cutoffs) else threshold
     ax.set_ylim(0.0, top * 1.6)  # room for the legend above the bars
     ax.set_xlim(-0.7, max(len(results), 1) - 0.3)
     ax.set_ylabel("terminal latency index", fontsize=8)

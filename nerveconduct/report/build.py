@@ -2,7 +2,10 @@
 
 :func:`write_html` analyzes the case's nerves (:func:`~nerveconduct.analysis.analyze_nerves`),
 applies the criteria, scores CIDP-MAG when clinical items are given, and writes one HTML file
-that needs no network to view and prints on A4 (one page per nerve). What it shows is
+that needs no network to view and prints on A4 or US Letter (``paper``): a summary first
+(case header, the all-nerves motor summary table, the patient-level verdicts, scores,
+impression and signature lines), then one page per nerve, then the summary plots and the
+citations, with a running header and footer (case pseudonym, "page x of y"). What it shows is
 described in ``docs/report.md``.
 
 Patient names and IDs (``NerveStudy.metadata`` keys such as ``patient_name`` /
@@ -24,18 +27,20 @@ from ..model import Case, NerveStudy
 from ..plot.nerve import plot_nerve, plot_segments, plot_tli
 from ..plot.summary import nerve_title
 from .context import cidp_mag, evaluate_criteria, immunoparesis, mmn, plotted_outcome
-from .html import IMAGE_FORMATS, esc, figure_html, page
+from .html import IMAGE_FORMATS, PAPERS, esc, figure_html, page, print_css
 from .scores import cidp_mag_html, mmn_html, paraprotein_html
 from .sections import (
     criteria_summary_html,
     footer_html,
     header_html,
+    impression_html,
+    motor_summary_html,
     nerve_tables_html,
     nerve_verdicts_html,
 )
 from ..analysis import analyze_nerves
 
-__all__ = ["DEFAULT_REPORT_CRITERIA", "write_html", "render_html"]
+__all__ = ["DEFAULT_REPORT_CRITERIA", "PAPERS", "write_html", "render_html"]
 
 #: Rule sets the report applies by default (MMN conduction block, EAN/PNS 2021 CIDP).
 DEFAULT_REPORT_CRITERIA = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
@@ -85,20 +90,25 @@ def render_html(
     negative_up: bool = True,
     dpi: float = 110.0,
     plots: bool = True,
+    paper: str = "a4",
 ) -> str:
     """Build the report of a case as an HTML string (see :func:`write_html`)."""
     case = _as_case(case)
     limits_obj = _as_limits(limits)
     rule_sets = _criteria_ids(criteria)
     check_option("image_format", image_format, IMAGE_FORMATS)
+    check_option("paper", paper, tuple(PAPERS))
     check_number("dpi", dpi, unit="dots per inch", minimum=20, maximum=600)
     results = analyze_nerves(case.studies, limits=limits_obj)
     outcomes = evaluate_criteria(results, rule_sets) if rule_sets else []
-    cb_outcome = plotted_outcome(outcomes)
+    cb_outcome = plotted_outcome(outcomes, mmn_case=bool(case.mmn))
     cb_rule_set = cb_outcome.rule_set_id if cb_outcome is not None else None
 
-    body = ['<header><h1>Motor nerve conduction report</h1>',
+    body = ['<header class="case"><h1>Motor nerve conduction report</h1>',
             header_html(case, results, keep_identifiers=keep_identifiers), "</header>"]
+    body.append('<section class="motor-summary"><h2>Motor nerve conduction summary</h2>')
+    body.append(motor_summary_html(results))
+    body.append("</section>")
     body.append('<section class="findings"><h2>Criteria</h2>')
     body.append(criteria_summary_html(outcomes, results) if rule_sets
                 else '<p class="note">No criteria requested.</p>')
@@ -106,44 +116,58 @@ def render_html(
     body.append(cidp_mag_html(case.clinical, cidp_mag(case.clinical, results)))
     body.append(mmn_html(case.mmn, mmn(case.mmn, results)))
     body.append(paraprotein_html(case.paraprotein, immunoparesis(case.paraprotein)))
+    body.append(impression_html(case))
 
     for i, result in enumerate(results):
         title = nerve_title(result)
-        body.append(f'<section class="nerve" data-nerve-index="{i}" data-nerve="{esc(result.nerve)}">')
+        first = " first" if i == 0 else ""
+        body.append(f'<section class="nerve{first}" data-nerve-index="{i}" data-nerve="{esc(result.nerve)}">')
         sid = f' <span class="note">study {esc(result.study_id)}</span>' if result.study_id else ""
-        body.append(f"<h2>{esc(title)}{sid}</h2>")
+        body.append(f'<div class="nerve-core"><h2>{esc(title)}{sid}</h2>')
         if plots:
             verdicts = None if cb_outcome is None else cb_outcome.segment_verdicts[i]
-            ax = plot_nerve(result, verdicts=verdicts, negative_up=negative_up)
+            ax = plot_nerve(result, verdicts=verdicts, negative_up=negative_up,
+                            rule_set=cb_rule_set)
             caption = (f"{title}: CMAPs distal (top) to proximal, "
                        f"{'negative up' if negative_up else 'negative down'}; markers at onset (▼), "
                        "negative peak (●) and end of the negative phase (▲)")
             if cb_outcome is not None:
                 caption += f"; segments with a {cb_outcome.rule_set_id} verdict bracketed"
             body.append(figure_html(ax.figure, caption=caption, image_format=image_format,
-                                    dpi=dpi, gid=f"plot-nerve-{i}"))
+                                    dpi=dpi, gid=f"plot-nerve-{i}", cls="traces"))
         body.append(nerve_tables_html(result))
+        body.append("</div>")
         if outcomes:
             body.append(nerve_verdicts_html(outcomes, i))
         body.append("</section>")
 
     if results and plots:
-        body.append('<section class="summary-plots"><h2>Summary plots</h2>')
+        figures = []
         if any(r.segments for r in results):
             seg_verdicts = None if cb_outcome is None else dict(enumerate(cb_outcome.segment_verdicts))
             ax = plot_segments(results, rule_set=cb_rule_set, verdicts=seg_verdicts,
                                thresholds="auto" if cb_rule_set else None)
-            body.append(figure_html(ax.figure, caption="Segment drops and duration increases "
-                                    f"against the thresholds of {cb_rule_set or 'no rule set'}",
-                                    image_format=image_format, dpi=dpi, gid="plot-segments"))
+            figures.append(figure_html(ax.figure, caption="Segment drops and duration increases "
+                                       f"against the thresholds of {cb_rule_set or 'no rule set'}",
+                                       image_format=image_format, dpi=dpi, gid="plot-segments",
+                                       cls="summary"))
         ax = plot_tli(results)
-        body.append(figure_html(ax.figure, caption="Terminal latency index per nerve against "
-                                "0.25 (CIDP-MAG) and the Cocito 2001 cut-offs",
-                                image_format=image_format, dpi=dpi, gid="plot-tli"))
+        figures.append(figure_html(ax.figure, caption="Terminal latency index per nerve against "
+                                   "0.25 (CIDP-MAG) and the Cocito 2001 cut-offs",
+                                   image_format=image_format, dpi=dpi, gid="plot-tli",
+                                   cls="summary"))
+        # the heading stays with the first plot; each plot is kept whole
+        body.append('<section class="summary-plots"><div class="keep"><h2>Summary plots</h2>'
+                    f"{figures[0]}</div>")
+        body.extend(figures[1:])
         body.append("</section>")
     body.append(footer_html(__version__, outcomes, limits_obj))
     title = f"Nerve conduction report {case.case_id or ''}".strip()
-    return page(title, "\n".join(body))
+    css = print_css(paper,
+                    running_left=f"Motor nerve conduction report \u2014 case {case.case_id or 'not given'}",
+                    running_right=f"study {case.study_date}" if case.study_date else "",
+                    footer_left=f"nerveconduct {__version__} \u2014 research and teaching aid")
+    return page(title, "\n".join(body), css=css)
 
 
 def write_html(
@@ -158,6 +182,7 @@ def write_html(
     negative_up: bool = True,
     dpi: float = 110.0,
     plots: bool = True,
+    paper: str = "a4",
 ) -> Path:
     """Write the self-contained, printable HTML report of a case.
 
@@ -170,8 +195,9 @@ def write_html(
         Output ``.html`` file; its folder must exist.
     criteria : sequence of str
         Rule-set ids to apply (default EFNS/PNS 2010 MMN and EAN/PNS 2021 CIDP); the plots
-        show the verdicts and thresholds of the first conduction-block rule set among them
-        (else the first that grades segments).
+        show the verdicts and thresholds of one of them: on a case with MMN inputs the MMN
+        rule set, else the one with the strongest patient-level verdict
+        (:func:`nerveconduct.report.context.plotted_outcome`).
     limits : NormalLimits, path or None
         Normal limits (default: the textbook table), or a lab's CSV/TOML file.
     keep_identifiers : bool, default False
@@ -186,6 +212,8 @@ def write_html(
         Resolution of the embedded PNG plots (dots per inch).
     plots : bool, default True
         Include the plots (False: tables and verdicts only, much faster for many cases).
+    paper : {"a4", "letter"}, default "a4"
+        Page size the print layout is made for (``@page { size: … }``).
 
     Returns
     -------
@@ -202,7 +230,8 @@ def write_html(
         ``case`` is not a Case or a list of NerveStudy; ``limits`` or ``criteria`` of a
         wrong type.
     ValueError
-        ``image_format`` is not ``"png"`` or ``"svg"``.
+        ``image_format`` is not ``"png"`` or ``"svg"``; ``paper`` is not ``"a4"`` or
+        ``"letter"``.
     KeyError
         An unknown rule-set id (the message lists the known ones).
 
@@ -214,7 +243,8 @@ def write_html(
     out = Path(path)
     check_target(out, overwrite=overwrite)  # fail before the (slow) rendering
     text = render_html(case, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
-                       image_format=image_format, negative_up=negative_up, dpi=dpi, plots=plots)
+                       image_format=image_format, negative_up=negative_up, dpi=dpi, plots=plots,
+                       paper=paper)
     with atomic_write(out, overwrite=overwrite, newline="") as fh:  # newlines as rendered
         fh.write(text)
     return out

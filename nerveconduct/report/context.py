@@ -97,12 +97,41 @@ def evaluate_criteria(results: Sequence[Any], rule_sets: Sequence[str]) -> list[
     return outcomes
 
 
-def plotted_outcome(outcomes: Sequence[CriteriaOutcome] | None) -> CriteriaOutcome | None:
-    """The rule set whose verdicts the plots show: the first conduction-block rule set, else
-    the first that grades segments, else ``None``."""
-    outcomes = list(outcomes or ())
-    return (next((o for o in outcomes if o.kind == "conduction-block"), None)
-            or next((o for o in outcomes if o.has_segment_rules), None))
+def _rank(level: str | None) -> int:
+    order = ("not-assessable", "none", "possible", "probable", "definite")
+    return order.index(level) if level in order else -1
+
+
+def plotted_outcome(outcomes: Sequence[CriteriaOutcome] | None, *,
+                    mmn_case: bool = False) -> CriteriaOutcome | None:
+    """The rule set whose verdicts the plots bracket and whose thresholds they draw.
+
+    Among the rule sets that grade segments:
+
+    1. on an MMN case (the case gives MMN inputs), the first MMN rule set applied (an id
+       ending in ``-mmn``);
+    2. otherwise the one with the strongest patient-level verdict (definite > probable >
+       possible > none > not assessable); ties go to the strongest segment verdict, then to
+       a conduction-block rule set (the nerve plot brackets blocked segments), then to the
+       order the rule sets were requested in.
+
+    ``None`` when no rule set grades segments.
+    """
+    graded = [o for o in (outcomes or ()) if o.has_segment_rules]
+    if not graded:
+        return None
+    if mmn_case:
+        found = next((o for o in graded if o.rule_set_id.endswith("-mmn")), None)
+        if found is not None:
+            return found
+
+    def key(item: tuple[int, CriteriaOutcome]) -> tuple[int, int, int, int]:
+        order, o = item
+        patient = _rank(o.patient.level) if o.patient is not None else -1
+        segment = max((_rank(v.level) for vs in o.segment_verdicts for v in vs), default=-1)
+        return (patient, segment, int(o.kind == "conduction-block"), -order)
+
+    return max(enumerate(graded), key=key)[1]
 
 
 def scores_module() -> ModuleType | None:

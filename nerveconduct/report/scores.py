@@ -9,7 +9,49 @@ from typing import Any
 
 from .html import Cell, cell, definition_list, esc, table
 
-__all__ = ["CIDP_MAG_SOURCE", "cidp_mag_html", "mmn_html", "paraprotein_html", "value_text"]
+__all__ = ["CIDP_MAG_SOURCE", "KEY_LABELS", "label", "cidp_mag_html", "mmn_html",
+           "paraprotein_html", "paraprotein_items", "value_text"]
+
+
+#: Readable labels of the sheet's keys (clinical items, MMN inputs, paraprotein context).
+KEY_LABELS = {
+    "length_dependent_sensory": "Length-dependent sensory symptoms",
+    "ataxia": "Ataxia",
+    "tremor": "Tremor",
+    "relapsing_or_acute_onset": "Relapsing or acute onset",
+    "proximal_weakness": "Proximal weakness",
+    "core_clinical": "Core clinical criteria met",
+    "exclusions_absent": "Exclusion criteria absent",
+    "sensory_normal": "Sensory conduction normal",
+    "supportive": "Supportive criteria",
+    "one_nerve_only": "Conduction block in one nerve only",
+    "anti_gm1": "anti-GM1 IgM antibodies",
+    "csf_protein_below_1g_l": "CSF protein < 1 g/L",
+    "mri": "MRI supportive",
+    "ivig_response": "Response to IVIg",
+    "m_protein": "M-protein",
+    "m_protein_type": "M-protein type",
+    "anti_mag_titre": "Anti-MAG titre",
+    "anti_mag_unit": "Anti-MAG unit",
+    "igg": "IgG", "iga": "IgA", "igm": "IgM",
+    "igg_lln": "IgG lower limit of normal", "iga_lln": "IgA lower limit of normal",
+    "igm_lln": "IgM lower limit of normal",
+    "igg_unit": "IgG unit", "iga_unit": "IgA unit", "igm_unit": "IgM unit",
+}
+_WORDS = {"ig": "Ig", "igg": "IgG", "iga": "IgA", "igm": "IgM", "mag": "MAG", "csf": "CSF",
+          "gm1": "GM1", "lln": "LLN", "uln": "ULN", "mri": "MRI", "ivig": "IVIg", "cb": "CB"}
+
+
+def label(key: Any) -> str:
+    """Readable label of a sheet key: :data:`KEY_LABELS`, else the words of the key with the
+    first capitalised and acronyms (IgG, MAG, CSF, …) spelled as such."""
+    text = str(key)
+    if text in KEY_LABELS:
+        return KEY_LABELS[text]
+    words = [_WORDS.get(w.lower(), w) for w in text.replace("_", " ").split()]
+    if words and words[0] == words[0].lower():
+        words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words) or text
 
 
 def value_text(value: Any) -> str:
@@ -23,12 +65,11 @@ def value_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(value_text(v) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+        return "; ".join(f"{label(k)}: {value_text(v)}" for k, v in value.items())
     return str(value)
 
 
-def _label(key: str) -> str:
-    return str(key).replace("_", " ")
+_label = label
 
 
 #: Where the CIDP-MAG score comes from (CRITERIA.md, confidence [S]).
@@ -82,7 +123,8 @@ def mmn_html(mmn_inputs: dict[str, Any], computed: Any | None) -> str:
     if not mmn_inputs:
         return ""
     parts = ['<section class="mmn"><h2>MMN category (EFNS/PNS 2010)</h2>',
-             definition_list([(_label(k), value_text(v)) for k, v in mmn_inputs.items()])]
+             definition_list([(_label(k), value_text(v)) for k, v in mmn_inputs.items()],
+                             cls="kv grid2")]
     if computed is not None and computed.error:
         parts.append(_error_note(computed))
     elif computed is not None:
@@ -103,12 +145,41 @@ def _reason_list(reasons: Any) -> str:
     return '<ul class="reasons">' + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>"
 
 
+def paraprotein_items(paraprotein: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) pairs of the paraprotein context: each immunoglobulin on one line with its
+    unit and lower limit (``"6.1 g/L (LLN 7 g/L)"``), the anti-MAG titre with its unit."""
+    items, used = [], set()
+    for key, value in paraprotein.items():
+        if key in used:
+            continue
+        if key in ("igg", "iga", "igm") or (key.endswith(("_lln", "_unit")) and key[:3] in ("igg", "iga", "igm")):
+            ig = key[:3]
+            if ig in used:
+                continue
+            used.update({ig, f"{ig}_lln", f"{ig}_unit"})
+            unit = paraprotein.get(f"{ig}_unit")
+            suffix = f" {unit}" if unit else ""
+            text = (value_text(paraprotein[ig]) + suffix) if ig in paraprotein else "not given"
+            if paraprotein.get(f"{ig}_lln") is not None:
+                text += f" (LLN {value_text(paraprotein[f'{ig}_lln'])}{suffix})"
+            items.append((label(ig), text))
+        elif key == "anti_mag_unit" and "anti_mag_titre" in paraprotein:
+            continue
+        elif key == "anti_mag_titre":
+            unit = paraprotein.get("anti_mag_unit")
+            used.add("anti_mag_unit")
+            items.append((label(key), value_text(value) + (f" {unit}" if unit else "")))
+        else:
+            items.append((label(key), value_text(value)))
+    return items
+
+
 def paraprotein_html(paraprotein: dict[str, Any], computed: Any | None) -> str:
     """Paraprotein context as given, and the immunoparesis grade when it could be computed."""
     if not paraprotein:
         return ""
     parts = ['<section class="paraprotein"><h2>Paraprotein context</h2>',
-             definition_list([(_label(k), value_text(v)) for k, v in paraprotein.items()])]
+             definition_list(paraprotein_items(paraprotein), cls="kv grid")]
     if computed is None:
         parts.append('<p class="note">Immunoparesis grade: needs IgG, IgA and IgM (those not of '
                      "the M-protein's type) with their lower limits of normal.</p>")
@@ -117,7 +188,8 @@ def paraprotein_html(paraprotein: dict[str, Any], computed: Any | None) -> str:
     else:
         grade = computed.value
         parts.append(f'<p class="immunoparesis" data-grade="{esc(grade.grade)}">'
-                     f"<strong>Immunoparesis: {esc(grade.grade)}</strong></p>")
-        parts.append(_reason_list(grade.reasons))
+                     f"<strong>Immunoparesis: {esc(grade.grade)}</strong>"
+                     + "".join(f" <span class=\"reason\">\u2014 {esc(r)}</span>" for r in grade.reasons)
+                     + "</p>")
     parts.append("</section>")
     return "\n".join(parts)

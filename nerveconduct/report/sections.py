@@ -16,8 +16,9 @@ from ..model import IDENTIFIER_KEYS  # metadata keys shown only with keep_identi
 from ..plot.summary import nerve_title
 from .html import Cell, cell, definition_list, esc, fmt, table
 
-__all__ = ["LIMIT_LABELS", "IDENTIFIER_KEYS", "header_html", "nerve_tables_html",
-           "nerve_verdicts_html", "criteria_summary_html", "footer_html", "range_text"]
+__all__ = ["LIMIT_LABELS", "IDENTIFIER_KEYS", "header_html", "motor_summary_html",
+           "nerve_tables_html", "nerve_verdicts_html", "criteria_summary_html",
+           "impression_html", "footer_html", "range_text"]
 
 
 #: Readable names of the ``NerveResult.limits`` comparisons, with the value kind.
@@ -40,8 +41,15 @@ def range_text(values: Sequence[float | None], kind: str, unit: str) -> str:
     return f"{lo} {unit}" if lo == hi else f"{lo}\u2013{hi} {unit}"
 
 
+def _number_text(value: Any, unit: str) -> str | None:
+    if value is None:
+        return None
+    return f"{float(value):g} {unit}"
+
+
 def header_html(case: Any, results: Sequence[Any], *, keep_identifiers: bool) -> str:
-    """Case header: pseudonymous id, date, temperature, filter (identifiers only if asked)."""
+    """Case header: pseudonymous id, date, patient and study details as the sheet gives them,
+    temperature, filter (patient name/ID and file names only if asked)."""
     items: list[tuple[str, Any]] = [("Case", case.case_id or "not given")]
     if keep_identifiers:
         for key in IDENTIFIER_KEYS:
@@ -50,13 +58,27 @@ def header_html(case: Any, results: Sequence[Any], *, keep_identifiers: bool) ->
                 items.append((key.replace("_", " ").capitalize(), ", ".join(dict.fromkeys(map(str, found)))))
         if case.source:
             items.append(("Source files", case.source))
+    items.append(("Study date", case.study_date or "not given"))
+    optional = [
+        ("Age", _number_text(getattr(case, "age_years", None), "years")),
+        ("Sex", getattr(case, "sex", None)),
+        ("Height", _number_text(getattr(case, "height_cm", None), "cm")),
+    ]
+    items += [(k, v) for k, v in optional if v]
     items += [
-        ("Study date", case.study_date or "not given"),
         ("Temperature", range_text([r.temperature_c for r in results], "c", "\u00b0C")),
         ("Low-frequency filter", range_text([r.low_frequency_filter_hz for r in results], "hz", "Hz")),
-        ("Nerves", ", ".join(nerve_title(r) for r in results) or "none"),
     ]
-    return definition_list(items)
+    people = [
+        ("Referring physician", getattr(case, "referring_physician", None)),
+        ("Technician", getattr(case, "technician", None)),
+        ("Interpreting physician", getattr(case, "interpreting_physician", None)),
+    ]
+    items += [(k, v) for k, v in people if v]
+    wide = [("Nerves", ", ".join(nerve_title(r) for r in results) or "none")]
+    if getattr(case, "indication", None):
+        wide.insert(0, ("Indication", case.indication))
+    return definition_list(items, cls="kv grid") + definition_list(wide, cls="kv wide")
 
 
 def _limit_flag(comparison: Any) -> tuple[list[str], str | None, str]:
@@ -160,6 +182,114 @@ def _with_unit(value: float | None, kind: str, unit: str, *, missing: str = "not
     return f"{text} {unit}" if text else missing
 
 
+_BOUND = {"LLN": "\u2265", "ULN": "\u2264"}
+SUMMARY_HEADERS = ("Nerve / site", "Latency (ms)", "Norm", "Amplitude (mV)", "Norm",
+                   "Area (mV\u00b7ms)", "Duration (ms)", "Norm", "Distance (mm)", "CV (m/s)",
+                   "Norm", "F-wave (ms)", "Norm")
+
+
+def _norm_cell(comparison: Any, kind: str) -> Cell:
+    """The limit of a comparison as ``≤4.4`` / ``≥4.0`` (empty when there is none)."""
+    if comparison is None or comparison.limit is None or not math.isfinite(comparison.limit):
+        return Cell("", classes=("limit",))
+    return Cell(f"{_BOUND.get(comparison.limit_kind, '')}{fmt(comparison.limit, kind)}",
+                classes=("limit",), data={"limit": repr(float(comparison.limit)),
+                                          "limit-kind": comparison.limit_kind})
+
+
+def _summary_value(value: Any, kind: str, measure: str, comparison: Any = None,
+                   *, abnormal: bool | None = None, limit_kind: str | None = None) -> Cell:
+    """A value cell of the summary table, bold red with ↓/↑ when beyond its limit."""
+    if comparison is not None and abnormal is None:
+        abnormal, limit_kind = comparison.abnormal, comparison.limit_kind
+    c = cell(value, kind, measure=measure, classes=["abn"] if abnormal else [])
+    if abnormal:
+        c.text = f"{c.text} {_ARROW.get(limit_kind or '', '*')}"
+        c.data["abnormal"] = "true"
+    return c
+
+
+def _blank(n: int) -> list[Cell]:
+    return [Cell("") for _ in range(n)]
+
+
+def motor_summary_html(results: Sequence[Any]) -> str:
+    """The all-nerves motor summary table EMG systems print: per nerve and stimulation site the
+    onset latency, amplitude, area, CMAP duration, distance, CV and F-wave, each with its normal
+    limit; values beyond the limit bold red with ↓/↑.
+
+    The distal site carries the distal limits (DML, amplitude, CMAP duration) and the nerve's
+    F-wave; every other site the segment ending there (its length, as the machines give
+    distances, and its CV against the CV lower limit). One ``tbody`` per nerve, kept on one
+    page when printed.
+    """
+    if not results:
+        return '<p class="note">No nerves.</p>'
+    out = ['<table class="motor-summary">',
+           "<thead><tr>" + "".join(
+               f'<th class="{"text" if k == 0 else "limit" if h == "Norm" else "num"}">{esc(h)}</th>'
+               for k, h in enumerate(SUMMARY_HEADERS)) + "</tr></thead>"]
+    for i, result in enumerate(results):
+        limits = result.limits
+        cv_comp = limits.get("conduction_velocity")
+        cv_lln = cv_comp.limit if cv_comp is not None and cv_comp.limit_kind == "LLN" else None
+        temp = range_text([result.temperature_c], "c", "\u00b0C")
+        head = esc(nerve_title(result) or "nerve")
+        if temp != "not recorded":
+            head += f' <span class="note">{esc(temp)}</span>'
+        out.append(f'<tbody class="nerve-group" data-nerve-index="{i}" '
+                   f'data-nerve="{esc(result.nerve)}">')
+        out.append(f'<tr class="nerve-row"><th colspan="{len(SUMMARY_HEADERS)}">{head}</th></tr>')
+        segments = {seg.index: seg for seg in result.segments}
+        for k, site in enumerate(result.sites):
+            distal = k == 0
+            label = Cell(site.name, classes=("text", "site-name"))
+            if site.present:
+                cells = [
+                    label,
+                    _summary_value(site.onset_latency_ms, "ms", "onset_latency_ms",
+                                   limits.get("distal_motor_latency") if distal else None),
+                    _norm_cell(limits.get("distal_motor_latency"), "ms") if distal else Cell(""),
+                    _summary_value(site.negative_peak_amplitude_mv, "mv", "negative_peak_amplitude_mv",
+                                   limits.get("distal_amplitude") if distal else None),
+                    _norm_cell(limits.get("distal_amplitude"), "mv") if distal else Cell(""),
+                    _summary_value(site.negative_peak_area_mv_ms, "mv_ms", "negative_peak_area_mv_ms"),
+                    _summary_value(site.cmap_duration_ms, "ms", "cmap_duration_ms",
+                                   limits.get("distal_cmap_duration") if distal else None),
+                    _norm_cell(limits.get("distal_cmap_duration"), "ms") if distal else Cell(""),
+                ]
+            else:
+                cells = [label, Cell("absent", classes=("absent",),
+                                     data={"measure": "onset_latency_ms", "value": ""}), *_blank(6)]
+            cells.append(cell(site.distance_mm, "mm", measure="distance_mm"))
+            seg = segments.get(k)
+            if seg is not None:
+                cv = seg.conduction_velocity_m_s
+                slow = cv_lln is not None and math.isfinite(cv) and cv < cv_lln
+                cells += [_summary_value(cv, "m_s", "conduction_velocity_m_s", abnormal=slow,
+                                         limit_kind="LLN"),
+                          _norm_cell(cv_comp, "m_s")]
+            else:
+                cells += _blank(2)
+            if distal:
+                f_comp = limits.get("f_wave_latency")
+                cells += [_summary_value(result.f_wave_latency_ms, "ms", "f_wave_latency_ms", f_comp),
+                          _norm_cell(f_comp, "ms")]
+            else:
+                cells += _blank(2)
+            row = "".join(c.render() for c in cells)
+            out.append(f'<tr class="summary-site" data-summary-site="{esc(site.name)}" '
+                       f'data-present="{str(site.present).lower()}">{row}</tr>')
+        out.append("</tbody>")
+    out.append("</table>")
+    out.append('<p class="note">Latency: onset; amplitude: baseline to negative peak; area: '
+               "negative phase; duration: CMAP. Distance: distal site to electrode, else from the "
+               "next distal site (the segment of the CV on its row). Norm: limit of normal; ↓/↑ "
+               "bold red: beyond it. Drops: 100·(1 − proximal/distal); duration changes: "
+               "100·(proximal/distal − 1).</p>")
+    return "\n".join(out)
+
+
 def nerve_tables_html(result: Any) -> str:
     """Nerve summary, normal-limit comparisons, site table and segment table of one nerve."""
     parts = [definition_list([
@@ -171,32 +301,31 @@ def nerve_tables_html(result: Any) -> str:
         ("F-wave latency", _with_unit(result.f_wave_latency_ms, "ms", "ms", missing="not given")),
         ("Temperature", range_text([result.temperature_c], "c", "\u00b0C")),
         ("Low-frequency filter", range_text([result.low_frequency_filter_hz], "hz", "Hz")),
-    ])]
+    ], cls="kv nerve-values")]
     if result.flags:
         parts.append('<ul class="flags nerve-flags">' + "".join(f"<li>{esc(f)}</li>" for f in result.flags)
                      + "</ul>")
+    parts = ['<div class="nerve-top"><div>', *parts, "</div><div>"]
     rows, attrs = _limit_rows(result)
     if rows:
         parts.append("<h3>Normal limits</h3>")
-        parts.append(table(["Measure", "Value", "Limit", "Kind", "% of limit", "Status"], rows,
+        parts.append(table(["Measure", "Value", "Limit", "Kind", "% of\nlimit", "Status"], rows,
                            cls="limits", row_attrs=attrs))
+    parts.append("</div></div>")
     rows, attrs = _site_rows(result)
     parts.append("<h3>Stimulation sites</h3>")
-    parts.append(table(["Site", "Distance (mm)", "From electrode (mm)", "Onset latency (ms)",
-                        "Neg. peak latency (ms)", "Amplitude (mV)", "Peak-to-peak (mV)",
-                        "Neg. duration (ms)", "Neg. area (mV·ms)", "CMAP duration (ms)", "Flags"],
+    parts.append(table(["Site", "Distance\nmm", "From electrode\nmm", "Onset\nms",
+                        "Neg. peak\nms", "Amplitude\nmV", "Peak-to-peak\nmV",
+                        "Neg. duration\nms", "Neg. area\nmV·ms", "CMAP duration\nms", "Flags"],
                        rows, cls="sites", row_attrs=attrs))
     if result.segments:
         rows, attrs = _segment_rows(result)
         parts.append("<h3>Segments</h3>")
-        parts.append(table(["Segment", "Length (mm)", "CV (m/s)", "Amplitude drop (%)",
-                            "Area drop (%)", "Neg. duration increase (%)",
-                            "CMAP duration increase (%)", "Amplitude drop from distal (%)",
-                            "Area drop from distal (%)", "Notes"],
+        parts.append(table(["Segment", "Length\nmm", "CV\nm/s", "Amp. drop\n%",
+                            "Area drop\n%", "Neg. duration\nchange %",
+                            "CMAP duration\nchange %", "Amp. drop\nfrom distal %",
+                            "Area drop\nfrom distal %", "Notes"],
                            rows, cls="segments", row_attrs=attrs))
-        parts.append('<p class="note">Drops: 100·(1 − proximal/distal) between the segment\'s '
-                     "two sites (and from the most distal site); duration increases: "
-                     "100·(proximal/distal − 1). ↓/↑: beyond the lower/upper limit of normal.</p>")
     return "\n".join(parts)
 
 
@@ -205,32 +334,75 @@ def _reasons(reasons: Sequence[str]) -> Cell:
     return Cell(body, classes=("text", "reasons"), raw=True)
 
 
+def _common_prefix(reasons: Sequence[str]) -> str:
+    """The words every reason starts with (the rule set's name, e.g. ``"EFNS/PNS 2010 MMN "``),
+    when there are at least two reasons and the prefix is a few words long; else ``""``."""
+    if len(reasons) < 2:
+        return ""
+    first = reasons[0].split(" ")
+    n = 0
+    while n < min(len(first), 4) and all(r.split(" ")[:n + 1] == first[:n + 1] for r in reasons):
+        n += 1
+    prefix = " ".join(first[:n]) + " " if n else ""
+    return prefix if all(len(r) > len(prefix) for r in reasons) else ""
+
+
+def _without_prefix(reasons: Sequence[str]) -> list[str]:
+    """The reasons without the rule set's name they all start with (see :func:`_common_prefix`)."""
+    prefix = _common_prefix(list(reasons))
+    return [r[len(prefix):] if prefix else r for r in reasons]
+
+
+def _item_reason(reason: str, item: Any, prefix: str) -> str:
+    """An item's reason without what its row already shows: the rule set's name, the item's
+    letter and label, and the leading ``not met:`` / ``not assessable:`` state."""
+    marker = f"({item.label})"
+    if marker in reason:
+        reason = reason.split(marker, 1)[1].lstrip(" :)")
+        for state in ("not met: ", "not assessable: ", "met: "):
+            if reason.startswith(state):
+                return reason[len(state):]
+        return reason
+    return reason[len(prefix):] if prefix and reason.startswith(prefix) else reason
+
+
 def nerve_verdicts_html(outcomes: Sequence[Any], index: int) -> str:
-    """Per rule set: the segment verdicts of nerve ``index`` and the nerve items met."""
+    """Per rule set: the segment verdicts of nerve ``index`` and the nerve items met.
+
+    Reasons are shown without the rule set's name they all start with (it heads the table);
+    rules that do not apply to the nerve (``not applicable``) are left out of a segment's
+    reasons when others remain.
+    """
     parts = []
     for outcome in outcomes:
         verdicts = outcome.segment_verdicts[index]
+        nerve = outcome.nerve_verdict(index)
+        every = [r for v in verdicts for r in v.reasons]
+        prefix = _common_prefix(every) if len(every) > 1 else ""
         rows, attrs = [], []
         for v in verdicts:
-            rows.append([cell(v.segment), Cell(v.label, classes=("text", "level")), _reasons(v.reasons)])
+            shown = [r for r in v.reasons if ": not applicable" not in r] or list(v.reasons)
+            shown = [r[len(prefix):] if prefix and r.startswith(prefix) else r for r in shown]
+            rows.append([cell(v.segment), Cell(v.label, classes=("text", "level")), _reasons(shown)])
             attrs.append({"class": f"verdict level-{v.level}", "data-rule-set": outcome.rule_set_id,
                           "data-segment": v.segment_index, "data-level": v.level})
-        nerve = outcome.nerve_verdict(index)
+        parts.append(f'<h3 data-rule-set="{esc(outcome.rule_set_id)}">{esc(outcome.info.title)} '
+                     f"<code>{esc(outcome.rule_set_id)}</code></h3>")
+        parts.append(table(["Segment", "Verdict", "Reasons"], rows, cls="verdicts",
+                           row_attrs=attrs) if rows else '<p class="note">No segments to assess.</p>')
+        rows, attrs = [], []
         if nerve is not None and outcome.kind != "conduction-block":
             for item in nerve.items.values():
                 if item.met is None and not item.reasons:
                     continue
                 state = {True: "met", False: "not met", None: "not assessable"}[item.met]
-                rows.append([cell(f"item {item.item}: {item.label}"), Cell(state, classes=("text", "level")),
-                             _reasons(item.reasons)])
+                rows.append([cell(f"{item.item}: {item.label}"), Cell(state, classes=("text", "level")),
+                             _reasons([_item_reason(r, item, prefix) for r in item.reasons])])
                 attrs.append({"class": f"item item-{state.replace(' ', '-')}",
                               "data-rule-set": outcome.rule_set_id, "data-item": item.item,
                               "data-met": "" if item.met is None else str(item.met).lower()})
-        title = f"{outcome.info.title} ({outcome.rule_set_id})"
-        parts.append(f'<h3 data-rule-set="{esc(outcome.rule_set_id)}">{esc(title)}</h3>')
-        parts.append(table(["Segment / item", "Verdict", "Reasons"], rows, cls="verdicts",
-                           row_attrs=attrs) if rows else '<p class="note">No segments to assess.</p>')
-        parts.append(f'<p class="note citation">{esc(outcome.info.citation)}</p>')
+        if rows:
+            parts.append(table(["Item", "Result", "Reasons"], rows, cls="items", row_attrs=attrs))
     return "\n".join(parts)
 
 
@@ -245,16 +417,16 @@ def criteria_summary_html(outcomes: Sequence[Any] | None, results: Sequence[Any]
         p = outcome.patient
         level = p.level if p is not None else "n/a"
         label = p.label if p is not None else "patient level not evaluated"
-        rows.append([cell(outcome.info.title), cell(outcome.rule_set_id), Cell(label, classes=("text", "level")),
-                     _reasons(p.reasons if p is not None else [])])
+        rows.append([_rule_set_cell(outcome), Cell(label, classes=("text", "level")),
+                     _reasons(_without_prefix(p.reasons) if p is not None else [])])
         attrs.append({"class": f"patient-verdict level-{level}", "data-rule-set": outcome.rule_set_id,
                       "data-level": level})
-    parts.append(table(["Rule set", "Id", "Result", "Reasons"], rows, cls="patient-verdicts",
+    parts.append(table(["Rule set", "Result", "Reasons"], rows, cls="patient-verdicts",
                        row_attrs=attrs))
     graded = [(o, results[i], v) for o in outcomes for i, vs in enumerate(o.segment_verdicts)
               for v in vs if v.level in ("definite", "probable", "possible")]
     if graded:
-        rows = [[cell(o.rule_set_id), cell(nerve_title(r)), cell(v.segment),
+        rows = [[Cell(o.rule_set_id, classes=("text", "id")), cell(nerve_title(r)), cell(v.segment),
                  Cell(v.label, classes=("text", "level"))] for o, r, v in graded]
         attrs = [{"class": f"finding level-{v.level}", "data-rule-set": o.rule_set_id,
                   "data-level": v.level} for o, _, v in graded]
@@ -266,12 +438,43 @@ def criteria_summary_html(outcomes: Sequence[Any] | None, results: Sequence[Any]
     return "\n".join(parts)
 
 
+def _rule_set_cell(outcome: Any) -> Cell:
+    """Rule-set title with its id below (the id never wraps)."""
+    return Cell(f"{esc(outcome.info.title)}<br><code>{esc(outcome.rule_set_id)}</code>",
+                classes=("text", "rule-set"), raw=True)
+
+
+def impression_html(case: Any) -> str:
+    """The sheet's notes, the impression (or lines to write it on) and the signature lines."""
+    parts = []
+    notes = getattr(case, "notes", None)
+    if notes:
+        parts.append('<section class="notes"><h2>Notes</h2>'
+                     f'<p class="free-text" id="notes">{esc(notes)}</p></section>')
+    impression = getattr(case, "impression", None)
+    parts.append('<section class="sign"><h2>Impression</h2><div class="sign-grid"><div>')
+    if impression:
+        parts.append(f'<p class="free-text" id="impression">{esc(impression)}</p>')
+    else:
+        parts.append('<div id="impression" class="blank">'
+                     + '<p class="blank-line"></p>' * 3 + "</div>")
+    parts.append("</div>")
+    physician = getattr(case, "interpreting_physician", None) or ""
+    parts.append('<div class="signature">'
+                 f'<div data-sign="physician">Interpreting physician{": " if physician else ""}'
+                 f"{esc(physician)}</div>"
+                 '<div data-sign="date">Date</div><div data-sign="signature">Signature</div></div>')
+    parts.append("</div></section>")
+    return "\n".join(parts)
+
+
 def footer_html(version: str, outcomes: Sequence[Any] | None, limits: Any) -> str:
     """nerveconduct version, each rule set's id/version/year/citation, the normal-limits table."""
-    items = [f"<p>Generated by nerveconduct {esc(version)}. Research and teaching aid; "
+    items = ["<h2>Citations</h2>",
+             f"<p>Generated by nerveconduct {esc(version)}. Research and teaching aid; "
              "the clinician's reading of the traces takes precedence.</p>"]
     if outcomes:
-        rows = [[cell(o.rule_set_id), cell(o.info.version), cell(o.info.year or ""),
+        rows = [[Cell(o.rule_set_id, classes=("text", "id")), cell(o.info.version), cell(o.info.year or ""),
                  cell(o.info.confidence), cell(o.info.citation)] for o in outcomes]
         attrs = [{"class": "rule-set", "data-rule-set": o.rule_set_id} for o in outcomes]
         items.append(table(["Rule set", "Version", "Year", "Confidence", "Citation"], rows,
