@@ -8,14 +8,17 @@ uncompressed float32), in one run of this script:
    what any output must at least do;
 2. **batch** — :func:`nerveconduct.batch.run` with ``--jobs`` worker processes and the
    EFNS/PNS 2010 MMN verdicts for each table: ``segment.csv``, ``segment.jsonl``,
-   ``nerve.csv``, ``nerve.jsonl`` (nested records) and ``segment.csv`` with ``reasons``. Each
+   ``nerve.csv``, ``nerve.jsonl`` (nested records), ``segment.csv`` with ``reasons``, and the
+   typed columns of ``segment.parquet`` and ``nerve.parquet`` (no text formatting). Each
    runs first on a 200-trace archive (its start-up: workers, imports, the compiled kernel) and
    then on the big one; steady traces/s = (traces − 200) / (big − small seconds), as
    ``bench_scaling.py`` measures it.
 
-Printed: traces/s, the ratio to read + measure, and the machine's load. Targets: the nested
-``nerve.jsonl`` at ≥ 6 % of read + measure; no flat table slower than before
-(``benchmarks/README.md`` has the earlier figures).
+Printed: traces/s, the ratio to read + measure (and, for Parquet, to the same table in CSV),
+and the machine's load. Targets: the nested ``nerve.jsonl`` at ≥ 6 % of read + measure; no
+flat table slower than before (``benchmarks/README.md`` has the earlier figures);
+``segment.parquet`` and ``nerve.parquet`` at ≥ 1.5× the same table in CSV and ≥ 20 % of
+read + measure.
 
 Run from the repository root::
 
@@ -42,7 +45,8 @@ from nerveconduct.measure import measure_cmap  # noqa: E402
 
 SMALL = 200
 OUTPUTS = (("segment.csv", False), ("segment.jsonl", False), ("nerve.csv", False),
-           ("nerve.jsonl", False), ("segment.csv", True))
+           ("nerve.jsonl", False), ("segment.csv", True), ("segment.parquet", False),
+           ("nerve.parquet", False))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
           f"chunk_rows={args.chunk_rows}, load {os.getloadavg()[0]:.2f}, "
           f"{time.strftime('%Y-%m-%d')}")
     print(f"read + measure_cmap (hot)    {measure_tps:12,.0f} tr/s")
-    print(f"{'batch table':<28} {'steady tr/s':>12} {'of read+measure':>16} {'start-up s':>11}")
+    print(f"{'batch table':<28} {'steady tr/s':>12} {'of read+measure':>16} {'start-up s':>11}"
+          f" {'x CSV':>6}")
+    steady_of: dict[str, float] = {}
     for output, reasons in OUTPUTS:
         table, fmt = output.split(".")
         out = folder / f"bench.{fmt}"
@@ -75,7 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         big = run(archive, out, chunk_rows=args.chunk_rows, **common).seconds
         steady = (args.traces - SMALL) / (big - startup)
         label = output + (" --reasons" if reasons else "")
-        print(f"{label:<28} {steady:12,.0f} {steady / measure_tps:15.1%} {startup:11.1f}", flush=True)
+        steady_of.setdefault(label, steady)
+        csv_steady = steady_of.get(f"{table}.csv") if fmt == "parquet" else None
+        vs_csv = f"{steady / csv_steady:6.2f}" if csv_steady else ""
+        print(f"{label:<28} {steady:12,.0f} {steady / measure_tps:15.1%} {startup:11.1f} {vs_csv}",
+              flush=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

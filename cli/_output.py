@@ -29,10 +29,10 @@ __all__ = [
 T = TypeVar("T")
 
 #: Output formats of result commands: ``table`` for people, the others for programs.
-RESULT_FORMATS = ("table", "json", "jsonl", "csv")
+RESULT_FORMATS = ("table", "json", "jsonl", "csv", "parquet")
 #: Output suffixes of result commands and the format each selects.
 SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
-                  ".txt": "table"}
+                  ".txt": "table", ".parquet": "parquet"}
 
 
 def _refuse_suffix(out: str, suffix: str, allowed: Iterable[str], *, fmt_hint: bool) -> None:

@@ -16,7 +16,7 @@ import click
 
 from nerveconduct.criteria import DEFAULT_CRITERIA, evaluate_nerve, evaluate_patient
 from nerveconduct import read_many
-from nerveconduct.io import StudySheet, load_sheet
+from nerveconduct.io import NerveConductIOError, StudySheet, load_sheet, source_key
 from nerveconduct.limits import NormalLimits
 from nerveconduct.model import NerveStudy
 from nerveconduct.analysis import NerveResult
@@ -64,6 +64,20 @@ def load_limits_option(path: str | None) -> NormalLimits:
     return NormalLimits.default() if path is None else NormalLimits.from_file(path)
 
 
+def source_label(path: str | os.PathLike[str], keep_identifiers: bool) -> str:
+    """What outputs call an input file: its path with ``--keep-identifiers``, else its
+    pseudonymous key (file names often carry a patient's name or ID)."""
+    return os.fspath(path) if keep_identifiers else source_key(path)
+
+
+def error_text(exc: BaseException, keep_identifiers: bool) -> str:
+    """An error's message for an output: without the file's path unless identifiers are kept
+    (the location in the file and the problem stay)."""
+    if keep_identifiers or not isinstance(exc, NerveConductIOError):
+        return str(exc)
+    return f"{exc.location}: {exc.detail}" if exc.location else exc.detail
+
+
 def read_inputs(paths: Sequence[str], *, sheet: StudySheet | None, keep_identifiers: bool) -> Inputs:
     """Read every file; a file that fails is recorded in ``failures`` and skipped."""
     inputs = Inputs(n_files=len(paths))
@@ -72,8 +86,8 @@ def read_inputs(paths: Sequence[str], *, sheet: StudySheet | None, keep_identifi
         for path in bar:
             studies, failures = read_many([path], sheet=sheet, keep_identifiers=keep_identifiers)
             inputs.studies += studies
-            inputs.sources += [str(path)] * len(studies)
-            inputs.failures += failures
+            inputs.sources += [source_label(path, keep_identifiers)] * len(studies)
+            inputs.failures += failures  # by path: messages name the file; outputs use its key
             log.debug("%s: %d nerve stud(ies), %d failure(s)", path, len(studies), len(failures))
     return inputs
 

@@ -10,7 +10,7 @@ import click
 import nerveconduct
 from nerveconduct.serialize import (
     SCHEMA_VERSION, failure_record, nerve_columns, nerve_record, nerve_row, segment_columns,
-    segment_rows, site_columns, site_rows, write_csv,
+    segment_rows, site_columns, site_rows, write_csv, write_parquet,
 )
 
 from ._options import TABLES, common_options, jobs_option, table_option
@@ -18,6 +18,7 @@ from ._output import (
     check_new_output, format_option, message, output_option, overwrite_option, resolve_format, result_stream,
 )
 from ._pipeline import (
+    error_text, source_label,
     Analyzed, analyze_inputs, criteria_option, keep_identifiers_option, limits_option,
     load_limits_option, load_sheet_option, read_inputs, resolve_criteria, sheet_option,
 )
@@ -36,7 +37,8 @@ def emit_results(stream: IO[str], fmt: str, analyzed: Sequence[Analyzed],
                  table: str = "segment", keep_identifiers: bool = False,
                  limits_name: str | None = None) -> None:
     """Write analyzed nerves and failures to ``stream`` in ``fmt`` (table/json/jsonl/csv)."""
-    fails = [failure_record(src, exc) for src, exc in failures]
+    fails = [dict(failure_record(source_label(src, keep_identifiers), exc), error=error_text(exc, keep_identifiers))
+             for src, exc in failures]
     if fmt in ("json", "jsonl", "table"):
         records = [nerve_record(a.result, a.verdicts, source=a.source,
                                 keep_identifiers=keep_identifiers) for a in analyzed]
@@ -94,9 +96,9 @@ def finish(n_inputs: int, failures: Sequence[tuple[str, Exception]], what: str =
 @limits_option()
 @format_option()
 @table_option(default="segment",
-              help_text="With -f csv: one row per site, per segment, or per nerve.")
+              help_text="With -f csv or parquet: one row per site, per segment, or per nerve.")
 @output_option("Write the results to this file (atomically) instead of stdout; its suffix "
-               "sets the format: .json, .jsonl/.ndjson, .csv, .txt (table).")
+               "sets the format: .json, .jsonl/.ndjson, .csv, .parquet, .txt (table).")
 @overwrite_option()
 @keep_identifiers_option()
 @jobs_option("Threads measuring the waveforms (default: every core).")
@@ -122,15 +124,27 @@ def analyze(files: tuple[str, ...], sheet: str | None, criteria_ids: tuple[str, 
     fmt = resolve_format(fmt, out)
     limits = load_limits_option(limits_path)
     sheet_obj = load_sheet_option(sheet)
+    if fmt == "parquet" and (out is None or out == "-"):
+        raise click.UsageError("-f parquet writes a file, not a stream: give -o OUT.parquet")
     if out is not None and out != "-":
         check_new_output(out, overwrite=overwrite)  # refuse before the work, not after
     inputs = read_inputs(files, sheet=sheet_obj, keep_identifiers=keep_identifiers)
     if len(files) == 1 and inputs.failures:
         raise inputs.failures[0][1]  # one file, one error: one line, exit 1
     analyzed = analyze_inputs(inputs, limits=limits, criteria=criteria, jobs=jobs)
-    with result_stream(out, overwrite=overwrite) as stream:
-        emit_results(stream, fmt, analyzed, inputs.failures, criteria=criteria, table=table,
-                     keep_identifiers=keep_identifiers, limits_name=limits.name)
+    if fmt == "parquet":  # the CSV table's columns, typed (docs/output-fields.md, "Parquet")
+        kind = {"segments": "segment", "nerves": "nerve", "sites": "site"}.get(table, table)
+        write_parquet([a.result for a in analyzed], out, kind,
+                      verdicts=None if kind == "site" else [a.verdicts for a in analyzed],
+                      rule_set_ids=criteria, sources=[a.source for a in analyzed],
+                      failures=[dict(failure_record(source_label(src, keep_identifiers), exc),
+                                     error=error_text(exc, keep_identifiers))
+                                for src, exc in inputs.failures],
+                      keep_identifiers=keep_identifiers, overwrite=overwrite)
+    else:
+        with result_stream(out, overwrite=overwrite) as stream:
+            emit_results(stream, fmt, analyzed, inputs.failures, criteria=criteria, table=table,
+                         keep_identifiers=keep_identifiers, limits_name=limits.name)
     if out is not None and out != "-":
         message(f"wrote {len(analyzed)} nerve(s) to {out}")
     finish(len(files), inputs.failures)

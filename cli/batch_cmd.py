@@ -16,7 +16,7 @@ from nerveconduct.criteria import DEFAULT_CRITERIA
 
 from ._options import common_options, file_format_option, is_quiet, jobs_option, table_option
 from ._output import file_format, message, overwrite_option
-from ._pipeline import criteria_option, limits_option, load_limits_option, resolve_criteria
+from ._pipeline import criteria_option, keep_identifiers_option, limits_option, load_limits_option, resolve_criteria
 from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, CommandError, one_line
 
 __all__ = ["batch", "resume_command"]
@@ -158,10 +158,12 @@ _SITE_REFUSED = {"site": "batch writes one row per nerve or per segment; for one
 @click.option("--reasons", is_flag=True,
               help="Segment table: add each rule set's reasons column (the rule items with "
                    "thresholds and measured values; several times slower).")
+@keep_identifiers_option()
 @common_options
 def batch(archive: str, out: str, fmt: str | None, jobs: int | None, chunk_rows: int,
           scheduler: str | None, resume: bool, overwrite: bool, table: str,
-          criteria_ids: tuple[str, ...], limits_path: str | None, reasons: bool) -> None:
+          criteria_ids: tuple[str, ...], limits_path: str | None, reasons: bool,
+          keep_identifiers: bool) -> None:
     """Analyze every nerve of an HDF5 ARCHIVE into one results table (-o OUT).
 
     The archive is streamed chunk by chunk in constant memory; rows are written in nerve
@@ -187,7 +189,8 @@ def batch(archive: str, out: str, fmt: str | None, jobs: int | None, chunk_rows:
         _workers_ignore_ctrl_c(jobs, scheduler)
         summary = run(archive, out, jobs=jobs, chunk_rows=chunk_rows, scheduler=scheduler,
                       resume=resume, overwrite=overwrite, table=table, criteria=criteria,
-                      limits=limits, reasons=reasons, progress=bar)
+                      limits=limits, reasons=reasons, keep_identifiers=keep_identifiers,
+                      progress=bar)
     except (BatchResumeError, DaskMissingError) as exc:
         raise CommandError(one_line(exc)) from exc
     except KeyboardInterrupt:

@@ -11,11 +11,10 @@ from nerveconduct.flags import MeasureFlag
 from nerveconduct.io import detect_format
 from nerveconduct import read
 from nerveconduct.analysis import analyze_nerves
-from nerveconduct.serialize import failure_record
 
 from ._options import Vocabulary, common_options
 from ._output import message, progress, resolve_format, result_stream
-from ._pipeline import load_sheet_option, sheet_option
+from ._pipeline import error_text, keep_identifiers_option, load_sheet_option, sheet_option, source_label
 from .analyze import finish
 from .errors import named_errors
 
@@ -41,19 +40,21 @@ def _warnings(study: Any, result: Any) -> list[str]:
     return out
 
 
-def validation_record(path: str, *, sheet: Any = None) -> tuple[dict[str, Any], Exception | None]:
+def validation_record(path: str, *, sheet: Any = None,
+                      keep_identifiers: bool = False) -> tuple[dict[str, Any], Exception | None]:
     """Check one file: detect its format, read it, measure it; collect errors and warnings.
 
-    Returns the record and the named error that made the file unreadable (or ``None``).
+    Returns the record and the named error that made the file unreadable (or ``None``). The
+    record names the file by its pseudonymous key unless ``keep_identifiers``.
     """
-    record: dict[str, Any] = {"record": "validation", "source": path, "format": None, "valid": False,
-                              "n_nerves": 0, "errors": [], "warnings": []}
+    record: dict[str, Any] = {"record": "validation", "source": source_label(path, keep_identifiers),
+                              "format": None, "valid": False, "n_nerves": 0, "errors": [],
+                              "warnings": []}
     try:
         record["format"] = detect_format(path)
         studies = read(path, sheet=sheet if record["format"] not in ("sheet-json", "sheet-toml") else None)
     except named_errors() as exc:
-        fail = failure_record(path, exc)
-        record["errors"].append(f"{fail['error_type']}: {fail['error']}")
+        record["errors"].append(f"{type(exc).__name__}: {error_text(exc, keep_identifiers)}")
         return record, exc
     results = analyze_nerves(studies)
     for study, result in zip(studies, results, strict=True):
@@ -78,8 +79,9 @@ def _text(record: dict[str, Any]) -> str:
 @sheet_option()
 @click.option("-f", "--format", "fmt", type=Vocabulary(["table", "json", "jsonl"]), default=None,
               help="Output format (default: 'table' on a terminal, else 'jsonl').")
+@keep_identifiers_option()
 @common_options
-def validate(files: tuple[str, ...], sheet: str | None, fmt: str | None) -> None:
+def validate(files: tuple[str, ...], sheet: str | None, fmt: str | None, keep_identifiers: bool) -> None:
     """Check FILES and report every problem found; nothing is changed or written.
 
     Per file: the format detected, whether it reads (else the error naming the line or
@@ -97,7 +99,7 @@ def validate(files: tuple[str, ...], sheet: str | None, fmt: str | None) -> None
     records, failures = [], []
     with progress(files, label=f"validating {len(files)} file(s)") as bar:
         for path in bar:
-            record, error = validation_record(path, sheet=sheet_obj)
+            record, error = validation_record(path, sheet=sheet_obj, keep_identifiers=keep_identifiers)
             records.append(record)
             if error is not None:
                 failures.append((path, error))

@@ -5,6 +5,8 @@ import io
 import json
 
 import pytest
+
+from nerveconduct.io import source_key
 from click.testing import CliRunner
 
 from nerveconduct.criteria import evaluate_nerve, list_rule_sets
@@ -58,7 +60,8 @@ class TestFormats:
         path = sample_path("mmn_case.toml")
         (cli_rec,) = jsonl(run("analyze", path, "-f", "jsonl").stdout)
         (result,) = analyze_nerves(read(path))
-        lib = nerve_record(result, {rid: evaluate_nerve(result, rid) for rid in DEFAULT}, source=str(path))
+        lib = nerve_record(result, {rid: evaluate_nerve(result, rid) for rid in DEFAULT},
+                           source=source_key(path))  # outputs name files by their key
         assert cli_rec == json.loads(json.dumps(lib))
 
     def test_mmn_sample_figures(self):
@@ -178,17 +181,17 @@ class TestFailures:
         result = run("analyze", sample_path("mmn_case.toml"), bad_csv, code=3)
         nerve, failure = jsonl(result.stdout)
         assert nerve["record"] == "nerve"
-        assert failure["record"] == "failure" and failure["source"] == str(bad_csv)
+        assert failure["record"] == "failure" and failure["source"] == source_key(bad_csv)
         assert failure["error_type"] == "FormatError" and "line 3" in failure["error"]
         assert "1 of 2 files failed" in result.stderr
 
     def test_partial_failure_in_csv_and_table(self, bad_csv):
         out = run("analyze", sample_path("mmn_case.toml"), bad_csv, "-f", "csv", code=3).stdout
         rows = list(csv.DictReader(io.StringIO(out)))
-        assert rows[-1]["source"] == str(bad_csv) and rows[-1]["error_type"] == "FormatError"
+        assert rows[-1]["source"] == source_key(bad_csv) and rows[-1]["error_type"] == "FormatError"
         assert rows[0]["error"] == ""
         out = run("analyze", sample_path("mmn_case.toml"), bad_csv, "-f", "table", code=3).stdout
-        assert f"FAILED {bad_csv}: FormatError" in out
+        assert f"FAILED {source_key(bad_csv)}: FormatError" in out
 
     def test_every_file_failing_exits_1(self, bad_csv, tmp_path):
         other = tmp_path / "bad2.csv"

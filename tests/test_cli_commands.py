@@ -6,6 +6,8 @@ import click
 import h5py
 import numpy as np
 import pytest
+
+from nerveconduct.io import source_key
 from click.testing import CliRunner
 
 import nerveconduct
@@ -171,7 +173,7 @@ class TestConvertAndValidate:
         doc = json.loads(run("validate", sample_path("absent_proximal.h5"), "-f", "json").stdout)
         assert doc[0]["valid"] and any("ABSENT" in w for w in doc[0]["warnings"])
         table = run("validate", bad, "-f", "table", code=1)
-        assert f"{bad}: INVALID (trace-csv)" in table.stdout
+        assert f"{source_key(bad)}: INVALID (trace-csv)" in table.stdout  # the file's key, not its name
         assert str(bad) in last_error(table)
 
 

@@ -2,7 +2,10 @@
 
 The rows of a task are UTF-8 lines (JSON Lines or CSV), buffered up to ~1 MB and kept as
 pieces: zlib-compressed for the nested nerve records and reason sentences (large rows), as
-they are for the flat tables (see :class:`ChunkOutput`). The task returns them in a :class:`ChunkOutput`, which the batch
+they are for the flat tables (see :class:`ChunkOutput`). For Parquet they are typed Arrow
+tables (:func:`nerveconduct.serialize.arrow_table`), written as one Arrow IPC stream per task
+(its schema, then its record batches), which the engine turns into Parquet row groups when
+the run is complete (:mod:`nerveconduct.batch.output`). The task returns them in a :class:`ChunkOutput`, which the batch
 engine writes to the output file in nerve order.
 """
 
@@ -14,6 +17,8 @@ import json
 import zlib
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
+
+import pyarrow as pa
 
 from ..serialize import csv_cell
 
@@ -37,7 +42,8 @@ class ChunkOutput:
         buffer): as one zlib stream when ``compressed`` (level 1: the nested records and
         reason sentences are ~6x smaller for ~5 % of the task's time, so that the outputs
         waiting in the parent stay small), else as they are (the flat rows: ~0.4 kB per
-        nerve, where compressing would cost ~10 % of the task).
+        nerve, where compressing would cost ~10 % of the task). For Parquet: one Arrow IPC
+        stream (its buffers LZ4-compressed for the reason sentences), never zlib.
     compressed : bool, default True
         Whether ``data`` is a zlib stream.
     """
@@ -68,13 +74,25 @@ class ChunkOutput:
 
 
 class Encoder:
-    """Encodes rows as they come (text buffered up to ~1 MB, then compressed for large rows)."""
+    """Encodes rows as they come (text buffered up to ~1 MB, then compressed for large rows;
+    Arrow tables into an IPC stream)."""
 
     FLUSH_CHARS = 1 << 20
 
-    def __init__(self, fmt: str, columns: Sequence[str], *, compress: bool) -> None:
+    def __init__(self, fmt: str, columns: Sequence[str], *, compress: bool,
+                 kind: str = "nerve") -> None:
         self.fmt = fmt
         self.columns = tuple(columns)
+        self.compressed = compress and fmt != "parquet"
+        self.arrow: Any = None
+        if fmt == "parquet":
+            from ..serialize.arrow import arrow_schema
+
+            self.schema = arrow_schema(kind, self.columns)
+            self.sink = pa.BufferOutputStream()
+            options = pa.ipc.IpcWriteOptions(compression="lz4" if compress else None)
+            self.arrow = pa.ipc.new_stream(self.sink, self.schema, options=options)
+            compress = False
         self.json = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
@@ -83,6 +101,11 @@ class Encoder:
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Rows given as dicts keyed by column (failure rows), as JSON Lines or CSV."""
+        if self.arrow is not None:
+            from ..serialize.arrow import rows_table
+
+            self.arrow.write_table(rows_table(rows, self.schema))
+            return
         if self.fmt == "jsonl":
             for row in rows:
                 self.text.write(self.json.encode(row))
@@ -91,6 +114,13 @@ class Encoder:
             self.csv.writerows([csv_cell(row.get(c)) for c in self.columns] for row in rows)
         if self.text.tell() >= self.FLUSH_CHARS:
             self._flush()
+
+    def add_rendered(self, rows: Any) -> None:
+        """Rows of the row builder: text lines, or an Arrow table (Parquet)."""
+        if self.arrow is not None:
+            self.arrow.write_table(rows)
+        else:
+            self.add_lines(rows)
 
     def add_lines(self, lines: list[str]) -> None:
         """Rows already rendered (:func:`nerveconduct.serialize.render`), one line each."""
@@ -107,6 +137,9 @@ class Encoder:
         self.text.truncate()
 
     def finish(self) -> tuple[bytes, ...]:
+        if self.arrow is not None:
+            self.arrow.close()
+            return (self.sink.getvalue().to_pybytes(),)
         self._flush()
         if self.deflater is not None:
             self.parts.append(self.deflater.flush())

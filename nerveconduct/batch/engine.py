@@ -2,8 +2,8 @@
 
 :func:`run` reads a nerveconduct HDF5 archive in chunks of whole nerves (never all at once),
 measures and analyzes each chunk with the vectorized core, applies the criteria, and writes
-one output table incrementally — JSON Lines or CSV, one row per nerve or one row per segment
-(``docs/batch.md`` lists every column with its unit). The same run executes in-process, on a
+one output table incrementally — JSON Lines, CSV or Parquet, one row per nerve or one row per
+segment (``docs/batch.md`` lists every column with its unit). The same run executes in-process, on a
 local process pool (``jobs``) or on a Dask cluster (``scheduler``); the output is
 byte-identical whichever is used and whatever ``chunk_rows`` is.
 
@@ -17,6 +17,11 @@ byte-identical whichever is used and whatever ``chunk_rows`` is.
   produces the same bytes as an uninterrupted run; on a finished ``OUT`` it does nothing
   (``BatchSummary.already_complete``). See :mod:`nerveconduct.batch.output`.
 - **Atomic.** ``OUT`` appears only when the run is complete (:func:`os.replace`).
+- **Parquet.** The partial file holds the chunks' rows as typed Arrow IPC streams (what
+  ``resume`` continues); as they come, they are also written as Parquet row groups of
+  :data:`nerveconduct.serialize.arrow.ROW_GROUP_NERVES` nerves into a temporary file that
+  replaces ``OUT`` atomically at the end (the same bytes whatever ``jobs``, ``chunk_rows``
+  and resume history).
 
 Scripts using ``jobs > 1`` should guard their entry point with ``if __name__ == "__main__":``
 (where there is no fork server, e.g. on Windows, worker processes are spawned and import
@@ -25,6 +30,7 @@ the main module).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import functools
@@ -42,8 +48,11 @@ from .executors import (
 from .output import BatchResumeError, PartialOutput, partial_paths
 from .task import FORMATS, TABLES, TaskOptions, process_chunk_range, process_range
 from .._checks import check_number, check_option
+from ..criteria import DEFAULT_CRITERIA as CRITERIA_DEFAULT
 from ..criteria.registry import get_rule_set
 from ..criteria.tables import RuleSet
+from ..io.pseudonym import source_key
+from ..io._atomic import atomic_path
 from ..io.archive import Archive, open_archive
 from ..limits import NormalLimits
 from ..serialize.records import SCHEMA_VERSION
@@ -52,10 +61,10 @@ __all__ = ["run", "BatchSummary", "BatchResumeError", "DaskMissingError", "TABLE
            "DEFAULT_CRITERIA", "DEFAULT_CHUNK_ROWS"]
 
 #: Rule sets whose verdicts a batch adds by default.
-DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn",)
+DEFAULT_CRITERIA: tuple[str, ...] = CRITERIA_DEFAULT  # the one default list (nerveconduct.criteria)
 #: Trace rows per task by default (read and analyzed in slices of ``READ_ROWS``).
 DEFAULT_CHUNK_ROWS = 16384
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".csv": "csv"}
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,40 @@ def _complete(out: Path) -> bool:
     return out.is_file() and not any(p.exists() for p in partial_paths(out))
 
 
+class _LiveParquet:
+    """A Parquet output written while the run goes, into ``path`` (the atomic writer's
+    temporary file): each chunk's Arrow IPC stream, once checkpointed, goes into row groups of
+    ``ROW_GROUP_NERVES`` nerves by ``nerve_index``. A resumed run first rewrites the rows the
+    partial file already holds (from a memory map), so the file is the same either way."""
+
+    def __init__(self, output: PartialOutput, opts: TaskOptions, path: Path) -> None:
+        import pyarrow as pa
+
+        from ..serialize.arrow import ROW_GROUP_NERVES, ParquetRowGroups, arrow_schema
+
+        self._pa, self._per_group = pa, ROW_GROUP_NERVES
+        self._writer = ParquetRowGroups(path, arrow_schema(opts.kind, opts.columns), opts.kind)
+        self._closed = False
+        pieces = output.pieces()
+        if pieces:
+            with pa.memory_map(str(output.data_path)) as source:
+                data = source.read_buffer()  # mapped, not read: memory stays at one row group
+                for a, b in pieces:
+                    self.add(data.slice(a, b - a))
+
+    def add(self, stream: Any) -> None:
+        """The rows of one chunk: an Arrow IPC stream (bytes or buffer)."""
+        for batch in self._pa.ipc.open_stream(stream):
+            nerve = batch.column("nerve_index").to_numpy()
+            self._writer.write(batch, nerve // self._per_group)
+
+    def close(self) -> None:
+        """Write the last row group and the footer (once)."""
+        if not self._closed:
+            self._closed = True
+            self._writer.close()
+
+
 def _header(opts: TaskOptions) -> bytes:
     if opts.fmt != "csv":
         return b""
@@ -193,6 +236,7 @@ def run(
     criteria: Sequence[str | RuleSet] | None = DEFAULT_CRITERIA,
     limits: NormalLimits | str | PathLike[str] | None = None,
     reasons: bool = False,
+    keep_identifiers: bool = False,
     progress: Callable[[int, int], Any] | None = None,
 ) -> BatchSummary:
     """Analyze every nerve of an archive into one results file, streaming.
@@ -202,7 +246,8 @@ def run(
     archive : str or path-like
         A nerveconduct HDF5 archive (:func:`nerveconduct.io.archive.write_archive`).
     out : str or path-like
-        Output file; its suffix chooses the format: ``.jsonl`` (JSON Lines) or ``.csv``.
+        Output file; its suffix chooses the format: ``.jsonl`` (JSON Lines), ``.csv`` or
+        ``.parquet`` (the flat tables as typed columns; see ``docs/output-fields.md``).
     jobs : int, optional
         Worker processes. Locally: None or 1 runs in this process, N > 1 a pool of N worker
         processes. With ``scheduler="local"``: the LocalCluster's workers (None: 2). Ignored
@@ -227,18 +272,20 @@ def run(
         Replace an existing output file, or discard a partial output instead of resuming.
     table : {"nerve", "segment"}, default "nerve"
         One row per nerve (JSON Lines: the nested record of ``nerveconduct analyze`` with its
-        sites, segments, limits and verdicts; CSV: the flat nerve row) or one flat row per
+        sites, segments, limits and verdicts; CSV, Parquet: the flat nerve row) or one flat row per
         segment (a nerve with a single site gets one row with its identity only).
-    criteria : sequence of str or RuleSet, default ("efns-pns-2010-mmn",)
+    criteria : sequence of str or RuleSet, default :data:`nerveconduct.criteria.DEFAULT_CRITERIA`
         Rule sets whose verdicts are added to every row (``()`` or None: none).
     limits : NormalLimits, path or None
         Normal limits (default: :meth:`NormalLimits.default`) or a lab's CSV/TOML file.
     reasons : bool, default False
         Segment table: add each rule set's ``verdict_R_reasons`` column (every rule item
         with its threshold and the measured value). The sentences are built per segment,
-        which makes the run several times slower; without them the rows are written from
-        columns (:mod:`nerveconduct.serialize.columns`). The nested nerve records of
+        which makes the run several times slower. The nested nerve records of
         ``table="nerve"`` in JSON Lines always carry them.
+    keep_identifiers : bool, default False
+        Rows name the archive by its file name (``source``); by default by its pseudonymous
+        key (:func:`nerveconduct.io.source_key`: file names often carry a patient's name).
     progress : callable (done_traces, total_traces), optional
         Called after each chunk is written (resumed traces count as done).
 
@@ -250,7 +297,7 @@ def run(
     Raises
     ------
     ValueError
-        Output suffix not ``.jsonl``/``.csv``; ``table`` not one of :data:`TABLES`;
+        Output suffix not ``.jsonl``/``.csv``/``.parquet``; ``table`` not one of :data:`TABLES`;
         ``jobs``/``chunk_rows`` not positive integers.
     FileExistsError
         ``out`` exists (without ``overwrite``; with ``resume`` only when a partial output
@@ -301,7 +348,8 @@ def run(
         path = arc.path.resolve()
         parallel = scheduler is not None or (jobs or 1) > 1  # workers measure on one thread
         opts = TaskOptions(table=table, fmt=fmt, rule_sets=rule_sets, limits=table_limits,
-                           source=path.name, reasons=bool(reasons),
+                           source=path.name if keep_identifiers else source_key(path),
+                           reasons=bool(reasons),
                            n_threads=1 if parallel else None)
         if resume and not overwrite and _complete(out):
             return BatchSummary(out=out, n_nerves=arc.n_nerves, n_ok=None, n_failed=None,
@@ -320,20 +368,33 @@ def run(
             backend = pool_backend(jobs, functools.partial(process_range, str(path), opts=opts))
         else:
             backend = inline_backend(functools.partial(process_chunk_range, arc, opts=opts))
-        try:
-            with backend as (submit, max_in_flight):
-                for chunk in ordered_results(submit, plan, max_in_flight):
-                    for piece in chunk.chunks():
-                        output.write(piece)
-                    output.checkpoint(chunk.stop_nerve, chunk.n_failed, chunk.n_traces)
-                    if progress is not None:
-                        progress(output.n_traces, arc.n_traces)
-            if output.next_nerve != n_nerves:  # a plan always covers every nerve
-                raise RuntimeError(f"internal error: the run ended at nerve "
-                                   f"{output.next_nerve} of {n_nerves}; the partial output is kept")
-            output.commit(overwrite=overwrite)
-        finally:
-            output.close()  # after an error the partial output stays: resume=True continues it
+        with contextlib.ExitStack() as stack:
+            live = None
+            if opts.fmt == "parquet":  # OUT's row groups, written as chunks come (atomic at the end)
+                live = _LiveParquet(output, opts,
+                                    stack.enter_context(atomic_path(out, overwrite=overwrite)))
+            try:
+                with backend as (submit, max_in_flight):
+                    for chunk in ordered_results(submit, plan, max_in_flight):
+                        for piece in chunk.chunks():
+                            output.write(piece)
+                        output.checkpoint(chunk.stop_nerve, chunk.n_failed, chunk.n_traces)
+                        if live is not None:
+                            live.add(b"".join(chunk.data))
+                        if progress is not None:
+                            progress(output.n_traces, arc.n_traces)
+                if output.next_nerve != n_nerves:  # a plan always covers every nerve
+                    raise RuntimeError(f"internal error: the run ended at nerve "
+                                       f"{output.next_nerve} of {n_nerves}; the partial output "
+                                       f"is kept")
+                if live is None:
+                    output.commit(overwrite=overwrite)
+            finally:
+                if live is not None:
+                    live.close()  # the footer; on an error the temporary file is then removed
+                output.close()  # after an error the partial output stays: resume=True continues it
+        if live is not None:  # OUT is in place (atomic_path): the partial output is done with
+            output.discard()
     seconds = time.perf_counter() - started
     n_traces = output.n_traces - resumed
     return BatchSummary(out=out, n_nerves=n_nerves, n_ok=n_nerves - output.n_failed,

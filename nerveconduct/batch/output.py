@@ -11,6 +11,12 @@ checkpoint and the run continues with nerve ``k``: nothing is lost, nothing is w
 At the end the partial file is flushed to disk and moved onto ``OUT`` atomically by the
 library's one atomic writer (:func:`nerveconduct.io._atomic.commit_file`: fsync, the mode of a
 replaced ``OUT`` kept, rename), and the sidecar is removed.
+
+A Parquet output cannot be continued once cut (its footer comes last), so its partial file
+holds one Arrow IPC stream per chunk (the chunk's rows, typed); the checkpoints are the
+streams' boundaries (:meth:`PartialOutput.pieces`). The engine writes the Parquet file itself
+through :func:`nerveconduct.io._atomic.atomic_path` and then removes the
+partial output (:meth:`PartialOutput.discard`).
 """
 
 from __future__ import annotations
@@ -103,12 +109,11 @@ class PartialOutput:
         header, checkpoint, log_bytes = _read_log(log_path)
         theirs = header.get("fingerprint", {})
         ours = json.loads(json.dumps(fingerprint))  # compare as stored (tuples -> lists)
-        differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+        differ = _differences(theirs, ours)
         if differ:
-            detail = "; ".join(f"{k}: was {theirs.get(k)!r}, now {ours.get(k)!r}" for k in differ)
             raise BatchResumeError(f"{data_path} was written by a run with other options or "
-                                   f"another archive ({detail}); resume with the same options, "
-                                   f"or {_START_OVER}")
+                                   f"another archive ({'; '.join(differ)}); resume with the "
+                                   f"same options, or {_START_OVER}")
         size = data_path.stat().st_size if data_path.is_file() else -1
         if size < checkpoint["bytes"]:
             raise BatchResumeError(f"{data_path} holds {max(size, 0)} bytes but its sidecar "
@@ -143,6 +148,13 @@ class PartialOutput:
                                     "n_failed": self.n_failed, "n_traces": self.n_traces}))
         self._log.flush()
 
+    def pieces(self) -> list[tuple[int, int]]:
+        """The byte ranges of the partial file written between consecutive checkpoints (one
+        chunk's rows each), in order."""
+        _, checkpoints, _ = _read_records(self.log_path)
+        offsets = sorted({int(c["bytes"]) for c in checkpoints})
+        return list(zip(offsets, offsets[1:]))
+
     def commit(self, *, overwrite: bool) -> Path:
         """Flush to disk and move the partial file onto the output; remove the sidecar.
 
@@ -162,14 +174,66 @@ class PartialOutput:
         self.log_path.unlink(missing_ok=True)
         return self.out
 
+    def discard(self) -> None:
+        """Remove the partial file and its sidecar (the output was written another way, e.g.
+        Parquet row groups from the pieces: see :meth:`pieces`)."""
+        self.close()
+        self.data_path.unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
+
     def close(self) -> None:
         """Close both files, leaving the partial output resumable."""
         self._data.close()
         self._log.close()
 
 
+#: Fingerprint entries that follow from others: not repeated when those differ.
+_DERIVED = {"columns": ("table", "format", "criteria"), "criteria_sha256": ("criteria",),
+            "limits_sha256": ("limits",)}
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _names(columns: list[Any], limit: int = 3) -> str:
+    shown = ", ".join(map(str, columns[:limit]))
+    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def _differences(theirs: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """What differs between two fingerprints, an entry each, in a few words: the option's name
+    and the two values (lists of columns as the columns added or removed)."""
+    keys = [k for k in dict.fromkeys([*ours, *theirs]) if theirs.get(k) != ours.get(k)]
+    keys = [k for k in keys if not set(_DERIVED.get(k, ())) & set(keys)]
+    out = []
+    for key in keys:
+        was, now = theirs.get(key), ours.get(key)
+        if isinstance(was, dict) and isinstance(now, dict):  # the archive: its entries
+            out += [f"{key} {sub}: was {_short(was.get(sub))}, now {_short(now.get(sub))}"
+                    for sub in dict.fromkeys([*now, *was]) if was.get(sub) != now.get(sub)]
+        elif isinstance(was, list) and isinstance(now, list) and key == "columns":
+            added = [c for c in now if c not in was]
+            removed = [c for c in was if c not in now]
+            parts = ([f"now also {_names(added)}"] if added else []) + \
+                    ([f"no longer {_names(removed)}"] if removed else [])
+            out.append(f"columns: {'; '.join(parts) or 'in another order'}")
+        elif key.endswith("_sha256"):
+            out.append(f"{key[:-len('_sha256')]}: same names, other content")
+        else:
+            out.append(f"{key}: was {_short(was)}, now {_short(now)}")
+    return out
+
+
 def _read_log(path: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
     """A sidecar log's fingerprint header, its last checkpoint, and the bytes of whole lines."""
+    header, checkpoints, length = _read_records(path)
+    return header, checkpoints[-1], length
+
+
+def _read_records(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """A sidecar log's fingerprint header, its checkpoints, and the bytes of whole lines."""
     raw = path.read_bytes()
     complete = raw[:raw.rfind(b"\n") + 1]  # what follows the last newline is an unfinished line
     records = []
@@ -189,4 +253,4 @@ def _read_log(path: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
     checkpoints = [r for r in records[1:] if isinstance(r, dict) and keys <= set(r)]
     if not checkpoints:
         raise BatchResumeError(f"{path} holds no checkpoint; {_START_OVER}")
-    return records[0], checkpoints[-1], len(complete)
+    return records[0], checkpoints, len(complete)

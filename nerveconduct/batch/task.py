@@ -9,7 +9,8 @@ One path for every table and format: each slice of the task is analyzed by the a
 (:func:`nerveconduct.analysis.table_from_chunk`), its verdicts gathered
 (:func:`nerveconduct.serialize.verdict_cells`: column-wise for the flat tables, worded for
 the nested records and ``reasons``) and its rows written by the one row builder
-(:func:`nerveconduct.serialize.render`).
+(:func:`nerveconduct.serialize.render`; for Parquet its typed twin,
+:func:`nerveconduct.serialize.arrow_table`, which reads the same columns and verdicts).
 
 Per-record isolation: a nerve whose stored values make no valid study, whose analysis or
 criteria evaluation raises one of :data:`RECORD_ERRORS`, or whose rows cannot be read from the
@@ -25,6 +26,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
+
+import numpy as np
 
 from ..analysis import table_from_chunk
 from ..criteria.tables import RuleSet
@@ -49,7 +52,7 @@ __all__ = [
 #: Output tables: one row per nerve, or one row per segment.
 TABLES = ("nerve", "segment")
 #: Output formats (chosen from the output file's suffix).
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "parquet")
 #: What a bad record can raise and is reported as a failure row: invalid values
 #: (``ValueError``, which includes ``InvalidStudyError``), wrong types, arithmetic, missing
 #: keys or indices, and file errors. Anything else is a bug and stops the run.
@@ -72,8 +75,8 @@ class TaskOptions:
     ----------
     table : {"nerve", "segment"}
         One row per nerve (nested record in JSON Lines) or one flat row per segment.
-    fmt : {"jsonl", "csv"}
-        Output format.
+    fmt : {"jsonl", "csv", "parquet"}
+        Output format (Parquet: the flat tables, as typed columns).
     rule_sets : tuple of RuleSet
         Rule sets whose verdicts are added (resolved in the parent, so rule sets a user
         registered at run time reach the workers too).
@@ -165,11 +168,18 @@ def _sub_chunk(chunk: TraceChunk, j0: int, j1: int) -> TraceChunk:
         sites={k: v[a:b] for k, v in chunk.sites.items()})
 
 
-def _rows(chunk: TraceChunk, opts: TaskOptions) -> list[str]:
-    """The output lines of every nerve of ``chunk`` (all valid), in nerve order."""
+def _rows(chunk: TraceChunk, opts: TaskOptions) -> Any:
+    """The output rows of every nerve of ``chunk`` (all valid), in nerve order: text lines,
+    or an Arrow table for Parquet."""
     table = table_from_chunk(chunk, opts.limits, n_threads=opts.n_threads)
     verdicts = (verdict_cells(table, opts.rule_sets, worded=opts.worded, reasons=opts.reasons)
                 if opts.rule_sets else None)
+    if opts.fmt == "parquet":  # the same columns, typed; the error columns null
+        from ..serialize.arrow import arrow_table
+
+        return arrow_table(table, opts.kind, opts.columns, sources=[opts.source] * table.n_nerves,
+                           verdicts=verdicts, blank_single_site=True,
+                           extra={"nerve_index": table.nerve["nerve_index"]})
     cells = render(table, opts.kind, opts.fmt, None if opts.kind == "record" else opts.columns[:-len(ERROR_COLUMNS)],
                    sources=[opts.source] * table.n_nerves, verdicts=verdicts, blank_single_site=True,
                    extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]})
@@ -182,7 +192,7 @@ def _runs(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder, j0: int, j1: i
     """Write nerves ``j0:j1`` (valid studies); a run that raises is halved down to the nerve
     that raises, which gets a failure row. Returns the number of failed nerves."""
     try:
-        encoder.add_lines(_rows(_sub_chunk(chunk, j0, j1), opts))
+        encoder.add_rendered(_rows(_sub_chunk(chunk, j0, j1), opts))
         return 0
     except RECORD_ERRORS as exc:
         if j1 - j0 == 1:
@@ -195,13 +205,12 @@ def _runs(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder, j0: int, j1: i
 def _write_chunk(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder) -> int:
     """Write every nerve of a chunk that was read: runs of valid nerves analyzed together, a
     nerve whose stored values make no valid study as a failure row. Returns the failures."""
-    valid = chunk.valid_nerves()
-    failed, j = 0, 0
-    n = chunk.n_nerves
-    while j < n:
-        k = j
-        while k < n and valid[k] == valid[j]:
-            k += 1
+    valid = np.asarray(chunk.valid_nerves(), dtype=bool)
+    failed = 0
+    edges = (np.flatnonzero(valid[1:] != valid[:-1]) + 1).tolist()  # runs of equal validity
+    for j, k in zip([0, *edges], [*edges, chunk.n_nerves]):
+        if j >= k:
+            continue
         if valid[j]:
             failed += _runs(chunk, opts, encoder, j, k)
         else:
@@ -214,7 +223,6 @@ def _write_chunk(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder) -> int:
                     exc = err
                 encoder.add([_failure(int(chunk.nerves["nerve_index"][m]), chunk.nerves["study_id"][m], exc, opts)])
                 failed += 1
-        j = k
     return failed
 
 
@@ -249,7 +257,7 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
     ChunkOutput
         Rows of every nerve of the range in nerve order, each nerve once (result or failure).
     """
-    encoder = Encoder(opts.fmt, opts.columns, compress=opts.worded)
+    encoder = Encoder(opts.fmt, opts.columns, compress=opts.worded, kind=opts.kind)
     failed = n_traces = 0
     for a, b in archive.plan_chunks(READ_ROWS, start_nerve=start_nerve, stop_nerve=stop_nerve):
         for piece in _read(archive, a, b):
@@ -263,7 +271,7 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
             n_traces += piece.n_rows
             failed += _write_chunk(piece, opts, encoder)
     return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, encoder.finish(),
-                       compressed=encoder.deflater is not None)
+                       compressed=encoder.compressed)
 
 
 # One open archive per worker process, reused by the tasks that process runs.

@@ -3,7 +3,9 @@
 Data flow: a :class:`~nerveconduct.analysis.NerveTable` (and its verdicts,
 :mod:`.verdicts`) -> :func:`.rows.render` (flat site / segment / nerve rows and nested nerve
 records, as CSV or JSON text, cell by :mod:`.cells`) -> the CLI, the batch and the API
-(:func:`nerve_record`, :func:`nerve_row`, ... read back what ``render`` writes).
+(:func:`nerve_record`, :func:`nerve_row`, ... read back what ``render`` writes). Its typed
+twin, :func:`.arrow.arrow_table` (Apache Arrow columns, Parquet files: :func:`write_parquet`),
+reads the same columns and verdicts; it is imported when first used.
 """
 
 from __future__ import annotations
@@ -41,5 +43,17 @@ __all__ = [
     "NERVE_COLUMNS", "LIMIT_KEYS", "VERDICT_COLUMN_SUFFIXES", "to_jsonable", "verdict_map",
     "nerve_record", "failure_record", "patient_record", "score_record", "site_rows", "site_columns",
     "segment_rows", "segment_columns", "nerve_row", "nerve_columns", "csv_cell", "json_value",
-    "write_csv", "render", "Cells", "VerdictCells", "verdict_cells",
+    "write_csv", "render", "Cells", "VerdictCells", "verdict_cells", "arrow_table", "arrow_schema",
+    "write_parquet",
 ]
+
+#: Names of :mod:`.arrow` (which imports pyarrow) served on first use.
+_ARROW_NAMES = ("arrow_table", "arrow_schema", "write_parquet")
+
+
+def __getattr__(name: str):
+    if name in _ARROW_NAMES:
+        from . import arrow
+
+        return getattr(arrow, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -74,6 +74,11 @@ _LIMIT_FIELDS: tuple[str, ...] = ("measure", "value", "limit", "limit_kind", "pc
 #: Limit sub-columns of the flat nerve row.
 _LIMIT_SUFFIXES: tuple[str, ...] = ("limit", "limit_kind", "pct_of_limit", "abnormal")
 
+#: Public names of the field definitions above, for the typed (Arrow) twin of :func:`render`.
+SITE_FIELDS, SITE_FIELD_KINDS = _SITE_FIELDS, _SITE_KINDS
+SEGMENT_FIELDS, SEGMENT_FIELD_KINDS = _SEGMENT_FIELDS, _SEGMENT_KINDS
+NERVE_FIELDS, LIMIT_SUFFIXES = _NERVE_FIELDS, _LIMIT_SUFFIXES
+
 #: Columns of :func:`site_rows` (one row per stimulation site).
 SITE_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("position",) + tuple(_SITE_FIELDS)
 #: Columns of :func:`segment_rows` before the per-rule-set verdict columns.

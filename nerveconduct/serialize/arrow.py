@@ -1,0 +1,509 @@
+"""Results tables as typed Apache Arrow columns, and Parquet files of them.
+
+The typed twin of the one row builder (:func:`.rows.render`): :func:`arrow_table` reads the
+same :class:`~nerveconduct.analysis.NerveTable` columns, through the same field definitions
+(:data:`.rows.SITE_FIELDS`, :data:`.rows.SEGMENT_FIELDS`, :data:`.rows.NERVE_FIELDS`) and the
+same verdicts (:class:`~.verdicts.VerdictCells`), and returns the rows of a flat table as
+Arrow columns, without text formatting:
+
+- floats: ``float64``, with NaN and ±inf as nulls (never written as numbers);
+- counts and indices: ``int64``; booleans: ``bool`` (``K_abnormal``: null when unknown);
+- names, levels, labels and other repeated strings: dictionary-encoded strings; strings that
+  differ from row to row (``study_id``, ``error``, patient identifiers): plain strings;
+- lists (``flags``, ``flag_names``, verdict ``items``, ``items_met``, ``reasons``):
+  ``list<string>``; a missing value: null.
+
+The columns and their order are the CSV table's (the ``columns`` given). :func:`arrow_schema`
+gives the type of every column from its name alone, so that tables written piece by piece
+(the batch engine's tasks, failure rows) share one schema. :class:`ParquetRowGroups` writes
+such pieces as a Parquet file in row groups of :data:`ROW_GROUP_NERVES` nerves, whatever the
+pieces were, with dictionaries built per row group, so that the file's bytes depend only on
+its rows. :func:`write_parquet` is the whole path for results analyzed in memory
+(``nerveconduct analyze -o results.parquet``). ``docs/output-fields.md`` ("Parquet") lists the
+schema with its units.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..analysis import LIMIT_COLUMNS, LIMIT_KEYS, NerveResult, NerveTable
+from .rows import (
+    IDENTIFIER_COLUMNS,
+    IDENTITY_COLUMNS,
+    LIMIT_SUFFIXES,
+    NERVE_FIELDS,
+    SCHEMA_VERSION,
+    SEGMENT_FIELD_KINDS,
+    SEGMENT_FIELDS,
+    SITE_FIELD_KINDS,
+    SITE_FIELDS,
+    VERDICT_COLUMN_SUFFIXES,
+    nerve_columns,
+    segment_columns,
+    site_columns,
+)
+
+__all__ = [
+    "TABLE_KINDS", "ERROR_COLUMNS", "ROW_GROUP_NERVES", "PARQUET_COMPRESSION", "column_type",
+    "arrow_schema", "arrow_table", "rows_table", "ParquetRowGroups", "write_parquet",
+]
+
+#: Flat row kinds with a typed table.
+TABLE_KINDS = ("site", "segment", "nerve")
+#: Columns of a failure row (filled only on the row of a file or nerve that failed).
+ERROR_COLUMNS = ("error_type", "error")
+#: Nerves per Parquet row group (the last group holds the rest): fixed, so that a file's row
+#: groups do not depend on how its rows were produced (batch ``jobs``, ``chunk_rows``, resume).
+ROW_GROUP_NERVES = 32768
+#: Parquet page compression.
+PARQUET_COMPRESSION = "zstd"
+
+FLOAT, INT, BOOL = pa.float64(), pa.int64(), pa.bool_()
+TEXT = pa.string()
+CATEGORY = pa.dictionary(pa.int32(), pa.string())
+TEXTS = pa.list_(pa.string())
+
+#: Text columns whose values are tuples of strings (``list<string>``).
+_LIST_TEXTS = frozenset({"flags", "flag_names"})
+#: Text columns whose values mostly differ from row to row (plain strings; every other text
+#: column is dictionary-encoded).
+_PLAIN_TEXTS = frozenset({"study_id", "error", *IDENTIFIER_COLUMNS})
+#: Verdict fields that are lists.
+_LIST_VERDICT_FIELDS = frozenset({"items", "items_met", "reasons"})
+
+#: Nerve-row value kinds (the floats are every other nerve column), as rows.py renders them.
+_NERVE_KINDS: dict[str, str] = {
+    "known_nerve": "bools", "n_sites": "ints", "n_segments": "ints", "flags": "texts",
+    **{f"{key}_limit_kind": "texts" for key in LIMIT_KEYS},
+    **{f"{key}_abnormal": "tristate" for key in LIMIT_KEYS},
+}
+_NERVE_COLUMNS = frozenset(
+    {*NERVE_FIELDS, "flags", *(f"{k}_{s}" for k in LIMIT_KEYS for s in LIMIT_SUFFIXES)})
+_KIND_TYPES = {"floats": FLOAT, "ints": INT, "bools": BOOL, "tristate": BOOL}
+
+#: Unit of a column from the end of its name (docs/output-fields.md); longest first.
+_UNIT_SUFFIXES = (("_mv_ms", "mV·ms"), ("_m_s", "m/s"), ("_ms", "ms"), ("_mv", "mV"),
+                  ("_mm", "mm"), ("_pct", "%"), ("_hz", "Hz"), ("_ma", "mA"), ("_c", "°C"))
+
+
+def _value_kind(kind: str, column: str) -> str | None:
+    """How rows.py renders ``column`` of a ``kind`` row (floats, ints, bools, tristate,
+    texts), or None for a column the row builder does not know."""
+    if column in IDENTITY_COLUMNS or column in IDENTIFIER_COLUMNS or column in ERROR_COLUMNS:
+        return "texts"
+    if column == "nerve_index":
+        return "ints"
+    if column.startswith("verdict_") and kind in VERDICT_COLUMN_SUFFIXES:
+        for suffix in sorted(VERDICT_COLUMN_SUFFIXES[kind], key=len, reverse=True):
+            if column.endswith("_" + suffix):
+                return "lists" if suffix in _LIST_VERDICT_FIELDS else "categories"
+    if kind == "site":
+        if column == "position":
+            return "ints"
+        return SITE_FIELD_KINDS.get(column, "floats") if column in SITE_FIELDS else None
+    if kind == "segment":
+        return SEGMENT_FIELD_KINDS.get(column, "floats") if column in SEGMENT_FIELDS else None
+    if kind == "nerve":
+        return _NERVE_KINDS.get(column, "floats") if column in _NERVE_COLUMNS else None
+    raise ValueError(f"kind must be one of {TABLE_KINDS}, got {kind!r}")
+
+
+def column_type(kind: str, column: str) -> pa.DataType:
+    """The Arrow type of ``column`` in a flat ``kind`` table (a string for unknown columns).
+
+    Examples
+    --------
+    >>> str(column_type("segment", "conduction_velocity_m_s")), str(column_type("segment", "flags"))
+    ('double', 'list<item: string>')
+    """
+    value_kind = _value_kind(kind, column)
+    if value_kind in _KIND_TYPES:
+        return _KIND_TYPES[value_kind]
+    if value_kind == "lists":
+        return TEXTS
+    if value_kind == "categories":
+        return CATEGORY
+    if value_kind == "texts":
+        if column in _LIST_TEXTS:
+            return TEXTS
+        return TEXT if column in _PLAIN_TEXTS else CATEGORY
+    return TEXT
+
+
+def _unit(column: str) -> str | None:
+    for key in LIMIT_KEYS:  # K_limit: the unit of K's measure; K_pct_of_limit: %
+        if column == f"{key}_limit":
+            return _unit(LIMIT_COLUMNS[key][3])
+        if column == f"{key}_pct_of_limit":
+            return "%"
+    return next((unit for suffix, unit in _UNIT_SUFFIXES if column.endswith(suffix)), None)
+
+
+def arrow_schema(kind: str, columns: Sequence[str]) -> pa.Schema:
+    """The schema of a flat ``kind`` table with ``columns`` (in that order).
+
+    Every field's type comes from its name (:func:`column_type`); measures carry their unit
+    as field metadata (``unit``: ``ms``, ``mV``, ``mV·ms``, ``mm``, ``m/s``, ``%``, ``Hz``,
+    ``°C``, ``mA``).
+    """
+    fields = []
+    for col in columns:
+        unit = _unit(col) if column_type(kind, col) == FLOAT else None
+        fields.append(pa.field(col, column_type(kind, col),
+                               metadata=None if unit is None else {"unit": unit}))
+    return pa.schema(fields)
+
+
+# ------------------------------------------------------------------------------ columns
+def _array(values: Any, typ: pa.DataType, value_kind: str | None) -> pa.Array:
+    """Values of one kind (numpy array or list) as an Arrow array of type ``typ``."""
+    if typ == FLOAT:
+        arr = np.asarray(values, dtype=float)
+        return pa.array(arr, type=FLOAT, mask=~np.isfinite(arr))
+    if value_kind == "tristate":  # -1 unknown, 0, 1
+        arr = np.asarray(values)
+        return pa.array(arr == 1, type=BOOL, mask=arr < 0)
+    if typ == INT:
+        return pa.array(np.asarray(values, dtype=np.int64), type=INT)
+    if typ == BOOL:
+        return pa.array(np.asarray(values, dtype=bool), type=BOOL)
+    return pa.array(values.tolist() if isinstance(values, np.ndarray) else list(values), type=typ)
+
+
+def _body(t: NerveTable, kind: str, column: str) -> np.ndarray | None:
+    """The table column behind a body column of a ``kind`` row, as rows.py reads it."""
+    if kind == "site":
+        if column == "position":
+            return t.site["position"]
+        return t.site[SITE_FIELDS[column]] if column in SITE_FIELDS else None
+    if kind == "segment":
+        return t.segment[column] if column in SEGMENT_FIELDS else None
+    nv = t.nerve
+    if column == "n_segments":
+        return nv["n_sites"] - 1
+    if column == "f_wave_latency_ms":  # no F-wave studied: missing, as in every output
+        return np.where(nv["f_wave_studied"], nv[column], np.nan)
+    return nv[column] if column in _NERVE_COLUMNS else None
+
+
+class _Raw:
+    """The cell rule of :class:`~.cells.Cells` without the text: values as they are (the
+    verdicts' cells, read through :meth:`~.verdicts.VerdictCells.cells`)."""
+
+    none = None
+
+    @staticmethod
+    def texts(values: Sequence[Any]) -> list[Any]:
+        return list(values)
+
+    @staticmethod
+    def one(value: Any) -> Any:
+        return value
+
+
+def _identity(t: NerveTable, column: str, sources: Sequence[Any] | None) -> list[Any] | None:
+    nv = t.nerve
+    if column == "source":
+        return [None if s is None else os.fspath(s) for s in (sources or [None] * t.n_nerves)]
+    if column == "study_id":
+        return [None if s is None else str(s) for s in nv["study_id"].tolist()]
+    if column in IDENTITY_COLUMNS:
+        return nv[column].tolist()
+    if column in IDENTIFIER_COLUMNS:
+        metas = [getattr(s, "metadata", {}) or {} for s in (t.studies or (None,) * t.n_nerves)]
+        return [None if m.get(column) is None else str(m[column]) for m in metas]
+    return None
+
+
+def _arrow_columns(t: NerveTable, kind: str, columns: Sequence[str], *,
+                   sources: Sequence[Any] | None, verdicts: Any, blank_single_site: bool,
+                   extra: Mapping[str, Any] | None) -> tuple[pa.Table, np.ndarray]:
+    """:func:`arrow_table`, and the nerve (row of ``t.nerve``) of each row."""
+    if kind not in TABLE_KINDS:
+        raise ValueError(f"kind must be one of {TABLE_KINDS}, got {kind!r}")
+    n = t.n_nerves
+    nerve_of = {"site": t.site["nerve_row"], "segment": t.segment["nerve_row"],
+                "nerve": np.arange(n, dtype=np.int64)}[kind]
+    pick: pa.Array | None = None  # body rows of each output row (null: a blank row)
+    if kind == "segment" and blank_single_site:
+        single = np.flatnonzero(t.nerve["n_sites"] == 1)
+        if len(single):  # a nerve without segments: one row of its identity, the rest null
+            rows = np.concatenate([nerve_of, single])
+            by = np.argsort(rows, kind="stable")
+            order = np.concatenate([np.arange(len(nerve_of)), np.full(len(single), -1)])[by]
+            nerve_of = rows[by]
+            pick = pa.array(order, type=INT, mask=order < 0)
+    vcells = verdicts.cells(kind, _Raw()) if verdicts is not None else {}
+    schema = arrow_schema(kind, columns)
+    per_nerve_take = None if kind == "nerve" else pa.array(nerve_of, type=INT)
+    arrays = []
+    for fld in schema:
+        col, typ = fld.name, fld.type
+        value_kind = _value_kind(kind, col)
+        per_nerve = extra[col] if extra and col in extra else _identity(t, col, sources)
+        if per_nerve is not None:
+            arr = _array(per_nerve, typ, value_kind)
+            arrays.append(arr if per_nerve_take is None else arr.take(per_nerve_take))
+            continue
+        body = vcells.get(col)
+        if body is None:
+            body = _body(t, kind, col)
+        if body is None:  # a column the row builder does not know (e.g. the error columns)
+            arrays.append(pa.nulls(len(nerve_of), type=typ))
+            continue
+        arr = _array(body, typ, value_kind)
+        arrays.append(arr if pick is None else arr.take(pick))
+    return pa.Table.from_arrays(arrays, schema=schema), nerve_of
+
+
+def arrow_table(t: NerveTable, kind: str, columns: Sequence[str] | None = None, *,
+                sources: Sequence[Any] | None = None, verdicts: Any = None,
+                keep_identifiers: bool = False, blank_single_site: bool = False,
+                extra: Mapping[str, Any] | None = None) -> pa.Table:
+    """The rows of ``t`` as a typed Arrow table, in nerve order: :func:`.rows.render`'s rows
+    without text formatting.
+
+    Parameters
+    ----------
+    t : NerveTable
+    kind : {"site", "segment", "nerve"}
+        One row per site, segment or nerve.
+    columns : sequence of str, optional
+        The columns, in order (default: all of the kind's, as :func:`.rows.site_columns`,
+        :func:`.rows.segment_columns`, :func:`.rows.nerve_columns` with the verdict columns
+        of ``verdicts``); columns the row builder does not know are all null.
+    sources : sequence, optional
+        Each nerve's ``source`` (file name or None).
+    verdicts : VerdictCells, optional
+        What :func:`~.verdicts.verdict_cells` made for these nerves.
+    keep_identifiers : bool, default False
+        With the default columns: add :data:`.rows.IDENTIFIER_COLUMNS`.
+    blank_single_site : bool, default False
+        Segment rows: a nerve without segments still gets one row (its identity).
+    extra : mapping, optional
+        Per-nerve values of extra columns (e.g. ``nerve_index``: an int array).
+
+    Returns
+    -------
+    pyarrow.Table
+        Schema :func:`arrow_schema` of ``kind`` and the columns.
+    """
+    if columns is None:
+        columns = _default_columns(kind, verdicts.rule_set_ids if verdicts is not None else (),
+                                   keep_identifiers)
+    table, _ = _arrow_columns(t, kind, columns, sources=sources, verdicts=verdicts,
+                              blank_single_site=blank_single_site, extra=extra)
+    return table
+
+
+def _default_columns(kind: str, rule_set_ids: Iterable[str], keep_identifiers: bool) -> list[str]:
+    if kind == "site":
+        return site_columns(keep_identifiers=keep_identifiers)
+    if kind == "segment":
+        return segment_columns(rule_set_ids, keep_identifiers=keep_identifiers)
+    if kind == "nerve":
+        return nerve_columns(rule_set_ids, keep_identifiers=keep_identifiers)
+    raise ValueError(f"kind must be one of {TABLE_KINDS}, got {kind!r}")
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows given as dicts (failure rows) as a table of ``schema``: missing keys null, extra
+    keys ignored."""
+    arrays = [pa.array([row.get(f.name) for row in rows], type=f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+# ------------------------------------------------------------------------------ Parquet
+def _canonical(table: pa.Table) -> pa.Table:
+    """One contiguous array per column, dictionaries rebuilt over the whole table (values in
+    order of first appearance): the same bytes whatever pieces the rows came in."""
+    columns = []
+    for fld, col in zip(table.schema, table.columns):
+        if pa.types.is_dictionary(fld.type):
+            col = col.cast(fld.type.value_type).combine_chunks().dictionary_encode()
+            col = col.cast(fld.type) if col.type != fld.type else col
+        else:
+            col = col.combine_chunks()
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _file_schema(schema: pa.Schema, kind: str) -> pa.Schema:
+    from .. import __version__
+
+    return schema.with_metadata({"nerveconduct.table": kind,
+                                 "nerveconduct.schema_version": str(SCHEMA_VERSION),
+                                 "nerveconduct.version": __version__})
+
+
+class ParquetRowGroups:
+    """A Parquet file written from pieces of a table, in row groups of whole nerves.
+
+    Rows come with the group they belong to (e.g. ``nerve_index // ROW_GROUP_NERVES``), in
+    non-decreasing group order; each group becomes one row group, written when its last row
+    has come (so memory holds one group at most). The bytes depend only on the rows and their
+    groups: each group is made contiguous and its dictionaries rebuilt
+    (:func:`_canonical`); the file carries no time stamp.
+
+    Parameters
+    ----------
+    where : path or file object
+        Where the file goes (the caller makes it atomic, :mod:`nerveconduct.io._atomic`).
+    schema : pyarrow.Schema
+        Every piece's schema (:func:`arrow_schema`).
+    kind : {"site", "segment", "nerve"}
+        Stored in the file's metadata (``nerveconduct.table``).
+    """
+
+    def __init__(self, where: Any, schema: pa.Schema, kind: str) -> None:
+        self.schema = schema
+        self._writer = pq.ParquetWriter(where, _file_schema(schema, kind),
+                                        compression=PARQUET_COMPRESSION)
+        self._pending: list[pa.Table] = []
+        self._group: int | None = None
+        self.n_rows = 0
+
+    def write(self, piece: pa.Table | pa.RecordBatch, groups: np.ndarray) -> None:
+        """Add rows (``piece``) whose row groups are ``groups`` (one int per row)."""
+        if isinstance(piece, pa.RecordBatch):
+            piece = pa.Table.from_batches([piece])
+        groups = np.asarray(groups, dtype=np.int64)
+        if len(groups) != piece.num_rows:
+            raise ValueError(f"groups has {len(groups)} entries for {piece.num_rows} rows")
+        if not len(groups):
+            return
+        if self._group is not None and groups[0] < self._group or np.any(np.diff(groups) < 0):
+            raise ValueError("rows must come in non-decreasing row-group order")
+        starts = np.flatnonzero(np.diff(groups)) + 1
+        for a, b in zip(np.concatenate([[0], starts]).tolist(),
+                        np.concatenate([starts, [len(groups)]]).tolist()):
+            if self._group is not None and int(groups[a]) != self._group:
+                self._flush()
+            self._group = int(groups[a])
+            self._pending.append(piece.slice(a, b - a))
+
+    def _flush(self) -> None:
+        if self._pending:
+            group = _canonical(pa.concat_tables(self._pending))
+            self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
+            self.n_rows += group.num_rows
+        self._pending = []
+
+    def close(self) -> None:
+        """Write the last row group and the file's footer."""
+        self._flush()
+        self._writer.close()
+
+
+def write_parquet(results: Sequence[NerveResult] | NerveTable, path: str | os.PathLike[str],
+                  kind: str = "segment", *, verdicts: Any = None,
+                  rule_set_ids: Sequence[str] | None = None, sources: Sequence[Any] | None = None,
+                  failures: Sequence[Mapping[str, Any]] = (), keep_identifiers: bool = False,
+                  blank_single_site: bool = False, overwrite: bool = False) -> Path:
+    """Write a results table as a Parquet file, atomically: the typed form of the CSV table.
+
+    Parameters
+    ----------
+    results : sequence of NerveResult, or NerveTable
+        The analyzed nerves (``analyze_nerve``/``analyze_nerves``/``analyze_values``
+        results), or their table.
+    path : path-like
+        The ``.parquet`` file to write.
+    kind : {"site", "segment", "nerve"}, default "segment"
+        One row per site, segment or nerve (the CSV tables ``sites``, ``segments``, ``nerves``).
+    verdicts : sequence or VerdictCells, optional
+        Per nerve, its verdicts (anything :func:`~.verdicts.verdict_map` takes, e.g. the
+        ``{rule_set_id: NerveVerdict}`` of ``nerveconduct analyze``), or the
+        :class:`~.verdicts.VerdictCells` of the table.
+    rule_set_ids : sequence of str, optional
+        The rule sets whose verdict columns the table has, in order (default: those of
+        ``verdicts``).
+    sources : sequence, optional
+        Per nerve, the file it was read from.
+    failures : sequence of mapping
+        Failure records (:func:`~.records.failure_record`): one row each after the nerves'
+        rows, with ``source``, ``error_type`` and ``error``.
+    keep_identifiers : bool, default False
+        Add the patient identifier columns (from the studies' metadata).
+    blank_single_site : bool, default False
+        Segment table: one row (identity only) for a nerve without segments.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``: columns as in the CSV table of ``kind`` (the identity columns, the kind's
+        columns, the verdict columns, ``error_type``, ``error``), typed as :func:`arrow_schema`.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pyarrow.parquet as pq
+    >>> from nerveconduct.model import Site
+    >>> from nerveconduct.analysis import analyze_values
+    >>> r = analyze_values("median", [Site("wrist", 70), Site("elbow", 220)], [4.1, 9.1], [6.0, 5.4])
+    >>> out = write_parquet([r], pathlib.Path(tempfile.mkdtemp()) / "segments.parquet")
+    >>> round(pq.read_table(out)["conduction_velocity_m_s"][0].as_py(), 1)
+    44.0
+    """
+    from ..io._atomic import atomic_path
+    from .verdicts import VerdictCells, verdict_cells
+
+    if kind not in TABLE_KINDS:
+        raise ValueError(f"kind must be one of {TABLE_KINDS}, got {kind!r}")
+    if isinstance(results, NerveTable):
+        t = results
+    else:
+        results = list(results)
+        for r in results:
+            if not isinstance(r, NerveResult) or r.table is None:
+                raise TypeError(f"results must be NerveResults with their analysis table "
+                                f"(analyze_nerve, analyze_nerves, analyze_values), got "
+                                f"{type(r).__name__}")
+        t = _take(results) if results else None
+    if verdicts is not None and not isinstance(verdicts, VerdictCells) and t is not None:
+        verdicts = verdict_cells(t, per_nerve=list(verdicts))
+    if rule_set_ids is None:
+        rule_set_ids = verdicts.rule_set_ids if isinstance(verdicts, VerdictCells) else ()
+    columns = [*_default_columns(kind, rule_set_ids if kind != "site" else (), keep_identifiers),
+               *ERROR_COLUMNS]
+    if t is None:  # nothing analyzed: the failure rows only
+        table = arrow_schema(kind, columns).empty_table()
+        nerve_of = np.zeros(0, dtype=np.int64)
+    else:
+        table, nerve_of = _arrow_columns(t, kind, columns, sources=sources, verdicts=verdicts,
+                                         blank_single_site=blank_single_site, extra=None)
+    fails = rows_table([dict(f) for f in failures], table.schema)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        writer = ParquetRowGroups(tmp, table.schema, kind)
+        writer.write(table, nerve_of // ROW_GROUP_NERVES)
+        last = (int(nerve_of[-1]) // ROW_GROUP_NERVES) if len(nerve_of) else 0
+        writer.write(fails, np.full(fails.num_rows, last, dtype=np.int64))
+        writer.close()
+    return Path(path)
+
+
+def _take(results: Sequence[NerveResult]) -> NerveTable:
+    """The nerves of ``results`` (in that order) as one table: one ``take`` per run of
+    consecutive results of the same analysis table."""
+    parts: list[NerveTable] = []
+    j = 0
+    while j < len(results):
+        k = j
+        while k < len(results) and results[k].table is results[j].table:
+            k += 1
+        parts.append(results[j].table.take([r.index for r in results[j:k]]))
+        j = k
+    return NerveTable.concat(parts)
