@@ -114,9 +114,12 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
         gather(problems, check_number, f"site {i} ({site.name!r}) distance_mm",
                site.distance_mm, unit="mm", minimum=0, inclusive=(False, True), allow_none=True)
     try:
-        arr = np.asarray(traces, dtype=float)
+        raw = np.asarray(traces)
+        if np.iscomplexobj(raw) or raw.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {raw.dtype} is not a real number type")
+        arr = raw.astype(float)
     except (TypeError, ValueError) as exc:
-        problems.append(f"traces must be a numeric array (n_sites, n_samples): {exc}")
+        problems.append(f"traces must be a real numeric array (n_sites, n_samples): {exc}")
         arr = None
     if arr is not None:
         if arr.ndim != 2:

@@ -17,6 +17,9 @@ import h5py
 import numpy as np
 import pytest
 
+from nerveconduct.batch import DEFAULT_CRITERIA
+from nerveconduct.io import source_key
+
 from nerveconduct.batch import task as batch_worker
 from nerveconduct.batch.engine import BatchResumeError, run
 from nerveconduct.batch.executors import ordered_results
@@ -74,8 +77,8 @@ class TestRows:
             studies = list(arc.studies())
         results = analyze_nerves(studies)
         expected = [
-            json.dumps({"nerve_index": i, **nerve_record(r, {RULE_SET: evaluate_nerve(r, RULE_SET)},
-                                                           source=archive.name)},
+            json.dumps({"nerve_index": i, **nerve_record(r, {rid: evaluate_nerve(r, rid) for rid in DEFAULT_CRITERIA},
+                                                           source=source_key(archive))},
                        ensure_ascii=False, allow_nan=False)
             for i, r in enumerate(results)]
         assert reference.read_text(encoding="utf-8").splitlines() == expected
@@ -90,7 +93,7 @@ class TestRows:
         summary = run(archive, out, chunk_rows=40)
         rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
         recs = lines(reference)
-        assert list(rows[0]) == output_columns("nerve", [RULE_SET])
+        assert list(rows[0]) == output_columns("nerve", list(DEFAULT_CRITERIA))
         assert [int(r["nerve_index"]) for r in rows] == list(range(summary.n_nerves))
         for row, rec in zip(rows, recs):
             assert row["study_id"] == rec["study_id"]
@@ -211,7 +214,8 @@ class TestFailures:
         clean = reference.read_text(encoding="utf-8").splitlines()
         got = out.read_text(encoding="utf-8").splitlines()
         for i in set(range(len(ranges))) - failed:
-            assert got[i] == clean[i].replace('"source": "population.h5"', '"source": "damaged.h5"')
+            assert got[i] == clean[i].replace(f'"source": "{source_key("population.h5")}"',
+                                              f'"source": "{source_key("damaged.h5")}"')
 
     def test_damaged_same_bytes_in_worker_processes(self, damaged, folder):
         path = damaged[0]
@@ -314,7 +318,7 @@ class TestOptions:
         summary = run(path, folder / "empty.csv")
         assert (summary.n_nerves, summary.n_traces) == (0, 0)
         assert (folder / "empty.csv").read_text().splitlines() == \
-            [",".join(output_columns("nerve", [RULE_SET]))]
+            [",".join(output_columns("nerve", list(DEFAULT_CRITERIA)))]
 
 
 class TestMachinery:
