@@ -181,8 +181,8 @@ def stages(path: Path, stimulus_sample: int, outputs: list[str], n_slices: int =
             total = sum(v for k, v in best.items() if not k.startswith(" "))
             print(f"\n# where the time goes, {output}: one process, {READ_ROWS}-row slices, best of 3")
             for name, us in best.items():
-                print(f"{name:<36} {us:8.1f} us/trace {100 * us / total:6.1f} %")
-            print(f"{'total':<36} {total:8.1f} us/trace  = {1e6 / total:,.0f} traces/s per core")
+                print(f"{name:<36} {us:8.1f} us/nerve {100 * us / total:6.1f} %")
+            print(f"{'total':<36} {total:8.1f} us/nerve  = {2e6 / total:,.0f} traces/s per core (two sites per nerve)")
 
 
 def _batch(path: Path, folder: Path, output: str, args: argparse.Namespace) -> float:

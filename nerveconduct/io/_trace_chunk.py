@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -139,9 +140,7 @@ class TraceChunk:
         row_ok = (ns >= 1) & (ns == np.repeat(first_ns, np.where(ok, counts, 0)))
         dist = np.asarray(st["distance_mm"], dtype=float)
         row_ok &= np.isnan(dist) | (np.isfinite(dist) & (dist > 0))  # NerveStudy: > 0 mm, no maximum
-        bad_rows = np.zeros(n, dtype=np.int64)
-        np.add.at(bad_rows, row_nerve, (~row_ok).astype(np.int64))
-        ok &= bad_rows == 0
+        ok &= np.bincount(row_nerve, weights=~row_ok, minlength=n)[:n] == 0
         ok &= in_range("sampling_rate_hz", nv["sampling_rate_hz"])
         for quantity in ("temperature_c", "low_frequency_filter_hz"):
             ok &= in_range(quantity, nv[quantity], missing_ok=True)
@@ -152,14 +151,23 @@ class TraceChunk:
             return np.zeros(n, dtype=bool)
         ok &= (stim >= 0) & (stim < first_ns)
         ok &= np.isin(nv["polarity"].astype(str), POLARITIES)
-        ok &= np.array([bool(str(v).strip()) for v in nv["nerve"].tolist()], dtype=bool)
-        meta_ok: dict[str, bool] = {}
-        for j, text in enumerate(nv["metadata_json"].tolist()):
-            if text not in meta_ok:
-                try:
-                    value = json.loads(text)
-                    meta_ok[text] = value is None or isinstance(value, dict)
-                except (json.JSONDecodeError, TypeError):
-                    meta_ok[text] = False
-            ok[j] &= meta_ok[text]
+        ok &= _per_distinct(nv["nerve"], lambda name: bool(name.strip()))
+        ok &= _per_distinct(nv["metadata_json"], _is_json_object_or_null)
         return ok
+
+
+def _per_distinct(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
+    """``test`` of each value, computed once per distinct string (bool array)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    uniq, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    return np.array([test(u) for u in uniq.tolist()], dtype=bool)[inverse]
+
+
+def _is_json_object_or_null(text: str) -> bool:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError, RecursionError):
+        return False
+    return value is None or isinstance(value, dict)
+

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import csv
 import json
+import operator
 import os
-from typing import IO, Any, Iterable, Mapping, Sequence
+from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -144,37 +145,67 @@ def _render(cells: Cells, kind: str, values: np.ndarray) -> list[str]:
     return getattr(cells, kind)(values)
 
 
-def _site_cells(t: NerveTable, cells: Cells) -> dict[str, list[str]]:
-    out = {col: _render(cells, _SITE_KINDS.get(col, "floats"), t.site[key]) for col, key in _SITE_FIELDS.items()}
-    out["position"] = cells.ints(t.site["position"])
-    return out
+class _Lazy(dict):
+    """Cells rendered on first use: ``renderers`` maps a column to a function making its cells
+    (a flat table renders only the columns it writes)."""
+
+    def __init__(self, renderers: dict[str, Callable[[], list[str]]]) -> None:
+        super().__init__()
+        self.renderers = renderers
+
+    def __missing__(self, key: str) -> list[str]:
+        value = self[key] = self.renderers[key]()
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.renderers or dict.__contains__(self, key)
 
 
-def _segment_cells(t: NerveTable, cells: Cells) -> dict[str, list[str]]:
-    return {col: _render(cells, _SEGMENT_KINDS.get(col, "floats"), t.segment[col]) for col in _SEGMENT_FIELDS}
+def _site_cells(t: NerveTable, cells: Cells) -> _Lazy:
+    site = t.site
+    renderers = {col: (lambda kind=_SITE_KINDS.get(col, "floats"), key=key: _render(cells, kind, site[key]))
+                 for col, key in _SITE_FIELDS.items()}
+    renderers["position"] = lambda: cells.ints(site["position"])
+    return _Lazy(renderers)
 
 
-def _nerve_cells(t: NerveTable, cells: Cells) -> dict[str, list[str]]:
+def _segment_cells(t: NerveTable, cells: Cells) -> _Lazy:
+    seg = t.segment
+    return _Lazy({col: (lambda col=col: _render(cells, _SEGMENT_KINDS.get(col, "floats"), seg[col]))
+                  for col in _SEGMENT_FIELDS})
+
+
+def _nerve_cells(t: NerveTable, cells: Cells) -> _Lazy:
     nv = t.nerve
-    out = {"known_nerve": cells.bools(nv["known_nerve"]), "n_sites": cells.ints(nv["n_sites"]),
-           "n_segments": cells.ints(nv["n_sites"] - 1)}
+
+    def f_wave() -> list[str]:
+        values = cells.floats(nv["f_wave_latency_ms"])
+        return [c if s else cells.none for c, s in zip(values, nv["f_wave_studied"].tolist())]
+
+    renderers: dict[str, Callable[[], list[str]]] = {
+        "known_nerve": lambda: cells.bools(nv["known_nerve"]), "n_sites": lambda: cells.ints(nv["n_sites"]),
+        "n_segments": lambda: cells.ints(nv["n_sites"] - 1),
+        "flags": lambda: cells.texts(nv["flags"].tolist())}
     for key in (*NERVE_VALUES, *EXTREMES):
-        out[key] = cells.floats(nv[key])
-    studied = nv["f_wave_studied"]
-    out["f_wave_latency_ms"] = [c if s else cells.none for c, s in zip(out["f_wave_latency_ms"], studied.tolist())]
+        renderers[key] = lambda key=key: cells.floats(nv[key])
+    renderers["f_wave_latency_ms"] = f_wave
     for key in LIMIT_KEYS:
-        out[f"{key}_value"] = cells.floats(nv[f"{key}_value"])
-        out[f"{key}_limit"] = cells.floats(nv[f"{key}_limit"])
-        out[f"{key}_limit_kind"] = cells.texts(nv[f"{key}_limit_kind"].tolist())
-        out[f"{key}_pct_of_limit"] = cells.floats(nv[f"{key}_pct_of_limit"])
-        out[f"{key}_abnormal"] = cells.tristate(nv[f"{key}_abnormal"])
-        out[f"{key}_reason"] = cells.texts(nv[f"{key}_reason"].tolist())
-    out["flags"] = cells.texts(nv["flags"].tolist())
-    return out
+        for part, how in (("value", "floats"), ("limit", "floats"), ("pct_of_limit", "floats"),
+                          ("limit_kind", "texts"), ("reason", "texts"), ("abnormal", "tristate")):
+            column = f"{key}_{part}"
+            renderers[column] = lambda column=column, how=how: _render(cells, how, nv[column])
+    return _Lazy(renderers)
 
 
-def _pick(values: list[str], index: Sequence[int]) -> list[str]:
-    return [values[i] for i in index]
+def _picker(index: np.ndarray, n: int) -> Callable[[list[str]], list[str]]:
+    """A function taking ``values[index]`` from lists (the list itself when ``index`` is 0..n-1)."""
+    if len(index) == n and np.array_equal(index, np.arange(n)):
+        return lambda values: values  # noqa: E731
+    picks = index.tolist()
+    getter = operator.itemgetter(*picks) if len(picks) > 1 else None
+    if getter is None:
+        return lambda values: [values[i] for i in picks]  # noqa: E731
+    return lambda values: list(getter(values))  # noqa: E731
 
 
 # ------------------------------------------------------------------------------ render
@@ -239,18 +270,19 @@ def render(t: NerveTable, kind: str, fmt: str, columns: Sequence[str] | None = N
             by = np.argsort(rows, kind="stable")
             nerve_of = rows[by]
             order = np.concatenate([np.arange(n_seg), np.full(len(single), n_seg)])[by]
-            body = {k: v + [cells.none] for k, v in body.items()}
+            short = body
+            body = _Lazy({k: (lambda k=k: short[k] + [cells.none]) for k in (*short.renderers, *vcells)})
     cols = list(columns) if columns is not None else ["nerve_index"] * ("nerve_index" in ident) + default
-    by_nerve = nerve_of.tolist()
-    picks = order.tolist()
+    by_nerve = _picker(nerve_of, n)
+    picks = _picker(order, len(order))
     data: list[tuple[str, list[str]]] = []
     for col in cols:
         if col in ident:
-            data.append((col, _pick(ident[col], by_nerve)))
+            data.append((col, by_nerve(ident[col])))
         elif col in body:
-            data.append((col, _pick(body[col], picks)))
+            data.append((col, picks(body[col])))
         elif fmt == "csv":
-            data.append((col, [""] * len(picks)))
+            data.append((col, [""] * len(order)))
     if fmt == "csv":
         return [",".join(row) for row in zip(*[v for _, v in data])] if data else []
     return _objects_json(data)
