@@ -7,7 +7,7 @@ run of this script and on the same file:
    rows, nothing else: from the page cache (*hot*, best of 3: the file was just read) and
    from the disk (*cold*: the file's pages are dropped from the page cache first with
    ``posix_fadvise(DONTNEED)``, which needs no privileges);
-2. **measure only** — the hot raw read plus :func:`nerveconduct.measure.cmap.measure_cmap` on
+2. **measure only** — the hot raw read plus :func:`nerveconduct.measure.measure_cmap` on
    every slice (the vectorized numeric core alone, best of 3);
 3. **batch** — :func:`nerveconduct.batch.run` end to end with ``--jobs`` processes and the
    EFNS/PNS 2010 MMN verdicts, for each output of ``--outputs``: ``segment.csv``,

@@ -1,4 +1,4 @@
-"""Throughput of :func:`nerveconduct.measure.cmap.measure_cmap` (and measure_snap, measure_f_waves) vs one memory pass.
+"""Throughput of :func:`nerveconduct.measure.measure_cmap` (and measure_snap, measure_f_waves) vs one memory pass.
 
 Measured side by side in one run, on ``--n-traces`` traces (default 200 000) of 1 000 float32
 samples (50 ms at 20 kHz, stimulus at 5 ms; 800 MB for the default):
@@ -22,7 +22,7 @@ compile) and then with that cache filled, with the time to ``import nerveconduct
 Targets (issue 2): batch <= 5 x the memory pass (goal <= 3 x) and >= 30 x faster than the
 loop. Prints a table and PASS/FAIL lines; exit status 1 if a target is missed.
 
-Traces: 96 simulated nerves x 2 sites (:func:`~nerveconduct.simulate.nerve.simulate_nerve`, distal
+Traces: 96 simulated nerves x 2 sites (:func:`~nerveconduct.simulate.simulate_nerve`, distal
 negative peaks 1-10 mV, 3 mV stimulus artifact, 10 uV noise) tiled to ``--n-traces``, plus
 fresh float32 noise of 10 uV RMS on every trace, so no two traces are alike.
 

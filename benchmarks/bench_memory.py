@@ -1,6 +1,6 @@
 """Peak memory of a batch run at 10^5, 10^6 (and, with --huge, 10^7) traces: it must stay flat.
 
-Each size runs :func:`nerveconduct.batch.engine.run` in a fresh subprocess (EFNS/PNS 2010 MMN
+Each size runs :func:`nerveconduct.batch.run` in a fresh subprocess (EFNS/PNS 2010 MMN
 verdicts, ``chunk_rows=16384`` as the batch's default; ``--output``: ``segment.csv`` by
 default, the rows written from columns, or ``nerve.jsonl``, the nested records built per
 nerve) on an archive

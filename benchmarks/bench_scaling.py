@@ -1,7 +1,7 @@
 """Batch throughput (traces/s): in-process vs a local pool of 2, and Dask vs the local pool.
 
 On one archive from ``bench_archive.make_archive`` (default 400 000 traces, 500 samples), in
-one run of this script, :func:`nerveconduct.batch.engine.run` writing ``--output`` (default
+one run of this script, :func:`nerveconduct.batch.run` writing ``--output`` (default
 ``segment.csv``: rows written from columns; ``nerve.jsonl``: nested records, per nerve) with
 
 - ``jobs=1`` (in-process) and ``jobs=2`` (local process pool);
