@@ -11,7 +11,12 @@ and pulls in neither h5py nor matplotlib until they are used.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
+
+# A library logs through "nerveconduct" and leaves the output to the application (the CLI's
+# -v shows it); without a handler configured, nothing is printed.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 

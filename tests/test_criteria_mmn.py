@@ -128,7 +128,7 @@ def test_efns2010_mmn_erbs_point_excluded_by_default():
     v = verdict(nr)[2]
     assert v.level == "not-assessable" and v.excluded_by == "erbs-point"
     assert v.reasons[0].endswith("from Erb's point: submaximal stimulation likely; excluded by default "
-                                 "(include_erbs_point=True to include)")
+                                 "(included on request)")  # no Python keyword in a user's text
     assert verdict(nr, include_erbs_point=True)[2].level == "definite"
 
 

@@ -136,13 +136,13 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: 
         reasons.append(f"{short}: the {nr.nerve} nerve is excluded by this rule set")
     elif d.entrapment[k] and outcome == 1:
         reasons.append(f"{short}: not assessed: across a compression site: {entrapment} (a drop there does "
-                       "not count for this rule set; exclude_entrapment=False to grade it)")
+                       "not count for this rule set unless compression sites are graded on request)")
     else:
         if d.entrapment[k]:
-            reasons.append(f"across a compression site: {entrapment} (graded on request: exclude_entrapment=False)")
+            reasons.append(f"across a compression site: {entrapment} (graded on request)")
         if outcome == 2:  # this verdict words its exclusion only
             reasons = [(f"{short}: not assessed: from Erb's point: submaximal stimulation likely; excluded by "
-                        "default (include_erbs_point=True to include)")]
+                        "default (included on request)")]
         elif d.erbs[k]:
             reasons.append("from Erb's point: submaximal stimulation likely (included on request)")
         if outcome == 3:
