@@ -63,6 +63,7 @@ def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: 
     target = Path(root)
     if target.exists() and not target.is_dir():
         raise CommandError(f"{root} is a file; give a folder for the BIDS dataset")
+    created = not target.exists()
     try:
         target.mkdir(parents=True, exist_ok=True)
         if subject is None and sheet_obj is not None and sheet_obj.case_id:
@@ -71,6 +72,8 @@ def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: 
                              overwrite=overwrite, derivatives=derivatives,
                              power_line_frequency_hz=power_line_frequency_hz)
     except ValueError as exc:  # a label without letters or digits, a study EDF cannot hold
+        if created and target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # nothing lost: the folder this command made, still empty
         raise CommandError(f"cannot export to {root}: {' '.join(str(exc).split())}") from None
     n = len(inputs_read.studies)
     message(f"wrote {n} nerve stud{'y' if n == 1 else 'ies'} ({len(written)} files) to {root}")

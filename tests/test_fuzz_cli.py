@@ -16,9 +16,8 @@ Oracles, for every input:
   ``InvalidStudyError``, ``ArgumentTypeError``, the io errors) -- never one raised inside
   numpy or another library; results hold no infinity.
 
-Known findings, exempted here: ``export-bids`` leaves an empty output folder when it refuses
-the subject label; the HTML report prints the sheet's free-text notes verbatim (the notes are
-the user's own text, printed as given).
+Known finding, exempted here: the HTML report prints the sheet's free-text notes verbatim (the
+notes are the user's own text, printed as given).
 
 The default run (~300 CLI inputs, ~600 API calls) takes well under a minute; set
 ``NERVECONDUCT_FUZZ_N`` for a larger run (CLI inputs; the API gets twice as many) and
@@ -202,8 +201,7 @@ def _problems(args: list[str], result, path: Path | None, existed: bool) -> list
         if match:
             found.append(f"non-finite number {match.group(0)!r} in {name}: "
                          f"...{text[max(0, match.start() - 60):match.end() + 20]!r}")
-    if (result.exit_code in (1, 2) and path is not None and not existed and path.exists()
-            and not (path.is_dir() and not any(path.iterdir()))):  # known: an empty folder
+    if result.exit_code in (1, 2) and path is not None and not existed and path.exists():
         found.append(f"output {path.name} left behind after exit {result.exit_code}")
     return found
 
