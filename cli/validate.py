@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from nerveconduct.flags import MeasureFlag
-from nerveconduct.io import detect_format
+from nerveconduct.io import FORMAT_NAMES, detect_format
 from nerveconduct import read
 from nerveconduct.analysis import analyze_nerves
 
@@ -48,10 +48,11 @@ def validation_record(path: str, *, sheet: Any = None,
     record names the file by its pseudonymous key unless ``keep_identifiers``.
     """
     record: dict[str, Any] = {"record": "validation", "source": source_label(path, keep_identifiers),
-                              "format": None, "valid": False, "n_nerves": 0, "errors": [],
+                              "format": None, "format_name": None, "valid": False, "n_nerves": 0, "errors": [],
                               "warnings": []}
     try:
         record["format"] = detect_format(path)
+        record["format_name"] = FORMAT_NAMES[record["format"]]
         studies = read(path, sheet=sheet if record["format"] not in ("sheet-json", "sheet-toml") else None)
     except named_errors() as exc:
         record["errors"].append(f"{type(exc).__name__}: {error_text(exc, keep_identifiers)}")
@@ -66,10 +67,11 @@ def validation_record(path: str, *, sheet: Any = None,
 def _text(record: dict[str, Any]) -> str:
     status = "OK" if record["valid"] else "INVALID"
     head = f"{record['source']}: {status}"
+    name = record.get("format_name")
     if record["valid"]:
-        head += f" ({record['format']}, {record['n_nerves']} nerve(s))"
+        head += f" ({name}, {record['n_nerves']} nerve(s))"
     elif record["format"]:
-        head += f" ({record['format']})"
+        head += f" ({name})"
     lines = [head] + [f"   error: {e}" for e in record["errors"]]
     return "\n".join(lines + [f"   warning: {w}" for w in record["warnings"]])
 

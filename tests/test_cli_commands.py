@@ -166,6 +166,7 @@ class TestConvertAndValidate:
         result = run("validate", ok, bad, "-f", "jsonl", code=3)
         good, broken = [json.loads(x) for x in result.stdout.splitlines()]
         assert good["valid"] and good["format"] == "trace-csv" and good["n_nerves"] == 1
+        assert good["format_name"] == "generic trace CSV export"  # named for the lab
         assert any("lacks" in w and "distances" in w for w in good["warnings"])
         assert not broken["valid"] and broken["errors"][0].startswith("FormatError")
         assert "line 2" in broken["errors"][0]
@@ -173,7 +174,7 @@ class TestConvertAndValidate:
         doc = json.loads(run("validate", sample_path("absent_proximal.h5"), "-f", "json").stdout)
         assert doc[0]["valid"] and any("ABSENT" in w for w in doc[0]["warnings"])
         table = run("validate", bad, "-f", "table", code=1)
-        assert f"{source_key(bad)}: INVALID (trace-csv)" in table.stdout  # the file's key, not its name
+        assert f"{source_key(bad)}: INVALID (generic trace CSV export)" in table.stdout  # the file's key, not its name
         assert str(bad) in last_error(table)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 _EXPORTS = {
     "read_many": "read", "read_case": "read", "detect_format": "detect",
-    "FORMATS": "detect", "load_sheet": "sheet", "StudySheet": "sheet",
+    "FORMATS": "detect", "FORMAT_NAMES": "detect", "load_sheet": "sheet", "StudySheet": "sheet",
     "write_archive": "archive", "open_archive": "archive", "Archive": "archive",
     "TraceChunk": "archive", "read_edf": "edf", "write_edf": "edf", "write_bids": "bids",
     "read_bids": "bids", "to_mne_epochs": "mne", "from_mne_epochs": "mne",

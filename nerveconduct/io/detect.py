@@ -14,11 +14,24 @@ from pathlib import Path
 from .errors import UnknownFormatError
 from .natus import looks_like_natus_text
 
-__all__ = ["FORMATS", "detect_format"]
+__all__ = ["FORMATS", "FORMAT_NAMES", "detect_format"]
 
 #: Every format name :func:`detect_format` returns.
 FORMATS = ("trace-csv", "nihon-kohden-txt", "natus-txt", "edf", "hdf5-archive", "sheet-json",
            "sheet-toml", "bids-emg")
+
+#: What each format is, in words a lab recognises (``docs/formats.md`` says which machines
+#: write each one, and what is known of it from a public source or inferred).
+FORMAT_NAMES: dict[str, str] = {
+    "trace-csv": "generic trace CSV export",
+    "nihon-kohden-txt": "Nihon Kohden text export",
+    "natus-txt": "Natus (Elite / Keypoint) text export",
+    "edf": "EDF/EDF+ file",
+    "hdf5-archive": "nerveconduct HDF5 archive",
+    "sheet-json": "study sheet (JSON)",
+    "sheet-toml": "study sheet (TOML)",
+    "bids-emg": "BIDS-EMG dataset",
+}
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _EXTENSIONS = {".csv": "trace-csv", ".txt": "nihon-kohden-txt", ".edf": "edf",
