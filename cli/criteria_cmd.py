@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from nerveconduct import check_option
-from nerveconduct.criteria import get_rule_set, list_rule_sets
+from nerveconduct.criteria import get_rule_set, list_rule_sets, render_confidence_table
 from nerveconduct.serialize import to_jsonable
 
 from ._options import SuggestingGroup, Vocabulary, common_options
@@ -178,3 +178,5 @@ def show_cmd(rule_set_id: str, fmt: str) -> None:
         click.echo(json.dumps(to_jsonable(rs), indent=2, ensure_ascii=False))
     else:
         click.echo(_show_text(rs))
+        click.echo("")
+        click.echo(render_confidence_table(rs))  # every threshold's mark, with the legend

@@ -343,3 +343,15 @@ def test_csv_site_table():
     rows = list(csv.DictReader(io.StringIO(run("analyze", sample_path("absent_proximal.h5"), "-f",
                                                "csv", "--table", "site").stdout)))
     assert [r["name"] for r in rows] == ["Ankle", "Popliteal Fossa"]
+
+
+def test_criteria_show_prints_every_thresholds_confidence_mark_with_a_legend():
+    from click.testing import CliRunner
+
+    from nerveconduct.criteria import get_rule_set, render_confidence_table
+    from nerveconduct_cli.main import main
+
+    out = CliRunner().invoke(main, ["criteria", "show", "efns-pns-2010-mmn"]).output
+    table = render_confidence_table(get_rule_set("efns-pns-2010-mmn"))
+    assert table in out and "area drop >= 50%" in table
+    assert any(mark in table.splitlines()[-1] for mark in ("primary", "secondary", "recalled"))
