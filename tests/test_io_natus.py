@@ -8,7 +8,8 @@ import pytest
 
 import nerveconduct as nc
 from nerveconduct.io.errors import FormatError
-from nerveconduct.io.natus import looks_like_natus_text, read_natus_text, write_natus_text
+from nerveconduct.io.natus import looks_like_natus_text, read_natus_text
+from nerveconduct.io.natus_write import write_natus_text
 from nerveconduct.io.pseudonym import pseudonymize
 from nerveconduct.model import NerveStudy, Site
 

@@ -22,7 +22,7 @@ _EXPORTS = {
     "TraceChunk": "archive", "read_edf": "edf", "write_edf": "edf", "write_bids": "bids",
     "read_bids": "bids", "to_mne_epochs": "mne", "from_mne_epochs": "mne",
     "write_trace_csv": "vendor", "write_nihon_kohden_txt": "nihon_kohden",
-    "write_natus_text": "natus", "pseudonymize": "pseudonym", "source_key": "pseudonym", "atomic_write": "_atomic",
+    "write_natus_text": "natus_write", "pseudonymize": "pseudonym", "source_key": "pseudonym", "atomic_write": "_atomic",
     "NerveConductIOError": "errors", "FormatError": "errors", "UnknownFormatError": "errors",
     "ArchiveError": "errors", "SheetError": "errors",
 }
