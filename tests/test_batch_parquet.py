@@ -20,8 +20,9 @@ from nerveconduct.batch.output import partial_paths
 from nerveconduct.criteria import evaluate_nerve
 from nerveconduct.io.archive import open_archive
 from nerveconduct.serialize import csv_cell, failure_record, segment_columns, segment_rows, write_csv
-from nerveconduct.serialize import arrow as arrow_module
-from nerveconduct.serialize.arrow import column_type, write_parquet
+from nerveconduct.serialize import parquet as parquet_module
+from nerveconduct.serialize.arrow import column_type
+from nerveconduct.serialize.parquet import write_parquet
 
 CRITERIA = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
 CASES = [("segment", False), ("nerve", False), ("segment", True)]
@@ -117,7 +118,7 @@ def test_types_and_nulls_through_pandas(outputs, table, reasons):
 
 
 def test_identical_bytes_for_any_jobs_and_chunks(mixed, folder, outputs, monkeypatch):
-    monkeypatch.setattr(arrow_module, "ROW_GROUP_NERVES", 16)  # several row groups
+    monkeypatch.setattr(parquet_module, "ROW_GROUP_NERVES", 16)  # several row groups
     reference = None
     for i, kwargs in enumerate([dict(chunk_rows=16384), dict(chunk_rows=7), dict(jobs=2, chunk_rows=41)]):
         out = folder / f"same-{i}.parquet"

@@ -19,7 +19,7 @@ byte-identical whichever is used and whatever ``chunk_rows`` is.
 - **Atomic.** ``OUT`` appears only when the run is complete (:func:`os.replace`).
 - **Parquet.** The partial file holds the chunks' rows as typed Arrow IPC streams (what
   ``resume`` continues); as they come, they are also written as Parquet row groups of
-  :data:`nerveconduct.serialize.arrow.ROW_GROUP_NERVES` nerves into a temporary file that
+  :data:`nerveconduct.serialize.parquet.ROW_GROUP_NERVES` nerves into a temporary file that
   replaces ``OUT`` atomically at the end (the same bytes whatever ``jobs``, ``chunk_rows``
   and resume history).
 
@@ -189,7 +189,8 @@ class _LiveParquet:
     def __init__(self, output: PartialOutput, opts: TaskOptions, path: Path) -> None:
         import pyarrow as pa
 
-        from ..serialize.arrow import ROW_GROUP_NERVES, ParquetRowGroups, arrow_schema
+        from ..serialize.arrow import arrow_schema
+        from ..serialize.parquet import ROW_GROUP_NERVES, ParquetRowGroups
 
         self._pa, self._per_group = pa, ROW_GROUP_NERVES
         self._writer = ParquetRowGroups(path, arrow_schema(opts.kind, opts.columns), opts.kind)

@@ -47,13 +47,13 @@ __all__ = [
     "write_parquet",
 ]
 
-#: Names of :mod:`.arrow` (which imports pyarrow) served on first use.
-_ARROW_NAMES = ("arrow_table", "arrow_schema", "write_parquet")
+#: Names of :mod:`.arrow` and :mod:`.parquet` (which import pyarrow) served on first use.
+_ARROW_NAMES = {"arrow_table": "arrow", "arrow_schema": "arrow", "write_parquet": "parquet"}
 
 
 def __getattr__(name: str):
     if name in _ARROW_NAMES:
-        from . import arrow
+        import importlib
 
-        return getattr(arrow, name)
+        return getattr(importlib.import_module(f".{_ARROW_NAMES[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Results tables as typed Apache Arrow columns, and Parquet files of them.
+"""Results tables as typed Apache Arrow columns (Parquet files of them: :mod:`.parquet`).
 
 The typed twin of the one row builder (:func:`.rows.render`): :func:`arrow_table` reads the
 same :class:`~nerveconduct.analysis.NerveTable` columns, through the same field definitions
@@ -15,31 +15,26 @@ Arrow columns, without text formatting:
 
 The columns and their order are the CSV table's (the ``columns`` given). :func:`arrow_schema`
 gives the type of every column from its name alone, so that tables written piece by piece
-(the batch engine's tasks, failure rows) share one schema. :class:`ParquetRowGroups` writes
-such pieces as a Parquet file in row groups of :data:`ROW_GROUP_NERVES` nerves, whatever the
-pieces were, with dictionaries built per row group, so that the file's bytes depend only on
-its rows. :func:`write_parquet` is the whole path for results analyzed in memory
-(``nerveconduct analyze -o results.parquet``). ``docs/output-fields.md`` ("Parquet") lists the
-schema with its units.
+(the batch engine's tasks, failure rows) share one schema; :mod:`.parquet` writes them as
+Parquet files (:func:`~.parquet.write_parquet` is the whole path for results analyzed in
+memory, ``nerveconduct analyze -o results.parquet``). ``docs/output-fields.md`` ("Parquet")
+lists the schema with its units.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ..analysis import LIMIT_COLUMNS, LIMIT_KEYS, NerveResult, NerveTable
+from ..analysis import LIMIT_COLUMNS, LIMIT_KEYS, NerveTable
 from .rows import (
     IDENTIFIER_COLUMNS,
     IDENTITY_COLUMNS,
     LIMIT_SUFFIXES,
     NERVE_FIELDS,
-    SCHEMA_VERSION,
     SEGMENT_FIELD_KINDS,
     SEGMENT_FIELDS,
     SITE_FIELD_KINDS,
@@ -50,20 +45,13 @@ from .rows import (
     site_columns,
 )
 
-__all__ = [
-    "TABLE_KINDS", "ERROR_COLUMNS", "ROW_GROUP_NERVES", "PARQUET_COMPRESSION", "column_type",
-    "arrow_schema", "arrow_table", "rows_table", "ParquetRowGroups", "write_parquet",
-]
+__all__ = ["TABLE_KINDS", "ERROR_COLUMNS", "column_type", "arrow_schema", "arrow_table", "rows_table",
+           "arrow_columns", "default_columns"]
 
 #: Flat row kinds with a typed table.
 TABLE_KINDS = ("site", "segment", "nerve")
 #: Columns of a failure row (filled only on the row of a file or nerve that failed).
 ERROR_COLUMNS = ("error_type", "error")
-#: Nerves per Parquet row group (the last group holds the rest): fixed, so that a file's row
-#: groups do not depend on how its rows were produced (batch ``jobs``, ``chunk_rows``, resume).
-ROW_GROUP_NERVES = 32768
-#: Parquet page compression.
-PARQUET_COMPRESSION = "zstd"
 
 FLOAT, INT, BOOL = pa.float64(), pa.int64(), pa.bool_()
 TEXT = pa.string()
@@ -222,7 +210,7 @@ def _identity(t: NerveTable, column: str, sources: Sequence[Any] | None) -> list
     return None
 
 
-def _arrow_columns(t: NerveTable, kind: str, columns: Sequence[str], *,
+def arrow_columns(t: NerveTable, kind: str, columns: Sequence[str], *,
                    sources: Sequence[Any] | None, verdicts: Any, blank_single_site: bool,
                    extra: Mapping[str, Any] | None) -> tuple[pa.Table, np.ndarray]:
     """:func:`arrow_table`, and the nerve (row of ``t.nerve``) of each row."""
@@ -296,14 +284,14 @@ def arrow_table(t: NerveTable, kind: str, columns: Sequence[str] | None = None, 
         Schema :func:`arrow_schema` of ``kind`` and the columns.
     """
     if columns is None:
-        columns = _default_columns(kind, verdicts.rule_set_ids if verdicts is not None else (),
+        columns = default_columns(kind, verdicts.rule_set_ids if verdicts is not None else (),
                                    keep_identifiers)
-    table, _ = _arrow_columns(t, kind, columns, sources=sources, verdicts=verdicts,
+    table, _ = arrow_columns(t, kind, columns, sources=sources, verdicts=verdicts,
                               blank_single_site=blank_single_site, extra=extra)
     return table
 
 
-def _default_columns(kind: str, rule_set_ids: Iterable[str], keep_identifiers: bool) -> list[str]:
+def default_columns(kind: str, rule_set_ids: Iterable[str], keep_identifiers: bool) -> list[str]:
     if kind == "site":
         return site_columns(keep_identifiers=keep_identifiers)
     if kind == "segment":
@@ -318,192 +306,3 @@ def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table
     keys ignored."""
     arrays = [pa.array([row.get(f.name) for row in rows], type=f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-# ------------------------------------------------------------------------------ Parquet
-def _canonical(table: pa.Table) -> pa.Table:
-    """One contiguous array per column, dictionaries rebuilt over the whole table (values in
-    order of first appearance): the same bytes whatever pieces the rows came in."""
-    columns = []
-    for fld, col in zip(table.schema, table.columns):
-        if pa.types.is_dictionary(fld.type):
-            col = col.cast(fld.type.value_type).combine_chunks().dictionary_encode()
-            col = col.cast(fld.type) if col.type != fld.type else col
-        else:
-            col = col.combine_chunks()
-        columns.append(col)
-    return pa.Table.from_arrays(columns, schema=table.schema)
-
-
-def _file_schema(schema: pa.Schema, kind: str) -> pa.Schema:
-    from .. import __version__
-
-    return schema.with_metadata({"nerveconduct.table": kind,
-                                 "nerveconduct.schema_version": str(SCHEMA_VERSION),
-                                 "nerveconduct.version": __version__})
-
-
-class ParquetRowGroups:
-    """A Parquet file written from pieces of a table, in row groups of whole nerves.
-
-    Rows come with the group they belong to (e.g. ``nerve_index // ROW_GROUP_NERVES``), in
-    non-decreasing group order; each group becomes one row group, written when its last row
-    has come (so memory holds one group at most). The bytes depend only on the rows and their
-    groups: each group is made contiguous and its dictionaries rebuilt
-    (:func:`_canonical`); the file carries no time stamp.
-
-    Parameters
-    ----------
-    where : path or file object
-        Where the file goes (the caller makes it atomic, :mod:`nerveconduct.io._atomic`).
-    schema : pyarrow.Schema
-        Every piece's schema (:func:`arrow_schema`).
-    kind : {"site", "segment", "nerve"}
-        Stored in the file's metadata (``nerveconduct.table``).
-    """
-
-    def __init__(self, where: Any, schema: pa.Schema, kind: str) -> None:
-        self.schema = schema
-        self._writer = pq.ParquetWriter(where, _file_schema(schema, kind),
-                                        compression=PARQUET_COMPRESSION)
-        self._pending: list[pa.Table] = []
-        self._group: int | None = None
-        self.n_rows = 0
-
-    def write(self, piece: pa.Table | pa.RecordBatch, groups: np.ndarray) -> None:
-        """Add rows (``piece``) whose row groups are ``groups`` (one int per row)."""
-        if isinstance(piece, pa.RecordBatch):
-            piece = pa.Table.from_batches([piece])
-        groups = np.asarray(groups, dtype=np.int64)
-        if len(groups) != piece.num_rows:
-            raise ValueError(f"groups has {len(groups)} entries for {piece.num_rows} rows")
-        if not len(groups):
-            return
-        if self._group is not None and groups[0] < self._group or np.any(np.diff(groups) < 0):
-            raise ValueError("rows must come in non-decreasing row-group order")
-        starts = np.flatnonzero(np.diff(groups)) + 1
-        for a, b in zip(np.concatenate([[0], starts]).tolist(),
-                        np.concatenate([starts, [len(groups)]]).tolist()):
-            if self._group is not None and int(groups[a]) != self._group:
-                self._flush()
-            self._group = int(groups[a])
-            self._pending.append(piece.slice(a, b - a))
-
-    def _flush(self) -> None:
-        if self._pending:
-            group = _canonical(pa.concat_tables(self._pending))
-            self._writer.write_table(group, row_group_size=max(group.num_rows, 1))
-            self.n_rows += group.num_rows
-        self._pending = []
-
-    def close(self) -> None:
-        """Write the last row group and the file's footer."""
-        self._flush()
-        self._writer.close()
-
-
-def write_parquet(results: Sequence[NerveResult] | NerveTable, path: str | os.PathLike[str],
-                  kind: str = "segment", *, verdicts: Any = None,
-                  rule_set_ids: Sequence[str] | None = None, sources: Sequence[Any] | None = None,
-                  failures: Sequence[Mapping[str, Any]] = (), keep_identifiers: bool = False,
-                  blank_single_site: bool = False, overwrite: bool = False) -> Path:
-    """Write a results table as a Parquet file, atomically: the typed form of the CSV table.
-
-    Parameters
-    ----------
-    results : sequence of NerveResult, or NerveTable
-        The analyzed nerves (``analyze_nerve``/``analyze_nerves``/``analyze_values``
-        results), or their table.
-    path : path-like
-        The ``.parquet`` file to write.
-    kind : {"site", "segment", "nerve"}, default "segment"
-        One row per site, segment or nerve (the CSV tables ``sites``, ``segments``, ``nerves``).
-    verdicts : sequence or VerdictCells, optional
-        Per nerve, its verdicts (anything :func:`~.verdicts.verdict_map` takes, e.g. the
-        ``{rule_set_id: NerveVerdict}`` of ``nerveconduct analyze``), or the
-        :class:`~.verdicts.VerdictCells` of the table.
-    rule_set_ids : sequence of str, optional
-        The rule sets whose verdict columns the table has, in order (default: those of
-        ``verdicts``).
-    sources : sequence, optional
-        Per nerve, the file it was read from.
-    failures : sequence of mapping
-        Failure records (:func:`~.records.failure_record`): one row each after the nerves'
-        rows, with ``source``, ``error_type`` and ``error``.
-    keep_identifiers : bool, default False
-        Add the patient identifier columns (from the studies' metadata).
-    blank_single_site : bool, default False
-        Segment table: one row (identity only) for a nerve without segments.
-    overwrite : bool, default False
-        Replace an existing file.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``: columns as in the CSV table of ``kind`` (the identity columns, the kind's
-        columns, the verdict columns, ``error_type``, ``error``), typed as :func:`arrow_schema`.
-
-    Raises
-    ------
-    FileExistsError
-        ``path`` exists and ``overwrite`` is False.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, pyarrow.parquet as pq
-    >>> from nerveconduct.model import Site
-    >>> from nerveconduct.analysis import analyze_values
-    >>> r = analyze_values("median", [Site("wrist", 70), Site("elbow", 220)], [4.1, 9.1], [6.0, 5.4])
-    >>> out = write_parquet([r], pathlib.Path(tempfile.mkdtemp()) / "segments.parquet")
-    >>> round(pq.read_table(out)["conduction_velocity_m_s"][0].as_py(), 1)
-    44.0
-    """
-    from ..io._atomic import atomic_path
-    from .verdicts import VerdictCells, verdict_cells
-
-    if kind not in TABLE_KINDS:
-        raise ValueError(f"kind must be one of {TABLE_KINDS}, got {kind!r}")
-    if isinstance(results, NerveTable):
-        t = results
-    else:
-        results = list(results)
-        for r in results:
-            if not isinstance(r, NerveResult) or r.table is None:
-                raise TypeError(f"results must be NerveResults with their analysis table "
-                                f"(analyze_nerve, analyze_nerves, analyze_values), got "
-                                f"{type(r).__name__}")
-        t = _take(results) if results else None
-    if verdicts is not None and not isinstance(verdicts, VerdictCells) and t is not None:
-        verdicts = verdict_cells(t, per_nerve=list(verdicts))
-    if rule_set_ids is None:
-        rule_set_ids = verdicts.rule_set_ids if isinstance(verdicts, VerdictCells) else ()
-    columns = [*_default_columns(kind, rule_set_ids if kind != "site" else (), keep_identifiers),
-               *ERROR_COLUMNS]
-    if t is None:  # nothing analyzed: the failure rows only
-        table = arrow_schema(kind, columns).empty_table()
-        nerve_of = np.zeros(0, dtype=np.int64)
-    else:
-        table, nerve_of = _arrow_columns(t, kind, columns, sources=sources, verdicts=verdicts,
-                                         blank_single_site=blank_single_site, extra=None)
-    fails = rows_table([dict(f) for f in failures], table.schema)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        writer = ParquetRowGroups(tmp, table.schema, kind)
-        writer.write(table, nerve_of // ROW_GROUP_NERVES)
-        last = (int(nerve_of[-1]) // ROW_GROUP_NERVES) if len(nerve_of) else 0
-        writer.write(fails, np.full(fails.num_rows, last, dtype=np.int64))
-        writer.close()
-    return Path(path)
-
-
-def _take(results: Sequence[NerveResult]) -> NerveTable:
-    """The nerves of ``results`` (in that order) as one table: one ``take`` per run of
-    consecutive results of the same analysis table."""
-    parts: list[NerveTable] = []
-    j = 0
-    while j < len(results):
-        k = j
-        while k < len(results) and results[k].table is results[j].table:
-            k += 1
-        parts.append(results[j].table.take([r.index for r in results[j:k]]))
-        j = k
-    return NerveTable.concat(parts)
