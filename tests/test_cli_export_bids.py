@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from nerveconduct.io.bids import read_bids
+from nerveconduct.io.bids_read import read_bids
 from nerveconduct.io.read import read
 from nerveconduct.simulate.samples import sample_path
 from nerveconduct_cli import main as main_module

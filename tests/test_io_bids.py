@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import nerveconduct as nc
-from nerveconduct.io.bids import read_bids, write_bids
+from nerveconduct.io.bids import write_bids
+from nerveconduct.io.bids_read import read_bids
 from nerveconduct.io.errors import FormatError
 from nerveconduct.model import Case, NerveStudy, Site
 

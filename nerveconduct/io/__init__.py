@@ -20,7 +20,7 @@ _EXPORTS = {
     "FORMATS": "detect", "FORMAT_NAMES": "detect", "load_sheet": "sheet", "StudySheet": "sheet",
     "write_archive": "archive", "open_archive": "archive", "Archive": "archive",
     "TraceChunk": "archive", "read_edf": "edf", "write_edf": "edf", "write_bids": "bids",
-    "read_bids": "bids", "to_mne_epochs": "mne", "from_mne_epochs": "mne",
+    "read_bids": "bids_read", "to_mne_epochs": "mne", "from_mne_epochs": "mne",
     "write_trace_csv": "vendor", "write_nihon_kohden_txt": "nihon_kohden",
     "write_natus_text": "natus_write", "pseudonymize": "pseudonym", "source_key": "pseudonym", "atomic_write": "_atomic",
     "NerveConductIOError": "errors", "FormatError": "errors", "UnknownFormatError": "errors",

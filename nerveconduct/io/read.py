@@ -72,7 +72,7 @@ def _read_format(path: Path, fmt: str, sheet: StudySheet | None, *, keep_identif
     elif fmt == "edf":
         studies = read_edf(path, keep_identifiers=keep_identifiers)
     elif fmt == "bids-emg":
-        from .bids import read_bids  # lazy: only when a BIDS dataset folder is read
+        from .bids_read import read_bids  # lazy: only when a BIDS dataset folder is read
 
         studies = read_bids(path)
     elif fmt == "hdf5-archive":
