@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy as np
 from .._checks import check_number, check_option, check_range_of
 from ..constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
 from ..flags import MeasureFlag
+from ._batch import BatchMeasures
 from ..model import POLARITIES  # allowed values of ``polarity`` (the model's ground floor)
 
 __all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "kernel_cache_ready"]
@@ -66,7 +67,7 @@ CMAP_MEASURE_FIELDS = _FLOAT_FIELDS + ("present", "flags")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CmapMeasures:
+class CmapMeasures(BatchMeasures):
     """Per-trace CMAP measures of a batch; every field is a read-only array of the batch shape.
 
     Attributes
@@ -118,53 +119,6 @@ class CmapMeasures:
     noise_mv: np.ndarray
     present: np.ndarray
     flags: np.ndarray
-
-    def __post_init__(self) -> None:
-        shape = None
-        for f in fields(self):
-            arr = np.asarray(getattr(self, f.name)).view()
-            if shape is None:
-                shape = arr.shape
-            elif arr.shape != shape:
-                raise ValueError(f"CmapMeasures field {f.name!r} has shape {arr.shape}; every "
-                                 f"field must have the batch shape {shape}")
-            arr.flags.writeable = False
-            object.__setattr__(self, f.name, arr)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Batch shape (the traces' shape without the time axis)."""
-        return self.present.shape
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of CmapMeasures of a single trace (batch shape ())")
-        return self.shape[0]
-
-    def __getitem__(self, key: Any) -> CmapMeasures:
-        """Measures of a sub-batch (``key`` indexes the batch axes, as for a numpy array)."""
-        return CmapMeasures(**{f: np.asarray(getattr(self, f)[key])
-                               for f in CMAP_MEASURE_FIELDS})
-
-    def __repr__(self) -> str:
-        n = int(np.prod(self.shape))
-        return (f"CmapMeasures(shape={self.shape}, present={int(self.present.sum())}/{n})")
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One dict of Python scalars per trace (batch flattened in C order).
-
-        Returns
-        -------
-        list of dict
-            Keys are :data:`CMAP_MEASURE_FIELDS`; floats (NaN when missing), ``present`` a
-            bool, ``flags`` the list of flag names (``[]`` when none).
-        """
-        cols = {f: np.ravel(getattr(self, f)).tolist() for f in _FLOAT_FIELDS}
-        present = np.ravel(self.present).tolist()
-        flags = np.ravel(self.flags).tolist()
-        names = {v: MeasureFlag(v).names() for v in set(flags)}
-        return [{**{f: cols[f][i] for f in _FLOAT_FIELDS}, "present": present[i],
-                 "flags": list(names[flags[i]])} for i in range(len(present))]
 
 
 # --------------------------------------------------------------------------- arguments

@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._checks import check_number
 from ..flags import MeasureFlag
+from ._batch import BatchMeasures
 from .cmap import (CHUNK_BYTES, POLARITIES, _check_polarity, _check_rate, _check_stimulus,
                    _check_threads, _check_traces)
 
@@ -67,7 +68,7 @@ _FLOATS = SNAP_MEASURE_FIELDS[:-2]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SnapMeasures:
+class SnapMeasures(BatchMeasures):
     """Per-trace SNAP measures of a batch; every field is a read-only array of the batch shape.
 
     Attributes
@@ -102,42 +103,6 @@ class SnapMeasures:
     present: np.ndarray
     flags: np.ndarray
 
-    def __post_init__(self) -> None:
-        shape = None
-        for f in fields(self):
-            arr = np.asarray(getattr(self, f.name)).view()
-            shape = arr.shape if shape is None else shape
-            if arr.shape != shape:
-                raise ValueError(f"SnapMeasures field {f.name!r} has shape {arr.shape}; every "
-                                 f"field must have the batch shape {shape}")
-            arr.flags.writeable = False
-            object.__setattr__(self, f.name, arr)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Batch shape (the traces' shape without the time axis)."""
-        return self.present.shape
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of SnapMeasures of a single trace (batch shape ())")
-        return self.shape[0]
-
-    def __getitem__(self, key: Any) -> SnapMeasures:
-        """Measures of a sub-batch (``key`` indexes the batch axes)."""
-        return SnapMeasures(**{f: np.asarray(getattr(self, f)[key]) for f in SNAP_MEASURE_FIELDS})
-
-    def __repr__(self) -> str:
-        n = int(np.prod(self.shape))
-        return f"SnapMeasures(shape={self.shape}, present={int(self.present.sum())}/{n})"
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One dict of Python scalars per trace (C order); ``flags`` as a list of names."""
-        cols = {f: np.ravel(getattr(self, f)).tolist() for f in _FLOATS}
-        present = np.ravel(self.present).tolist()
-        flags = np.ravel(self.flags).tolist()
-        return [{**{f: cols[f][i] for f in _FLOATS}, "present": present[i],
-                 "flags": MeasureFlag(flags[i]).names()} for i in range(len(present))]
 
 
 def _check_threshold(name: str, value: Any) -> float:
