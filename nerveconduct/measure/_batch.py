@@ -16,7 +16,7 @@ import numpy as np
 
 from ..flags import MeasureFlag
 
-__all__ = ["BatchMeasures"]
+__all__ = ["BatchMeasures", "run_in_chunks"]
 
 
 class BatchMeasures:
@@ -68,3 +68,22 @@ class BatchMeasures:
         texts = {v: MeasureFlag(v).names() for v in set(flags)}
         return [{**{name: cols[name][i] for name in names}, "present": present[i], "flags": list(texts[flags[i]])}
                 for i in range(len(present))]
+
+
+def run_in_chunks(n_items: int, rows: int, threads: int, work: Any) -> None:
+    """Call ``work(lo, hi)`` on ``[0, n_items)`` in chunks of ``rows``, on ``threads`` threads.
+
+    The compiled kernels release the GIL, so chunks run in parallel; a chunk's result never
+    depends on the chunking (sums keep their order), so neither does the batch's.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = range(0, n_items, rows)
+    bounds = [(lo, min(lo + rows, n_items)) for lo in starts]
+    if threads == 1 or len(bounds) <= 1:
+        for lo, hi in bounds:
+            work(lo, hi)
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(bounds))) as pool:
+        for _ in pool.map(lambda b: work(*b), bounds):
+            pass

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 from .._checks import check_number, check_option, check_range_of
 from ..constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
 from ..flags import MeasureFlag
-from ._batch import BatchMeasures
+from ._batch import BatchMeasures, run_in_chunks
 from ..model import POLARITIES  # allowed values of ``polarity`` (the model's ground floor)
 
 __all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "kernel_cache_ready"]
@@ -353,20 +352,12 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
 
         cfg_i, cfg_f = _kernel_config(fs_hz, onset_mv, n_samples, stim)
         rows = max(1, CHUNK_BYTES // max(1, n_samples * x2d.itemsize))
-        starts = range(0, m_traces, rows)
 
-        def run(lo: int) -> None:
-            hi = min(lo + rows, m_traces)
+        def work(lo: int, hi: int) -> None:
             measure_rows(x2d[lo:hi], stim, sign, cfg_i, cfg_f, out[:, lo:hi], flags[lo:hi],
                          present[lo:hi])
 
-        if threads == 1 or len(starts) == 1:
-            for lo in starts:
-                run(lo)
-        else:
-            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-                for _ in pool.map(run, starts):
-                    pass
+        run_in_chunks(m_traces, rows, threads, work)
         _no_infinity(out, flags, present)
     elif m_traces:
         flags[:] = int(MeasureFlag.UNMEASURABLE)

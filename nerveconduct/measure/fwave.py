@@ -13,7 +13,6 @@ lazily so that ``import nerveconduct`` stays fast) and runs on a thread pool.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -23,6 +22,7 @@ from .._checks import check_number
 from ..constants import REFERENCE_ONSET_THRESHOLD_MV
 from ..flags import MeasureFlag
 from ._fwave_kernel import kernel as _kernel
+from ._batch import run_in_chunks
 from .cmap import CHUNK_BYTES, _check_rate, _check_stimulus, _check_threads, _check_traces
 
 __all__ = ["FWaveMeasures", "measure_f_waves", "F_WAVE_FIELDS", "F_ONSET_THRESHOLD_UV",
@@ -260,19 +260,11 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
     if n_trains and n_stim and n_samples > 2 * h + 1:
         kernel = _kernel()
         rows = max(1, CHUNK_BYTES // max(1, n_stim * n_samples * x3.itemsize))
-        starts = range(0, n_trains, rows)
 
-        def run(lo: int) -> None:
-            hi = min(lo + rows, n_trains)
+        def work(lo: int, hi: int) -> None:
             kernel(x3[lo:hi], stim, h, w_fixed, cfg, lat[lo:hi], amp[lo:hi], train[:, lo:hi])
 
-        if threads == 1 or len(starts) == 1:
-            for lo in starts:
-                run(lo)
-        else:
-            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-                for _ in pool.map(run, starts):
-                    pass
+        run_in_chunks(n_trains, rows, threads, work)
     return _assemble(lat, amp, train, x3, batch, n_stim, per_ms, stim)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from .._checks import check_number
 from ..flags import MeasureFlag
-from ._batch import BatchMeasures
+from ._batch import BatchMeasures, run_in_chunks
 from .cmap import (CHUNK_BYTES, POLARITIES, _check_polarity, _check_rate, _check_stimulus,
                    _check_threads, _check_traces)
 
@@ -246,20 +245,12 @@ def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     if m_traces and n_samples:
         cfg_i, cfg_f = _snap_config(fs_hz, onset_mv, n_samples, stim)
         rows = max(1, CHUNK_BYTES // max(1, n_samples * x2d.itemsize))
-        starts = range(0, m_traces, rows)
 
-        def run(lo: int) -> None:
-            hi = min(lo + rows, m_traces)
+        def work(lo: int, hi: int) -> None:
             k.measure_rows(x2d[lo:hi], stim, sign, cfg_i, cfg_f, out[:, lo:hi], flags[lo:hi],
                            present[lo:hi])
 
-        if threads == 1 or len(starts) == 1:
-            for lo in starts:
-                run(lo)
-        else:
-            with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-                for _ in pool.map(run, starts):
-                    pass
+        run_in_chunks(m_traces, rows, threads, work)
     elif m_traces:
         flags[:] = int(MeasureFlag.UNMEASURABLE)
     rows_of = {"onset_latency_ms": (k.F_ONSET, 1.0),
