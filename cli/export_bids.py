@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from nerveconduct.io import write_bids
+from nerveconduct.serialize import bids_measures
 
 from ._options import common_options
 from ._output import message, overwrite_option
@@ -69,7 +70,7 @@ def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: 
         if subject is None and sheet_obj is not None and sheet_obj.case_id:
             subject = sheet_obj.case_id  # one case, one subject
         written = write_bids(inputs_read.studies, target, subject=subject, session=session,
-                             overwrite=overwrite, derivatives=derivatives,
+                             overwrite=overwrite, derivatives=bids_measures if derivatives else None,
                              power_line_frequency_hz=power_line_frequency_hz)
     except ValueError as exc:  # a label without letters or digits, a study EDF cannot hold
         if created and target.is_dir() and not any(target.iterdir()):

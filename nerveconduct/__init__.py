@@ -18,7 +18,7 @@ from typing import Any
 # -v shows it); without a handler configured, nothing is printed.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__version__ = "0.1.0"
+from .constants import VERSION as __version__  # noqa: E402  (one definition)
 
 _EXPORTS = {
     # model

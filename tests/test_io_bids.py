@@ -9,6 +9,7 @@ import pytest
 
 import nerveconduct as nc
 from nerveconduct.io.bids import write_bids
+from nerveconduct.serialize import bids_measures
 from nerveconduct.io.bids_read import read_bids
 from nerveconduct.io.errors import FormatError
 from nerveconduct.model import Case, NerveStudy, Site
@@ -163,7 +164,7 @@ def assert_same(back, original):
 class TestWrite:
     def test_layout_follows_the_schema_rules_and_reads_back(self, tmp_path):
         studies = [study(1), study(2, side="left", f_wave_latency_ms=math.nan)]
-        written = write_bids(studies, tmp_path, subject="P0a1b", derivatives=False)
+        written = write_bids(studies, tmp_path, subject="P0a1b", derivatives=None)
         assert all(p.is_file() for p in written)
         runs = check_dataset(tmp_path)
         assert [p.name for p in runs] == [f"sub-P0a1b_task-ncs_run-{n}_emg.edf" for n in (1, 2)]
@@ -175,7 +176,7 @@ class TestWrite:
             assert "bids_conflicts" not in b.metadata
 
     def test_sidecar_values(self, tmp_path):
-        write_bids(study(), tmp_path, subject="x", derivatives=False, power_line_frequency_hz=50)
+        write_bids(study(), tmp_path, subject="x", derivatives=None, power_line_frequency_hz=50)
         (emg,) = tmp_path.glob("sub-x/emg/*_emg.json")
         sidecar = json.loads(emg.read_text())
         assert sidecar["PowerLineFrequency"] == 50 and sidecar["RecordingType"] == "epoched"
@@ -189,7 +190,7 @@ class TestWrite:
     def test_session_and_subjects_from_pseudonyms(self, tmp_path):
         studies = [study(1, study_id="P-aaaa"), study(2, study_id="P-bbbb"),
                    study(3, study_id="P-aaaa")]
-        write_bids(studies, tmp_path, session="01", derivatives=False)
+        write_bids(studies, tmp_path, session="01", derivatives=None)
         runs = check_dataset(tmp_path)
         assert [p.relative_to(tmp_path).as_posix() for p in runs] == [
             "sub-Paaaa/ses-01/emg/sub-Paaaa_ses-01_task-ncs_run-1_emg.edf",
@@ -198,28 +199,28 @@ class TestWrite:
         assert [b.study_id for b in read_bids(tmp_path)] == ["P-aaaa", "P-aaaa", "P-bbbb"]
 
     def test_case_id_is_the_subject(self, tmp_path):
-        write_bids(Case([study()], case_id="CASE-7"), tmp_path, derivatives=False)
+        write_bids(Case([study()], case_id="CASE-7"), tmp_path, derivatives=None)
         assert (tmp_path / "sub-CASE7" / "emg").is_dir()
 
     def test_no_patient_identifier_in_any_file(self, tmp_path):
-        write_bids([study()], tmp_path)
+        write_bids([study()], tmp_path, derivatives=bids_measures)
         for p in tmp_path.rglob("*"):
             if p.is_file():
                 data = p.read_bytes()
                 assert b"Testpatient" not in data and b"MRN-998877" not in data, p
 
     def test_existing_runs_are_refused_unless_overwrite(self, tmp_path):
-        write_bids([study()], tmp_path, subject="a", derivatives=False)
+        write_bids([study()], tmp_path, subject="a", derivatives=None)
         before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
         with pytest.raises(FileExistsError, match="overwrite"):
-            write_bids([study(5)], tmp_path, subject="a", derivatives=False)
+            write_bids([study(5)], tmp_path, subject="a", derivatives=None)
         assert before == {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-        write_bids([study(5)], tmp_path, subject="a", derivatives=False, overwrite=True)
+        write_bids([study(5)], tmp_path, subject="a", derivatives=None, overwrite=True)
         assert not np.allclose(read_bids(tmp_path)[0].traces, study(1).traces)
 
     def test_second_patient_joins_the_dataset(self, tmp_path):
-        write_bids([study()], tmp_path, subject="a", derivatives=False)
-        write_bids([study(2)], tmp_path, subject="b", derivatives=False)
+        write_bids([study()], tmp_path, subject="a", derivatives=None)
+        write_bids([study(2)], tmp_path, subject="b", derivatives=None)
         check_dataset(tmp_path)
         assert _tsv(tmp_path / "participants.tsv")[1] == [{"participant_id": "sub-a"},
                                                           {"participant_id": "sub-b"}]
@@ -236,7 +237,7 @@ class TestWrite:
     def test_derivatives_hold_the_measures(self, tmp_path):
         from nerveconduct.serialize.rows import segment_columns, site_columns
 
-        write_bids([study()], tmp_path, subject="a")
+        write_bids([study()], tmp_path, subject="a", derivatives=bids_measures)
         base = tmp_path / "derivatives" / "nerveconduct"
         description = json.loads((base / "dataset_description.json").read_text())
         assert description["DatasetType"] == "derivative" and description["GeneratedBy"]
@@ -252,7 +253,7 @@ class TestWrite:
 class TestRead:
     @pytest.fixture()
     def dataset(self, tmp_path):
-        write_bids([study()], tmp_path, subject="a", derivatives=False)
+        write_bids([study()], tmp_path, subject="a", derivatives=None)
         return tmp_path, tmp_path / "sub-a" / "emg" / "sub-a_task-ncs_run-1"
 
     def test_sidecars_take_precedence_and_conflicts_are_listed(self, dataset):

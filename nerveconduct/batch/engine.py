@@ -136,7 +136,7 @@ def _sha256(value: Any) -> str:
 
 def _fingerprint(archive: Archive, opts: TaskOptions) -> dict[str, Any]:
     """What must not change between an interrupted run and its resumption."""
-    from .. import __version__
+    from ..constants import VERSION as __version__
 
     stat = archive.path.stat()
     return {

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from .._checks import check_number, check_option
+from ..constants import VERSION
 from ..model import InvalidStudyError, NerveStudy, study_problems
 from . import _archive_layout as L
 from ._archive_checks import check_layout
@@ -44,9 +45,7 @@ def _now() -> str:
 
 
 def _creator() -> str:
-    import nerveconduct  # the package is fully imported by the time anyone writes
-
-    return f"nerveconduct {getattr(nerveconduct, '__version__', 'unknown')}"
+    return f"nerveconduct {VERSION}"
 
 
 def _check_options(compression: Any, chunk_rows: Any, dtype: Any, overwrite: bool,

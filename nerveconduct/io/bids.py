@@ -19,7 +19,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..model import IDENTIFIER_KEYS, Case, NerveStudy
 from ._atomic import atomic_write
@@ -179,7 +179,8 @@ def _participants(root: Path, labels: Sequence[str]) -> str:
 
 def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
                root: str | os.PathLike[str], *, subject: str | None = None,
-               session: str | None = None, overwrite: bool = False, derivatives: bool = True,
+               session: str | None = None, overwrite: bool = False,
+               derivatives: Callable[[list[NerveStudy], list[str]], list[dict[str, Any]]] | None = None,
                power_line_frequency_hz: float | None = None) -> list[Path]:
     """Write nerve studies as a BIDS-EMG dataset (one EDF+D run per nerve study).
 
@@ -197,9 +198,12 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
         Session label (adds ``ses-<label>``).
     overwrite : bool, default False
         Replace the subject's files that exist; otherwise nothing is written if one exists.
-    derivatives : bool, default True
-        Also analyze the studies and write per-site and per-segment measures under
-        ``derivatives/nerveconduct/`` (columns as in ``docs/output-fields.md``).
+    derivatives : callable, optional
+        Measures to write under ``derivatives/nerveconduct/``: called with the studies and
+        each one's EDF path (relative to ``root``), it returns per study
+        ``{desc: (columns, rows)}`` tables, written as ``…_desc-<desc>_measures.tsv``.
+        :func:`nerveconduct.serialize.bids_measures` gives the per-site and per-segment
+        measures (what ``nerveconduct export-bids`` writes). None: raw data only.
     power_line_frequency_hz : float, optional
         Mains frequency (Hz) where the studies were recorded; ``"n/a"`` when not given.
 
@@ -255,8 +259,8 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
                  "_events.json": _json(_EVENTS_JSON)}
         written.append(edf)
         written += [_write_text(folder / (stem + x), t, overwrite) for x, t in texts.items()]
-    if derivatives:
-        written += _write_derivatives(root, plan, overwrite)
+    if derivatives is not None:
+        written += _write_derivatives(root, plan, derivatives, overwrite)
     if not (root / "dataset_description.json").exists():
         written.append(_write_text(root / "dataset_description.json", _description(
             "Motor nerve conduction studies", "raw"), False))
@@ -265,28 +269,23 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
 
 
 def _description(name: str, kind: str) -> str:
-    from .. import __version__
+    from ..constants import VERSION as __version__
 
     return _json({"Name": name, "BIDSVersion": BIDS_VERSION, "DatasetType": kind,
                   "GeneratedBy": [{"Name": "nerveconduct", "Version": __version__}]})
 
 
-def _write_derivatives(root: Path, plan: list[tuple[Path, str, NerveStudy]],
+def _write_derivatives(root: Path, plan: list[tuple[Path, str, NerveStudy]], measures: Callable[..., Any],
                        overwrite: bool) -> list[Path]:
-    """Per-site and per-segment measures of every run (read-only use of the analysis)."""
-    from ..analysis import analyze_nerves
-    from ..serialize.rows import segment_columns, segment_rows, site_columns, site_rows
-
+    """The tables ``measures`` gives for every run, under ``derivatives/nerveconduct/``."""
     base = root / "derivatives" / "nerveconduct"
-    results = analyze_nerves([study for _, _, study in plan])
+    sources = [(folder / f"{stem}_emg.edf").relative_to(root).as_posix() for folder, stem, _ in plan]
+    tables = measures([study for _, _, study in plan], sources)
     written = []
-    for (folder, stem, _), result in zip(plan, results, strict=True):
+    for (folder, stem, _), per_study in zip(plan, tables, strict=True):
         out = base / folder.relative_to(root)
         out.mkdir(parents=True, exist_ok=True)
-        source = (folder / f"{stem}_emg.edf").relative_to(root).as_posix()
-        for desc, columns, rows in (
-                ("sites", site_columns(), site_rows(result, source=source)),
-                ("segments", segment_columns(), segment_rows(result, source=source))):
+        for desc, (columns, rows) in per_study.items():
             written.append(_write_text(out / f"{stem}_desc-{desc}_measures.tsv",
                                        _tsv(columns, rows), overwrite))
     if not (base / "dataset_description.json").exists():

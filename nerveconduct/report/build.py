@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import __version__
+from ..constants import VERSION as __version__
 from .._checks import check_number, check_option
 from ..limits import NormalLimits
 from ..io._atomic import atomic_write, check_target

@@ -44,11 +44,12 @@ __all__ = [
     "nerve_record", "failure_record", "patient_record", "score_record", "site_rows", "site_columns",
     "segment_rows", "segment_columns", "nerve_row", "nerve_columns", "csv_cell", "json_value",
     "write_csv", "render", "Cells", "VerdictCells", "verdict_cells", "arrow_table", "arrow_schema",
-    "write_parquet",
+    "write_parquet", "bids_measures",
 ]
 
 #: Names of :mod:`.arrow` and :mod:`.parquet` (which import pyarrow) served on first use.
-_ARROW_NAMES = {"arrow_table": "arrow", "arrow_schema": "arrow", "write_parquet": "parquet"}
+_ARROW_NAMES = {"arrow_table": "arrow", "arrow_schema": "arrow", "write_parquet": "parquet",
+                "bids_measures": "bids"}
 
 
 def __getattr__(name: str):

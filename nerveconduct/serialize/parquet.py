@@ -46,7 +46,7 @@ def _canonical(table: pa.Table) -> pa.Table:
 
 
 def _file_schema(schema: pa.Schema, kind: str) -> pa.Schema:
-    from .. import __version__
+    from ..constants import VERSION as __version__
 
     return schema.with_metadata({"nerveconduct.table": kind,
                                  "nerveconduct.schema_version": str(SCHEMA_VERSION),
