@@ -4,8 +4,8 @@ Names arrive from many machines and sheets ("peroneal", "Below Fib Head", "Erb")
 comparison in nerveconduct uses the canonical names here; names we do not know are kept
 as given and reported (``canonical_nerve`` / ``canonical_site`` return ``None``).
 
-Entrapment segments follow CRITERIA.md (AANEM 2003 consensus criteria for partial motor
-conduction block): median across the wrist (palm-wrist), ulnar across the elbow and at the
+Entrapment segments follow the AAEM consensus criteria for partial motor conduction block
+(Olney RK. Muscle Nerve 1999;22:1304-1308; ``docs/criteria.md``): median across the wrist (palm-wrist), ulnar across the elbow and at the
 wrist, fibular across the fibular head.
 """
 

@@ -1,4 +1,4 @@
-"""CIDP-MAG score (CRITERIA.md [S]): the source patient, every item's weight, unknown ranges."""
+"""CIDP-MAG score (Doneddu et al.; docs/criteria.md): the source patient, every item's weight, unknown ranges."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def nerve(name="median", *, dml=6.0, side="right", prox_amp=None, single=False):
                           side=side)
 
 
-# Source document 000's patient: length-dependent sensory-predominant, no ataxia or tremor
+# The case-report patient of the CIDP-MAG secondary source: length-dependent sensory-predominant, no ataxia or tremor
 # reported, no proximal weakness, chronic progressive course, no CB, low TLI in median and ulnar.
 SOURCE_CLINICAL = {"length_dependent_sensory": True, "ataxia": False, "tremor": False,
                    "relapsing_or_acute_onset": False, "proximal_weakness": False}

@@ -1,4 +1,4 @@
-"""Immunoparesis grade of the uninvolved immunoglobulins (source document 004, [S])."""
+"""Immunoparesis grade of the uninvolved immunoglobulins (docs/criteria.md, immunoparesis)."""
 
 from __future__ import annotations
 

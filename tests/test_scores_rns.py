@@ -1,4 +1,4 @@
-"""Repetitive nerve stimulation decrement and post-exercise facilitation (CRITERIA.md [C])."""
+"""Repetitive nerve stimulation decrement and post-exercise facilitation (docs/criteria.md)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def _ulnar(**kw):
 
 class TestAnalyzeValues:
     def test_cocito_example_cv_tli_residual(self):
-        # CRITERIA.md: TLI = 70 / (44 x 4.1) = 0.388 (Cocito 2001)
+        # docs/criteria.md: TLI = 70 / (44 x 4.1) = 0.388 (Cocito 2001)
         r = _median()
         seg = r.segments[0]
         assert seg.conduction_velocity_m_s == pytest.approx(220.0 / 5.0)

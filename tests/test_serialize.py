@@ -27,7 +27,7 @@ MMN = "efns-pns-2010-mmn"
 
 
 def _median(**kw):
-    """CRITERIA.md's worked example: TLI = 70 / (44 x 4.1) = 0.388; area drop exactly 50%."""
+    """The worked example (Cocito 2001): TLI = 70 / (44 x 4.1) = 0.388; area drop exactly 50%."""
     return analyze_values(
         "median", [Site("wrist", 70.0), Site("elbow", 220.0)], [4.1, 9.1], [6.0, 5.4],
         negative_peak_area_mv_ms=[20.0, 10.0], negative_peak_duration_ms=[5.0, 6.5],

@@ -59,7 +59,7 @@ MEASURE_COLORS = {"amplitude_drop_pct": "#1f77b4", "area_drop_pct": "#9467bd",
 _MEASURE_NAMES = {"amplitude_drop_pct": "amplitude drop", "area_drop_pct": "area drop",
                   "duration_increase_pct": "duration increase"}
 
-#: CIDP-MAG score item: "TLI ≤ 0.25 in at least 2 different motor nerves" (CRITERIA.md [S]).
+#: CIDP-MAG score item: "TLI ≤ 0.25 in at least 2 different motor nerves" (Doneddu et al.; ``docs/criteria.md``).
 CIDP_MAG_TLI_THRESHOLD = 0.25
 #: Per-nerve anti-MAG TLI cut-offs (Cocito 2001).
 TLI_CUTOFFS: dict[str, float] = {"median": 0.26, "ulnar": 0.33}

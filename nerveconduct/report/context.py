@@ -30,7 +30,7 @@ __all__ = [
     "IMMUNOGLOBULINS",
 ]
 
-#: Immunoglobulins of the immunoparesis grade (CRITERIA.md "Immunoparesis").
+#: Immunoglobulins of the immunoparesis grade (``docs/criteria.md``, immunoparesis).
 IMMUNOGLOBULINS = ("igg", "iga", "igm")
 
 

@@ -72,10 +72,11 @@ def value_text(value: Any) -> str:
 _label = label
 
 
-#: Where the CIDP-MAG score comes from (CRITERIA.md, confidence [S]).
-CIDP_MAG_SOURCE = ("CIDP-MAG score: Doneddu et al., as reproduced in the project's source "
-                   "document 000 (CRITERIA.md, confidence [S]). +1…+5 anti-MAG pattern, "
-                   "−7…−1 CIDP pattern, 0 indeterminate.")
+#: Where the CIDP-MAG score comes from (``docs/criteria.md``: the derivation paper was not
+#: found in a public copy; the table is taken from a secondary source quoting it).
+CIDP_MAG_SOURCE = ("CIDP-MAG score: Doneddu et al. (items and points from a secondary source "
+                   "quoting the derivation paper; see the criteria documentation). +1…+5 "
+                   "anti-MAG pattern, −7…−1 CIDP pattern, 0 indeterminate.")
 
 
 def _error_note(computed: Any) -> str:
