@@ -29,15 +29,8 @@ from ..plot.summary import nerve_title
 from .context import cidp_mag, evaluate_criteria, immunoparesis, mmn, plotted_outcome
 from .html import IMAGE_FORMATS, PAPERS, esc, figure_html, page, print_css
 from .scores import cidp_mag_html, mmn_html, paraprotein_html
-from .sections import (
-    criteria_summary_html,
-    footer_html,
-    header_html,
-    impression_html,
-    motor_summary_html,
-    nerve_tables_html,
-    nerve_verdicts_html,
-)
+from .sections import footer_html, header_html, impression_html, motor_summary_html, nerve_tables_html
+from .verdicts import criteria_summary_html, nerve_verdicts_html
 from ..analysis import analyze_nerves
 
 __all__ = ["DEFAULT_REPORT_CRITERIA", "PAPERS", "write_html", "render_html"]
