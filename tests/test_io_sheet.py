@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from nerveconduct.io.errors import SheetError
-from nerveconduct.io.sheet import apply_sheet, load_sheet, parse_sheet
+from nerveconduct.io.sheet import load_sheet, parse_sheet
+from nerveconduct.io.sheet_apply import apply_sheet
 from nerveconduct.model import NerveStudy, Site
 
 TOML = """

@@ -422,7 +422,7 @@ def read_natus_text(path: str | os.PathLike[str], *, sheet: Any = None,
                 keep_identifiers=keep_identifiers,
                 study_date=parse_date(date_text.split()[0]) if date_text else None))
     if sheet_obj is not None:
-        from .sheet import apply_sheet
+        from .sheet_apply import apply_sheet
 
         studies = apply_sheet(studies, sheet_obj, source_file=p.name)
     return studies

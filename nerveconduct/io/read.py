@@ -20,7 +20,8 @@ from .edf import read_edf
 from .errors import ArchiveError, FormatError, NerveConductIOError, SheetError, boundary
 from .natus import read_natus_text
 from .nihon_kohden import read_nihon_kohden_txt
-from .sheet import StudySheet, apply_sheet, load_sheet, parse_sheet
+from .sheet import StudySheet, load_sheet, parse_sheet
+from .sheet_apply import apply_sheet
 from .vendor import read_trace_csv
 
 __all__ = ["read", "read_case", "read_many"]

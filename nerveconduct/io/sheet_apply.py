@@ -1,0 +1,151 @@
+"""Apply a study sheet to the studies read from files: :func:`apply_sheet`.
+
+Each sheet entry (:class:`~.sheet.SheetNerve`) selects the study it describes (by file,
+trace selector, nerve and side) and fills in or corrects its nerve, side, muscle, sites,
+distances, temperature, filter and F-wave latency; a conflict between the file and the sheet
+is recorded in ``metadata["sheet_conflicts"]`` (``docs/formats.md``, "Study sheet").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..model import NerveStudy, Site
+from ..names import canonical_nerve
+from .errors import SheetError, quote
+from .pseudonym import pseudonymize
+from .sheet import SheetNerve, StudySheet
+
+__all__ = ["apply_sheet"]
+
+
+def _rebuild(study: NerveStudy, **changes: Any) -> NerveStudy:
+    args = dict(nerve=study.nerve, side=study.side, muscle=study.muscle, sites=study.sites,
+                traces=study.traces, sampling_rate_hz=study.sampling_rate_hz,
+                stimulus_sample=study.stimulus_sample, polarity=study.polarity,
+                temperature_c=study.temperature_c,
+                low_frequency_filter_hz=study.low_frequency_filter_hz, study_id=study.study_id,
+                f_wave_latency_ms=study.f_wave_latency_ms, metadata=dict(study.metadata))
+    args.update(changes)
+    return NerveStudy(args.pop("nerve"), args.pop("side"), args.pop("muscle"), args.pop("sites"),
+                      args.pop("traces"), args.pop("sampling_rate_hz"), **args)
+
+
+def _select(studies: Sequence[NerveStudy], entry: SheetNerve, sheet: StudySheet) -> NerveStudy:
+    where = f"nerves[{entry.index}].trace/record"
+    for study in studies:
+        have = list(study.metadata.get("source_traces", range(study.n_sites)))
+        if all(i in have for i in entry.selector):
+            rows = [have.index(i) for i in entry.selector]
+            meta = dict(study.metadata, source_traces=list(entry.selector))
+            if "record_onsets_s" in meta:
+                meta["record_onsets_s"] = [meta["record_onsets_s"][r] for r in rows]
+            return _rebuild(study, sites=[study.sites[r] for r in rows],
+                            traces=np.asarray(study.traces)[rows], metadata=meta)
+    avail = [list(s.metadata.get("source_traces", [])) for s in studies]
+    raise SheetError(f"indices {list(entry.selector)} are not all traces/records of one nerve "
+                     f"in the file (it holds {avail})", path=sheet.path, location=where)
+
+
+def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStudy:
+    where = f"nerves[{entry.index}]"
+    meta = dict(study.metadata)
+    missing = set(meta.get("missing_fields", []))
+    conflicts: list[str] = list(meta.get("sheet_conflicts", []))
+    changes: dict[str, Any] = {}
+    if entry.nerve:
+        if study.nerve == "unknown" or "nerve" in missing:
+            changes["nerve"] = entry.nerve
+        elif (canonical_nerve(entry.nerve) or entry.nerve.lower()) != (
+                canonical_nerve(study.nerve) or study.nerve.lower()):
+            raise SheetError(f"sheet says nerve {quote(entry.nerve)} but the file "
+                             f"{meta.get('source_file')!r} holds {quote(study.nerve)}",
+                             path=sheet.path, location=f"{where}.nerve")
+    for name in ("side", "muscle", "temperature_c", "low_frequency_filter_hz",
+                 "f_wave_latency_ms"):
+        mine, theirs = getattr(study, name), getattr(entry, name)
+        if theirs is None:
+            continue
+        if mine is None:
+            changes[name] = theirs
+        elif str(mine).lower() != str(theirs).lower():
+            conflicts.append(f"{name}: file {mine!r}, sheet {theirs!r}")
+    if entry.sites is not None:
+        if len(entry.sites) != study.n_sites:
+            raise SheetError(f"sheet lists {len(entry.sites)} sites but the file "
+                             f"{meta.get('source_file')!r} holds {study.n_sites} traces for "
+                             f"{quote(study.nerve)}", path=sheet.path, location=f"{where}.sites")
+        sites = []
+        for j, (mine, theirs) in enumerate(zip(study.sites, entry.sites)):
+            name = theirs.name if (theirs.name and "site_names" in missing) else mine.name
+            dist = mine.distance_mm if mine.distance_mm is not None else theirs.distance_mm
+            if None not in (mine.distance_mm, theirs.distance_mm) and \
+                    abs(mine.distance_mm - theirs.distance_mm) > 1e-9:
+                conflicts.append(f"site {j} distance_mm: file {mine.distance_mm}, sheet "
+                                 f"{theirs.distance_mm}")
+            amp = mine.stimulus_intensity_ma
+            sites.append(Site(name, dist, amp if amp is not None else theirs.stimulus_intensity_ma))
+        changes["sites"] = sites
+        missing.discard("site_names")
+        if all(s.distance_mm is not None for s in sites):
+            missing.discard("distances")
+    meta["missing_fields"] = sorted(m for m in missing if m not in changes)
+    meta["sheet_entry"] = entry.index
+    if sheet.path is not None:
+        meta["sheet"] = sheet.path.name
+    if conflicts:
+        meta["sheet_conflicts"] = conflicts
+    if sheet.study_date and not meta.get("study_date"):
+        meta["study_date"] = sheet.study_date
+    source = meta.get("source_file")
+    if sheet.case_id and source and study.study_id == pseudonymize("file:" + source):
+        changes["study_id"] = sheet.case_id  # the file had no identifiers: use the case's id
+    return _rebuild(study, metadata=meta, **changes)
+
+
+def _key(nerve: str | None, side: str | None) -> tuple[str | None, str | None]:
+    return (canonical_nerve(nerve) or (nerve or "").lower() or None), side
+
+
+def apply_sheet(studies: Sequence[NerveStudy], sheet: StudySheet, *,
+                source_file: str | None = None) -> list[NerveStudy]:
+    """Fill the studies read from one file with what the sheet's matching entries give.
+
+    Entries naming ``source_file`` are used when there are any, else entries naming no file.
+    Entries with a ``trace``/``record`` selector build their nerve from those traces/records
+    of the file (traces no entry selects are left out). Otherwise an entry matches a study by
+    nerve and side (a single entry and a single study match directly).
+
+    Raises
+    ------
+    SheetError
+        Site-count mismatch (naming both counts), conflicting nerve, ambiguous matches,
+        selectors naming traces the file does not hold.
+    """
+    named = [e for e in sheet.nerves if e.file and Path(e.file).name == source_file]
+    entries = named or [e for e in sheet.nerves if not e.file]
+    if not entries:
+        return list(studies)
+    selecting = [e for e in entries if e.selector is not None]
+    if selecting:
+        return [_merge(_select(studies, e, sheet), e, sheet) for e in selecting]
+    if len(entries) == 1 and len(studies) == 1:
+        return [_merge(studies[0], entries[0], sheet)]
+    unknown = [s for s in studies if s.nerve == "unknown"]
+    if unknown and len(studies) == len(entries) and named:
+        return [_merge(s, e, sheet) for s, e in zip(studies, entries)]
+    out = []
+    for study in studies:
+        nerve, side = _key(study.nerve, study.side)
+        hits = [e for e in entries if _key(e.nerve, e.side)[0] == nerve
+                and (e.side is None or side is None or e.side == side)]
+        if len(hits) > 1:
+            raise SheetError(f"{len(hits)} entries (nerves{[e.index for e in hits]}) match "
+                             f"{study.side or ''} {quote(study.nerve)} from {source_file!r}; add "
+                             "'side' or a 'trace'/'record' selector", path=sheet.path,
+                             location="nerves")
+        out.append(_merge(study, hits[0], sheet) if hits else study)
+    return out
