@@ -251,6 +251,28 @@ def _integral_to(v: np.ndarray, cum: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return _take(cum, i) + vi * f + 0.5 * (vj - vi) * f * f
 
 
+def truth_landmarks(v: np.ndarray, threshold_mv: float) -> tuple[np.ndarray, ...]:
+    """Landmarks of noiseless traces ``(M, n)`` (mV, baseline 0), in samples.
+
+    Returns ``present`` (something reaches ``threshold_mv``), ``onset`` (first ``|v| >=
+    threshold_mv``, linear interpolation), ``k`` (sample of the minimum), the negative peak's
+    position and value (parabolic interpolation) and the largest value after it. Shared by
+    the CMAP and SNAP ground truths, so both define onset and peaks alike.
+    """
+    absv = np.abs(v)
+    above = absv >= threshold_mv
+    j, present = above.argmax(axis=1), above.any(axis=1)
+    jm = np.maximum(j - 1, 0)
+    a0, a1 = _take(absv, jm), _take(absv, j)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        onset = np.where(j > 0, jm + (threshold_mv - a0) / (a1 - a0), 0.0)
+    k = v.argmin(axis=1)
+    neg_pos, neg_val = _parabolic(v, k)
+    n = np.arange(v.shape[1])[None, :]
+    _, pos_val = _parabolic(v, np.where(n >= k[:, None], v, -np.inf).argmax(axis=1))
+    return present, onset, k, neg_pos, neg_val, pos_val
+
+
 def truth_measures(noiseless: np.ndarray, sampling_rate_hz: float,
                    stimulus_sample: int) -> dict[str, np.ndarray]:
     """Reference CMAP measures of noiseless traces (baseline exactly 0), sub-sample accurate.
@@ -286,19 +308,7 @@ def truth_measures(noiseless: np.ndarray, sampling_rate_hz: float,
     v = np.asarray(noiseless, dtype=np.float64)
     n_samples = v.shape[1]
     dt_ms = 1000.0 / sampling_rate_hz
-    thr = REFERENCE_ONSET_THRESHOLD_MV
-    absv = np.abs(v)
-    above = absv >= thr
-    j, present = above.argmax(axis=1), above.any(axis=1)
-    jm = np.maximum(j - 1, 0)
-    a0, a1 = _take(absv, jm), _take(absv, j)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        onset = np.where(j > 0, jm + (thr - a0) / (a1 - a0), 0.0)
-
-    k = v.argmin(axis=1)
-    neg_pos, neg_val = _parabolic(v, k)
-    n = np.arange(n_samples)[None, :]
-    _, pos_val = _parabolic(v, np.where(n >= k[:, None], v, -np.inf).argmax(axis=1))
+    present, onset, k, neg_pos, neg_val, pos_val = truth_landmarks(v, REFERENCE_ONSET_THRESHOLD_MV)
     amp = -neg_val
     cross = _zero_crossing_after(v, k)
     cum = np.zeros_like(v)

@@ -18,7 +18,7 @@ import numpy as np
 from .._checks import check_number
 from ..measure.snap import REFERENCE_SNAP_ONSET_THRESHOLD_UV
 from ._args import _number, rng_from_seed
-from ._muap import (_parabolic, _take, _zero_crossing_after, draw_population, muap_templates,
+from ._muap import (_zero_crossing_after, truth_landmarks, draw_population, muap_templates,
                     negative_peak_amplitude, render_cmaps)
 from .nerve import _fill_recording
 
@@ -92,18 +92,8 @@ def snap_truth(noiseless_mv: np.ndarray, sampling_rate_hz: float,
     """
     v = np.asarray(noiseless_mv, dtype=np.float64)
     dt_ms = 1000.0 / sampling_rate_hz
-    thr = REFERENCE_SNAP_ONSET_THRESHOLD_UV / 1000.0
-    absv = np.abs(v)
-    above = absv >= thr
-    j, present = above.argmax(axis=1), above.any(axis=1)
-    jm = np.maximum(j - 1, 0)
-    a0, a1 = _take(absv, jm), _take(absv, j)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        onset = np.where(j > 0, jm + (thr - a0) / (a1 - a0), 0.0)
-    k = v.argmin(axis=1)
-    neg_pos, neg_val = _parabolic(v, k)
-    n = np.arange(v.shape[1])[None, :]
-    _, pos_val = _parabolic(v, np.where(n >= k[:, None], v, -np.inf).argmax(axis=1))
+    present, onset, k, neg_pos, neg_val, pos_val = truth_landmarks(
+        v, REFERENCE_SNAP_ONSET_THRESHOLD_UV / 1000.0)
     cross = _zero_crossing_after(v, k)
     out = {"onset_latency_ms": (onset - stimulus_sample) * dt_ms,
            "negative_peak_latency_ms": (neg_pos - stimulus_sample) * dt_ms,
