@@ -14,8 +14,11 @@ uncompressed float32), in one run of this script:
    then on the big one; steady traces/s = (traces − 200) / (big − small seconds), as
    ``bench_scaling.py`` measures it.
 
-Printed: traces/s, the ratio to read + measure (and, for Parquet, to the same table in CSV),
-and the machine's load. Targets: the nested ``nerve.jsonl`` at ≥ 6 % of read + measure; no
+Printed: traces/s, the ratio to read + measure (and, for Parquet, to the same table in CSV
+of the same repetition, run just before it), and the machine's load; ``--repeat N`` runs every
+output N times, interleaved, and prints the ranges (a loaded machine varies by ±15 % and more
+between runs, so one run says little); ``--cpu`` adds each output's CPU time per trace in one
+process (``jobs=1``, all threads counted), which load changes least. Targets: the nested ``nerve.jsonl`` at ≥ 6 % of read + measure; no
 flat table slower than before (``benchmarks/README.md`` has the earlier figures);
 ``segment.parquet`` and ``nerve.parquet`` at ≥ 1.5× the same table in CSV and ≥ 20 % of
 read + measure.
@@ -24,6 +27,7 @@ Run from the repository root::
 
     python benchmarks/bench_tables.py                 # ~3 min on 2 cores
     python benchmarks/bench_tables.py --traces 400000 --jobs 2
+    python benchmarks/bench_tables.py --outputs segment.csv segment.parquet --repeat 3
 """
 
 from __future__ import annotations
@@ -44,9 +48,18 @@ from nerveconduct.batch import run  # noqa: E402
 from nerveconduct.measure import measure_cmap  # noqa: E402
 
 SMALL = 200
-OUTPUTS = (("segment.csv", False), ("segment.jsonl", False), ("nerve.csv", False),
-           ("nerve.jsonl", False), ("segment.csv", True), ("segment.parquet", False),
-           ("nerve.parquet", False))
+OUTPUTS = (("segment.csv", False), ("segment.parquet", False), ("segment.jsonl", False),
+           ("nerve.csv", False), ("nerve.parquet", False), ("nerve.jsonl", False),
+           ("segment.csv", True))  # each Parquet table right after the same table in CSV
+
+
+def _steady(archive: Path, small: Path, out: Path, n_traces: int, chunk_rows: int,
+            common: dict) -> tuple[float, float]:
+    """Steady traces/s of one output (start-up subtracted) and its start-up seconds."""
+    run(small, out, chunk_rows=SMALL // 4, **common)  # warm (fork server, page cache)
+    startup = run(small, out, chunk_rows=SMALL // 4, **common).seconds
+    big = run(archive, out, chunk_rows=chunk_rows, **common).seconds
+    return (n_traces - SMALL) / (big - startup), startup
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,7 +71,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--criteria", nargs="*", default=None,
                         help="rule sets of every run (default: the batch's default list)")
     parser.add_argument("--outputs", nargs="*", default=None,
-                        help="only these outputs (e.g. nerve.jsonl segment.csv)")
+                        help="only these outputs (e.g. nerve.jsonl segment.csv; "
+                             "'segment.csv --reasons' for the reasons column)")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also the CPU time per trace of each output run in this process "
+                             "(jobs=1; every thread counted): what a loaded machine changes "
+                             "least, so the ratio to CSV says what two free cores would give")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every output this many times, interleaved (Parquet right "
+                             "after the same table in CSV), and print each run")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,26 +102,51 @@ def main(argv: list[str] | None = None) -> None:
           f"{time.strftime('%Y-%m-%d')}")
     print(f"read + measure_cmap (hot)    {measure_tps:12,.0f} tr/s")
     print(f"{'batch table':<28} {'steady tr/s':>12} {'of read+measure':>16} {'start-up s':>11}"
-          f" {'x CSV':>6}")
-    steady_of: dict[str, float] = {}
-    for output, reasons in OUTPUTS:
-        if args.outputs is not None and output not in args.outputs:
-            continue
-        table, fmt = output.split(".")
-        out = folder / f"bench.{fmt}"
-        common = dict(jobs=args.jobs, overwrite=True, table=table, reasons=reasons)
-        if args.criteria is not None:
-            common["criteria"] = tuple(args.criteria)
-        run(small, out, chunk_rows=SMALL // 4, **common)  # warm (fork server, page cache)
-        startup = run(small, out, chunk_rows=SMALL // 4, **common).seconds
-        big = run(archive, out, chunk_rows=args.chunk_rows, **common).seconds
-        steady = (args.traces - SMALL) / (big - startup)
-        label = output + (" --reasons" if reasons else "")
-        steady_of.setdefault(label, steady)
-        csv_steady = steady_of.get(f"{table}.csv") if fmt == "parquet" else None
-        vs_csv = f"{steady / csv_steady:6.2f}" if csv_steady else ""
-        print(f"{label:<28} {steady:12,.0f} {steady / measure_tps:15.1%} {startup:11.1f} {vs_csv}",
-              flush=True)
+          f" {'x CSV':>6} {'load':>5}")
+    runs: dict[str, list[float]] = {}
+    ratios: dict[str, list[float]] = {}
+    cpu_of: dict[str, list[float]] = {}
+    for rep in range(args.repeat):
+        steady_of: dict[str, float] = {}
+        for output, reasons in OUTPUTS:
+            label = output + (" --reasons" if reasons else "")
+            if args.outputs is not None and label not in args.outputs:
+                continue
+            table, fmt = output.split(".")
+            common = dict(jobs=args.jobs, overwrite=True, table=table, reasons=reasons)
+            if args.criteria is not None:
+                common["criteria"] = tuple(args.criteria)
+            steady, startup = _steady(archive, small, folder / f"bench.{fmt}", args.traces,
+                                      args.chunk_rows, common)
+            steady_of[label] = steady
+            runs.setdefault(label, []).append(steady)
+            csv_steady = steady_of.get(f"{table}.csv") if fmt == "parquet" else None
+            vs_csv = ""
+            if csv_steady:
+                ratios.setdefault(label, []).append(steady / csv_steady)
+                vs_csv = f"{steady / csv_steady:6.2f}"
+            cpu = ""
+            if args.cpu:
+                in_process = dict(common, jobs=1)
+                c0 = time.process_time()
+                run(archive, folder / f"bench.{fmt}", chunk_rows=args.chunk_rows, **in_process)
+                cpu_us = (time.process_time() - c0) / args.traces * 1e6
+                cpu_of.setdefault(label, []).append(cpu_us)
+                csv_cpu = cpu_of.get(f"{table}.csv") if fmt == "parquet" else None
+                cpu = f"  CPU {cpu_us:5.1f} us/trace" + (
+                    f" ({csv_cpu[-1] / cpu_us:.2f} x CSV)" if csv_cpu else "")
+            print(f"{label:<28} {steady:12,.0f} {steady / measure_tps:15.1%} {startup:11.1f} "
+                  f"{vs_csv:>6} {os.getloadavg()[0]:5.2f}{cpu}", flush=True)
+    if args.repeat > 1:
+        print(f"# ranges over {args.repeat} runs")
+        for label, values in runs.items():
+            ratio = ratios.get(label)
+            vs_csv = f", {min(ratio):.2f}-{max(ratio):.2f} x CSV" if ratio else ""
+            cpu = cpu_of.get(label)
+            cpu_text = f"; CPU {min(cpu):.1f}-{max(cpu):.1f} us/trace" if cpu else ""
+            print(f"{label:<28} {min(values):,.0f}-{max(values):,.0f} tr/s "
+                  f"({min(values) / measure_tps:.1%}-{max(values) / measure_tps:.1%}){vs_csv}"
+                  f"{cpu_text}")
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

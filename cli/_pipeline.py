@@ -16,9 +16,9 @@ import click
 
 from nerveconduct.criteria import DEFAULT_CRITERIA, evaluate_nerve, evaluate_patient
 from nerveconduct import read_many
-from nerveconduct.io import NerveConductIOError, StudySheet, load_sheet, source_key
+from nerveconduct.io import NerveConductIOError, StudySheet, detect_format, load_sheet, source_key
 from nerveconduct.limits import NormalLimits
-from nerveconduct.model import NerveStudy
+from nerveconduct.model import NerveStudy, case_key
 from nerveconduct.analysis import NerveResult
 from nerveconduct.analysis import analyze_nerves
 
@@ -27,8 +27,14 @@ from ._output import message, progress
 __all__ = [
     "DEFAULT_CRITERIA", "Analyzed", "Inputs", "load_sheet_option", "load_limits_option",
     "read_inputs", "analyze_inputs", "patient_verdicts", "sheet_option", "limits_option",
-    "keep_identifiers_option", "criteria_option", "resolve_criteria",
+    "keep_identifiers_option", "criteria_option", "resolve_criteria", "one_case_option",
+    "check_one_case", "study_case_keys", "group_by_case", "ONE_CASE_OPTION",
+    "analyze_values_files", "values_option", "split_values_files", "sheets_among",
 ]
+
+#: The option that lets a command take studies of several case keys as one patient (the same
+#: name in every command that refuses to mix patients).
+ONE_CASE_OPTION = "--one-case"
 
 # DEFAULT_CRITERIA (re-exported): the rule sets applied when no --criteria is given, in every
 # command; defined once, in nerveconduct.criteria (EFNS/PNS 2010 MMN, EAN/PNS 2021 CIDP).
@@ -47,11 +53,13 @@ class Inputs:
 
 @dataclass
 class Analyzed:
-    """One analyzed nerve: where it came from, its result and the verdicts per rule set."""
+    """One analyzed nerve: where it came from, its result, the verdicts per rule set and its
+    case key (:func:`nerveconduct.model.case_key`)."""
 
     source: str
     result: NerveResult
     verdicts: dict[str, Any]
+    case: str | None = None
 
 
 def load_sheet_option(path: str | None) -> StudySheet | None:
@@ -93,23 +101,162 @@ def read_inputs(paths: Sequence[str], *, sheet: StudySheet | None, keep_identifi
 
 
 def analyze_inputs(inputs: Inputs, *, limits: NormalLimits, criteria: Sequence[str],
-                   jobs: int | None = None) -> list[Analyzed]:
-    """Analyze every study (one vectorized pass; ``jobs``: measuring threads) and apply each
-    rule set to each nerve."""
+                   jobs: int | None = None, markers: Sequence[Any] | None = None) -> list[Analyzed]:
+    """Analyze every study (one vectorized pass; ``jobs``: measuring threads; ``markers``:
+    hand-set markers, see ``cli/_markers.py``) and apply each rule set to each nerve."""
     if not inputs.studies:
         return []
     message(f"analyzing {len(inputs.studies)} nerve(s)"
             + (f" with {', '.join(criteria)}" if criteria else ""))
     log.info("normal limits: %s", limits.name)
-    results = analyze_nerves(inputs.studies, limits=limits, n_threads=jobs)
-    return [Analyzed(src, r, {rid: evaluate_nerve(r, rid) for rid in criteria})
-            for src, r in zip(inputs.sources, results, strict=True)]
+    results = analyze_nerves(inputs.studies, limits=limits, n_threads=jobs, markers=markers)
+    keys = study_case_keys(inputs.studies, inputs.sources)
+    return [Analyzed(src, r, {rid: evaluate_nerve(r, rid) for rid in criteria}, key)
+            for src, r, key in zip(inputs.sources, results, keys, strict=True)]
 
 
 def patient_verdicts(analyzed: Sequence[Analyzed], criteria: Sequence[str]) -> dict[str, Any]:
-    """Each rule set's patient-level verdict over all the nerves given (one patient)."""
+    """Each rule set's patient-level verdict over the nerves given (one patient's: group
+    them with :func:`group_by_case` first)."""
     results = [a.result for a in analyzed]
     return {rid: evaluate_patient(results, rid) for rid in criteria}
+
+
+def study_case_keys(studies: Sequence[NerveStudy], sources: Sequence[str | None] | None = None,
+                    ) -> list[str | None]:
+    """Each study's case key (:func:`nerveconduct.model.case_key`): its ``study_id``, else the
+    key of the file it came from (``sources``: what outputs call that file)."""
+    fallback = list(sources) if sources is not None else [None] * len(studies)
+    return [case_key(s.study_id, src) for s, src in zip(studies, fallback, strict=True)]
+
+
+def _patients(studies: Sequence[NerveStudy], keys: Sequence[str | None]) -> list[str]:
+    """The distinct patients among ``studies``, in order: their case keys, then -- within
+    one case key (a sheet's ``case_id``) -- the pseudonyms of the exports' patient fields."""
+    cases = list(dict.fromkeys(k for k in keys if k is not None))
+    if len(cases) > 1:
+        return cases
+    own = list(dict.fromkeys(s.metadata.get("patient_key") for s in studies))
+    own = [k for k in own if k]
+    return own if len(own) > 1 else cases
+
+
+def check_one_case(studies: Sequence[NerveStudy], *, one_case: bool, what: str,
+                   sources: Sequence[str | None] | None = None,
+                   extra_keys: Sequence[str | None] = ()) -> None:
+    """Refuse to take the studies of two patients as one case (exit 1, one line).
+
+    ``what`` names the result that is one patient's ("a report", "a CIDP-MAG score");
+    ``extra_keys``: the case keys of nerves given as values (``--values``). With
+    ``one_case`` (``--one-case``) the studies are grouped deliberately and nothing is checked.
+    """
+    if one_case:
+        return
+    patients = _patients(studies, [*study_case_keys(studies, sources), *extra_keys])
+    if len(patients) > 1:
+        from .errors import CommandError
+
+        more = f" (and {len(patients) - 2} more)" if len(patients) > 2 else ""
+        raise CommandError(
+            f"the files hold studies of {len(patients)} different patients, {patients[0]} and "
+            f"{patients[1]}{more}; {what} is one patient's: give one patient's files, or pass "
+            f"{ONE_CASE_OPTION} to group them as one case deliberately")
+
+
+def group_by_case(keys: Sequence[str | None], *, one_case: bool = False) -> list[tuple[str | None, list[int]]]:
+    """Positions of the nerves grouped by case key, in order of each case's first nerve
+    (``one_case``: all in one case, the first nerve's key)."""
+    if one_case and keys:
+        return [(keys[0], list(range(len(keys))))]
+    groups: dict[str | None, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return list(groups.items())
+
+
+def analyze_values_files(paths: Sequence[str], *, limits: NormalLimits, criteria: Sequence[str],
+                         keep_identifiers: bool, sheet: StudySheet | None = None,
+                         sheets: Sequence[StudySheet] = (),
+                         ) -> tuple[list[Analyzed], list[tuple[str, Exception]]]:
+    """Analyze the values tables of ``--values`` (one row per site; no waveforms) and the
+    ``[[values]]`` rows of ``sheets`` through the same core and criteria as waveforms. A
+    nerve's case key: the row's ``case_id``, else the sheet's, else one per file. A file that
+    fails is recorded and skipped."""
+    analyzed: list[Analyzed] = []
+    failures: list[tuple[str, Exception]] = []
+    work: list[tuple[str, Any, StudySheet | None]] = [(p, None, sheet) for p in paths]
+    work += [(str(sh.path), sh.values, sh) for sh in sheets if sh.values]
+    if not work:
+        return analyzed, failures
+    from nerveconduct.analysis import analyze_values
+    from nerveconduct.io import read_values
+
+    for path, given, context in work:
+        src = source_label(path, keep_identifiers)
+        try:
+            nerves = read_values(path) if given is None else given
+            results = []
+            for nerve in nerves:
+                kwargs = nerve.kwargs()
+                if kwargs["study_id"] is None and context is not None and context.case_id:
+                    kwargs["study_id"] = context.case_id
+                if context is not None:  # the patient's demographics choose banded limits
+                    kwargs.update({k: context.details[k] for k in ("age_years", "height_cm")
+                                   if context.details.get(k) is not None})
+                results.append(analyze_values(limits=limits, **kwargs))
+        except (NerveConductIOError, OSError, ValueError) as exc:
+            failures.append((path, exc))
+            continue
+        message(f"{len(results)} nerve(s) from values (no waveforms)")
+        analyzed += [Analyzed(src, r, {rid: evaluate_nerve(r, rid) for rid in criteria},
+                              case_key(r.study_id, src)) for r in results]
+    return analyzed, failures
+
+
+def sheets_among(files: Sequence[str], sheet: StudySheet | None) -> list[StudySheet]:
+    """The study sheets whose ``[[values]]`` rows a command analyzes: ``--sheet`` and every
+    sheet among FILES (a sheet that cannot be read is left to the file reader's message)."""
+    found = [sheet] if sheet is not None else []
+    for path in files:
+        try:
+            if detect_format(path) in ("sheet-json", "sheet-toml"):
+                found.append(load_sheet(path))
+        except (NerveConductIOError, OSError):
+            continue
+    return found
+
+
+def split_values_files(files: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(waveform files, values tables): a FILES argument that is a values table (its header
+    names the values columns) is analyzed as if given with ``--values``."""
+    waveforms, values = [], []
+    for path in files:
+        try:
+            is_values = detect_format(path) == "values-csv"
+        except (NerveConductIOError, OSError):
+            is_values = False  # the reader says what is wrong with it
+        (values if is_values else waveforms).append(path)
+    return waveforms, values
+
+
+def values_option():
+    """``--values FILE`` (repeatable)."""
+    return click.option(
+        "--values", "values_paths", multiple=True, type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="A values table (CSV, one row per site: nerve, side, site, distance_mm, "
+             "onset_latency_ms, negative_peak_amplitude_mv, optional area/durations/"
+             "peak_to_peak_amplitude_mv/f_wave_latency_ms/case_id): the machine's numbers, "
+             "no waveforms. Repeatable.")
+
+
+def one_case_option():
+    """``--one-case``."""
+    return click.option(
+        ONE_CASE_OPTION, "one_case", is_flag=True,
+        help="Take the studies of every file as one patient's case even when their case keys "
+             "(sheet case_id, pseudonym of the export's patient fields, else one per file) "
+             "differ. Without it, studies of two patients are refused.")
 
 
 def resolve_criteria(ids: Sequence[str], *, default: Sequence[str] = DEFAULT_CRITERIA) -> list[str]:

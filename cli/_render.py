@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from nerveconduct.criteria import ITEM_WORDS, get_rule_set
 from nerveconduct.model import IDENTIFIER_KEYS
 
-__all__ = ["nerve_text", "failure_text", "patient_text", "num"]
+__all__ = ["nerve_text", "nerve_verdict_text", "failure_text", "patient_text", "num"]
 
 _DASH = "\u2014"
 _GRADED = ("definite", "probable", "possible")
+_ITEM_WORDS = tuple(ITEM_WORDS)
 
 
 def num(value: Any, spec: str = ".2f", unit: str = "") -> str:
@@ -17,6 +19,16 @@ def num(value: Any, spec: str = ".2f", unit: str = "") -> str:
     if value is None or value != value:  # None or NaN: the measure does not exist
         return _DASH
     return f"{value:{spec}}{(' ' + unit) if unit else ''}"
+
+
+#: Suffix of a value derived from a hand-set marker; explained by a footnote under the nerve.
+HAND_SET_MARK = "*"
+
+
+def _hs(obj: Mapping[str, Any], field: str, text: str) -> str:
+    """``text`` with :data:`HAND_SET_MARK` when ``field`` of ``obj`` derives from a hand-set marker."""
+    hand = field in (obj.get("hand_set_values") or ()) and text != _DASH  # not on a missing value
+    return text + HAND_SET_MARK if hand else text
 
 
 def _limit(record: Mapping[str, Any], key: str) -> str:
@@ -60,19 +72,23 @@ def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
     """
     ind = "   "
     lines = [f"\u2500\u2500 {_title(record)}"]
+    r = record
     lines.append(
-        f"{ind}DML {num(record['distal_motor_latency_ms'], '.2f', 'ms')}"
+        f"{ind}DML {_hs(r, 'distal_motor_latency_ms', num(r['distal_motor_latency_ms'], '.2f', 'ms'))}"
         f"{_limit(record, 'distal_motor_latency')} \u00b7 distal amplitude "
-        f"{num(record['distal_amplitude_mv'], '.2f', 'mV')}{_limit(record, 'distal_amplitude')}")
+        f"{_hs(r, 'distal_amplitude_mv', num(r['distal_amplitude_mv'], '.2f', 'mV'))}"
+        f"{_limit(record, 'distal_amplitude')}")
     lines.append(
-        f"{ind}TLI {num(record['terminal_latency_index'], '.3f')} \u00b7 residual latency "
-        f"{num(record['residual_latency_ms'], '.2f', 'ms')} \u00b7 slowest CV "
-        f"{num(record['slowest_conduction_velocity_m_s'], '.1f', 'm/s')}"
+        f"{ind}TLI {_hs(r, 'terminal_latency_index', num(r['terminal_latency_index'], '.3f'))} "
+        f"\u00b7 residual latency {_hs(r, 'residual_latency_ms', num(r['residual_latency_ms'], '.2f', 'ms'))}"
+        f" \u00b7 slowest CV "
+        f"{_hs(r, 'slowest_conduction_velocity_m_s', num(r['slowest_conduction_velocity_m_s'], '.1f', 'm/s'))}"
         f"{_limit(record, 'conduction_velocity')}")
     site_rows = [
-        [s["name"], num(s["distance_mm"], ".0f"), num(s["onset_latency_ms"]),
-         num(s["negative_peak_amplitude_mv"]), num(s["negative_peak_area_mv_ms"], ".1f"),
-         num(s["negative_peak_duration_ms"]), ", ".join(s["flag_names"])]
+        [s["name"], num(s["distance_mm"], ".0f"), _hs(s, "onset_latency_ms", num(s["onset_latency_ms"])),
+         _hs(s, "negative_peak_amplitude_mv", num(s["negative_peak_amplitude_mv"])),
+         _hs(s, "negative_peak_area_mv_ms", num(s["negative_peak_area_mv_ms"], ".1f")),
+         _hs(s, "negative_peak_duration_ms", num(s["negative_peak_duration_ms"])), ", ".join(s["flag_names"])]
         for s in record["sites"]]
     lines += _table(["site", "dist mm", "onset ms", "amp mV", "area mV\u00b7ms", "dur ms", "flags"],
                     site_rows, ind)
@@ -85,17 +101,16 @@ def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
             if seg["from_erbs_point"]:
                 notes.append("Erb's point: submaximal stimulation likely")
             notes += list(seg["flags"])
-            seg_rows.append([seg["segment"], num(seg["conduction_velocity_m_s"], ".1f"),
-                             num(seg["amplitude_drop_pct"], ".1f"), num(seg["area_drop_pct"], ".1f"),
-                             num(seg["duration_increase_pct"], ".1f"), "; ".join(notes)])
+            seg_rows.append([seg["segment"]] + [
+                _hs(seg, key, num(seg[key], ".1f")) for key in (
+                    "conduction_velocity_m_s", "amplitude_drop_pct", "area_drop_pct",
+                    "duration_increase_pct")] + ["; ".join(notes)])
         lines += _table(["segment", "CV m/s", "amp drop %", "area drop %", "dur incr %", "notes"],
                         seg_rows, ind)
     for rid, verdict in record["verdicts"].items():
-        met = ", ".join(verdict["items_met"]) or _DASH
-        # the nerve's level is its strongest SEGMENT verdict; nerve-level items (DML, CV, F,
-        # distal duration) only count through the rule set's combination over nerves
-        lines.append(f"{ind}{rid}: segments: {verdict.get('label') or verdict['level']}; "
-                     f"items met on this nerve: {met}")
+        # a nerve reads as the items it meets (or, for conduction-block rule sets, its strongest
+        # segment's CB level); the patient-level words are the case's (patient_text)
+        lines.append(f"{ind}{rid} on this nerve: {nerve_verdict_text(verdict)}")
         for seg in record["segments"]:
             sv = seg["verdicts"].get(rid)
             if sv is None:
@@ -106,6 +121,9 @@ def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
                 lines += [f"{ind}    {r}" for r in sv["reasons"]]
     for flag in record["flags"]:
         lines.append(f"{ind}! {flag}")
+    if any(o.get("hand_set_values") for o in (record, *record["sites"], *record["segments"])):
+        lines.append(f"{ind}{HAND_SET_MARK} hand-set: derived from a marker placed by hand "
+                     "(--markers); the *_source fields of -f json say which")
     return "\n".join(lines)
 
 
@@ -115,8 +133,26 @@ def failure_text(record: Mapping[str, Any]) -> str:
     return f"FAILED {record.get('source') or '?'}: {kind}{' '.join(str(record['error']).split())}"
 
 
+def nerve_verdict_text(verdict: Mapping[str, Any]) -> str:
+    """A nerve's verdict of one rule set (``verdicts`` of a nerve record) in words: its label
+    (the items met, named by their meaning, or a conduction-block level), and for a label
+    that does not list them, the items met by their labels."""
+    label = verdict.get("label") or verdict["level"]
+    met = list(verdict.get("items_met") or ())
+    if not met or label.startswith(_ITEM_WORDS):
+        return label
+    items = verdict.get("items") or {}
+    return f"{label}; items met: " + "; ".join((items.get(it) or {}).get("label") or it for it in met)
+
+
 def patient_text(rule_set_id: str, verdict: Mapping[str, Any]) -> str:
-    """A patient-level verdict (JSON-safe PatientVerdict) as lines."""
-    lines = [f"{rule_set_id}: {verdict['label']} ({verdict['level']})"]
+    """A patient-level verdict (JSON-safe PatientVerdict, :func:`nerveconduct.serialize.patient_record`)
+    as lines: the rule set's own words for the patient, the nerves carrying it, the reasons."""
+    try:
+        name = f"{get_rule_set(rule_set_id).short_name} ({rule_set_id})"
+    except (KeyError, ValueError):  # a rule set this process does not know: its id
+        name = rule_set_id
+    nerves = list(verdict.get("nerves") or ())
+    lines = [f"{name}, patient: {verdict['label']}" + (f" ({', '.join(nerves)})" if nerves else "")]
     lines += [f"   {r}" for r in verdict.get("reasons", [])]
     return "\n".join(lines)

@@ -152,7 +152,10 @@ _SITE_REFUSED = {"site": "batch writes one row per nerve or per segment; for one
                    "start from the beginning, or do nothing if OUT already exists.")
 @overwrite_option()
 @table_option(TABLES, default="nerve", refused=_SITE_REFUSED,
-              help_text="One row per nerve (sites, segments, verdicts) or one row per segment.")
+              help_text="One row per nerve (sites, segments, verdicts), one row per segment, or "
+                        "one row per case ('patient': EAN/PNS 2021 and EFNS/PNS 2010 CIDP and "
+                        "MMN levels, CIDP-MAG score range, nerve counts; --criteria and "
+                        "--reasons do not apply, --resume is refused).")
 @criteria_option()
 @limits_option()
 @click.option("--reasons", is_flag=True,
@@ -179,6 +182,7 @@ def batch(archive: str, out: str, fmt: str | None, jobs: int | None, chunk_rows:
       nerveconduct batch population.h5 -o segments.csv --table segment --criteria all -J 2
       nerveconduct batch population.h5 -o results.jsonl --scheduler tcp://10.0.0.5:8786
       nerveconduct batch population.h5 -o results.jsonl --resume
+      nerveconduct batch population.h5 -o patients.csv --table patient -J 2
     """
     fmt = file_format(out, fmt, SUFFIX_FORMATS)
     criteria = resolve_criteria(criteria_ids, default=DEFAULT_CRITERIA)

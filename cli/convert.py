@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import click
 
-from nerveconduct.io import write_archive
+from nerveconduct.io import source_key, write_archive
 from nerveconduct.io import write_edf
+from nerveconduct.model import case_key
 
 from ._options import (
     Vocabulary, alias_value, common_options, deprecated_alias, file_format_option,
@@ -53,8 +54,11 @@ def convert(inputs: tuple[str, ...], output: str, fmt: str | None, sheet: str | 
     """Convert INPUTS (any readable format) into one HDF5 archive or one EDF+D file.
 
     Every nerve study of every input goes into OUTPUT, written atomically. An EDF+D file
-    holds studies of one sampling rate and trace length; an archive holds anything. Patient
-    identifiers are dropped unless --keep-identifiers is given. An input that cannot be read
+    holds studies of one sampling rate and trace length; an archive holds anything. Each
+    study keeps its case key (study_id: the sheet's case_id, else the pseudonym of the
+    export's patient fields, else one per file) and the sheet's age_years/height_cm/sex, so
+    'batch --table patient' groups the archive by patient. Patient identifiers are dropped
+    unless --keep-identifiers is given. An input that cannot be read
     is reported and skipped (exit code 3).
 
     \b
@@ -71,6 +75,9 @@ def convert(inputs: tuple[str, ...], output: str, fmt: str | None, sheet: str | 
     for path, exc in inputs_read.failures:
         message(f"skipped {path}: {' '.join(str(exc).split())}", always=True)
     studies = inputs_read.studies
+    for study, src in zip(studies, inputs_read.sources):  # every study keeps its case key
+        if not study.study_id:
+            study.study_id = case_key(None, source_key(src) if keep_identifiers else src)
     if kind == "hdf5":
         write_archive(output, studies, overwrite=overwrite, keep_identifiers=keep_identifiers,
                       compression=None if compression == "none" else compression)

@@ -101,6 +101,11 @@ def _show_text(rs: Any) -> str:
                  f"Erb's point {'graded' if rs.include_erbs_point else 'excluded'}"
                  + (f"; nerves excluded: {', '.join(rs.excluded_nerves)}" if rs.excluded_nerves else ""))
     lines.append(f"  absent proximal response: {rs.absent_proximal}")
+    words = "; ".join(f"{level} = {text}" for level, text in rs.level_labels)
+    lines.append(f"  level words  ({'a patient only' if rs.level_scope == 'patient' else 'a segment, a nerve and a patient'}) "
+                 f"{words}")
+    if rs.item_titles:
+        lines.append("  items        " + "; ".join(f"{item} = {title}" for item, title in rs.item_titles))
     if rs.not_evaluated:
         lines.append(f"  not evaluated: {'; '.join(rs.not_evaluated)}")
     if rs.notes:

@@ -10,9 +10,12 @@ from typing import Any
 
 import click
 
+import csv
+import tempfile
+
 from nerveconduct.criteria import DEFAULT_CRITERIA, evaluate_nerve, evaluate_patient
 from nerveconduct import read_case
-from nerveconduct.io import load_sheet
+from nerveconduct.io import detect_format, load_sheet
 from nerveconduct.model import Case
 from nerveconduct.scores import cidp_mag_score, mmn_category
 from nerveconduct.analysis import analyze_nerves
@@ -47,10 +50,33 @@ def sample_cases() -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.is_file())
     sheets = [p for p in files if p.suffix in _SHEET_SUFFIXES]
     named = {e.file for s in sheets for e in load_sheet(s).nerves if e.file}
-    singles = [p for p in files if p.suffix in _WAVEFORM_SUFFIXES and p.name not in named]
+    singles = [p for p in files if p.suffix in _WAVEFORM_SUFFIXES and p.name not in named
+               and detect_format(p) != "values-csv"]  # the values table: see values_tables
     if not sheets and not singles:
         raise FileNotFoundError(errno.ENOENT, "no sample files here: reinstall nerveconduct", str(folder))
     return sheets + singles
+
+
+def _patient_table(cases: list[Case]) -> list[str]:
+    """The patient table of the sample cases (``batch --table patient`` on an archive of
+    them), as aligned text lines."""
+    from nerveconduct.batch import run
+    from nerveconduct.io import write_archive
+
+    with tempfile.TemporaryDirectory(prefix="nerveconduct-demo-") as tmp:
+        archive = Path(tmp) / "samples.h5"
+        write_archive(archive, [s for case in cases for s in case.studies])
+        run(archive, Path(tmp) / "patients.csv", table="patient")
+        with open(Path(tmp) / "patients.csv", newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    head = ["case", "nerves", "EAN/PNS 2021 CIDP", "EFNS/PNS 2010 CIDP", "EFNS/PNS 2010 MMN",
+            "CIDP-MAG (clinical items unknown)"]
+    table = [head] + [[r["case"], r["n_nerves_analyzed"], r["patient_ean-pns-2021-cidp_level"],
+                       r["patient_efns-pns-2010-cidp_level"], r["patient_efns-pns-2010-mmn_level"],
+                       f"{int(r['cidp_mag_min']):+d}..{int(r['cidp_mag_max']):+d}"
+                       if r["cidp_mag_min"] else "-"] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
 
 
 def _slug(text: str) -> str:
@@ -107,8 +133,9 @@ def demo(out_dir: str, no_report: bool, overwrite: bool) -> None:
     Per nerve: distal motor latency (DML), slowest conduction velocity (CV), largest
     amplitude/area drop and duration increase, terminal latency index (TLI) and conduction
     block verdicts (EFNS/PNS 2010 MMN); per case: the EFNS/PNS 2010 MMN and EAN/PNS 2021 CIDP
-    results, the CIDP-MAG score and the MMN category where the sample gives clinical inputs.
-    The anti-MAG case's report is OUT_DIR/report.html; every other case's is next to it.
+    results, the CIDP-MAG score and the MMN category where the sample gives clinical inputs;
+    then the patient table of all the cases (what 'batch --table patient' writes for an
+    archive of them). The anti-MAG case's report is OUT_DIR/report.html; every other case's is next to it.
 
     \b
     Examples:
@@ -124,11 +151,12 @@ def demo(out_dir: str, no_report: bool, overwrite: bool) -> None:
         for target in sorted(targets.values(), key=lambda t: t.name != "report.html"):
             check_new_output(target, overwrite=overwrite)  # refuse before any work
     click.echo(f"nerveconduct demo: {len(cases)} sample cases from {cases[0].parent}\n")
-    written = []
+    written, read_cases = [], []
     with progress(cases, label="analyzing sample cases", show_name=lambda p: p.name) as bar:
         blocks = []
         for path in bar:
             case = read_case(path)
+            read_cases.append(case)
             results = analyze_nerves(case.studies)
             blocks.append("\n".join(_case_summary(path, case, results)))
             if not no_report:
@@ -137,6 +165,8 @@ def demo(out_dir: str, no_report: bool, overwrite: bool) -> None:
                 written.append(write_html(case, targets[path], criteria=DEMO_CRITERIA,
                                           overwrite=overwrite))
     click.echo("\n\n".join(blocks))
+    click.echo("\nPatient table (nerveconduct batch ARCHIVE --table patient, one row per case):")
+    click.echo("\n".join("   " + line for line in _patient_table(read_cases)))
     if written:
         click.echo(f"\nReport: {targets[next(p for p in cases if p.name == SHOWCASE_CASE)]}")
         others = [str(t) for p, t in targets.items() if p.name != SHOWCASE_CASE]

@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, str] = {
     "plot": "plot_cmd:plot",
     "batch": "batch_cmd:batch",
     "export-bids": "export_bids:export_bids",
+    "review": "review:review",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -101,7 +102,7 @@ class NerveConductGroup(SuggestingGroup):
 
 #: Commands that measure waveforms (the first run after installing compiles the kernel).
 MEASURING_COMMANDS = frozenset({"demo", "analyze", "score", "validate", "plot", "report", "batch",
-                                "export-bids"})
+                                "export-bids", "review"})
 
 
 def _version() -> str:

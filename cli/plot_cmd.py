@@ -11,11 +11,12 @@ from nerveconduct.criteria import DEFAULT_CRITERIA
 from nerveconduct.plot import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
 from nerveconduct.analysis import analyze_nerves
 
+from ._markers import load_markers_option, markers_option
 from ._options import alias_value, common_options, deprecated_alias, file_format_option
 from ._output import check_new_output, file_format, message, overwrite_option
 from ._pipeline import (
     keep_identifiers_option, limits_option, load_limits_option, load_sheet_option, read_inputs,
-    sheet_option,
+    sheet_option, sheets_among,
 )
 from .analyze import finish
 from .criteria_cmd import check_rule_set_ids
@@ -55,14 +56,15 @@ def _nerve_paths(out: Path, results: list) -> list[Path]:
                    f"Default: {PLOT_CRITERIA}. See 'nerveconduct criteria list'.")
 @deprecated_alias("--rule-set", "--criteria", "criteria")
 @sheet_option()
+@markers_option()
 @limits_option()
 @click.option("--physical", is_flag=True, help="Traces negative down (default: negative up).")
 @keep_identifiers_option()
 @overwrite_option()
 @common_options
 def plot(files: tuple[str, ...], out: str, kind: str, fmt: str | None, criteria_id: str | None,
-         sheet: str | None, limits_path: str | None, physical: bool, keep_identifiers: bool,
-         overwrite: bool) -> None:
+         sheet: str | None, markers_path: str | None, limits_path: str | None, physical: bool,
+         keep_identifiers: bool, overwrite: bool) -> None:
     """Draw FILES' nerves: CMAP stacks, segment drops, or terminal latency indices.
 
     The files written are printed on stdout, one per line.
@@ -72,15 +74,18 @@ def plot(files: tuple[str, ...], out: str, kind: str, fmt: str | None, criteria_
       nerveconduct plot mmn_case.toml -o mmn.png
       nerveconduct plot antimag_case.toml --kind tli -o tli.svg
       nerveconduct plot cidp_median.edf --kind segments --criteria efns-pns-2010-cidp -o seg.pdf
+      nerveconduct plot median.csv --markers reviewed.json -o median.png   (hand-set hollow)
     """
     target = Path(out)
     file_format(out, fmt, SUFFIX_FORMATS)
     (rule_set,) = check_rule_set_ids([alias_value("criteria", criteria_id) or PLOT_CRITERIA])
     limits = load_limits_option(limits_path)
-    inputs = read_inputs(files, sheet=load_sheet_option(sheet), keep_identifiers=keep_identifiers)
+    sheet_obj = load_sheet_option(sheet)
+    markers = load_markers_option(markers_path, sheets=sheets_among(files, sheet_obj))
+    inputs = read_inputs(files, sheet=sheet_obj, keep_identifiers=keep_identifiers)
     if len(files) == 1 and inputs.failures:
         raise inputs.failures[0][1]  # one file, one error: one line, exit 1
-    results = analyze_nerves(inputs.studies, limits=limits) if inputs.studies else []
+    results = analyze_nerves(inputs.studies, limits=limits, markers=markers) if inputs.studies else []
     if not results:
         finish(len(files), inputs.failures, listed="above")
     paths = _nerve_paths(target, results) if kind == "nerve" else [target]

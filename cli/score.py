@@ -8,7 +8,7 @@ from typing import Any, Callable
 import click
 
 from nerveconduct import read_case
-from nerveconduct.criteria import DEFAULT_CRITERIA
+from nerveconduct.criteria import DEFAULT_CRITERIA, get_rule_set
 from nerveconduct.model import Case
 from nerveconduct.scores import (
     CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
@@ -23,7 +23,10 @@ from ._options import (
 from ._output import (
     check_new_output, message, output_option, overwrite_option, resolve_format, result_stream,
 )
-from ._pipeline import limits_option, load_limits_option, load_sheet_option, sheet_option
+from ._markers import load_markers_option, markers_option
+from ._pipeline import (
+    check_one_case, limits_option, load_limits_option, load_sheet_option, one_case_option, sheet_option, sheets_among,
+)
 from .criteria_cmd import check_rule_set_ids
 from .errors import CommandError, named_errors
 
@@ -66,10 +69,12 @@ def parse_items(values: tuple[str, ...], allowed: tuple[str, ...] | list[str]) -
 
 
 def _case(files: tuple[str, ...], sheet: str | None, limits_path: str | None, out: str | None,
-          overwrite: bool) -> tuple[Case, list[Any]]:
+          overwrite: bool, markers_path: str | None = None,
+          one_case: bool = False, what: str = "a score") -> tuple[Case, list[Any]]:
     if out is not None and out != "-":
         check_new_output(out, overwrite=overwrite)  # refuse before the work
     sheet_obj = load_sheet_option(sheet)
+    markers = load_markers_option(markers_path, sheets=sheets_among(files, sheet_obj))
     limits = load_limits_option(limits_path)
     try:
         case = read_case(list(files), sheet=sheet_obj)
@@ -77,8 +82,9 @@ def _case(files: tuple[str, ...], sheet: str | None, limits_path: str | None, ou
         raise
     except ValueError as exc:  # read_case's usage errors, e.g. two sheets for one case
         raise click.UsageError(str(exc)) from None
+    check_one_case(case.studies, one_case=one_case, what=what)
     message(f"scoring case {case.case_id or '(no id)'}: {len(case.studies)} nerve(s)")
-    return case, analyze_nerves(case.studies, limits=limits)
+    return case, analyze_nerves(case.studies, limits=limits, markers=markers)
 
 
 def _format(fmt: str | None, out: str | None) -> str:
@@ -113,12 +119,14 @@ def _common(fn: Callable) -> Callable:
     decorators = [
         click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False)),
         sheet_option(),
+        markers_option(),
         limits_option(),
         file_format_option(("table", "json"), help_text="Output format: table or json. "
                            "Default: from the -o suffix (.txt, .json), else 'table'."),
         output_option("Write the result to this file (atomically) instead of stdout; its "
                       "suffix sets the format: .txt (table) or .json."),
         overwrite_option(),
+        one_case_option(),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -155,8 +163,9 @@ def score() -> None:
 @_criteria_option(CB_CRITERIA, "Rule set defining 'motor conduction block on EMG'.")
 @deprecated_alias("--cb-rule-set", "--criteria", "criteria")
 @common_options
-def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str | None,
-             out: str | None, overwrite: bool, items: tuple[str, ...],
+def cidp_mag(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
+             limits_path: str | None, fmt: str | None,
+             out: str | None, overwrite: bool, one_case: bool, items: tuple[str, ...],
              criteria_id: str | None) -> None:
     """CIDP-MAG score (Doneddu et al.): anti-MAG neuropathy (+1..+5) versus CIDP (-7..-1).
 
@@ -171,7 +180,8 @@ def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None,
     cb_rule_set = _criteria(criteria_id, CB_CRITERIA)
     fmt = _format(fmt, out)
     given = parse_items(items, list(CLINICAL_ITEMS))
-    case, results = _case(files, sheet, limits_path, out, overwrite)
+    case, results = _case(files, sheet, limits_path, out, overwrite, markers_path,
+                          one_case=one_case, what="a CIDP-MAG score")
     clinical = {**case.clinical, **given}
     unknown = [k for k in CLINICAL_ITEMS if clinical.get(k) is None]
     if unknown:
@@ -194,8 +204,9 @@ def cidp_mag(files: tuple[str, ...], sheet: str | None, limits_path: str | None,
               help=f"MMN input (repeatable): {', '.join(MMN_FLAGS)}, or a supportive criterion "
                    f"{', '.join(SUPPORTIVE_MMN)}. Overrides the sheet's [mmn] table.")
 @common_options
-def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str | None,
-        out: str | None, overwrite: bool, items: tuple[str, ...]) -> None:
+def mmn(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
+        limits_path: str | None, fmt: str | None,
+        out: str | None, overwrite: bool, one_case: bool, items: tuple[str, ...]) -> None:
     """EFNS/PNS 2010 multifocal motor neuropathy category: definite, probable, possible, none.
 
     Conduction block comes from the waveforms (EFNS/PNS 2010 MMN rule set); the clinical
@@ -208,7 +219,8 @@ def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt:
     """
     fmt = _format(fmt, out)
     given = parse_items(items, [*MMN_FLAGS, *SUPPORTIVE_MMN])
-    case, results = _case(files, sheet, limits_path, out, overwrite)
+    case, results = _case(files, sheet, limits_path, out, overwrite, markers_path,
+                          one_case=one_case, what="an MMN category")
     inputs = dict(case.mmn)
     supportive = dict(inputs.get("supportive") or {})
     for key, value in given.items():
@@ -230,13 +242,19 @@ def mmn(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt:
 
 @score.command("cidp")
 @_common
-@_criteria_option(CIDP_CRITERIA, "Rule set whose definite level is strong and "
-                                 "probable/possible weak support.")
+@_criteria_option(CIDP_CRITERIA, "CIDP rule set; the patient-level result is given in its own "
+                                 "words (EAN/PNS 2021: strongly / weakly supportive; EFNS/PNS 2010: "
+                                 "definite / probable / possible).")
 @deprecated_alias("--rule-set", "--criteria", "criteria")
 @common_options
-def cidp(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt: str | None,
-         out: str | None, overwrite: bool, criteria_id: str | None) -> None:
-    """EAN/PNS 2021 motor conduction criteria: strongly / weakly supportive of CIDP, or not.
+def cidp(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
+         limits_path: str | None, fmt: str | None,
+         out: str | None, overwrite: bool, one_case: bool, criteria_id: str | None) -> None:
+    """CIDP motor conduction criteria for the patient, in the rule set's own words.
+
+    EAN/PNS 2021 (default): strongly / weakly supportive of demyelination, or not;
+    EFNS/PNS 2010 (--criteria efns-pns-2010-cidp): definite / probable / possible
+    (electrodiagnostic). Each item met is named by its meaning, with the nerves meeting it.
 
     \b
     Example:
@@ -244,11 +262,14 @@ def cidp(files: tuple[str, ...], sheet: str | None, limits_path: str | None, fmt
     """
     rule_set = _criteria(criteria_id, CIDP_CRITERIA)
     fmt = _format(fmt, out)
-    case, results = _case(files, sheet, limits_path, out, overwrite)
+    case, results = _case(files, sheet, limits_path, out, overwrite, markers_path,
+                          one_case=one_case, what="a CIDP support level")
     result = _call(cidp_electrodiagnostic_support, "CIDP support", nerve_results=results,
                    rule_set=rule_set)
-    lines = [f"{rule_set}: support for demyelination {result.support} (case {case.case_id or '-'})"]
-    lines += [f"   item {k}: {', '.join(v)}" for k, v in result.items.items()]
+    rs = get_rule_set(rule_set)
+    carried = f" ({', '.join(result.nerves)})" if result.nerves else ""
+    lines = [f"{rs.short_name} ({rule_set}), patient: {result.label}{carried} (case {case.case_id or '-'})"]
+    lines += [f"   met: {rs.item_title(k)} ({k}) in {', '.join(v)}" for k, v in result.items.items()]
     lines += [f"   {r}" for r in result.reasons]
     _emit(out, overwrite, fmt, score_record("cidp", result, case_id=case.case_id, source=case.source),
           "\n".join(lines))

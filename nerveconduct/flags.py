@@ -45,6 +45,14 @@ class MeasureFlag(enum.IntFlag):
     #: no sample follows the negative peak) are NaN, and the amplitude may be too low if the
     #: negative peak itself lies at the end of the sweep.
     TRUNCATED = 1 << 8
+    #: Review flag: the two onset detectors (the default threshold take-off and the
+    #: baseline-deviation detector, ``onset_alt_latency_ms``) differ by more than
+    #: ``nerveconduct.measure.cmap.ONSET_DISAGREE_MS`` (0.3 ms): check the onset marker.
+    #: Not set when the onset is hand-set.
+    ONSETS_DISAGREE = 1 << 9
+    #: The detector found no response, but hand-set markers say there is one: the measures
+    #: are taken at the markers (``present_source`` is ``"hand-set"``).
+    HAND_SET_RESPONSE = 1 << 10
 
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""

@@ -10,7 +10,9 @@ the fibular DML is the least certain value). A lab should load its own limits
 (:meth:`NormalLimits.from_file`, CSV or TOML) — results name the table they used.
 
 A missing limit is ``None``: comparisons that need it are ``None`` with a reason, never a
-guess.
+guess. Rows may be banded by the patient's age and height (:meth:`NormalLimits.match`); a
+patient outside every band of a nerve, or whose age/height a banded nerve needs but is not
+given, gets no comparison and a sentence saying why.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class LimitsFileError(NerveConductIOError, ValueError):
 
 @dataclass(frozen=True)
 class LimitRow:
-    """Normal limits of one nerve/muscle (and optional age band).
+    """Normal limits of one nerve/muscle (and optional age and height bands).
 
     Attributes
     ----------
@@ -66,7 +68,11 @@ class LimitRow:
     distal_distance_mm : float or None
         Standard distal distance the DML limit assumes (mm).
     age_min_years, age_max_years : float or None
-        Age band the row applies to (inclusive lower, exclusive upper); ``None`` = open.
+        Age band the row applies to (years; inclusive lower, exclusive upper); ``None`` =
+        open on that side.
+    height_min_cm, height_max_cm : float or None
+        Height band the row applies to (cm; inclusive lower, exclusive upper); ``None`` =
+        open on that side.
 
     Raises
     ------
@@ -84,6 +90,8 @@ class LimitRow:
     distal_distance_mm: float | None = None
     age_min_years: float | None = None
     age_max_years: float | None = None
+    height_min_cm: float | None = None
+    height_max_cm: float | None = None
 
     def __post_init__(self) -> None:
         for key in _NUMERIC:
@@ -91,21 +99,53 @@ class LimitRow:
             check_number(key, getattr(self, key), unit=_UNITS[key.rsplit("_", 1)[-1]],
                          minimum=0 if positive else None, inclusive=(not positive, True),
                          allow_none=True)
+        for quantity, (lo_key, hi_key) in _BANDS.items():
+            lo, hi = getattr(self, lo_key), getattr(self, hi_key)
+            if lo is not None and hi is not None and not lo < hi:
+                raise ValueError(f"{lo_key} ({lo:g}) must be below {hi_key} ({hi:g}): the "
+                                 f"{quantity} band is lower <= {quantity} < upper")
+
+    def banded_by(self, quantity: str) -> bool:
+        """Whether the row has a band of ``quantity`` (``"age"`` or ``"height"``)."""
+        lo, hi = _BANDS[quantity]
+        return getattr(self, lo) is not None or getattr(self, hi) is not None
+
+    def covers(self, quantity: str, value: float | None) -> bool:
+        """True when the row applies to a patient whose ``quantity`` (``"age"``: years,
+        ``"height"``: cm) is ``value``: always when the row has no band of it; never when it
+        has one and ``value`` is unknown (``None``/NaN); else lower <= value < upper."""
+        if not self.banded_by(quantity):
+            return True
+        if value is None or value != value:
+            return False
+        lo_key, hi_key = _BANDS[quantity]
+        lo = -math.inf if getattr(self, lo_key) is None else getattr(self, lo_key)
+        hi = math.inf if getattr(self, hi_key) is None else getattr(self, hi_key)
+        return lo <= value < hi
 
     def covers_age(self, age_years: float | None) -> bool:
-        """True when the row applies to ``age_years`` (any age when the row has no band)."""
-        if age_years is None:
-            return self.age_min_years is None and self.age_max_years is None
-        lo = -math.inf if self.age_min_years is None else self.age_min_years
-        hi = math.inf if self.age_max_years is None else self.age_max_years
-        return lo <= age_years < hi
+        """True when the row applies to ``age_years`` (:meth:`covers` of ``"age"``)."""
+        return self.covers("age", age_years)
+
+    def band_text(self, quantity: str) -> str:
+        """The row's band of ``quantity`` in words (``"18-60 years"``, ``"from 160 cm"``)."""
+        lo_key, hi_key = _BANDS[quantity]
+        lo, hi, unit = getattr(self, lo_key), getattr(self, hi_key), _BAND_UNITS[quantity]
+        if lo is not None and hi is not None:
+            return f"{lo:g}-{hi:g} {unit}"
+        return f"from {lo:g} {unit}" if lo is not None else f"below {hi:g} {unit}"
 
 
 _LIMIT_VALUES = ("amplitude_lln_mv", "dml_uln_ms", "cv_lln_m_s", "f_wave_uln_ms",
                  "distal_distance_mm")
-_NUMERIC = _LIMIT_VALUES + ("age_min_years", "age_max_years")
+_NUMERIC = _LIMIT_VALUES + ("age_min_years", "age_max_years", "height_min_cm", "height_max_cm")
 #: The unit of a column, from the end of its name.
-_UNITS = {"mv": "mV", "ms": "ms", "s": "m/s", "mm": "mm", "years": "years"}
+_UNITS = {"mv": "mV", "ms": "ms", "s": "m/s", "mm": "mm", "years": "years", "cm": "cm"}
+#: Demographic bands of a row: quantity -> (lower bound column, upper bound column).
+_BANDS = {"age": ("age_min_years", "age_max_years"), "height": ("height_min_cm", "height_max_cm")}
+_BAND_UNITS = {"age": "years", "height": "cm"}
+#: What a study sheet calls each banded quantity.
+_BAND_KEYS = {"age": "age_years", "height": "height_cm"}
 _COLUMNS = tuple(f.name for f in fields(LimitRow))
 
 _DEFAULT_ROWS = (
@@ -148,33 +188,84 @@ class NormalLimits:
         return cls(_DEFAULT_ROWS, name="preston-shapiro", citation=DEFAULT_LIMITS_CITATION)
 
     def lookup(self, nerve: str | None, muscle: str | None = None,
-               age_years: float | None = None) -> LimitRow | None:
-        """Return the row for ``nerve`` (any alias), preferring a matching muscle and age band.
+               age_years: float | None = None, height_cm: float | None = None) -> LimitRow | None:
+        """Return the row for ``nerve`` (any alias), preferring a matching muscle and band.
 
-        Returns ``None`` when the table has no row for the nerve.
+        Returns ``None`` when no row applies (:meth:`match` says why).
+        """
+        return self.match(nerve, muscle, age_years=age_years, height_cm=height_cm)[0]
+
+    def match(self, nerve: str | None, muscle: str | None = None, *,
+              age_years: float | None = None, height_cm: float | None = None,
+              ) -> tuple[LimitRow | None, str | None]:
+        """The row that applies to a nerve of a patient of this age (years) and height (cm).
+
+        A row applies when each of its bands (age, height) holds the patient's value; a row
+        with a band never applies to a patient whose value is unknown. Among the rows that
+        apply, one of the same muscle comes first, then one banded by more quantities (the
+        more specific), then the table's order.
+
+        Returns
+        -------
+        row : LimitRow or None
+        problem : str or None
+            Why no row applies although the table has rows for the nerve: the patient's age
+            or height is missing while the rows need it, or outside every band (the bands
+            are listed). ``None`` when a row applies, or when the table has no row for the
+            nerve at all (that is said by the caller: "no normal limits for nerve ...").
+
+        Examples
+        --------
+        >>> t = NormalLimits([LimitRow("ulnar", None, 6.0, age_min_years=18, age_max_years=60)],
+        ...                  name="lab", citation="x")
+        >>> t.match("ulnar", age_years=30)[0].amplitude_lln_mv
+        6.0
+        >>> t.match("ulnar", age_years=60)[1]
+        "age 60 years is outside every age band of the normal limits 'lab' for the ulnar nerve (18-60 years): no normal-limit comparison"
         """
         canon = canonical_nerve(nerve) if nerve else None
         if canon is None:
-            return None
-        candidates = [r for r in self.rows if r.nerve == canon and r.covers_age(age_years)]
-        if not candidates and age_years is not None:
-            candidates = [r for r in self.rows if r.nerve == canon and r.covers_age(None)]
-        if not candidates:
-            return None
-        if muscle:
-            same = [r for r in candidates if r.muscle and r.muscle.lower() == muscle.lower()]
-            if same:
-                return same[0]
-        generic = [r for r in candidates if r.muscle is None]
-        return (generic or candidates)[0]
+            return None, None
+        rows = [r for r in self.rows if r.nerve == canon]
+        if not rows:
+            return None, None
+        given = {"age": age_years, "height": height_cm}
+        fits = [r for r in rows if all(r.covers(q, v) for q, v in given.items())]
+        if fits:
+            same = [r for r in fits if muscle and r.muscle and r.muscle.lower() == muscle.lower()]
+            generic = [r for r in fits if r.muscle is None]
+            pool = same or generic or fits
+            best = max(sum(r.banded_by(q) for q in _BANDS) for r in pool)
+            return next(r for r in pool if sum(r.banded_by(q) for q in _BANDS) == best), None
+        return None, self._band_problem(canon, rows, given)
+
+    def _band_problem(self, canon: str, rows: list[LimitRow], given: dict[str, float | None]) -> str:
+        """Why none of ``rows`` (the nerve's) applies: a needed value missing, or outside."""
+        for quantity, value in given.items():
+            banded = [r for r in rows if r.banded_by(quantity)]
+            if not banded:
+                continue
+            if value is None or value != value:
+                if len(banded) == len(rows):
+                    return (f"{quantity} not given but the normal limits {self.name!r} for the "
+                            f"{canon} nerve are banded by {quantity} (give "
+                            f"{_BAND_KEYS[quantity]} in the study sheet): no normal-limit comparison")
+                continue
+            if not any(r.covers(quantity, value) for r in rows):
+                bands = ", ".join(dict.fromkeys(r.band_text(quantity) for r in banded))
+                return (f"{quantity} {value:g} {_BAND_UNITS[quantity]} is outside every "
+                        f"{quantity} band of the normal limits {self.name!r} for the {canon} "
+                        f"nerve ({bands}): no normal-limit comparison")
+        return (f"no row of the normal limits {self.name!r} for the {canon} nerve fits both the "
+                f"age and the height given: no normal-limit comparison")
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> "NormalLimits":
         """Load a lab's limits from a CSV or TOML file.
 
         CSV: a header row with ``nerve`` and any of ``muscle, amplitude_lln_mv, dml_uln_ms,
-        cv_lln_m_s, f_wave_uln_ms, distal_distance_mm, age_min_years, age_max_years``; empty
-        cells are missing limits. TOML: optional ``name`` and ``citation`` keys and a
+        cv_lln_m_s, f_wave_uln_ms, distal_distance_mm, age_min_years, age_max_years,
+        height_min_cm, height_max_cm``; empty cells are missing limits (or open band ends). TOML: optional ``name`` and ``citation`` keys and a
         ``[[limits]]`` array of tables with the same keys.
 
         Raises

@@ -25,6 +25,8 @@ __all__ = [
     "NerveStudy",
     "Case",
     "study_problems",
+    "case_key",
+    "DEMOGRAPHIC_RANGES",
     "POLARITIES",
     "IDENTIFIER_KEYS",
 ]
@@ -37,6 +39,34 @@ POLARITIES = ("physical", "negative-up")
 #: to keep them; outputs (rows, records, the report, the command line) show them only with
 #: ``keep_identifiers=True``. The one list every layer imports.
 IDENTIFIER_KEYS: tuple[str, ...] = ("patient_name", "patient_id")
+
+
+#: Plausible ranges of the patient's demographics (inclusive): quantity -> (min, max, unit).
+#: The one definition the study sheet and :class:`NerveStudy` check against.
+DEMOGRAPHIC_RANGES: dict[str, tuple[float, float, str]] = {
+    "age_years": (0.0, 130.0, "years"), "height_cm": (20.0, 280.0, "cm")}
+
+
+def case_key(study_id: Any, fallback: str | None = None) -> str | None:
+    """The key saying which patient (case) a nerve study belongs to: one rule everywhere.
+
+    A study's ``study_id`` *is* its case key: readers set it to the sheet's ``case_id`` when a
+    sheet gives one, else to the pseudonym of the export's patient fields, else to one
+    pseudonym per file (:func:`nerveconduct.io.pseudonym.file_pseudonym`). A study without
+    one (an archive written before case keys, a hand-built study) belongs to the case of the
+    file it came from: ``fallback``, that file's pseudonymous key
+    (:func:`nerveconduct.io.pseudonym.source_key`), so one such file is one case.
+
+    Examples
+    --------
+    >>> case_key("SAMPLE-NORMAL", "F-0123456789")
+    'SAMPLE-NORMAL'
+    >>> case_key(None, "F-0123456789"), case_key("  ", None)
+    ('F-0123456789', None)
+    """
+    if study_id is not None and str(study_id).strip():
+        return str(study_id)
+    return fallback
 
 
 class InvalidStudyError(ValueError):
@@ -166,12 +196,19 @@ class NerveStudy:
         Low-frequency (high-pass) filter setting (Hz), finite, in [0, 1e5]; duration cut-offs
         depend on it.
     study_id : str, optional
-        Pseudonymous study identifier.
+        Pseudonymous case key: which patient the study belongs to (:func:`case_key`). The
+        sheet's ``case_id``, else the pseudonym of the export's patient fields, else one
+        pseudonym per file; never a name or ID in clear.
     f_wave_latency_ms : float, optional
         Minimal F-wave latency (ms), in (0, 1000]. ``None`` = F-waves not studied; NaN = sought
         and absent (the criteria's "absent F-waves" items use that distinction).
     metadata : dict, optional
         Anything else the reader kept (never patient identifiers unless asked).
+    age_years, height_cm : float, optional
+        The patient's age (years) and height (cm) at the study (a study sheet gives them),
+        in :data:`DEMOGRAPHIC_RANGES`; normal limits banded by age or height apply by them.
+    sex : str, optional
+        As given (e.g. ``"female"``); stored, not used by any limit yet.
 
     Raises
     ------
@@ -198,6 +235,9 @@ class NerveStudy:
         study_id: str | None = None,
         f_wave_latency_ms: float | None = None,
         metadata: dict[str, Any] | None = None,
+        age_years: float | None = None,
+        height_cm: float | None = None,
+        sex: str | None = None,
     ) -> None:
         self.nerve = nerve
         self.side = side
@@ -214,6 +254,13 @@ class NerveStudy:
         self.f_wave_latency_ms = _optional_quantity(problems, "f_wave_latency_ms",
                                                     f_wave_latency_ms, nan_allowed=True)
         self.metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
+        for name, value in (("age_years", age_years), ("height_cm", height_cm)):
+            low, high, unit = DEMOGRAPHIC_RANGES[name]
+            setattr(self, name, gather(problems, check_number, name, value, unit=unit, minimum=low,
+                                       maximum=high, allow_none=True))
+        if sex is not None and not isinstance(sex, str):
+            problems.append(f"sex must be a string or None, got {type(sex).__name__}")
+        self.sex = (sex.strip() or None) if isinstance(sex, str) else None
         problems = self._problems(traces) + problems
         if metadata is not None and not isinstance(metadata, Mapping):
             problems.append(f"metadata must be a mapping (dict) or None, got {type(metadata).__name__}")
@@ -283,7 +330,8 @@ class Case:
         Where the case was read from (file name, never a patient identifier).
     age_years, height_cm : float, optional
         The patient's age (years) and height (cm) at the study, as the sheet gives them
-        (printed in the report's header; limits are not banded by them).
+        (printed in the report's header; the sheet also gives them to every study, so that
+        normal limits banded by age or height apply by them).
     sex : str, optional
         As given (e.g. ``"female"``).
     indication : str, optional

@@ -40,25 +40,27 @@ def expected_states(n: int, offset: int = 0) -> list[str]:
 
 
 def make_old(path) -> None:
-    """Turn a fresh archive into what a format-1.0 writer made (no f_wave_absent)."""
+    """Turn a fresh archive into what a format-1.0 writer made (no f_wave_absent, nor the
+    columns of later versions)."""
     with h5py.File(path, "r+") as f:
-        del f["nerves/f_wave_absent"]
+        for name in ("f_wave_absent", "age_years", "height_cm"):
+            del f[f"nerves/{name}"]
         f.attrs["format_version"] = "1.0"
 
 
-def test_version_is_1_1():
-    assert FORMAT_VERSION == "1.1"
+def test_version_is_1_2():
+    assert FORMAT_VERSION == "1.2"  # 1.1 added f_wave_absent, 1.2 age_years and height_cm
 
 
 def test_three_states_round_trip(tmp_path):
     path = write_archive(tmp_path / "a.h5", studies(6))
     with h5py.File(path, "r") as f:
-        assert f.attrs["format_version"] == "1.1"
+        assert f.attrs["format_version"] == FORMAT_VERSION
         assert f["nerves/f_wave_absent"].dtype == np.uint8
         assert f["nerves/f_wave_absent"][:].tolist() == [0, 1, 0, 0, 1, 0]
         assert np.isnan(f["nerves/f_wave_latency_ms"][:2]).all()
     with open_archive(path) as archive:
-        assert archive.format_version == "1.1"
+        assert archive.format_version == FORMAT_VERSION
         assert [state(s.f_wave_latency_ms) for s in archive] == expected_states(6)
         assert state(archive.study(4).f_wave_latency_ms) == "absent"
         assert archive.study(3).f_wave_latency_ms is None
@@ -82,7 +84,7 @@ def test_append_keeps_states(tmp_path):
     path = write_archive(tmp_path / "a.h5", studies(4))
     write_archive(path, studies(5, offset=4), append=True)
     with open_archive(path) as archive:
-        assert archive.n_nerves == 9 and archive.format_version == "1.1"
+        assert archive.n_nerves == 9 and archive.format_version == FORMAT_VERSION
         assert [state(s.f_wave_latency_ms) for s in archive] == expected_states(9)
 
 
@@ -100,7 +102,8 @@ def test_append_upgrades_old_archive(tmp_path):
     make_old(path)
     write_archive(path, studies(3, offset=3), append=True)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format_version"] == "1.1"
+        assert f.attrs["format_version"] == FORMAT_VERSION
+        assert np.isnan(f["nerves/age_years"][:]).all()  # not given, old and new alike
         column = f["nerves/f_wave_absent"]
         assert column.compression == "gzip" and column.maxshape == (None,)
         assert column[:].tolist() == [0, 0, 0, 0, 1, 0]

@@ -295,7 +295,7 @@ class TestOptions:
             run(archive, out, resume=True, criteria=())
 
     @pytest.mark.parametrize("kwargs, match", [
-        ({"table": "site"}, r"table must be one of \['nerve', 'segment'\], got 'site'"),
+        ({"table": "site"}, r"table must be one of \['nerve', 'segment', 'patient'\], got 'site'"),
         ({"table": "Segment"}, r"got 'Segment'; did you mean 'segment'\?"),
         ({"jobs": 0}, r"jobs must be None or an integer >= 1 processes, got 0"),
         ({"chunk_rows": 2.5}, r"chunk_rows must be an integer >= 1 rows, got 2.5"),

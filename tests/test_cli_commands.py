@@ -212,8 +212,9 @@ class TestScore:
         assert rec["support"] == "weak" and rec["verdict"]["rule_set_id"] == "ean-pns-2021-cidp"
         assert set(rec["items"]) >= {"e", "f"}
         out = run("score", "cidp", sample_path("cidp_median.edf")).stdout
-        assert out.startswith("ean-pns-2021-cidp: support for demyelination weak")
-        assert "item f: right median" in out
+        assert out.startswith("EAN/PNS 2021 CIDP (ean-pns-2021-cidp), patient: weakly supportive of demyelination")
+        assert "met: CB: amplitude drop \u226530 % (e) in right median" in out
+        assert "met: temporal dispersion: duration increase >30 % (tibial \u2265100 %) (f) in right median" in out
         assert "unknown rule set" in run("score", "cidp", sample_path("cidp_median.edf"),
                                          "--criteria", "nope", code=2).stderr
 

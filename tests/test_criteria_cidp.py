@@ -163,7 +163,8 @@ def test_efns2010_cidp_definite_IG_plus_other_nerve():
 
 def test_efns2010_cidp_reasons_name_items_and_values():
     p = evaluate_patient([nerve(dml=7.0, side="left"), nerve(dml=7.0, side="right")], EFNS)
-    assert p.reasons[0] == "EFNS/PNS 2010 CIDP: I-A in 2 nerves: met in left median, right median"
+    assert p.reasons[0] == ("EFNS/PNS 2010 CIDP: I-A in 2 nerves [I-A: DML \u226550 % above ULN]: "
+                            "met in left median, right median")
     assert any("DML 7.00 ms = 159.1% of ULN 4.4 ms ≥ 150%" in r for r in p.reasons)
 
 

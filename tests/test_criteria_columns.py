@@ -255,7 +255,7 @@ def _check(results, sf, nf, rs, overrides, n_rows=150):
                for k in range(pos, pos + len(expected))]
         assert got == [(v.level, v.label, v.items, v.excluded_by) for v in expected], (i, nr.nerve, overrides)
         pos += len(expected)
-        want = (nv.level, _level_label(nv.level, nv.segments), nv.met_items())
+        want = (nv.level, nv.label or _level_label(nv.level, nv.segments), nv.met_items())
         if i < n_rows:
             row = nerve_row(nr, {rs.id: nv})
             want = (row[f"verdict_{rs.id}_level"], row[f"verdict_{rs.id}_label"],

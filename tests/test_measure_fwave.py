@@ -123,6 +123,25 @@ def test_given_m_wave_end_and_vectorized_shapes():
     np.testing.assert_allclose(m32.minimal_latency_ms, m.minimal_latency_ms, atol=0.01)
 
 
+def test_a_stimulus_measures_the_same_alone_or_with_the_others():
+    """The kernel measures a train's stimuli several at a time (four side by side, then one
+    by one): each stimulus' F-wave must not depend on that grouping. With the window given
+    and 1 uV noise, the detection and onset levels are the fixed 40 and 20 uV, so a stimulus
+    measured as a train of its own gives exactly its result in the whole train."""
+    sim = simulate_f_waves(n_trains=2, n_stimuli=11, noise_uv_rms=1.0, seed=44)
+    x = sim.traces.copy()
+    x[1, 5, 300] = np.nan  # the finite stimuli around it are regrouped
+    kw = dict(stimulus_sample=sim.stimulus_sample, m_wave_end_ms=20.0)
+    train = measure_f_waves(x, sim.sampling_rate_hz, **kw)
+    alone = measure_f_waves(x[:, :, None], sim.sampling_rate_hz, **kw)  # trains of one
+    backwards = measure_f_waves(x[:, ::-1], sim.sampling_rate_hz, **kw)
+    assert np.isfinite(train.latencies_ms).sum() >= 5 and np.isnan(train.latencies_ms[1, 5])
+    for f in ("latencies_ms", "amplitudes_uv"):
+        np.testing.assert_array_equal(getattr(alone, f)[..., 0], getattr(train, f))
+        np.testing.assert_array_equal(getattr(backwards, f)[:, ::-1], getattr(train, f))
+    np.testing.assert_array_equal(alone.n_stimuli_measured.sum(axis=-1), [11, 10])
+
+
 def test_simulator_truth_and_determinism():
     sim = simulate_f_waves(n_trains=40, seed=43)
     t = sim.truth

@@ -39,7 +39,7 @@ DOCS_IMAGES = ROOT / "docs" / "images"
 EXPECTED_PAGES = {
     "normal_case.json": {"a4": 4, "letter": 5},
     "mmn_case.toml": {"a4": 3, "letter": 4},
-    "cidp_median.edf": {"a4": 3, "letter": 4},
+    "cidp_median.edf": {"a4": 4, "letter": 4},
     "antimag_case.toml": {"a4": 4, "letter": 4},
     "absent_proximal.h5": {"a4": 3, "letter": 3},
     "noisy_median.txt": {"a4": 3, "letter": 3},

@@ -28,6 +28,9 @@ LIMIT_COLUMNS: dict[str, tuple[str, str, str, str, str]] = {
     "f_wave_latency": ("f_wave_uln_ms", "ULN", "f_wave_latency_ms", "f_wave_latency_ms", "F-wave latency"),
 }
 
+#: A comparison's reason when the table's rows for the nerve are banded and none fits the
+#: patient (the nerve's flag says why, once).
+_BAND_REASON = "no normal limit for this patient's age/height (see the nerve's flags)"
 #: Limb temperature (°C) below which slowing may be artefactual: legs, arms.
 _LOW_TEMPERATURE_C = {"leg": 30.0, "arm": 32.0}
 _LEG_NERVES = ("fibular", "tibial")
@@ -50,13 +53,26 @@ def per_nerve_extreme(values: np.ndarray, nerve_row: np.ndarray, usable: np.ndar
 
 
 class LimitRows:
-    """The LimitRow of each nerve (``None`` for unknown nerves), one lookup per (nerve, muscle)."""
+    """The LimitRow of each nerve (``None`` when none applies), one lookup per distinct
+    (nerve, muscle, age, height).
 
-    def __init__(self, canonical: np.ndarray, muscle: np.ndarray, limits: NormalLimits) -> None:
-        index: dict[tuple[Any, Any], int] = {}
-        self.inverse = np.array([index.setdefault(key, len(index))
-                                 for key in zip(canonical.tolist(), muscle.tolist())], dtype=np.int64)
-        self.unique = [None if c is None else limits.lookup(c, m) for c, m in index]
+    ``age_years``/``height_cm`` (per nerve; NaN or ``None`` = not given) choose among rows
+    banded by them (:meth:`~nerveconduct.limits.NormalLimits.match`); when the table has rows
+    for the nerve but none applies, :meth:`problems` says why (once per nerve, as a flag).
+    """
+
+    def __init__(self, canonical: np.ndarray, muscle: np.ndarray, limits: NormalLimits, *,
+                 age_years: Any = None, height_cm: Any = None) -> None:
+        n = len(canonical)
+        ages, heights = _demographic(age_years, n), _demographic(height_cm, n)
+        index: dict[tuple[Any, ...], int] = {}
+        self.inverse = np.array([index.setdefault(key, len(index)) for key in
+                                 zip(canonical.tolist(), muscle.tolist(), ages, heights)],
+                                dtype=np.int64)
+        found = [(None, None) if c is None else limits.match(c, m, age_years=a, height_cm=h)
+                 for c, m, a, h in index]
+        self.unique = [row for row, _ in found]
+        self.unique_problems = [problem for _, problem in found]
 
     def attr(self, name: str) -> np.ndarray:
         """``name`` of each nerve's row as floats (NaN for no row or ``None``)."""
@@ -69,11 +85,27 @@ class LimitRows:
         none = np.array([r is None for r in self.unique], dtype=bool)
         return none[self.inverse] if len(self.inverse) else np.zeros(0, dtype=bool)
 
+    def problems(self) -> np.ndarray:
+        """Per nerve: why no row applies although the table has rows for the nerve (the
+        patient's age/height missing or outside every band), else ``None``."""
+        return _obj([self.unique_problems[i] for i in self.inverse.tolist()])
+
+
+def _demographic(values: Any, n: int) -> list[float | None]:
+    """Per nerve: the value, ``None`` when not given (NaN, None or no column)."""
+    if values is None:
+        return [None] * n
+    out = []
+    for v in np.asarray(values, dtype=object).tolist():
+        out.append(None if v is None or v != v else float(v))
+    return out
+
 
 def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
     """Per :data:`LIMIT_COLUMNS` key: the value, limit, kind, % of limit, abnormal and the
     reason a comparison is missing (the value, the limit, or the nerve's whole row)."""
     no_row = ~nerve["known_nerve"] | rows.missing()
+    problems = rows.problems()
     n = len(no_row)
     overflow = np.zeros(n, dtype=bool)
     for key, (attr, kind, value_key, _, what) in LIMIT_COLUMNS.items():
@@ -91,7 +123,8 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
         reason[np.isnan(value)] = f"{what} not available"
         reason[over] = f"{what}: its % of the limit overflowed (the value is implausibly large)"
         for j in np.flatnonzero(no_row).tolist():
-            reason[j] = f"no normal limits for nerve {nerve['nerve_label'][j]!r}"
+            reason[j] = (_BAND_REASON if problems[j] else
+                         f"no normal limits for nerve {nerve['nerve_label'][j]!r}")
         nerve[f"{key}_value"] = value
         nerve[f"{key}_limit"] = limit
         nerve[f"{key}_limit_kind"] = _obj([kind] * n)
@@ -120,7 +153,9 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
     temp = nerve["temperature_c"]
     cold = np.where(np.isin(nerve["canonical"], _LEG_NERVES), _LOW_TEMPERATURE_C["leg"],
                     _LOW_TEMPERATURE_C["arm"])
+    band_problem = rows.problems()
     conditions: list[tuple[np.ndarray, Callable[[int], str]]] = [
+        (band_problem != None, lambda j: band_problem[j]),  # noqa: E711 (object array)
         (~nerve["known_nerve"],
          lambda j: f"unknown nerve name {nerve['nerve_label'][j]!r}: no normal limits, entrapment "
                    "or criteria rules by nerve"),

@@ -7,7 +7,7 @@ itself, for callers that read columns (the batch, the records).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..limits import NormalLimits
 from ..model import NerveStudy, Site
@@ -19,7 +19,7 @@ __all__ = ["analyze_nerve", "analyze_nerves", "analyze_values", "analyze_table"]
 
 
 def analyze_table(studies: Sequence[NerveStudy], *, limits: NormalLimits | str | None = None,
-                  n_threads: int | None = None) -> NerveTable:
+                  n_threads: int | None = None, markers: Sequence[Any] | None = None) -> NerveTable:
     """Measure and analyze nerve studies into one :class:`~.table.NerveTable`.
 
     Parameters and errors as :func:`analyze_nerves`.
@@ -28,11 +28,12 @@ def analyze_table(studies: Sequence[NerveStudy], *, limits: NormalLimits | str |
     for i, st in enumerate(studies):
         if not isinstance(st, NerveStudy):
             raise TypeError(f"studies[{i}] must be a NerveStudy, got {type(st).__name__}")
-    return table_from_studies(studies, resolve_limits(limits), n_threads=n_threads)
+    return table_from_studies(studies, resolve_limits(limits), n_threads=n_threads, markers=markers)
 
 
 def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str | None = None,
-                   n_threads: int | None = None) -> list[NerveResult]:
+                   n_threads: int | None = None,
+                   markers: Sequence[Any] | None = None) -> list[NerveResult]:
     """Analyze many nerve studies with one vectorized measurement per sampling set-up.
 
     All traces of all studies that share (sampling rate, stimulus sample, polarity, trace
@@ -48,6 +49,12 @@ def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str 
         Normal limits (default: :meth:`NormalLimits.default`), or a CSV/TOML file of a lab's own.
     n_threads : int, optional
         Threads of the measurement (default: all cores; the results do not depend on it).
+    markers : sequence of Marker, optional
+        Hand-set markers (:class:`nerveconduct.io.markers.Marker`, e.g. from
+        :func:`~nerveconduct.io.markers.read_markers`), matched to the sites by nerve, side
+        and site name, ignoring case. Each replaces the detected landmark; every value that
+        depends on it (durations, area, CV, drops, TLI, residual latency, verdicts) follows,
+        and the ``*_source`` fields and ``hand_set_values`` say which values are hand-set.
 
     Returns
     -------
@@ -58,11 +65,14 @@ def analyze_nerves(studies: Sequence[NerveStudy], *, limits: NormalLimits | str 
     ------
     TypeError
         An element is not a NerveStudy, or ``limits`` is of the wrong type.
+    MarkerError
+        A marker matches no site (or several), or its time lies outside its trace.
     """
-    return views(analyze_table(studies, limits=limits, n_threads=n_threads))
+    return views(analyze_table(studies, limits=limits, n_threads=n_threads, markers=markers))
 
 
-def analyze_nerve(study: NerveStudy, *, limits: NormalLimits | str | None = None) -> NerveResult:
+def analyze_nerve(study: NerveStudy, *, limits: NormalLimits | str | None = None,
+                  markers: Sequence[Any] | None = None) -> NerveResult:
     """Measure every site of one nerve study and read the nerve: see :func:`analyze_nerves`.
 
     Examples
@@ -73,7 +83,7 @@ def analyze_nerve(study: NerveStudy, *, limits: NormalLimits | str | None = None
     >>> 45 < result.segments[0].conduction_velocity_m_s < 65
     True
     """
-    return analyze_nerves([study], limits=limits)[0]
+    return analyze_nerves([study], limits=limits, markers=markers)[0]
 
 
 def analyze_values(
@@ -93,6 +103,8 @@ def analyze_values(
     low_frequency_filter_hz: float | None = None,
     temperature_c: float | None = None,
     study_id: str | None = None,
+    age_years: float | None = None,
+    height_cm: float | None = None,
 ) -> NerveResult:
     """Read a nerve from the machine's numbers (no waveforms), as labs often must.
 
@@ -136,5 +148,6 @@ def analyze_values(
     table = table_from_values(nerve, sites, measures, resolve_limits(limits), side=side, muscle=muscle,
                               f_wave_latency_ms=f_wave_latency_ms,
                               low_frequency_filter_hz=low_frequency_filter_hz,
-                              temperature_c=temperature_c, study_id=study_id)
+                              temperature_c=temperature_c, study_id=study_id,
+                              age_years=age_years, height_cm=height_cm)
     return views(table)[0]

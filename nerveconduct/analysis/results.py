@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy
-from .table import LIMIT_COLUMNS, NERVE_VALUES, SEGMENT_VALUES, SITE_MEASURES, NerveTable
+from .table import LANDMARK_SOURCES, LIMIT_COLUMNS, NERVE_VALUES, SEGMENT_VALUES, SITE_MEASURES, NerveTable
 
 __all__ = ["SiteResult", "SegmentResult", "LimitComparison", "NerveResult", "views"]
 
@@ -27,8 +27,15 @@ class SiteResult:
     """Measures of one site's CMAP (values from :func:`nerveconduct.measure_cmap`).
 
     ``distance_mm`` is as recorded (machine convention); ``cumulative_distance_mm`` is the
-    distance from the active recording electrode. Measures are NaN when the response is absent
+    Measures are NaN when the response is absent
     or was not given.
+
+    ``negative_end_latency_ms`` (the return to baseline after the negative peak) and
+    ``positive_peak_latency_ms`` are the measurement's other landmarks; ``onset_alt_latency_ms``
+    is the second onset detector's onset (ONSETS_DISAGREE in ``flags`` when the two differ by
+    more than 0.3 ms). Each ``*_source`` says whether that landmark (``present_source``: the
+    presence) was ``"detected"`` or ``"hand-set"`` (a marker); ``hand_set_values`` names every
+    measure derived from a hand-set marker.
     """
 
     name: str
@@ -47,6 +54,15 @@ class SiteResult:
     present: bool
     flags: int
     stimulus_intensity_ma: float | None = None
+    negative_end_latency_ms: float = math.nan
+    positive_peak_latency_ms: float = math.nan
+    onset_alt_latency_ms: float = math.nan
+    onset_latency_source: str = "detected"
+    negative_peak_latency_source: str = "detected"
+    negative_end_latency_source: str = "detected"
+    positive_peak_latency_source: str = "detected"
+    present_source: str = "detected"
+    hand_set_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,10 @@ class SegmentResult:
     flags: tuple[str, ...] = ()
     #: ``"distal–proximal"`` label, e.g. ``"wrist–elbow"`` (the table's ``segment`` column).
     name: str = field(default="", repr=False, compare=False)
+    #: ``"hand-set"`` when either onset comes from a hand-set marker, else ``"detected"``.
+    conduction_velocity_source: str = "detected"
+    #: The segment values derived from hand-set markers.
+    hand_set_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,8 @@ class NerveResult:
         the rule sets read ``distal_cmap_duration_ms``.)
     flags : tuple of str
         Nerve-level problems (unknown nerve name, missing distances, ...).
+    hand_set_values : tuple of str
+        The nerve values derived from hand-set markers (DML, TLI, extremes, ...).
     study : NerveStudy or None
         The waveforms this result came from (``None`` for :func:`analyze_values`).
     table, index : NerveTable, int
@@ -157,6 +179,7 @@ class NerveResult:
     low_frequency_filter_hz: float | None
     limits: dict[str, LimitComparison] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+    hand_set_values: tuple[str, ...] = ()
     study: NerveStudy | None = field(default=None, repr=False, compare=False)
     table: NerveTable | None = field(default=None, repr=False, compare=False)
     index: int = field(default=0, repr=False, compare=False)
@@ -197,14 +220,16 @@ def _objects(cls: type, columns: dict[str, list[Any]]) -> list[Any]:
 _SITE_OPTIONAL = ("distance_mm", "cumulative_distance_mm", "stimulus_intensity_ma")
 _SEGMENT_PLAIN = ("index", "distal_site", "proximal_site", "distal_canonical", "proximal_canonical",
                   "entrapment_site", *SEGMENT_VALUES, "distal_amplitude_mv", "proximal_amplitude_mv",
-                  "proximal_absent", "distal_absent", "across_entrapment_site", "from_erbs_point", "flags")
+                  "proximal_absent", "distal_absent", "across_entrapment_site", "from_erbs_point", "flags",
+                  "conduction_velocity_source", "hand_set_values")
 _LIMIT_PARTS = ("value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
 
 
 def _site_views(site: dict[str, np.ndarray]) -> list[SiteResult]:
     cols = {"name": _column(site["name"]), "canonical_name": _column(site["canonical"]),
             **{k: _column(site[k], optional=True) for k in _SITE_OPTIONAL},
-            **{k: _column(site[k]) for k in (*SITE_MEASURES, "present", "flags")}}
+            **{k: _column(site[k]) for k in (*SITE_MEASURES, "present", "flags", *LANDMARK_SOURCES,
+                                             "hand_set_values")}}
     return _objects(SiteResult, cols)
 
 
@@ -238,7 +263,7 @@ def views(table: NerveTable) -> list[NerveResult]:
     f_wave = np.where(nv["f_wave_studied"], nv["f_wave_latency_ms"], None).tolist()
     cols: dict[str, list[Any]] = {
         key: _column(nv[key]) for key in ("nerve", "nerve_label", "known_nerve", "side", "muscle", "study_id",
-                                          "flags")}
+                                          "flags", "hand_set_values")}
     cols.update({key: _column(nv[key]) for key in NERVE_VALUES})
     cols.update(temperature_c=_column(nv["temperature_c"], optional=True),
                 low_frequency_filter_hz=_column(nv["low_frequency_filter_hz"], optional=True),

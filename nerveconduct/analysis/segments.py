@@ -30,7 +30,7 @@ import numpy as np
 
 from ..flags import QUALITY_FLAGS, SegmentFlag
 
-__all__ = ["segment_table", "PLAUSIBLE_CV_M_S"]
+__all__ = ["segment_table", "PLAUSIBLE_CV_M_S", "SITE_LANDMARKS", "SEGMENT_INPUTS", "hand_set_values"]
 
 
 #: CV outside this range (m/s) almost always means a distance or latency error.
@@ -172,4 +172,82 @@ def segment_table(
     out["residual_latency_ms"] = np.where(np.isinf(residual), np.nan, residual)
     out["cumulative_distance_mm"] = np.where(np.isinf(cum), np.nan, cum)
     out["nerve_not_finite"] = not_finite
+    return out
+
+
+# ------------------------------------------------------------------ provenance (hand-set)
+#: The landmarks each per-site measure is computed from. A value is "hand-set" when any
+#: landmark it depends on was set by hand (a hand-set marker), or when the site's presence
+#: was (an ``absent`` marker, or a response measured only at hand-set markers: every measure
+#: of the site then depends on it). ``docs/output-fields.md`` states the same rule.
+SITE_LANDMARKS: dict[str, tuple[str, ...]] = {
+    "onset_latency_ms": ("onset",),
+    "negative_peak_latency_ms": ("negative_peak",),
+    "negative_peak_amplitude_mv": ("negative_peak",),
+    "peak_to_peak_amplitude_mv": ("negative_peak", "positive_peak"),
+    "negative_peak_duration_ms": ("onset", "negative_end"),
+    "negative_peak_area_mv_ms": ("onset", "negative_end"),
+    "cmap_duration_ms": ("onset", "negative_end", "negative_peak"),
+    "negative_end_latency_ms": ("negative_end",),
+    "positive_peak_latency_ms": ("positive_peak",),
+}
+#: The site measure each segment value is computed from, and at which sites: ``"pair"`` the
+#: segment's two sites, ``"first"`` its proximal site and the nerve's most distal site.
+SEGMENT_INPUTS: dict[str, tuple[str, str]] = {
+    "conduction_velocity_m_s": ("onset_latency_ms", "pair"),
+    "conduction_velocity_from_distal_m_s": ("onset_latency_ms", "first"),
+    "amplitude_drop_pct": ("negative_peak_amplitude_mv", "pair"),
+    "area_drop_pct": ("negative_peak_area_mv_ms", "pair"),
+    "duration_increase_pct": ("negative_peak_duration_ms", "pair"),
+    "cmap_duration_increase_pct": ("cmap_duration_ms", "pair"),
+    "amplitude_drop_from_distal_pct": ("negative_peak_amplitude_mv", "first"),
+    "area_drop_from_distal_pct": ("negative_peak_area_mv_ms", "first"),
+    "duration_increase_from_distal_pct": ("negative_peak_duration_ms", "first"),
+    "cmap_duration_increase_from_distal_pct": ("cmap_duration_ms", "first"),
+}
+
+
+def hand_set_values(landmarks: Mapping[str, np.ndarray], position: np.ndarray,
+                    dml_row: np.ndarray) -> dict[str, np.ndarray]:
+    """Which site, segment and TLI/residual values derive from hand-set landmarks.
+
+    Parameters
+    ----------
+    landmarks : mapping of str to ndarray of bool, shape (n_rows,)
+        Per site, whether each landmark (``onset``, ``negative_peak``, ``negative_end``,
+        ``positive_peak``) and the presence (``present``) was set by hand.
+    position : ndarray of int, shape (n_rows,)
+        Site position within its nerve (0 = most distal).
+    dml_row : ndarray of int, shape (n_rows,)
+        Each row's nerve's DML site (``segment_table``'s ``dml_row``).
+
+    Returns
+    -------
+    dict of str to ndarray of bool, shape (n_rows,)
+        Every :data:`SITE_LANDMARKS` measure, every :data:`SEGMENT_INPUTS` value (on the
+        segment's proximal row) and ``terminal_latency_index``/``residual_latency_ms`` (on
+        the distal row: the DML site's onset and the CV of the segment above it).
+    """
+    position = np.asarray(position, dtype=np.int64)
+    n = position.shape[0]
+    rows = np.arange(n)
+    prev = np.where(position > 0, rows - 1, rows)
+    first = rows - position
+    seg = position > 0
+    present = np.asarray(landmarks["present"], dtype=bool)
+    out: dict[str, np.ndarray] = {}
+    for measure, deps in SITE_LANDMARKS.items():
+        hs = present.copy()
+        for key in deps:
+            hs |= np.asarray(landmarks[key], dtype=bool)
+        out[measure] = hs
+    for value, (measure, at) in SEGMENT_INPUTS.items():
+        other = prev if at == "pair" else first
+        out[value] = seg & (out[measure] | out[measure][other])
+    dml = np.asarray(dml_row, dtype=np.int64)
+    nxt = np.minimum(dml + 1, n - 1)
+    above = out["conduction_velocity_m_s"][nxt] & (nxt > dml)
+    tli = (position == 0) & (out["onset_latency_ms"][dml] | above)
+    out["terminal_latency_index"] = tli
+    out["residual_latency_ms"] = tli.copy()
     return out

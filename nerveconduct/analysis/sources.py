@@ -18,7 +18,11 @@ from ..limits import NormalLimits
 from ..model import NerveStudy, Site
 from .table import SITE_MEASURES, NerveTable, build_table
 
-__all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits"]
+__all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits",
+           "landmarks_from_markers"]
+
+#: The landmarks a marker sets, as ``measure_cmap`` takes them (``absent``: a mask).
+_TIMED = ("onset", "negative_peak", "negative_end", "positive_peak")
 
 
 def resolve_limits(limits: NormalLimits | str | Any | None) -> NormalLimits:
@@ -33,13 +37,83 @@ def resolve_limits(limits: NormalLimits | str | Any | None) -> NormalLimits:
                     f"got {type(limits).__name__}")
 
 
+def _nerve_key(name: Any) -> str:
+    from ..names import canonical_nerve
+
+    text = str(name).strip()
+    return canonical_nerve(text) or text.lower()
+
+
+def landmarks_from_markers(markers: Sequence[Any], studies: Sequence[NerveStudy]) -> dict[str, np.ndarray]:
+    """Hand-set markers as per-row landmark arrays of the studies' sites (distal first).
+
+    A marker matches the site whose nerve (any alias, or the same name ignoring case), side
+    (``L``/``R`` for left/right; a missing side on either matches) and site name (ignoring
+    case) it names.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (n_rows,)
+        ``onset``, ``negative_peak``, ``negative_end``, ``positive_peak`` (ms after the
+        stimulus, NaN = detect) and ``absent`` (bool), as ``measure_cmap``'s ``landmarks``.
+
+    Raises
+    ------
+    MarkerError
+        A marker is not a :class:`~nerveconduct.io.markers.Marker`, matches no trace or
+        several, or its time lies outside its trace; the message names the marker.
+    """
+    from ..io.markers import MarkerError, _check_set, marker_label, side_key
+
+    markers = _check_set(list(markers))
+    n_rows = sum(st.n_sites for st in studies)
+    out: dict[str, np.ndarray] = {k: np.full(n_rows, np.nan) for k in _TIMED}
+    out["absent"] = np.zeros(n_rows, dtype=bool)
+    starts = np.concatenate([[0], np.cumsum([st.n_sites for st in studies])]).astype(int)
+    nerves = [(_nerve_key(st.nerve), side_key(st.side)) for st in studies]
+    for m in markers:
+        nerve, side, site = _nerve_key(m.nerve), side_key(m.side), m.site.strip().lower()
+        hits = [(j, i) for j, (nv, sd) in enumerate(nerves)
+                if nv == nerve and (side is None or sd is None or side == sd)
+                for i, st_site in enumerate(studies[j].sites) if st_site.name.strip().lower() == site]
+        if not hits:
+            raise MarkerError(f"{marker_label(m)} matches no trace: no site of that name on that "
+                              "nerve and side among the studies analyzed")
+        if len(hits) > 1:
+            raise MarkerError(f"{marker_label(m)} matches {len(hits)} traces; give the side "
+                              "(L or R) to say which")
+        j, i = hits[0]
+        row = starts[j] + i
+        if m.marker == "absent":
+            out["absent"][row] = True
+            continue
+        st = studies[j]
+        sweep_ms = (st.traces.shape[1] - 1 - st.stimulus_sample) * 1000.0 / st.sampling_rate_hz
+        if m.time_ms > sweep_ms:
+            raise MarkerError(f"{marker_label(m)}: time_ms {m.time_ms:g} is after the end of the "
+                              f"trace (0-{sweep_ms:.2f} ms after the stimulus)")
+        out[m.marker][row] = m.time_ms
+    return out
+
+
+def _hand_set(landmarks: dict[str, np.ndarray] | None, flags: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Per row, which landmarks (and the presence) were set by hand (``build_table``'s ``hand_set``)."""
+    if landmarks is None:
+        return None
+    out = {k: ~np.isnan(landmarks[k]) for k in _TIMED}
+    out["present"] = landmarks["absent"] | ((flags & int(MeasureFlag.HAND_SET_RESPONSE)) != 0)
+    return out
+
+
 def _measure(setups: Sequence[tuple[Any, ...]], counts: np.ndarray,
              traces_of: Callable[[list[int], np.ndarray, int], np.ndarray],
-             n_threads: int | None) -> dict[str, np.ndarray]:
+             n_threads: int | None,
+             landmarks: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Measure every row: one ``measure_cmap`` call per distinct set-up.
 
     ``setups[j]`` is nerve ``j``'s (rate, stimulus sample, polarity, n_samples);
-    ``traces_of(members, rows, n)`` returns the traces of those rows (nerves ``members``).
+    ``traces_of(members, rows, n)`` returns the traces of those rows (nerves ``members``);
+    ``landmarks``: hand-set landmarks per row (:func:`landmarks_from_markers`).
     """
     from ..measure import measure_cmap  # the numeric core: imported on first use
 
@@ -53,12 +127,14 @@ def _measure(setups: Sequence[tuple[Any, ...]], counts: np.ndarray,
     row_nerve = np.repeat(np.arange(len(counts)), counts)
     for (rate, stim, polarity, n), members in groups.items():
         rows = np.arange(n_rows) if len(groups) == 1 else np.flatnonzero(np.isin(row_nerve, members))
+        given = None if landmarks is None else {k: v[rows] for k, v in landmarks.items()}
         measures = measure_cmap(traces_of(members, rows, n), rate, stimulus_sample=int(stim),
-                                polarity=polarity, n_threads=n_threads)
+                                polarity=polarity, n_threads=n_threads, landmarks=given)
         for key in SITE_MEASURES:
             out[key][rows] = getattr(measures, key)
         out["present"][rows] = measures.present
         out["flags"][rows] = measures.flags
+    out["hand_set"] = _hand_set(landmarks, out["flags"])
     return out
 
 
@@ -79,15 +155,17 @@ def _f_wave(latency_ms: float | None) -> tuple[float, bool]:
 
 
 def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
-                       n_threads: int | None = None) -> NerveTable:
-    """Measure and analyze nerve studies (see :func:`nerveconduct.analysis.analyze_nerves`)."""
+                       n_threads: int | None = None, markers: Sequence[Any] | None = None) -> NerveTable:
+    """Measure and analyze nerve studies (see :func:`nerveconduct.analysis.analyze_nerves`);
+    ``markers``: hand-set markers (:func:`landmarks_from_markers`)."""
     counts = np.array([st.n_sites for st in studies], dtype=np.int64)
     all_sites = [s for st in studies for s in st.sites]
     site_in = _site_inputs(all_sites)
     setups = [(st.sampling_rate_hz, st.stimulus_sample, st.polarity, st.traces.shape[1]) for st in studies]
     site_in.update(_measure(setups, counts,
                             lambda members, rows, n: np.concatenate([studies[j].traces for j in members]),
-                            n_threads))
+                            n_threads,
+                            None if markers is None else landmarks_from_markers(markers, studies)))
     f_waves = [_f_wave(st.f_wave_latency_ms) for st in studies]
     nerve_in = {
         "study_id": [st.study_id for st in studies], "nerve_label": [st.nerve for st in studies],
@@ -96,6 +174,8 @@ def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
         "f_wave_studied": [f[1] for f in f_waves],
         "temperature_c": _none_as_nan([st.temperature_c for st in studies]),
         "low_frequency_filter_hz": _none_as_nan([st.low_frequency_filter_hz for st in studies]),
+        "age_years": _none_as_nan([st.age_years for st in studies]),
+        "height_cm": _none_as_nan([st.height_cm for st in studies]),
     }
     return build_table(nerve_in, site_in, limits, studies=studies)
 
@@ -128,6 +208,7 @@ def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None 
         "f_wave_studied": ~np.isnan(latency) | absent,
         "temperature_c": np.asarray(nv["temperature_c"], dtype=float),
         "low_frequency_filter_hz": np.asarray(nv["low_frequency_filter_hz"], dtype=float),
+        "age_years": nv.get("age_years"), "height_cm": nv.get("height_cm"),
     }
     return build_table(nerve_in, site_in, limits)
 
@@ -154,7 +235,8 @@ def _values(name: str, values: Sequence[float | None] | None, n: int) -> np.ndar
 def table_from_values(nerve: str, sites: Sequence[Site], measures: dict[str, Sequence[float | None] | None],
                       limits: NormalLimits, *, side: str | None = None, muscle: str | None = None,
                       f_wave_latency_ms: float | None = None, low_frequency_filter_hz: float | None = None,
-                      temperature_c: float | None = None, study_id: str | None = None) -> NerveTable:
+                      temperature_c: float | None = None, study_id: str | None = None,
+                      age_years: float | None = None, height_cm: float | None = None) -> NerveTable:
     """Analyze one nerve from the machine's numbers (see :func:`nerveconduct.analysis.analyze_values`).
 
     ``measures`` maps :data:`~.table.SITE_MEASURES` names to one value per site (``None`` or
@@ -177,6 +259,7 @@ def table_from_values(nerve: str, sites: Sequence[Site], measures: dict[str, Seq
     nerve_in = {"study_id": [study_id], "nerve_label": [nerve], "side": [side], "muscle": [muscle],
                 "n_sites": np.array([n]), "f_wave_latency_ms": [latency], "f_wave_studied": [studied],
                 "temperature_c": _none_as_nan([temperature_c]),
-                "low_frequency_filter_hz": _none_as_nan([low_frequency_filter_hz])}
+                "low_frequency_filter_hz": _none_as_nan([low_frequency_filter_hz]),
+                "age_years": _none_as_nan([age_years]), "height_cm": _none_as_nan([height_cm])}
     return build_table(nerve_in, site_in, limits, studies=[None])
 

@@ -30,19 +30,37 @@ from ..flags import QUALITY_FLAGS, SEGMENT_FLAG_TEXT, MeasureFlag, SegmentFlag
 from ..limits import NormalLimits
 from ..names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
 from ._nerve_columns import LIMIT_COLUMNS, LimitRows, limit_columns, nerve_flags, per_nerve_extreme
-from .segments import segment_table
+from .segments import SEGMENT_INPUTS, SITE_LANDMARKS, hand_set_values, segment_table
 
 __all__ = [
     "NerveTable", "build_table", "SITE_MEASURES", "LIMIT_COLUMNS", "LIMIT_KEYS",
-    "SEGMENT_VALUES", "NERVE_VALUES", "EXTREMES",
+    "SEGMENT_VALUES", "NERVE_VALUES", "EXTREMES", "LANDMARK_SOURCES", "SOURCES", "NERVE_INPUTS",
 ]
 
 #: Per-site measures carried from ``measure_cmap`` (ms, mV, mV·ms).
 SITE_MEASURES: tuple[str, ...] = (
     "onset_latency_ms", "negative_peak_latency_ms", "negative_peak_amplitude_mv",
     "peak_to_peak_amplitude_mv", "negative_peak_duration_ms", "negative_peak_area_mv_ms",
-    "cmap_duration_ms", "baseline_mv", "noise_mv",
+    "cmap_duration_ms", "baseline_mv", "noise_mv", "negative_end_latency_ms",
+    "positive_peak_latency_ms", "onset_alt_latency_ms",
 )
+
+#: Where a value comes from: found by the detector, or derived from a hand-set marker.
+SOURCES: tuple[str, str] = ("detected", "hand-set")
+#: Site source columns -> the landmark (or the presence) they report on.
+LANDMARK_SOURCES: dict[str, str] = {
+    "onset_latency_source": "onset", "negative_peak_latency_source": "negative_peak",
+    "negative_end_latency_source": "negative_end", "positive_peak_latency_source": "positive_peak",
+    "present_source": "present",
+}
+#: Per-nerve values read at one site: value -> (site measure, ``"dml"`` the DML site or
+#: ``"first"`` the most distal site); their provenance is that site value's.
+NERVE_INPUTS: dict[str, tuple[str, str]] = {
+    "distal_motor_latency_ms": ("onset_latency_ms", "dml"),
+    "distal_amplitude_mv": ("negative_peak_amplitude_mv", "first"),
+    "distal_area_mv_ms": ("negative_peak_area_mv_ms", "first"),
+    "distal_cmap_duration_ms": ("cmap_duration_ms", "first"),
+}
 
 LIMIT_KEYS: tuple[str, ...] = tuple(LIMIT_COLUMNS)
 
@@ -84,18 +102,22 @@ class NerveTable:
         :data:`NERVE_VALUES`, :data:`EXTREMES`, per :data:`LIMIT_COLUMNS` key ``K``:
         ``K_value``, ``K_limit``, ``K_limit_kind``, ``K_pct_of_limit``, ``K_abnormal``
         (-1 unknown, 0, 1), ``K_reason`` (None, or why the comparison is missing), and
-        ``flags`` (tuples of sentences).
+        ``flags`` (tuples of sentences), ``hand_set_values`` (tuples: the value names above
+        derived from hand-set markers).
     site : dict of str to ndarray, shape (n_rows,)
         ``name``, ``canonical``, ``distance_mm``, ``stimulus_intensity_ma``, ``position``
         (0 = most distal), ``nerve_row``, :data:`SITE_MEASURES`, ``present``, ``flags``,
-        ``flag_names`` and the :func:`~.segments.segment_table` columns.
+        ``flag_names``, the :func:`~.segments.segment_table` columns, the
+        :data:`LANDMARK_SOURCES` (``"detected"``/``"hand-set"``) and ``hand_set_values``
+        (tuples of the measure names derived from hand-set markers).
     segment : dict of str to ndarray, shape (n_segments,)
         ``row`` (the proximal site's row), ``nerve_row``, ``index`` (1 = most distal
         segment), ``segment`` (``"distal–proximal"``), ``distal_site``, ``proximal_site``,
         their canonical names, ``distance_mm``, ``cumulative_distance_mm``,
         :data:`SEGMENT_VALUES`, the two sites' amplitudes, ``distal_absent``,
         ``proximal_absent``, ``across_entrapment_site``, ``entrapment_site``,
-        ``from_erbs_point``, ``flags`` (tuples of sentences).
+        ``from_erbs_point``, ``flags`` (tuples of sentences), ``conduction_velocity_source``
+        and ``hand_set_values``.
     studies : tuple of NerveStudy or None, optional
         The studies the nerves were measured from (None per nerve for typed-in values).
     """
@@ -196,8 +218,10 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     site_in : dict of str to ndarray, shape (n_rows,)
         Rows grouped per nerve, distal first: ``name`` (object), ``distance_mm`` (machine
         convention, NaN when unknown), ``stimulus_intensity_ma`` (NaN when unknown), the
-        :data:`SITE_MEASURES` (NaN when absent or not given), ``present`` (bool) and
-        ``flags`` (int, :class:`~nerveconduct.flags.MeasureFlag` bits).
+        :data:`SITE_MEASURES` (NaN when absent or not given), ``present`` (bool),
+        ``flags`` (int, :class:`~nerveconduct.flags.MeasureFlag` bits) and, optionally,
+        ``hand_set`` (a dict: for each landmark of :data:`LANDMARK_SOURCES`, bool per row,
+        set by a hand-set marker; default none).
     limits : NormalLimits
         Normal limits of the comparisons and flags.
     studies : sequence, optional
@@ -223,7 +247,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     site["flag_names"] = _flag_names(site["flags"])
     site.update(segment_table(site, position, site["distance_mm"],
                               not_dml_site=site["canonical"] == "palm"))
-    dml_row = site.pop("dml_row")[starts]
+    dml_all = site.pop("dml_row")
+    dml_row = dml_all[starts]
 
     label = _objects([str(v) for v in np.asarray(nerve_in["nerve_label"], dtype=object).tolist()])
     canonical = _mapped(label, canonical_nerve)
@@ -250,10 +275,60 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     usable = ~seg["across_entrapment_site"] & ~seg["from_erbs_point"]
     for key, (column, how) in EXTREMES.items():
         nerve[key] = per_nerve_extreme(seg[column], seg["nerve_row"], usable, n_nerves, how)
-    rows = LimitRows(canonical, nerve["muscle"], limits)
+    _provenance(site, seg, nerve, site_in.get("hand_set"), dml_all, usable)
+    rows = LimitRows(canonical, nerve["muscle"], limits, age_years=nerve_in.get("age_years"),
+                     height_cm=nerve_in.get("height_cm"))
     limit_columns(nerve, rows)
     nerve["flags"] = nerve_flags(nerve, site, rows)
     return NerveTable(nerve, site, seg, None if studies is None else tuple(studies))
+
+
+def _names_where(masks: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Per row, the tuple of the names whose mask is set (in the dict's order)."""
+    out = _objects([()] * n)
+    names = list(masks)
+    if names:
+        stacked = np.stack([masks[k] for k in names])
+        for i in np.flatnonzero(stacked.any(axis=0)).tolist():
+            out[i] = tuple(k for k, hs in zip(names, stacked[:, i].tolist()) if hs)
+    return out
+
+
+def _source(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, SOURCES[1], SOURCES[0]).astype(object)
+
+
+def _provenance(site: dict[str, np.ndarray], seg: dict[str, np.ndarray], nerve: dict[str, np.ndarray],
+                hand_set: dict[str, Any] | None, dml_all: np.ndarray, usable: np.ndarray) -> None:
+    """The source columns and ``hand_set_values`` (rule and maps: :mod:`.segments`)."""
+    n_rows, n_nerves = len(site["position"]), len(nerve["n_sites"])
+    given = {k: np.zeros(n_rows, dtype=bool) for k in LANDMARK_SOURCES.values()}
+    for key, value in (hand_set or {}).items():
+        given[key] = np.asarray(value, dtype=bool)
+    for column, key in LANDMARK_SOURCES.items():
+        site[column] = _source(given[key])
+    if not any(v.any() for v in given.values()):  # no markers: nothing hand-set
+        site["hand_set_values"] = _objects([()] * n_rows)
+        seg["conduction_velocity_source"] = _source(np.zeros(len(seg["row"]), dtype=bool))
+        seg["hand_set_values"] = _objects([()] * len(seg["row"]))
+        nerve["hand_set_values"] = _objects([()] * n_nerves)
+        return
+    hs = hand_set_values(given, site["position"], dml_all)
+    site["hand_set_values"] = _names_where({k: hs[k] for k in SITE_LANDMARKS}, n_rows)
+    prox, seg_nerve = seg["row"], seg["nerve_row"]
+    seg_hs = {k: hs[k][prox] for k in SEGMENT_INPUTS}
+    seg_hs["distal_amplitude_mv"] = hs["negative_peak_amplitude_mv"][prox - 1]
+    seg_hs["proximal_amplitude_mv"] = hs["negative_peak_amplitude_mv"][prox]
+    seg["conduction_velocity_source"] = _source(seg_hs["conduction_velocity_m_s"])
+    seg["hand_set_values"] = _names_where(seg_hs, len(prox))
+    starts = nerve["first_row"]
+    at = {"dml": dml_all[starts], "first": starts}
+    nerve_hs = {k: hs[m][at[where]] for k, (m, where) in NERVE_INPUTS.items()}
+    nerve_hs["terminal_latency_index"] = hs["terminal_latency_index"][starts]
+    nerve_hs["residual_latency_ms"] = hs["residual_latency_ms"][starts]
+    for key, (column, _) in EXTREMES.items():
+        nerve_hs[key] = np.bincount(seg_nerve[usable & seg_hs[column]], minlength=n_nerves) > 0
+    nerve["hand_set_values"] = _names_where(nerve_hs, n_nerves)
 
 
 def _flag_names(flags: np.ndarray) -> np.ndarray:

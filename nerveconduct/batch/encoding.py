@@ -98,6 +98,8 @@ class Encoder:
         self.csv = csv.writer(self.text, lineterminator="\n")
         self.deflater = zlib.compressobj(1) if compress else None
         self.parts: list[bytes] = []
+        self.blocks: list[str] = []
+        self.block_chars = 0
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Rows given as dicts keyed by column (failure rows), as JSON Lines or CSV."""
@@ -106,6 +108,10 @@ class Encoder:
 
             self.arrow.write_table(rows_table(rows, self.schema))
             return
+        if self.blocks:  # keep the row order: text lines added before these rows go first
+            self.text.write("".join(self.blocks))
+            self.blocks.clear()
+            self.block_chars = 0
         if self.fmt == "jsonl":
             for row in rows:
                 self.text.write(self.json.encode(row))
@@ -123,15 +129,24 @@ class Encoder:
             self.add_lines(rows)
 
     def add_lines(self, lines: list[str]) -> None:
-        """Rows already rendered (:func:`nerveconduct.serialize.render`), one line each."""
+        """Rows already rendered (:func:`nerveconduct.serialize.render`), one line each.
+
+        Kept as joined blocks until the flush (no StringIO copy of every block; the nested
+        records' non-ASCII text made that copy cost as much as their compression)."""
         if lines:
-            self.text.write("\n".join(lines))
-            self.text.write("\n")
-        if self.text.tell() >= self.FLUSH_CHARS:
+            block = "\n".join(lines) + "\n"
+            self.blocks.append(block)
+            self.block_chars += len(block)
+        if self.block_chars + self.text.tell() >= self.FLUSH_CHARS:
             self._flush()
 
     def _flush(self) -> None:
-        data = self.text.getvalue().encode("utf-8")
+        text = self.text.getvalue()
+        if self.blocks:  # rows that came as text lines, after any rows written as dicts
+            text = text + "".join(self.blocks) if text else "".join(self.blocks)
+            self.blocks.clear()
+            self.block_chars = 0
+        data = text.encode("utf-8")
         self.parts.append(data if self.deflater is None else self.deflater.compress(data))
         self.text.seek(0)
         self.text.truncate()

@@ -46,7 +46,9 @@ from .executors import (
     DaskMissingError, dask_backend, inline_backend, ordered_results, pool_backend,
 )
 from .output import BatchResumeError, PartialOutput, partial_paths
-from .task import FORMATS, TABLES, TaskOptions, process_chunk_range, process_range
+from .patient import run_patient_table
+from .task import FORMATS, TaskOptions, process_chunk_range, process_range
+from .task import TABLES as ROW_TABLES
 from .._checks import check_number, check_option
 from ..criteria import DEFAULT_CRITERIA as CRITERIA_DEFAULT
 from ..criteria.registry import get_rule_set
@@ -60,6 +62,8 @@ from ..serialize.records import SCHEMA_VERSION
 __all__ = ["run", "BatchSummary", "BatchResumeError", "DaskMissingError", "TABLES", "FORMATS",
            "DEFAULT_CRITERIA", "DEFAULT_CHUNK_ROWS"]
 
+#: Output tables: one row per nerve, per segment, or per case (patient).
+TABLES: tuple[str, ...] = (*ROW_TABLES, "patient")
 #: Rule sets whose verdicts a batch adds by default.
 DEFAULT_CRITERIA: tuple[str, ...] = CRITERIA_DEFAULT  # the one default list (nerveconduct.criteria)
 #: Trace rows per task by default (read and analyzed in slices of ``READ_ROWS``).
@@ -271,10 +275,12 @@ def run(
         ``overwrite=True`` redoes it).
     overwrite : bool, default False
         Replace an existing output file, or discard a partial output instead of resuming.
-    table : {"nerve", "segment"}, default "nerve"
+    table : {"nerve", "segment", "patient"}, default "nerve"
         One row per nerve (JSON Lines: the nested record of ``nerveconduct analyze`` with its
-        sites, segments, limits and verdicts; CSV, Parquet: the flat nerve row) or one flat row per
-        segment (a nerve with a single site gets one row with its identity only).
+        sites, segments, limits and verdicts; CSV, Parquet: the flat nerve row), one flat row per
+        segment (a nerve with a single site gets one row with its identity only), or one row
+        per case (patient: :mod:`nerveconduct.batch.patient`; ``criteria`` and ``reasons``
+        do not apply: its rule sets are fixed; ``resume`` is refused).
     criteria : sequence of str or RuleSet, default :data:`nerveconduct.criteria.DEFAULT_CRITERIA`
         Rule sets whose verdicts are added to every row (``()`` or None: none).
     limits : NormalLimits, path or None
@@ -344,6 +350,15 @@ def run(
         raise ValueError(f"scheduler must be None, 'local' or a Dask scheduler address such as "
                          f"'tcp://host:8786', got {scheduler!r}")
     rule_sets, table_limits = _rule_sets(criteria), _limits(limits)
+    if table == "patient":  # one row per case: its own streaming pass (batch/patient.py)
+        n_nerves, n_failed, n_traces = run_patient_table(
+            archive, out, fmt, jobs=jobs, chunk_rows=chunk_rows, scheduler=scheduler,
+            limits=table_limits, overwrite=overwrite, resume=resume,
+            keep_identifiers=keep_identifiers, progress=progress)
+        seconds = time.perf_counter() - started
+        return BatchSummary(out=out, n_nerves=n_nerves, n_ok=n_nerves - n_failed,
+                            n_failed=n_failed, n_resumed=0, n_traces=n_traces, seconds=seconds,
+                            traces_per_s=n_traces / seconds if seconds > 0 else 0.0)
 
     with open_archive(archive) as arc:
         path = arc.path.resolve()
@@ -401,3 +416,4 @@ def run(
     return BatchSummary(out=out, n_nerves=n_nerves, n_ok=n_nerves - output.n_failed,
                         n_failed=output.n_failed, n_resumed=n_resumed, n_traces=n_traces,
                         seconds=seconds, traces_per_s=n_traces / seconds if seconds > 0 else 0.0)
+

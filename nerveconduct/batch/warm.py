@@ -11,8 +11,10 @@ after it is safe.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow
 
 from . import task  # noqa: F401  (imported for its dependencies: h5py, criteria, ...)
 from ..measure.cmap import measure_cmap
 
 measure_cmap(np.zeros((1, 64)), 20000.0, stimulus_sample=32, n_threads=1)
+pyarrow.array(np.zeros(1))  # a first array imports pandas (~0.3 s): here, not in each worker

@@ -13,6 +13,7 @@
 from .engine import evaluate, evaluate_many
 from .patient import evaluate_nerve, evaluate_nerves, evaluate_patient
 from .registry import RULE_DIRS_ENV, UnknownRuleSetError, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
+from .ruleset import ITEM_WORDS
 from .tables import RuleSet, RuleSetError, load_rule_set, render_confidence_table
 from .verdicts import LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo, SegmentVerdict
 
@@ -29,4 +30,4 @@ __all__ = [
 #: first is also the default rule set defining conduction block (CIDP-MAG score, plots), the
 #: second the default CIDP rule set (``nerveconduct score cidp``).
 DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
-__all__ += ["DEFAULT_CRITERIA", "render_confidence_table"]
+__all__ += ["DEFAULT_CRITERIA", "render_confidence_table", "ITEM_WORDS"]

@@ -124,7 +124,7 @@ def _shown(nr: NerveResult, k: int, mode: str,
 
 
 def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: int, k: int, mode: str,
-             lln_reason: str, beyond: str = "nearest-site") -> SegmentVerdict:
+             lln_reason: str, beyond: str = "nearest-site", texts: list | None = None) -> SegmentVerdict:
     """Segment ``at`` of ``nr`` (position ``k`` in the decisions ``d``)."""
     short, reasons = rs.short_name, []
     name, entrapment, notes, after = _shown(nr, at, mode, beyond)
@@ -161,14 +161,16 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: 
                 reasons.append(f"compared with {name.split(chr(0x2013))[0]}, the nearest site proximal to the "
                                f"compression site ({after})")
             rules = rs.segment_rules
-            reasons.extend(_rule(rule, rs, nr.nerve, rc, d, k, lln_reason) for rule, rc in zip(rules, d.rules))
+            for rule, rc, col in zip(rules, d.rules, texts or [None] * len(rules)):
+                text = None if col is None else col[k]
+                reasons.append(text if text is not None else _rule(rule, rs, nr.nerve, rc, d, k, lln_reason))
             if excluded == "not-applicable":
                 reasons.append(f"{short}: no rule of this rule set applies to this segment")
             items = tuple(dict.fromkeys(r.item for r, rc in zip(rules, d.rules) if rc.state[k] == _T))
             results = {it: MET[st[k]] for it, st in d.item_states.items()}
     if notes and excluded is None:
         reasons.append(f"measurement notes: {'; '.join(notes)}")
-    return SegmentVerdict(rs.id, label, nr.segments[at].index, name, level, rs.label_for(level), items,
+    return SegmentVerdict(rs.id, label, nr.segments[at].index, name, level, rs.segment_label(level, items), items,
                           reasons, excluded, results)
 
 
@@ -193,15 +195,18 @@ def decisions_as_lists(d: SegmentDecisions) -> SegmentDecisions:
 
 
 def segment_verdicts(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, mode: str,
-                     offset: int = 0, beyond: str = "nearest-site") -> list[SegmentVerdict]:
+                     offset: int = 0, beyond: str = "nearest-site",
+                     texts: list | None = None) -> list[SegmentVerdict]:
     """The verdict of every segment of ``nr``, with reasons.
 
     ``d`` holds the decisions of a segment frame (:func:`decisions_as_lists` form) in which the
-    segments of ``nr`` are at positions ``offset``, ``offset + 1``, ... in segment order.
+    segments of ``nr`` are at positions ``offset``, ``offset + 1``, ... in segment order;
+    ``texts``, the rule sentences :func:`rule_texts` worded for that frame (else worded here).
     """
     comp = nr.limits.get("distal_amplitude")
     lln_reason = (comp.reason if comp is not None and comp.reason else f"no amplitude LLN for {nr.nerve}")
-    return [_segment(rs, nr, label, d, at, offset + at, mode, lln_reason, beyond) for at in range(len(nr.segments))]
+    return [_segment(rs, nr, label, d, at, offset + at, mode, lln_reason, beyond, texts)
+            for at in range(len(nr.segments))]
 
 
 # --- nerve items ----------------------------------------------------------------------------

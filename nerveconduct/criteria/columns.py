@@ -216,10 +216,23 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
         return tuple(dict.fromkeys(r.item for j, r in enumerate(rules) if code >> j & 1))
 
     levels = np.array(_LEVELS_BY_RANK, dtype=object)
-    labels = np.array([rs.label_for(lv) for lv in _LEVELS_BY_RANK], dtype=object)
-    return SegmentColumns(rs.id, levels[d.rank + 1], labels[d.rank + 1], ci.objects_for_codes(mask, items_of),
+    items = ci.objects_for_codes(mask, items_of)
+    return SegmentColumns(rs.id, levels[d.rank + 1], _labels(rs, d.rank, mask, items), items,
                           np.array(EXCLUDED, dtype=object)[d.excluded], d.rank, d.excluded == 0, d.item_states,
                           d if details else None, d.carry_states)
+
+
+def _labels(rs: RuleSet, rank: np.ndarray, mask: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The ``label`` of each segment or nerve: the level's words (``level_scope = "segment"``),
+    else the items met (:meth:`RuleSet.items_text`), worded once per distinct item set."""
+    if rs.level_scope == "segment":
+        return np.array([rs.label_for(lv) for lv in _LEVELS_BY_RANK], dtype=object)[rank + 1]
+    by_rank = np.array([rs.items_text(lv, ()) for lv in _LEVELS_BY_RANK], dtype=object)[rank + 1]
+    met = mask != 0
+    if met.any():
+        texts: dict[tuple[str, ...], str] = {}
+        by_rank[met] = [texts.get(t) or texts.setdefault(t, rs.items_text("", t)) for t in items[met].tolist()]
+    return by_rank
 
 
 def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np.ndarray],
@@ -281,9 +294,10 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
     for j, it in enumerate(order):
         mask |= (states[it] == ci.T).astype(np.int64) << j
     levels = np.array(_LEVELS_BY_RANK, dtype=object)
-    label = np.array([rs.label_for(lv) for lv in _LEVELS_BY_RANK], dtype=object)[rank + 1]
-    label[~has_segment] = "not-assessable"  # serialize._level_label: no segment verdict to word it
     items_met = ci.objects_for_codes(mask, lambda code: tuple(it for j, it in enumerate(order) if code >> j & 1))
+    label = _labels(rs, rank, mask, items_met)
+    if rs.level_scope == "segment":
+        label[~has_segment] = "not-assessable"  # serialize._level_label: no segment verdict to word it
     return NerveColumns(rs.id, levels[rank + 1], label, items_met, rank, states, branches if details else None)
 
 

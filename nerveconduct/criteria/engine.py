@@ -36,6 +36,7 @@ from ._columns_frames import segment_frame
 from ._columns_rules import SegmentDecisions, segment_decisions
 from ._common import at_least, at_most, resolve_options
 from ._reasons import decisions_as_lists, segment_verdicts
+from ._reasons_columns import rule_texts
 from .registry import get_rule_set
 from .tables import RuleSet
 from .verdicts import SegmentVerdict
@@ -75,9 +76,10 @@ def decide_many(nerve_results: list[NerveResult], rs: RuleSet, *, exclude_entrap
     frame = segment_frame(nerve_results)
     d = segment_decisions(rs, frame, mode, excl, erbs, beyond)
     lists = decisions_as_lists(d)
+    texts = rule_texts(rs, lists)
     verdicts, offset = [], 0
     for nr in nerve_results:
-        verdicts.append(segment_verdicts(rs, nr, nerve_label(nr), lists, mode, offset, beyond))
+        verdicts.append(segment_verdicts(rs, nr, nerve_label(nr), lists, mode, offset, beyond, texts))
         offset += len(nr.segments)
     return verdicts, d, frame
 

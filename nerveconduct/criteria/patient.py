@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from ..analysis import NerveResult
 from ._columns_frames import nerve_frame
 from ._reasons import MET, nerve_item_result
+from ._reasons_columns import nerve_item_texts
 from .columns import nerve_decisions
 from .engine import checked_nerve_results, decide_many, nerve_label
 from .registry import get_rule_set
@@ -85,15 +86,19 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
     rs = get_rule_set(rule_set)
     results = checked_nerve_results(nerve_results, "nerve_results")
     seg_verdicts, d, frame = decide_many(results, rs, **overrides)
-    _, states, branches = nerve_decisions(rs, nerve_frame(results), frame["nerve_id"], d.rank,
+    nf = nerve_frame(results)
+    _, states, branches = nerve_decisions(rs, nf, frame["nerve_id"], d.rank,
                                           d.excluded == 0, d.item_states, d.carry_states)
     states = {k: v.tolist() for k, v in states.items()}
     branches = {k: v.tolist() for k, v in branches.items()}
+    item_texts = {item.item: nerve_item_texts(item, rs, nf, states[item.item], branches[item.item])
+                  for item in rs.nerve_items}
     seg_items = []  # (item, label, "<short> <name>: ") of the first rule of each segment item
     for rule in rs.segment_rules:
         if rule.item not in (it for it, _, _ in seg_items):
             name = rule.item if rule.item == rule.label else f"{rule.item} ({rule.label})"
             seg_items.append((rule.item, rule.label, f"{rs.short_name} {name}: "))
+    by_level = rs.level_scope == "segment"  # a segment's level words name it only there
     out = []
     for i, nr in enumerate(results):
         segments = tuple(seg_verdicts[i])
@@ -102,7 +107,8 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
         for it, label, head in seg_items:
             met = MET[states[it][i]]
             if met:
-                where = ", ".join(f"{s.segment} ({s.level})" for s in segments if it in s.items)
+                where = ", ".join(f"{s.segment} ({s.level})" if by_level else s.segment
+                                  for s in segments if it in s.items)
                 text = f"{head}met in {where}"
             elif met is False:
                 text = f"{head}not met in any segment"
@@ -116,10 +122,14 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
                 text = f"{head}not assessable"
             items[it] = ItemResult(it, label, met, (text,))
         for item in rs.nerve_items:
-            items[item.item] = nerve_item_result(item, rs, nr, states[item.item][i], branches[item.item][i])
+            text = item_texts[item.item][i]
+            items[item.item] = (nerve_item_result(item, rs, nr, states[item.item][i], branches[item.item][i])
+                                if text is None else
+                                ItemResult(item.item, item.label, MET[states[item.item][i]], (text,)))
         level = max((s.level for s in segments), key=level_rank, default="not-assessable")
         key = (nr.nerve, (nr.side or "").lower())
-        out.append(NerveVerdict(rs.id, nerve_label(nr), key, items, segments, level))
+        label = "" if rs.level_scope == "segment" else rs.items_text(level, [k for k, v in items.items() if v.met])
+        out.append(NerveVerdict(rs.id, nerve_label(nr), key, items, segments, level, label))
     return out
 
 
@@ -202,6 +212,14 @@ def _criteria_reasons(rs: RuleSet, nerves) -> list[str]:
     return out
 
 
+def _titles(rs: RuleSet, combo) -> str:
+    """The items a combination counts, by their meaning (rule sets whose items are named by a
+    letter, ``item_titles``; at most two items: a longer list is the table's label itself)."""
+    if not rs.item_titles or not combo.items or len(combo.items) > 2:
+        return ""
+    return " [" + "; ".join(f"{it}: {rs.item_title(it)}" for it in combo.items) + "]"
+
+
 def evaluate_patient(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet,
                      **overrides: bool | None) -> PatientVerdict:
     """The patient-level result of a rule set over all the nerves studied.
@@ -234,7 +252,7 @@ def evaluate_patient(nerve_results: Iterable[NerveResult], rule_set: str | RuleS
         ok, carrying = _satisfied(combo, nerves)
         if ok:
             met.append((combo, [nerves[k][0] for k in carrying]))
-    reasons = [f"{rs.short_name}: {c.label}: met in {', '.join(n)}" for c, n in met]
+    reasons = [f"{rs.short_name}: {c.label}{_titles(rs, c)}: met in {', '.join(n)}" for c, n in met]
     reasons.extend(_criteria_reasons(rs, nerves))
     if met:
         best = max(met, key=lambda cn: level_rank(cn[0].level))

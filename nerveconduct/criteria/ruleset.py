@@ -7,6 +7,7 @@ is (:data:`CONFIDENCE_MARKS`; ``docs/criteria.md`` explains the marks).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .verdicts import RuleSetInfo
@@ -14,7 +15,7 @@ from .verdicts import RuleSetInfo
 __all__ = [
     "RuleSetError", "RuleSet", "SegmentRule", "NerveItem", "Combination", "SegmentPair",
     "RatioBand", "Criterion", "ThresholdMark", "MEASURES", "NERVE_MEASURES", "CONFIDENCE_MARKS",
-    "CONFIDENCE_LEGEND", "BEYOND_COMPRESSION", "render_confidence_table",
+    "CONFIDENCE_LEGEND", "BEYOND_COMPRESSION", "LEVEL_SCOPES", "ITEM_WORDS", "render_confidence_table",
 ]
 
 #: What a segment rule's drop is measured on.
@@ -36,6 +37,15 @@ CONFIDENCE_LEGEND = ("marks: primary = confirmed from the primary publication; s
 #: ``beyond_compression`` values (``comparison = "from_distal"``): compare a site beyond a
 #: compression site with the nearest site proximal to it, or leave it unassessed.
 BEYOND_COMPRESSION = ("nearest-site", "excluded")
+#: ``level_scope`` values: whom the table's level words (``level_labels``) describe. "segment":
+#: a segment and a nerve too (a conduction-block finding, e.g. "definite CB"); "patient": the
+#: patient only (e.g. "strongly supportive of demyelination"), so a segment or a nerve is
+#: worded by the items it meets.
+LEVEL_SCOPES = ("segment", "patient")
+#: Item-based wording of a segment or nerve (``level_scope = "patient"``).
+NO_ITEM_MET, NOT_ASSESSABLE, MET_PREFIX = "no item met", "not assessable", "met: "
+#: How an item-worded label starts (one of these three).
+ITEM_WORDS = (MET_PREFIX, NO_ITEM_MET, NOT_ASSESSABLE)
 _COMPARE = (">=", ">", "<=", "<")
 
 
@@ -266,6 +276,8 @@ class RuleSet:
     segment_rules: tuple[SegmentRule, ...] = ()
     nerve_items: tuple[NerveItem, ...] = ()
     combinations: tuple[Combination, ...] = ()
+    level_scope: str = "segment"
+    item_titles: tuple[tuple[str, str], ...] = ()
 
     def label_for(self, level: str) -> str:
         """The table's wording of ``level`` (the level itself when the table has none)."""
@@ -277,6 +289,27 @@ class RuleSet:
             if rule.item == item:
                 return rule.label
         return item
+
+    def item_title(self, item: str) -> str:
+        """An item named by its meaning (``item_titles``, e.g. "CB: amplitude drop ≥30 %"),
+        else its label."""
+        return dict(self.item_titles).get(item) or self.item_label(item)
+
+    def _titled(self, item: str) -> str:
+        title = self.item_title(item)
+        return title if title == item else f"{title} ({item})"
+
+    def items_text(self, level: str, items: Sequence[str]) -> str:
+        """A segment or nerve worded by the items it meets (``level_scope = "patient"``):
+        "met: <item title>; <item title>", "no item met" or "not assessable"."""
+        if items:
+            return MET_PREFIX + "; ".join(self._titled(it) for it in items)
+        return NOT_ASSESSABLE if level == "not-assessable" else NO_ITEM_MET
+
+    def segment_label(self, level: str, items: Sequence[str]) -> str:
+        """The ``label`` of a segment verdict at ``level`` meeting ``items``: the table's level
+        words where they describe a segment (``level_scope = "segment"``), else the items."""
+        return self.label_for(level) if self.level_scope == "segment" else self.items_text(level, items)
 
     def confidence_table(self) -> list[ThresholdMark]:
         """Every threshold of the table with its confidence mark (see :data:`CONFIDENCE_LEGEND`).

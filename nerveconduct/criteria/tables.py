@@ -20,6 +20,7 @@ from .ruleset import (
     _COMPARE,
     BEYOND_COMPRESSION,
     CONFIDENCE_LEGEND,
+    LEVEL_SCOPES,
     CONFIDENCE_MARKS,
     MEASURES,
     NERVE_MEASURES,
@@ -135,7 +136,7 @@ _TOP_SPEC = {
     "kind": (_STR, True), "year": (_INT, False), "url": (_STR, False), "notes": (_STR, False),
     "comparison": (_STR, False), "beyond_compression": (_STR, False), "exclude_entrapment": (_BOOL, False),
     "include_erbs_point": (_BOOL, False), "excluded_nerves": (_STRS, False),
-    "absent_proximal": (_STR, False), "not_evaluated": (_STRS, False),
+    "absent_proximal": (_STR, False), "not_evaluated": (_STRS, False), "level_scope": (_STR, False),
 }
 
 
@@ -269,13 +270,14 @@ def _combination(path: str, where: str, raw: Any, items: set[str]) -> Combinatio
 
 def _parse(doc: dict[str, Any], source: str) -> RuleSet:
     f = _fields(source, "", doc, _TOP_SPEC,
-                extra=("level_labels", "segment_rules", "nerve_items", "combinations"))
+                extra=("level_labels", "item_titles", "segment_rules", "nerve_items", "combinations"))
     _choice(source, "kind", f["kind"], ("conduction-block", "demyelination"))
     _choice(source, "confidence", f["confidence"], _CONFIDENCE)
     _choice(source, "comparison", f.get("comparison", "adjacent"), ("adjacent", "from_distal"))
     _choice(source, "beyond_compression", f.get("beyond_compression", "nearest-site"), BEYOND_COMPRESSION)
     _choice(source, "absent_proximal", f.get("absent_proximal", "not-assessable"),
             ("not-assessable", "possible"))
+    _choice(source, "level_scope", f.get("level_scope", "segment"), LEVEL_SCOPES)
     if "excluded_nerves" in f:
         f["excluded_nerves"] = _nerves(source, "excluded_nerves", f["excluded_nerves"])
     labels = doc.get("level_labels", {})
@@ -292,12 +294,19 @@ def _parse(doc: dict[str, Any], source: str) -> RuleSet:
     if clash:
         raise RuleSetError(source, "nerve_items", f"item ids {sorted(clash)} are also segment-rule items")
     items = {r.item for r in (*seg, *nrv)}
+    titles = doc.get("item_titles", {})
+    if not isinstance(titles, dict):
+        raise RuleSetError(source, "item_titles", f"must be a table item = title, got {titles!r}")
+    for item, text in titles.items():
+        _choice(source, "item_titles", item, sorted(items))
+        _check_type(source, f"item_titles.{item}", text, _STR)
     combos = tuple(_combination(source, f"combinations[{i}]", c, items)
                    for i, c in enumerate(doc.get("combinations", [])))
     if not combos:
         raise RuleSetError(source, "combinations", "at least one combination rule is required "
                            "(how items combine into the patient-level result)")
-    return RuleSet(**f, source=source, level_labels=tuple(labels.items()), segment_rules=seg,
+    return RuleSet(**f, source=source, level_labels=tuple(labels.items()), item_titles=tuple(titles.items()),
+                   segment_rules=seg,
                    nerve_items=nrv, combinations=combos)
 
 

@@ -58,7 +58,11 @@ class SegmentVerdict:
     level : str
         One of :data:`LEVELS`.
     label : str
-        The rule set's own name for the level (e.g. ``"definite CB"``), or the level.
+        How the segment reads: the rule set's own name for the level where it describes a
+        segment (e.g. ``"definite CB"``); for rule sets whose level words describe only a
+        patient (``level_scope = "patient"``, e.g. EAN/PNS 2021 "strongly supportive"), the
+        items met, named by their meaning ("met: CB: amplitude drop ≥30 % (e)", "no item met",
+        "not assessable").
     items : tuple of str
         Rule items met by this segment (e.g. ``("I-E", "I-F")``).
     reasons : list of str
@@ -115,6 +119,10 @@ class NerveVerdict:
         The segment verdicts, in segment order.
     level : str
         Strongest segment level (for conduction-block rule sets).
+    label : str
+        How this nerve reads: the rule set's level words where they describe a nerve (e.g.
+        "definite CB"), else the items met, named by their meaning ("met: CB: amplitude drop
+        ≥30 % (e)", "no item met", "not assessable"); empty when made without a rule set.
     """
 
     rule_set_id: str
@@ -123,6 +131,7 @@ class NerveVerdict:
     items: dict[str, ItemResult]
     segments: tuple[SegmentVerdict, ...]
     level: str
+    label: str = ""
 
     def met_items(self) -> tuple[str, ...]:
         """Ids of the items met on this nerve."""

@@ -4,7 +4,8 @@ The public face of the package (imported lazily, so ``import nerveconduct.io`` p
 neither h5py nor mne until a name is used): :func:`read_many`, :func:`read_case`,
 :func:`detect_format`, :func:`load_sheet`, the archive
 (:func:`write_archive`, :func:`open_archive`), EDF+D, BIDS-EMG and MNE conversion, the
-vendor-format writers used for samples, :func:`atomic_write` (every output goes through it)
+vendor-format writers used for samples, the markers files of hand-set landmarks
+(:func:`read_markers`, :func:`write_markers`, :class:`Marker`), :func:`atomic_write` (every output goes through it)
 and the named errors of :mod:`nerveconduct.io.errors`. ``docs/formats.md`` describes every
 format and the error contract. (:func:`nerveconduct.read` reads one file: ``nerveconduct.io.read``
 is the module that defines it.)
@@ -25,6 +26,10 @@ _EXPORTS = {
     "write_natus_text": "natus_write", "pseudonymize": "pseudonym", "source_key": "pseudonym", "atomic_write": "_atomic",
     "NerveConductIOError": "errors", "FormatError": "errors", "UnknownFormatError": "errors",
     "ArchiveError": "errors", "SheetError": "errors",
+    "Marker": "markers", "MARKER_KINDS": "markers", "MarkerError": "markers",
+    "read_markers": "markers", "write_markers": "markers", "markers_from_json": "markers",
+    "markers_to_json": "markers",
+    "read_values": "values", "ValuesNerve": "values",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -49,7 +49,7 @@ __all__ = [
 FORMAT_NAME = "nerveconduct-archive"
 #: Version written by this code; readers accept any ``1.x`` (unknown extra columns ignored).
 #: 1.1 added ``nerves/f_wave_absent``.
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 _SUPPORTED_MAJOR = 1
 
 #: Nerves (rows of the index tables) read at a time when the index is scanned (checks on
@@ -80,6 +80,8 @@ NERVE_COLUMNS: dict[str, Any] = {
     "low_frequency_filter_hz": np.float64,
     "f_wave_latency_ms": np.float64,
     "f_wave_absent": np.uint8,
+    "age_years": np.float64,
+    "height_cm": np.float64,
     "metadata_json": "str",
     "row_start": np.int64,
     "n_sites": np.int32,
@@ -87,8 +89,10 @@ NERVE_COLUMNS: dict[str, Any] = {
 
 #: Nerve columns added by a minor version: column -> (major, minor) that added it. An
 #: archive of an earlier version may lack them; readers then use the documented default
-#: (``f_wave_absent``: all 0, i.e. a NaN ``f_wave_latency_ms`` means "not studied").
-MINOR_NERVE_COLUMNS: dict[str, tuple[int, int]] = {"f_wave_absent": (1, 1)}
+#: (``f_wave_absent``: all 0, i.e. a NaN ``f_wave_latency_ms`` means "not studied";
+#: ``age_years``, ``height_cm``: NaN, not given).
+MINOR_NERVE_COLUMNS: dict[str, tuple[int, int]] = {"f_wave_absent": (1, 1), "age_years": (1, 2),
+                                                   "height_cm": (1, 2)}
 
 #: One row per trace (stimulation site): column -> numpy dtype.
 SITE_COLUMNS: dict[str, Any] = {

@@ -107,15 +107,16 @@ class _Writer:
 
         Nerve columns added since its version are created with the value that keeps the
         existing rows' meaning (``f_wave_absent`` = 0: a NaN latency there meant "not
-        studied"); the fill value costs no write. A newer minor version is left as it is.
+        studied"; ``age_years``/``height_cm`` NaN: not given); the fill value costs no write. A newer minor version is left as it is.
         """
         nerves = self.f[L.NERVES]
         for name in L.MINOR_NERVE_COLUMNS:
             if name in info["nerve_columns"]:
                 continue
             kind = np.dtype(L.NERVE_COLUMNS[name])
+            fill = kind.type(np.nan) if kind.kind == "f" else kind.type(0)  # NaN: not given
             nerves.create_dataset(name, shape=(self.n_nerves,), maxshape=(None,), dtype=kind,
-                                  chunks=nerves["row_start"].chunks, fillvalue=kind.type(0),
+                                  chunks=nerves["row_start"].chunks, fillvalue=fill,
                                   **self._filters())
         current = L.parse_version(L.FORMAT_VERSION)
         if L.parse_version(info["format_version"]) < current:
@@ -179,7 +180,9 @@ class _Writer:
                                         study_id=study.study_id
                                         if isinstance(study.study_id, str) else None)
             try:
-                meta = L.metadata_to_json(study.metadata, keep_identifiers=self.keep_identifiers)
+                sex = getattr(study, "sex", None)  # free text: kept with the metadata
+                meta = L.metadata_to_json(dict(study.metadata, **({"sex": sex} if sex else {})),
+                                          keep_identifiers=self.keep_identifiers)
             except ArchiveError as exc:
                 raise ArchiveError(exc.detail, path=self.path, location=f"studies[{position}] "
                                    f"(study_id={study.study_id!r})") from exc
@@ -198,6 +201,8 @@ class _Writer:
             nerves["low_frequency_filter_hz"].append(_nan(study.low_frequency_filter_hz))
             nerves["f_wave_latency_ms"].append(_nan(study.f_wave_latency_ms))
             nerves["f_wave_absent"].append(_f_wave_absent(study.f_wave_latency_ms))
+            nerves["age_years"].append(_nan(getattr(study, "age_years", None)))
+            nerves["height_cm"].append(_nan(getattr(study, "height_cm", None)))
             nerves["metadata_json"].append(meta)
             nerves["row_start"].append(self.n_traces + row)
             nerves["n_sites"].append(n_sites)

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .._checks import in_range
-from ..model import POLARITIES, InvalidStudyError, NerveStudy, Site
+from ..model import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, NerveStudy, Site
 from . import _archive_layout as L
 from .errors import ArchiveError
 
@@ -43,8 +43,9 @@ class TraceChunk:
         ``stimulus_sample``, ``polarity``, ``temperature_c``, ``low_frequency_filter_hz``,
         ``f_wave_latency_ms`` (ms; NaN = no latency), ``f_wave_absent`` (bool: True = F-waves
         sought and absent, latency NaN; False with a NaN latency = F-waves not studied;
-        all False for archives older than format 1.1), ``metadata_json``, ``row_start``
-        (global row), ``n_sites``.
+        all False for archives older than format 1.1), ``age_years`` and ``height_cm`` (the
+        patient's, NaN = not given; all NaN before format 1.2), ``metadata_json`` (the
+        patient's ``sex`` is kept there), ``row_start`` (global row), ``n_sites``.
     sites : dict of str to ndarray
         One entry per row: ``name`` (site name), ``distance_mm`` (NaN = unknown),
         ``stimulus_intensity_ma`` (NaN = unknown).
@@ -94,6 +95,7 @@ class TraceChunk:
                           L.none_if_nan(st["stimulus_intensity_ma"][k])) for k in range(a, b)]
             try:
                 metadata = json.loads(nv["metadata_json"][j])
+                sex = metadata.pop("sex", None) if isinstance(metadata, dict) else None
                 out.append(NerveStudy(
                     str(nv["nerve"][j]), nv["side"][j], nv["muscle"][j], sites,
                     self.traces[a:b, :n].copy(), float(nv["sampling_rate_hz"][j]),
@@ -104,7 +106,10 @@ class TraceChunk:
                     study_id=nv["study_id"][j],
                     f_wave_latency_ms=(math.nan if nv["f_wave_absent"][j] else
                                        L.none_if_nan(nv["f_wave_latency_ms"][j])),
-                    metadata=metadata))
+                    metadata=metadata,
+                    age_years=L.none_if_nan(nv["age_years"][j]) if "age_years" in nv else None,
+                    height_cm=L.none_if_nan(nv["height_cm"][j]) if "height_cm" in nv else None,
+                    sex=sex if isinstance(sex, str) else None))
             except json.JSONDecodeError as exc:
                 raise ArchiveError(f"metadata_json is not valid JSON: {exc}",
                                    location=f"nerve {index}") from exc
@@ -144,6 +149,10 @@ class TraceChunk:
         ok &= in_range("sampling_rate_hz", nv["sampling_rate_hz"])
         for quantity in ("temperature_c", "low_frequency_filter_hz"):
             ok &= in_range(quantity, nv[quantity], missing_ok=True)
+        for quantity in ("age_years", "height_cm"):
+            low, high, _ = DEMOGRAPHIC_RANGES[quantity]
+            values = np.asarray(nv.get(quantity, np.full(n, np.nan)), dtype=float)
+            ok &= np.isnan(values) | ((values >= low) & (values <= high))
         absent = np.asarray(nv.get("f_wave_absent", np.zeros(n, dtype=bool)), dtype=bool)
         ok &= absent | in_range("f_wave_latency_ms", nv["f_wave_latency_ms"], missing_ok=True)
         stim = np.asarray(nv["stimulus_sample"])

@@ -143,6 +143,23 @@ class Archive:
         self._require_open()
         return L.read_row_index(self._row_start, self._n_sites, a, b, self.path)
 
+    def study_ids(self, start_nerve: int, stop_nerve: int) -> list[str | None]:
+        """The ``study_id`` (case key) of nerves ``[start_nerve, stop_nerve)`` (``None`` where
+        not stored), read from the nerve table only (no traces).
+
+        Raises
+        ------
+        ArchiveError
+            The column cannot be read (damaged file).
+        """
+        self._require_open()
+        a, b = self._nerve_span(start_nerve, stop_nerve)
+        with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
+                      describe=_read_problem, location=f"{L.NERVES}/study_id, nerves {a}:{b}"):
+            ids = self._nerve_columns["study_id"][a:b].tolist()
+            has = self._nerve_columns["has_study_id"][a:b].tolist()
+        return [str(i) if h else None for i, h in zip(ids, has)]
+
     def nerve_row_ranges(self) -> np.ndarray:
         """Global trace rows of every nerve (the whole index, read from the file).
 
@@ -282,6 +299,9 @@ class Archive:
             values[nerves.pop(flag) == 0] = None
             nerves[name] = values
         nerves["f_wave_absent"] = self._f_wave_absent(nerves, a)
+        for name in ("age_years", "height_cm"):  # added in 1.2: NaN (not given) before
+            if name not in nerves:
+                nerves[name] = np.full(b - a, np.nan)
         nerves["nerve_index"] = np.arange(a, b, dtype=np.int64)
         return TraceChunk(
             traces=traces, n_samples=rows.pop("n_samples").astype(np.int64),

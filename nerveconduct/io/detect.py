@@ -18,7 +18,7 @@ __all__ = ["FORMATS", "FORMAT_NAMES", "detect_format"]
 
 #: Every format name :func:`detect_format` returns.
 FORMATS = ("trace-csv", "nihon-kohden-txt", "natus-txt", "edf", "hdf5-archive", "sheet-json",
-           "sheet-toml", "bids-emg")
+           "sheet-toml", "bids-emg", "values-csv")
 
 #: What each format is, in words a lab recognises (``docs/formats.md`` says which machines
 #: write each one, and what is known of it from a public source or inferred).
@@ -31,7 +31,11 @@ FORMAT_NAMES: dict[str, str] = {
     "sheet-json": "study sheet (JSON)",
     "sheet-toml": "study sheet (TOML)",
     "bids-emg": "BIDS-EMG dataset",
+    "values-csv": "values table (the machine's numbers per site, no waveforms)",
 }
+#: The header cells that make a CSV file a values table (:mod:`nerveconduct.io.values`).
+_VALUES_HEADER = ("nerve", "side", "site", "distance_mm", "onset_latency_ms",
+                  "negative_peak_amplitude_mv")
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _EXTENSIONS = {".csv": "trace-csv", ".txt": "nihon-kohden-txt", ".edf": "edf",
@@ -72,8 +76,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     -------
     str
         ``"trace-csv"``, ``"nihon-kohden-txt"``, ``"natus-txt"``, ``"edf"``,
-        ``"hdf5-archive"``, ``"sheet-json"``, ``"sheet-toml"`` or ``"bids-emg"`` (a folder
-        holding ``dataset_description.json``).
+        ``"hdf5-archive"``, ``"sheet-json"``, ``"sheet-toml"``, ``"bids-emg"`` (a folder
+        holding ``dataset_description.json``) or ``"values-csv"`` (a values table: read it
+        with :func:`nerveconduct.io.values.read_values`).
 
     Raises
     ------
@@ -92,7 +97,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     holds NUL bytes);
     a JSON sheet opens with ``{``; a Nihon Kohden export has a ``"*Wave End"`` line or a
     quoted ``"1"``/``"1-1"`` sample line; a trace CSV has a ``Trace Data``/``Test Item``/
-    ``Trace Label`` row; a TOML sheet has ``key = value`` or ``[table]`` lines.
+    ``Trace Label`` row; a values table's header row names the columns
+    ``nerve, side, site, distance_mm, onset_latency_ms, negative_peak_amplitude_mv``; a TOML
+    sheet has ``key = value`` or ``[table]`` lines.
     """
     p = Path(path)
     if p.is_dir():  # a BIDS-EMG dataset is the one folder we read
@@ -128,6 +135,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "trace-csv"
     first = next((ln for ln in text.splitlines()
                   if ln.strip() and not ln.lstrip().startswith("#")), "")
+    header = {cell.strip().strip('"') for cell in first.split(",")}
+    if all(col in header for col in _VALUES_HEADER):
+        return "values-csv"
     if re.match(r"\s*(\[\[?\s*[A-Za-z_][\w.-]*\s*\]\]?|[A-Za-z_][\w-]*\s*=)", first):
         return "sheet-toml"
     hint = _EXTENSIONS.get(p.suffix.lower())

@@ -37,7 +37,7 @@ from ._ranges import check_range
 from ._text import amplitude_scale_to_mv
 from .edf_write import _MONTHS, _NOTE, _SIGNAL_FIELDS, write_edf
 from .errors import FormatError, Where, boundary, quote
-from .pseudonym import pseudonymize
+from .pseudonym import file_pseudonym, pseudonymize
 
 __all__ = ["read_edf", "write_edf"]
 
@@ -401,5 +401,5 @@ def read_edf(path: str | os.PathLike[str], *, keep_identifiers: bool = False) ->
                     low_frequency_filter_hz=first.get("low_frequency_filter_hz", lff),
                     f_wave_latency_ms=first.get("f_wave_latency_ms"),
                     study_id=first.get("study_id") or pseudonymize(pname, pid)
-                    or pseudonymize("file:" + Path(path).name), metadata=meta))
+                    or file_pseudonym(path), metadata=meta))
         return studies

@@ -29,7 +29,7 @@ import numpy as np
 from ..model import NerveStudy, Site
 from ._text import amplitude_scale_to_mv, parse_date, parse_test_item
 from .errors import FormatError
-from .pseudonym import pseudonymize
+from .pseudonym import file_pseudonym, pseudonymize
 
 __all__ = ["read_natus_text", "looks_like_natus_text", "FORMAT_ID"]
 
@@ -351,7 +351,7 @@ def _study(nv: _Nerve, *, first_trace: int, option_hz: float | None, name: str |
         temperature_c=nv.common("temperature", "Temperature(C)", {"c": 1.0, "": 1.0},
                                 ("[", 0.0, 50.0))[0],
         low_frequency_filter_hz=nv.common("low", "Low(Hz)", _RATE_HZ, _FILTER_HZ)[0],
-        study_id=pseudonymize(name, pid) or pseudonymize("file:" + Path(path).name),
+        study_id=pseudonymize(name, pid) or file_pseudonym(path),
         metadata=metadata)
 
 

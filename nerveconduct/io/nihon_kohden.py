@@ -35,7 +35,7 @@ from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
                     parse_date, parse_samples, parse_test_item)
 from .errors import FormatError, boundary, quote
-from .pseudonym import pseudonymize
+from .pseudonym import file_pseudonym, pseudonymize
 
 __all__ = ["read_nihon_kohden_txt", "write_nihon_kohden_txt"]
 
@@ -215,7 +215,7 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
         temperature_c=scalar("temperature_c", "temperature", "temp"),
         low_frequency_filter_hz=scalar("low_frequency_filter_hz", "low cut", "low filter",
                                        "lff", "high pass"),
-        study_id=pseudonymize(pname_s, pid_s) or pseudonymize("file:" + Path(path).name),
+        study_id=pseudonymize(pname_s, pid_s) or file_pseudonym(path),
         metadata=metadata,
     )
 

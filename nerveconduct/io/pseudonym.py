@@ -16,7 +16,7 @@ import hmac
 import os
 import re
 
-__all__ = ["PSEUDONYM_KEY_ENV", "pseudonymize", "normalize_identifier", "source_key"]
+__all__ = ["PSEUDONYM_KEY_ENV", "pseudonymize", "normalize_identifier", "source_key", "file_pseudonym"]
 
 #: Environment variable that overrides the fixed project key.
 PSEUDONYM_KEY_ENV = "NERVECONDUCT_PSEUDONYM_KEY"
@@ -104,4 +104,19 @@ def source_key(path: str | os.PathLike[str] | None, *, key: bytes | str | None =
     name = os.path.basename(os.fspath(path))
     digest = pseudonymize("file", name, key=key)
     return None if digest is None else _SOURCE_PREFIX + digest[len(_PREFIX):]
+
+
+
+def file_pseudonym(file_name: str | os.PathLike[str], *, key: bytes | str | None = None) -> str | None:
+    """The case key of a file that names no patient: one pseudonym per file (its base name).
+
+    Readers give a study this ``study_id`` when the export has no patient fields, so the
+    studies of one file still make one case (and two such files two cases).
+
+    Examples
+    --------
+    >>> file_pseudonym("/a/median.csv", key="k") == file_pseudonym("median.csv", key="k")
+    True
+    """
+    return pseudonymize("file:" + os.path.basename(os.fspath(file_name)), key=key)
 

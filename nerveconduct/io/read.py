@@ -76,6 +76,11 @@ def _read_format(path: Path, fmt: str, sheet: StudySheet | None, *, keep_identif
         from .bids_read import read_bids  # lazy: only when a BIDS dataset folder is read
 
         studies = read_bids(path)
+    elif fmt == "values-csv":
+        raise FormatError("a values table (the machine's numbers per site, no waveforms) holds "
+                          "no nerve study to read: analyze it with nerveconduct.analysis."
+                          "analyze_values (nerveconduct.io.read_values gives its arguments) or "
+                          "'nerveconduct analyze --values FILE'", path=path, location="line 1")
     elif fmt == "hdf5-archive":
         from .archive import open_archive  # lazy: h5py only when an archive is read
 
@@ -145,6 +150,8 @@ def _read_sheet_files(sheet: StudySheet, *, keep_identifiers: bool,
     for entry in sheet.nerves:
         if entry.file and entry.file not in files:
             files.append(entry.file)
+    if not files and sheet.values:
+        return []  # the machine's numbers only ([[values]]): no waveform to read
     if not files:
         raise SheetError("the sheet names no waveform file (nerves[].file); pass it as "
                          "read(waveform_file, sheet=...) instead", path=sheet.path,

@@ -1,6 +1,9 @@
 """Study sheets (JSON or TOML): what a waveform file lacks, and the case's clinical context.
 
-A sheet names the case (``case_id``, ``study_date``), may give what a report's header prints
+A sheet names the case (``case_id``, ``study_date``; every study read with the sheet gets the
+``case_id`` as its case key), may give the machine's numbers of nerves recorded without
+waveforms (``[[values]]``, one table per site, as a values table's rows:
+:mod:`nerveconduct.io.values`), may give what a report's header prints
 (:data:`CASE_DETAILS`: ``age_years``, ``height_cm``, ``sex``, ``indication``,
 ``referring_physician``, ``technician``, ``interpreting_physician``, ``impression``,
 ``notes``), gives the clinical items scores need (``clinical``, ``mmn``, ``paraprotein``),
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..model import DEMOGRAPHIC_RANGES
 from .errors import SheetError, boundary, quote
 
 __all__ = ["SheetSite", "SheetNerve", "StudySheet", "load_sheet", "parse_sheet",
@@ -36,9 +40,9 @@ CLINICAL_ITEMS = ("length_dependent_sensory", "ataxia", "tremor", "relapsing_or_
 #: free text, printed as given).
 CASE_DETAILS = ("age_years", "height_cm", "sex", "indication", "referring_physician",
                 "technician", "interpreting_physician", "impression", "notes")
-_DETAIL_NUMBERS = {"age_years": (0.0, 130.0), "height_cm": (20.0, 280.0)}
+_DETAIL_NUMBERS = {k: (lo, hi) for k, (lo, hi, _) in DEMOGRAPHIC_RANGES.items()}
 _TOP_KEYS = {"case_id", "study_date", "clinical", "mmn", "paraprotein", "nerves",
-             "sampling_rate_hz", *CASE_DETAILS}
+             "sampling_rate_hz", "values", "markers", *CASE_DETAILS}
 _NERVE_KEYS = {"file", "nerve", "side", "muscle", "temperature_c", "low_frequency_filter_hz",
                "f_wave_latency_ms", "sampling_rate_hz", "sites", "trace", "record", "notes"}
 _SITE_KEYS = {"name", "distance_mm", "stimulus_intensity_ma"}
@@ -73,7 +77,13 @@ class SheetNerve:
 
 @dataclass(frozen=True)
 class StudySheet:
-    """A parsed study sheet; ``path`` is where it was read from (``None`` for a mapping)."""
+    """A parsed study sheet; ``path`` is where it was read from (``None`` for a mapping).
+
+    ``values`` holds the nerves of its ``[[values]]`` rows (the machine's numbers, one row per
+    site: :class:`~nerveconduct.io.values.ValuesNerve`), checked as a values table is.
+    ``markers`` names a markers file of hand-set landmarks (``docs/formats.md``, "Markers
+    file"), relative to the sheet; the commands read it when no ``--markers`` is given.
+    """
 
     path: Path | None
     case_id: str | None = None
@@ -84,6 +94,8 @@ class StudySheet:
     sampling_rate_hz: float | None = None
     nerves: tuple[SheetNerve, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    values: tuple[Any, ...] = ()
+    markers: str | None = None
 
     def case_details(self) -> dict[str, Any]:
         """The :data:`CASE_DETAILS` the sheet gives, as keyword arguments of
@@ -287,7 +299,26 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
     return StudySheet(
         Path(path) if path is not None else None, _text(top.get("case_id"), "case_id", path),
         date, clinical, dict(top.get("mmn", {})), paraprotein,
-        _number(top.get("sampling_rate_hz"), "sampling_rate_hz", path), tuple(entries), details)
+        _number(top.get("sampling_rate_hz"), "sampling_rate_hz", path), tuple(entries), details,
+        _values(top.get("values"), path), _text(top.get("markers"), "markers", path))
+
+
+def _values(rows: Any, path: Any) -> tuple[Any, ...]:
+    """The ``[[values]]`` rows as nerves (:func:`nerveconduct.io.values.parse_values`); a bad
+    row is a SheetError naming ``values[i]``."""
+    if rows is None:
+        return ()
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, Mapping) for r in rows):
+        raise SheetError("must be a non-empty list of tables (one per site: nerve, side, site, "
+                         "distance_mm, onset_latency_ms, negative_peak_amplitude_mv, ...)",
+                         path=path, location="values")
+    from .errors import FormatError
+    from .values import parse_values
+
+    try:
+        return tuple(parse_values([(f"values[{i}]", r) for i, r in enumerate(rows)]))
+    except FormatError as exc:
+        raise SheetError(exc.detail, path=path, location=exc.location) from None
 
 
 def _notes(value: Any, where: str, path: Any) -> str | None:

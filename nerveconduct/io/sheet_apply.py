@@ -3,7 +3,9 @@
 Each sheet entry (:class:`~.sheet.SheetNerve`) selects the study it describes (by file,
 trace selector, nerve and side) and fills in or corrects its nerve, side, muscle, sites,
 distances, temperature, filter and F-wave latency; a conflict between the file and the sheet
-is recorded in ``metadata["sheet_conflicts"]`` (``docs/formats.md``, "Study sheet").
+is recorded in ``metadata["sheet_conflicts"]`` (``docs/formats.md``, "Study sheet"). The
+sheet's ``case_id`` becomes every study's case key (``study_id``); the pseudonym the export's
+patient fields gave is kept as ``metadata["patient_key"]``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from ..model import NerveStudy, Site
 from ..names import canonical_nerve
 from .errors import SheetError, quote
-from .pseudonym import pseudonymize
+from .pseudonym import file_pseudonym
 from .sheet import SheetNerve, StudySheet
 
 __all__ = ["apply_sheet"]
@@ -28,7 +30,8 @@ def _rebuild(study: NerveStudy, **changes: Any) -> NerveStudy:
                 stimulus_sample=study.stimulus_sample, polarity=study.polarity,
                 temperature_c=study.temperature_c,
                 low_frequency_filter_hz=study.low_frequency_filter_hz, study_id=study.study_id,
-                f_wave_latency_ms=study.f_wave_latency_ms, metadata=dict(study.metadata))
+                f_wave_latency_ms=study.f_wave_latency_ms, metadata=dict(study.metadata),
+                age_years=study.age_years, height_cm=study.height_cm, sex=study.sex)
     args.update(changes)
     return NerveStudy(args.pop("nerve"), args.pop("side"), args.pop("muscle"), args.pop("sites"),
                       args.pop("traces"), args.pop("sampling_rate_hz"), **args)
@@ -100,10 +103,28 @@ def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStud
         meta["sheet_conflicts"] = conflicts
     if sheet.study_date and not meta.get("study_date"):
         meta["study_date"] = sheet.study_date
-    source = meta.get("source_file")
-    if sheet.case_id and source and study.study_id == pseudonymize("file:" + source):
-        changes["study_id"] = sheet.case_id  # the file had no identifiers: use the case's id
     return _rebuild(study, metadata=meta, **changes)
+
+
+def _case_fields(study: NerveStudy, sheet: StudySheet) -> NerveStudy:
+    """The sheet's case key and the patient's demographics, on a study read with it.
+
+    The sheet names the case: every study read with it belongs to it (``study_id``). The
+    pseudonym the export's own patient fields gave is kept as ``metadata["patient_key"]``,
+    so files of two patients under one sheet can still be told apart. Age, height and sex
+    fill what the study lacks.
+    """
+    changes: dict[str, Any] = {}
+    meta = dict(study.metadata)
+    if sheet.case_id and study.study_id != sheet.case_id:
+        source = meta.get("source_file")
+        if study.study_id and not (source and study.study_id == file_pseudonym(source)):
+            meta["patient_key"] = study.study_id
+        changes["study_id"] = sheet.case_id
+    for name in ("age_years", "height_cm", "sex"):
+        if getattr(study, name) is None and sheet.details.get(name) is not None:
+            changes[name] = sheet.details[name]
+    return _rebuild(study, metadata=meta, **changes) if changes else study
 
 
 def _key(nerve: str | None, side: str | None) -> tuple[str | None, str | None]:
@@ -112,7 +133,14 @@ def _key(nerve: str | None, side: str | None) -> tuple[str | None, str | None]:
 
 def apply_sheet(studies: Sequence[NerveStudy], sheet: StudySheet, *,
                 source_file: str | None = None) -> list[NerveStudy]:
-    """Fill the studies read from one file with what the sheet's matching entries give.
+    """Fill the studies read from one file with what the sheet gives (:func:`_apply_entries`),
+    then give each the sheet's case key and demographics (:func:`_case_fields`)."""
+    return [_case_fields(s, sheet) for s in _apply_entries(studies, sheet, source_file=source_file)]
+
+
+def _apply_entries(studies: Sequence[NerveStudy], sheet: StudySheet, *,
+                   source_file: str | None = None) -> list[NerveStudy]:
+    """The studies read from one file, filled with what the sheet's matching entries give.
 
     Entries naming ``source_file`` are used when there are any, else entries naming no file.
     Entries with a ``trace``/``record`` selector build their nerve from those traces/records

@@ -42,7 +42,7 @@ from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
                     parse_date, parse_samples, parse_test_item, to_float)
 from .errors import FormatError, boundary, quote
-from .pseudonym import pseudonymize
+from .pseudonym import file_pseudonym, pseudonymize
 
 __all__ = [
     "read_trace_csv",
@@ -234,7 +234,7 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
     return NerveStudy(
         nerve or "unknown", side, muscle, sites, traces, rate, stimulus_sample=stimulus_sample,
         temperature_c=temperature, low_frequency_filter_hz=lff,
-        study_id=pseudonymize(pname, pid) or pseudonymize("file:" + Path(path).name),
+        study_id=pseudonymize(pname, pid) or file_pseudonym(path),
         metadata=metadata,
     )
 

@@ -6,6 +6,7 @@ from .cmap import (
     CmapMeasures,
     measure_cmap,
     CMAP_MEASURE_FIELDS,
+    LANDMARKS,
     POLARITIES,
     kernel_cache_ready,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "CmapMeasures",
     "measure_cmap",
     "CMAP_MEASURE_FIELDS",
+    "LANDMARKS",
     "POLARITIES",
     "kernel_cache_ready",
     "SnapMeasures",

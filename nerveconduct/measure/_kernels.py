@@ -19,15 +19,21 @@ import numpy as np
 from numba import literal_unroll
 
 from ..flags import MeasureFlag
+from ._onset import BLOCK as _ONSET_BLOCK, baseline_deviation_onset
 
-F_ONSET, F_NEG_LAT, F_NEG_AMP, F_P2P, F_NEG_DUR, F_AREA, F_CMAP_DUR, F_BASE, F_NOISE = range(9)
-N_FIELDS = 9
+(F_ONSET, F_NEG_LAT, F_NEG_AMP, F_P2P, F_NEG_DUR, F_AREA, F_CMAP_DUR, F_BASE, F_NOISE, F_NEG_END,
+ F_POS_LAT, F_ONSET_ALT) = range(12)
+N_FIELDS = 12
+#: Columns of the landmark input ``lm`` (ms after the stimulus, NaN = detect).
+L_ONSET, L_NEG_PEAK, L_NEG_END, L_POS_PEAK = range(4)
+N_LANDMARKS = 4
 (I_MIN_BASE, I_TAIL, I_MIN_POST, I_SMOOTH_H, I_FIT_H, I_ONSET_FIT_H, I_ART_RUN, I_ART_PEAK_WIN,
- I_MIN_WIDTH, I_MAX_GAP, I_LOCAL_WIN, I_LOCAL_GUARD) = range(12)
-N_CFG_I = 12
+ I_MIN_WIDTH, I_MAX_GAP, I_LOCAL_WIN, I_LOCAL_GUARD, I_ALT_RUN) = range(13)
+N_CFG_I = 13
 (C_DT_MS, C_ONSET_MV, C_ART_K, C_ART_FLOOR_MV, C_ART_TAU_SAMPLES, C_DET_K, C_DET_FLOOR_MV,
- C_LOW_SNR_K, C_DUR_FRACTION, C_DUR_K, C_LOCAL_K, C_LOCAL_MIN_MV, C_FIT_TOL_K) = range(13)
-N_CFG_F = 13
+ C_LOW_SNR_K, C_DUR_FRACTION, C_DUR_K, C_LOCAL_K, C_LOCAL_MIN_MV, C_FIT_TOL_K, C_ALT_K,
+ C_DISAGREE_MS) = range(15)
+N_CFG_F = 15
 
 _ABSENT = int(MeasureFlag.ABSENT)
 _LOW_SNR = int(MeasureFlag.LOW_SNR)
@@ -38,11 +44,14 @@ _OVERLAP = int(MeasureFlag.ARTIFACT_OVERLAP)
 _POLARITY = int(MeasureFlag.POLARITY_SUSPECT)
 _UNMEASURABLE = int(MeasureFlag.UNMEASURABLE)
 _TRUNCATED = int(MeasureFlag.TRUNCATED)
+_DISAGREE = int(MeasureFlag.ONSETS_DISAGREE)
+_HAND_SET = int(MeasureFlag.HAND_SET_RESPONSE)
 _NONFINITE = -1  # internal return code of _core: repair the trace and measure it again
 _FLAT_MV = 1e-9  # below this, noise/artifact/deflections count as none (a flat line)
 _HUGE_MV = 1e150  # beyond this, squares and sums of samples may overflow: UNMEASURABLE
 
 BLOCK = 16  # samples per min/max summary of the smoothed trace
+assert BLOCK == _ONSET_BLOCK  # the second onset detector reads the same summaries
 SMOOTH_WIDTHS = (3, 5, 7, 9, 11, 13)  # box widths compiled as constants (vectorized loops)
 MAX_SMOOTH_H = 6
 
@@ -291,8 +300,29 @@ def _interp_integral(x, sign, base, p, q):
 
 
 @_jit
-def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
-    """Measure one trace ``x[:n]`` into ``out[:, r]``; returns its flags or ``_NONFINITE``."""
+def _value_at(x, sign, base, p):
+    """``sign*x - base`` at fractional sample ``p`` (linear interpolation): a hand-set peak."""
+    i = min(int(math.floor(p)), x.shape[0] - 2)
+    v0 = sign * x[i] - base
+    return v0 + (sign * x[i + 1] - base - v0) * (p - i)
+
+
+@_jit
+def _at(lm, r, c, s, dt_ms, n):
+    """Landmark ``c`` of row ``r`` as a fractional sample in ``[0, n - 1]`` (NaN: detect)."""
+    t = lm[r, c]
+    if t != t:
+        return np.nan
+    return min(max(s + t / dt_ms, 0.0), n - 1.0)
+
+
+@_jit
+def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm):
+    """Measure one trace ``x[:n]`` into ``out[:, r]``; returns its flags or ``_NONFINITE``.
+
+    With ``has_lm``, row ``r`` of ``lm`` holds hand-set landmarks (ms, NaN = detect): each
+    replaces the detected one, and the measures that depend on it follow from it.
+    """
     flags = 0
     for f in range(N_FIELDS):
         out[f, r] = np.nan
@@ -303,6 +333,13 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
         return _UNMEASURABLE
     h = cfg_i[I_SMOOTH_H]
     dt_ms = cfg_f[C_DT_MS]
+    g_on = g_pk = g_end = g_pos = np.nan
+    if has_lm:
+        g_on = _at(lm, r, L_ONSET, s, dt_ms, n)
+        g_pk = _at(lm, r, L_NEG_PEAK, s, dt_ms, n)
+        g_end = _at(lm, r, L_NEG_END, s, dt_ms, n)
+        g_pos = _at(lm, r, L_POS_PEAK, s, dt_ms, n)
+    forced = g_on == g_on or g_pk == g_pk or g_end == g_end or g_pos == g_pos
 
     # -- 1. baseline and noise: pre-stimulus samples, or the trace's tail when too few.
     b0, b1 = 0, s
@@ -388,17 +425,26 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
         if j < hi and vs[j] > 0.0:
             flags |= _POLARITY
 
-    # -- 5. presence: deep enough and sustained (a run at half the detection level).
+    # -- 5. presence: deep enough and sustained (a run at half the detection level); a
+    # hand-set landmark overrides a "no response" (HAND_SET_RESPONSE).
     if depth < det:
-        return flags | _ABSENT
-    need = cfg_i[I_MIN_WIDTH]
-    jl = jr = k_mn
-    while jl > a_end and k_mn - jl + 1 < need and vs[jl - 1] <= -0.5 * det:
-        jl -= 1
-    while jr < n - 1 and jr - jl + 1 < need and vs[jr + 1] <= -0.5 * det:
-        jr += 1
-    if jr - jl + 1 < need:
-        return flags | _ABSENT
+        if not forced:
+            return flags | _ABSENT
+        flags |= _HAND_SET
+    else:
+        need = cfg_i[I_MIN_WIDTH]
+        jl = jr = k_mn
+        while jl > a_end and k_mn - jl + 1 < need and vs[jl - 1] <= -0.5 * det:
+            jl -= 1
+        while jr < n - 1 and jr - jl + 1 < need and vs[jr + 1] <= -0.5 * det:
+            jr += 1
+        if jr - jl + 1 < need:
+            if not forced:
+                return flags | _ABSENT
+            flags |= _HAND_SET
+    if g_pk == g_pk and flags & _HAND_SET:  # no response found: search from the hand-set peak
+        k_mn = min(max(int(round(g_pk)), lo), hi - 1)
+        depth = -vs[k_mn] if vs[k_mn] < 0.0 else depth
 
     # -- 6. onset, from the pre-stimulus or (if it differs) the local pre-take-off baseline.
     level = cfg_f[C_ONSET_MV]
@@ -417,27 +463,46 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
         if abs(local) > max(cfg_f[C_LOCAL_K] * se, cfg_f[C_LOCAL_MIN_MV]):
             offset = local
     thr = offset - level
-    onset = _cross(vs, 1.0, 0.0, j10 + 1 if thr >= -lh else k_mn, a_end - 1, -1, thr)
-    if onset != onset:
-        flags |= _OVERLAP  # the take-off is hidden by the artifact: no onset, no durations
+    rbase = base + offset
+    if g_on == g_on:
+        onset = g_on
     else:
-        onset = _refine_crossing(x, a_end, n, onset, cfg_i[I_ONSET_FIT_H], sign, base, thr,
-                                 tol, -1, min(int(onset) + 2 * h + 1, k_mn), a_end - 1)
+        onset = _cross(vs, 1.0, 0.0, j10 + 1 if thr >= -lh else k_mn, a_end - 1, -1, thr)
+        if onset != onset:
+            flags |= _OVERLAP  # the take-off is hidden by the artifact: no onset, no durations
+        else:
+            onset = _refine_crossing(x, a_end, n, onset, cfg_i[I_ONSET_FIT_H], sign, base, thr,
+                                     tol, -1, min(int(onset) + 2 * h + 1, k_mn), a_end - 1)
     out[F_ONSET, r] = (onset - s) * dt_ms
+    # the second opinion (measure._onset): departure from the baseline by k x the smoothed
+    # baseline's RMS (white noise: noise / sqrt(box width))
+    alt = baseline_deviation_onset(x, vs, sign, rbase, offset, a_end, k_mn,
+                                   max(cfg_f[C_ALT_K] * noise / math.sqrt(2 * h + 1), level),
+                                   cfg_i[I_ALT_RUN], h, lo, bmin, bmax)
+    out[F_ONSET_ALT, r] = (alt - s) * dt_ms
+    if g_on != g_on and abs(alt - onset) * dt_ms > cfg_f[C_DISAGREE_MS]:
+        flags |= _DISAGREE
 
     # -- 7, 8. negative peak and the following positive peak, from the response's baseline.
-    rbase = base + offset
     out[F_BASE, r] = rbase
     hp = cfg_i[I_FIT_H]
-    pk_pos, pk_val = _refine_min(x, a_end, n, k_mn, hp, sign, rbase, tol)
+    if g_pk == g_pk:
+        pk_pos, pk_val = g_pk, _value_at(x, sign, rbase, g_pk)
+    else:
+        pk_pos, pk_val = _refine_min(x, a_end, n, k_mn, hp, sign, rbase, tol)
     amp = -pk_val
     out[F_NEG_LAT, r] = (pk_pos - s) * dt_ms
     out[F_NEG_AMP, r] = amp
     if amp < cfg_f[C_LOW_SNR_K] * noise:
         flags |= _LOW_SNR
     mx_after, k_mx = _max_after(vs, bmax, lo, hi, k_mn)
-    if k_mx >= 0:
-        out[F_P2P, r] = -_refine_min(x, a_end, n, k_mx, hp, -sign, -rbase, tol)[1] - pk_val
+    if g_pos == g_pos:
+        out[F_POS_LAT, r] = (g_pos - s) * dt_ms
+        out[F_P2P, r] = _value_at(x, sign, rbase, g_pos) - pk_val
+    elif k_mx >= 0:
+        pos_pos, pos_val = _refine_min(x, a_end, n, k_mx, hp, -sign, -rbase, tol)
+        out[F_POS_LAT, r] = (pos_pos - s) * dt_ms
+        out[F_P2P, r] = -pos_val - pk_val
     else:
         flags |= _TRUNCATED  # nothing after the negative peak: the sweep ends there
     if (x[k_mn - 1] == x[k_mn] == x[k_mn + 1]) or (
@@ -446,19 +511,22 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
 
     # -- 9. negative-peak duration and area: onset -> return to baseline after the peak.
     hq = cfg_i[I_ONSET_FIT_H]
-    cross = _cross(vs, 1.0, 0.0, k_mn, n, 1, offset)
+    found = _cross(vs, 1.0, 0.0, k_mn, n, 1, offset)  # the detected return (smoothed)
+    cross = g_end if g_end == g_end else found
     if cross != cross:
         flags |= _TRUNCATED  # no return to baseline after the negative peak within the sweep
     else:
-        cross = _refine_crossing(x, a_end, n, cross, hq, sign, base, offset, tol, 1,
-                                 max(k_mn, int(cross) - 2 * h - 1), n)
+        if g_end != g_end:
+            cross = _refine_crossing(x, a_end, n, cross, hq, sign, base, offset, tol, 1,
+                                     max(k_mn, int(cross) - 2 * h - 1), n)
+        out[F_NEG_END, r] = (cross - s) * dt_ms
         if onset == onset:
             out[F_NEG_DUR, r] = (cross - onset) * dt_ms
             out[F_AREA, r] = -_interp_integral(x, sign, rbase, onset, cross) * dt_ms
 
     # -- 10. CMAP duration: onset -> return to baseline after the last negative peak deeper
-    # than the fraction of the amplitude (and than 5x the smoothed baseline RMS, computed only
-    # when it can matter: box smoothing never raises the RMS).
+    # than the fraction of the amplitude (and than 5x the smoothed baseline RMS, where it can
+    # matter: box smoothing does not raise the RMS).
     dthr = cfg_f[C_DUR_FRACTION] * amp
     if dthr < cfg_f[C_DUR_K] * noise:
         noise_s = noise / math.sqrt(2 * h + 1)
@@ -468,14 +536,21 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r):
         dthr = max(dthr, cfg_f[C_DUR_K] * noise_s)
     j = max(_last_at_or_below(vs, bmin, lo, hi, offset - dthr), k_mn)
     last = cross
-    if j > k_mn:
+    # a later negative peak; with a hand-set end, only one after the detected return
+    if j > k_mn if g_end != g_end else (found == found and j > found):
         last = _cross(vs, 1.0, 0.0, j, n, 1, offset)
         if last != last:
             flags |= _TRUNCATED  # a later negative peak does not return within the sweep
         else:
             last = _refine_crossing(x, a_end, n, last, hq, sign, base, offset, tol, 1,
                                     max(j, int(last) - 2 * h - 1), n)
+            if g_end == g_end and last < g_end:
+                last = g_end
     out[F_CMAP_DUR, r] = (last - onset) * dt_ms
+    for c, f in ((L_ONSET, F_ONSET), (L_NEG_PEAK, F_NEG_LAT), (L_NEG_END, F_NEG_END),
+                 (L_POS_PEAK, F_POS_LAT)):
+        if has_lm and lm[r, c] == lm[r, c]:
+            out[f, r] = lm[r, c]  # a hand-set time as given (not through samples)
     return flags
 
 
@@ -512,8 +587,13 @@ def _repair(x, n, s, max_gap, buf):
 
 
 @_jit
-def measure_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out):
-    """Measure every row of ``x2d`` (``(M, n)``) into ``out[:, r]``, flags and presence."""
+def measure_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out, lm, absent, has_lm):
+    """Measure every row of ``x2d`` (``(M, n)``) into ``out[:, r]``, flags and presence.
+
+    With ``has_lm``: ``lm`` (``(M, N_LANDMARKS)``, ms, NaN = detect) holds hand-set landmarks
+    and ``absent`` (``(M,)``) hand-set "no response" (measures NaN but baseline and noise;
+    ABSENT, keeping only the flags that describe the recording).
+    """
     m_rows, n = x2d.shape
     vs = np.empty(n)
     tmp = np.empty(n)
@@ -521,15 +601,20 @@ def measure_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out):
     bmin = np.empty(n // BLOCK + 1)
     bmax = np.empty(n // BLOCK + 1)
     for r in range(m_rows):
-        fl = _core(x2d[r], n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r)
+        fl = _core(x2d[r], n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm)
         if fl == _NONFINITE:
             m = _repair(x2d[r], n, s, cfg_i[I_MAX_GAP], buf)
             fl = _NONFINITE if m < 0 else _core(buf, m, s, sign, cfg_i, cfg_f, vs, tmp,
-                                                 bmin, bmax, out, r)
+                                                 bmin, bmax, out, r, lm, has_lm)
             if fl == _NONFINITE:
                 for f in range(N_FIELDS):
                     out[f, r] = np.nan
                 fl = _UNMEASURABLE
             fl |= _NAN
+        if has_lm and absent[r]:
+            for f in range(N_FIELDS):
+                if f != F_BASE and f != F_NOISE:
+                    out[f, r] = np.nan
+            fl = (fl & (_NAN | _SHORT_BASE | _UNMEASURABLE)) | _ABSENT
         flags_out[r] = fl
         present_out[r] = (fl & (_ABSENT | _UNMEASURABLE)) == 0

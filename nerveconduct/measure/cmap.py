@@ -18,7 +18,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -28,7 +28,8 @@ from ..flags import MeasureFlag
 from ._batch import BatchMeasures, run_in_chunks
 from ..model import POLARITIES  # allowed values of ``polarity`` (the model's ground floor)
 
-__all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "kernel_cache_ready"]
+__all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "LANDMARKS",
+           "kernel_cache_ready"]
 
 
 # Method constants (documented in measure_cmap's Notes; times in ms).
@@ -55,12 +56,19 @@ LOCAL_GUARD_MS = 0.5           #: ... ending at least this long before the 10 % 
 LOCAL_BASELINE_K = 4.0         #: ... used when it differs from baseline by this many SE
 LOCAL_BASELINE_MIN_MV = 0.005  #: ... and by at least this much (mV)
 MAX_GAP_MS = 0.25              #: longest run of NaN samples filled by interpolation
+ALT_ONSET_NOISE = 3.0          #: second onset: band of this many x smoothed noise ...
+ALT_ONSET_RUN_MS = 0.5         #: ... left for at least this long (>= 3 samples)
+ONSET_DISAGREE_MS = 0.3        #: the two onsets further apart than this: ONSETS_DISAGREE
 CHUNK_BYTES = 1 << 21          #: input bytes per chunk given to one thread (2 MiB)
 
 #: Names of the float measures, in the order of the kernel's output rows.
 _FLOAT_FIELDS = ("onset_latency_ms", "negative_peak_latency_ms", "negative_peak_amplitude_mv",
                  "peak_to_peak_amplitude_mv", "negative_peak_duration_ms",
-                 "negative_peak_area_mv_ms", "cmap_duration_ms", "baseline_mv", "noise_mv")
+                 "negative_peak_area_mv_ms", "cmap_duration_ms", "baseline_mv", "noise_mv",
+                 "negative_end_latency_ms", "positive_peak_latency_ms", "onset_alt_latency_ms")
+#: Landmarks ``measure_cmap`` accepts hand-set (times, ms) and the "absent" mask, in the
+#: order of the kernel's landmark columns (the same names as the markers file's kinds).
+LANDMARKS = ("onset", "negative_peak", "negative_end", "positive_peak", "absent")
 #: Every field of :class:`CmapMeasures`, in order.
 CMAP_MEASURE_FIELDS = _FLOAT_FIELDS + ("present", "flags")
 
@@ -91,6 +99,15 @@ class CmapMeasures(BatchMeasures):
         local pre-take-off level when it differs significantly (hum, drift; see Notes).
     noise_mv : ndarray of float
         RMS of the baseline about its level (mV).
+    negative_end_latency_ms : ndarray of float
+        Stimulus to the end of the negative phase: its return to baseline after the negative
+        peak (ms; where the negative-peak duration and area end).
+    positive_peak_latency_ms : ndarray of float
+        Stimulus to the positive peak that follows the negative one (ms).
+    onset_alt_latency_ms : ndarray of float
+        The second onset detector's onset (ms; a sustained departure from the baseline by
+        3 x its smoothed RMS, :mod:`nerveconduct.measure._onset`); ONSETS_DISAGREE when it differs from
+        ``onset_latency_ms`` by more than 0.3 ms.
     present : ndarray of bool
         A response was found and measured. False (ABSENT or UNMEASURABLE): the measures
         above, but baseline and noise, are NaN. When present, a measure is NaN only where it
@@ -116,6 +133,9 @@ class CmapMeasures(BatchMeasures):
     cmap_duration_ms: np.ndarray
     baseline_mv: np.ndarray
     noise_mv: np.ndarray
+    negative_end_latency_ms: np.ndarray
+    positive_peak_latency_ms: np.ndarray
+    onset_alt_latency_ms: np.ndarray
     present: np.ndarray
     flags: np.ndarray
 
@@ -186,6 +206,7 @@ def _kernel_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sampl
     cfg_i[k.I_MAX_GAP] = samples(MAX_GAP_MS, 1)
     cfg_i[k.I_LOCAL_WIN] = samples(LOCAL_BASELINE_MS, 8)
     cfg_i[k.I_LOCAL_GUARD] = samples(LOCAL_GUARD_MS, 2)
+    cfg_i[k.I_ALT_RUN] = samples(ALT_ONSET_RUN_MS, 3)
     cfg_f = np.zeros(k.N_CFG_F, dtype=np.float64)
     cfg_f[k.C_DT_MS] = 1.0 / per_ms
     cfg_f[k.C_ONSET_MV] = onset_mv
@@ -200,6 +221,8 @@ def _kernel_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sampl
     cfg_f[k.C_LOCAL_K] = LOCAL_BASELINE_K
     cfg_f[k.C_FIT_TOL_K] = FIT_TOLERANCE_NOISE
     cfg_f[k.C_LOCAL_MIN_MV] = LOCAL_BASELINE_MIN_MV
+    cfg_f[k.C_ALT_K] = ALT_ONSET_NOISE
+    cfg_f[k.C_DISAGREE_MS] = ONSET_DISAGREE_MS
     return cfg_i, cfg_f
 
 
@@ -207,7 +230,8 @@ def _kernel_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sampl
 def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int = 0,
                  polarity: str = "physical",
                  onset_threshold_mv: float = REFERENCE_ONSET_THRESHOLD_MV,
-                 n_threads: int | None = None) -> CmapMeasures:
+                 n_threads: int | None = None,
+                 landmarks: Mapping[str, Any] | None = None) -> CmapMeasures:
     """Measure every CMAP of a batch of motor nerve-conduction traces.
 
     Parameters
@@ -227,6 +251,12 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
         Departure from baseline that defines the onset (mV).
     n_threads : int or None, default None
         Threads measuring chunks of the batch concurrently (None: one per core).
+    landmarks : mapping, optional
+        Hand-set landmarks, keys from :data:`LANDMARKS`: ``"onset"``, ``"negative_peak"``,
+        ``"negative_end"``, ``"positive_peak"`` -- times (ms after the stimulus) broadcastable
+        to the batch shape, NaN = detect -- and ``"absent"`` (bool: no response). A given
+        landmark replaces the detected one, and every measure that depends on it is computed
+        from it by the same steps (Notes, step 12).
 
     Returns
     -------
@@ -304,6 +334,21 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
         before the response returns to baseline (no return after the negative peak, or
         after the last negative peak that counts for the CMAP duration, or no sample after
         the negative peak).
+    12. **Second onset, hand-set landmarks** -- ``onset_alt_latency_ms``: the first time the
+        smoothed trace leaves ``baseline +- max(3 x its noise, onset_threshold_mv)`` (its
+        noise: noise / sqrt(box width), white noise) for 0.5 ms, after being inside, searched
+        forward from the artifact's end to the negative peak (Hodges & Bui 1996; the raw
+        crossing next to it, :mod:`nerveconduct.measure._onset`); ONSETS_DISAGREE when it differs from
+        the onset by more than 0.3 ms (not with a hand-set onset). A hand-set onset, negative
+        end (the return to baseline after the negative peak) or peak replaces the detected
+        one: a peak's value is the raw trace's at its time (linear interpolation; the
+        amplitude, peak-to-peak and the CMAP-duration level follow); durations and area run
+        from the onset to the negative end (the CMAP duration too, unless a later negative
+        peak that counts follows the detected return: then to the later of the two ends). The searches for the other
+        landmarks are those of steps 6-10, so a landmark's value never depends on another
+        hand-set one. A landmark on a trace without a detected response measures it there,
+        the searches starting from a hand-set negative peak (HAND_SET_RESPONSE); ``absent``
+        makes the site absent (measures NaN but baseline and noise).
 
     Missing crossings (the trace ends first) give NaN for the measures that need them, and
     TRUNCATED. No measure is ever infinite: a trace whose values lie beyond +-1e150 mV
@@ -347,15 +392,17 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     out = np.full((len(_FLOAT_FIELDS), m_traces), np.nan)
     flags = np.zeros(m_traces, dtype=np.int64)
     present = np.zeros(m_traces, dtype=bool)
+    lm, absent = _check_landmarks(landmarks, batch_shape)
     if m_traces and n_samples:
         from ._kernels import measure_rows
 
         cfg_i, cfg_f = _kernel_config(fs_hz, onset_mv, n_samples, stim)
         rows = max(1, CHUNK_BYTES // max(1, n_samples * x2d.itemsize))
+        has_lm = landmarks is not None
 
         def work(lo: int, hi: int) -> None:
             measure_rows(x2d[lo:hi], stim, sign, cfg_i, cfg_f, out[:, lo:hi], flags[lo:hi],
-                         present[lo:hi])
+                         present[lo:hi], lm[lo:hi], absent[lo:hi], has_lm)
 
         run_in_chunks(m_traces, rows, threads, work)
         _no_infinity(out, flags, present)
@@ -364,6 +411,31 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     cols = {f: out[i].reshape(batch_shape) for i, f in enumerate(_FLOAT_FIELDS)}
     return CmapMeasures(**cols, present=present.reshape(batch_shape),
                         flags=flags.reshape(batch_shape))
+
+
+def _check_landmarks(landmarks: Mapping[str, Any] | None,
+                     shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks as the kernel's ``(M, 4)`` times (ms, NaN = detect) and ``(M,)`` absent mask."""
+    m = math.prod(shape)
+    if landmarks is None:
+        return np.empty((m, 4)), np.empty(m, dtype=bool)  # never read by the kernel
+    if not isinstance(landmarks, Mapping):
+        raise TypeError(f"landmarks must be a mapping of {LANDMARKS} to arrays, got "
+                        f"{type(landmarks).__name__}")
+    for key in landmarks:
+        check_option("landmark", key, LANDMARKS)
+    lm = np.full((m, 4), np.nan)
+    for c, key in enumerate(LANDMARKS[:4]):
+        if landmarks.get(key) is not None:
+            t = np.broadcast_to(np.asarray(landmarks[key], dtype=float), shape).reshape(m)
+            if np.isinf(t).any() or (t < 0).any():
+                raise ValueError(f"landmark {key!r} times must be finite and >= 0 ms after "
+                                 "the stimulus (NaN: detect)")
+            lm[:, c] = t
+    absent = landmarks.get("absent")
+    absent = (np.zeros(m, dtype=bool) if absent is None
+              else np.broadcast_to(np.asarray(absent, dtype=bool), shape).reshape(m).copy())
+    return lm, absent
 
 
 def _no_infinity(out: np.ndarray, flags: np.ndarray, present: np.ndarray) -> None:

@@ -257,23 +257,23 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
     amp = np.full((n_trains, n_stim), np.nan)
     train = np.full((3, n_trains), np.nan)
     train[2] = int(MeasureFlag.UNMEASURABLE)
+    finite = np.zeros((n_trains, n_stim), dtype=bool)  # stimuli measured (all samples finite)
     if n_trains and n_stim and n_samples > 2 * h + 1:
         kernel = _kernel()
         rows = max(1, CHUNK_BYTES // max(1, n_stim * n_samples * x3.itemsize))
 
         def work(lo: int, hi: int) -> None:
-            kernel(x3[lo:hi], stim, h, w_fixed, cfg, lat[lo:hi], amp[lo:hi], train[:, lo:hi])
+            kernel(x3[lo:hi], stim, h, w_fixed, cfg, lat[lo:hi], amp[lo:hi], train[:, lo:hi],
+                   finite[lo:hi])
 
         run_in_chunks(n_trains, rows, threads, work)
-    return _assemble(lat, amp, train, x3, batch, n_stim, per_ms, stim)
+    return _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim)
 
 
-def _assemble(lat, amp, train, x3, batch, n_stim, per_ms, stim) -> FWaveMeasures:
+def _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim) -> FWaveMeasures:
     flags = train[2].astype(np.int64)
     studied = (flags & int(MeasureFlag.UNMEASURABLE)) == 0
-    measured = np.isfinite(x3).all(axis=-1).sum(axis=-1) if x3.size else np.zeros(
-        len(flags), np.int64)
-    measured = np.where(studied, measured, 0)
+    measured = np.where(studied, finite.sum(axis=-1), 0)
     found = np.isfinite(lat)
     n_f = found.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -143,7 +143,18 @@ def _snap_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sample:
     cfg_f[k.C_DUR_FRACTION], cfg_f[k.C_DUR_K] = 0.1, 5.0  # total duration: not reported
     cfg_f[k.C_LOCAL_K], cfg_f[k.C_LOCAL_MIN_MV] = LOCAL_BASELINE_K, LOCAL_BASELINE_MIN_MV
     cfg_f[k.C_FIT_TOL_K] = FIT_TOLERANCE_NOISE
+    if hasattr(k, "C_DISAGREE_MS"):  # a kernel with the CMAP's second onset: not a SNAP
+        cfg_i[k.I_ALT_RUN] = samples(0.05, 3)  # measure, so never ONSETS_DISAGREE here
+        cfg_f[k.C_ALT_K], cfg_f[k.C_DISAGREE_MS] = 3.0, math.inf
     return cfg_i, cfg_f
+
+
+def _no_landmarks(k: Any, rows: int) -> tuple[Any, ...]:
+    """The kernel's hand-set landmark arguments, none set (a kernel that takes them: the
+    CMAP's ``measure_rows(..., lm, absent, has_lm)``)."""
+    if not hasattr(k, "N_LANDMARKS"):
+        return ()
+    return np.empty((rows, k.N_LANDMARKS)), np.zeros(rows, dtype=bool), False
 
 
 def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int = 0,
@@ -223,8 +234,8 @@ def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     >>> m = measure_snap(snap, fs, stimulus_sample=40)
     >>> bool(m.present), round(float(m.negative_peak_amplitude_uv), 1)
     (True, 20.0)
-    >>> round(float(m.negative_peak_latency_ms), 2), round(float(m.duration_ms), 2)
-    (2.5, 1.0)
+    >>> round(float(m.negative_peak_latency_ms), 2), round(float(m.duration_ms), 2)  # onset: 2 uV
+    (2.5, 0.97)
     """
     arr = _check_traces(traces)
     fs_hz = _check_rate(sampling_rate_hz)
@@ -248,7 +259,7 @@ def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
 
         def work(lo: int, hi: int) -> None:
             k.measure_rows(x2d[lo:hi], stim, sign, cfg_i, cfg_f, out[:, lo:hi], flags[lo:hi],
-                           present[lo:hi])
+                           present[lo:hi], *_no_landmarks(k, hi - lo))
 
         run_in_chunks(m_traces, rows, threads, work)
     elif m_traces:

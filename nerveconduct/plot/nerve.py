@@ -67,6 +67,10 @@ _MARKERS = (  # kind, marker, colour, what it marks
     ("peak", "o", "tab:red", "negative peak"),
     ("end", "^", "tab:green", "end of negative phase"),
 )
+#: The SiteResult field saying whether each marker above was hand-set (drawn hollow).
+_MARKER_SOURCES = ("onset_latency_source", "negative_peak_latency_source", "negative_end_latency_source")
+#: Suffix of a value derived from a hand-set marker (as in the command line's tables).
+HAND_SET_MARK = "*"
 
 
 def nice_step(span: float, steps: Sequence[float]) -> float:
@@ -167,9 +171,14 @@ def _segment_lines(seg: Any, verdict: Any, cv_lln: float | None,
                    (("amplitude_drop_pct", amp), ("area_drop_pct", area)) if k in limits)
         wide = ("duration_increase_pct" in limits and math.isfinite(dur)
                 and dur > limits["duration_increase_pct"])
-        lines = [(f"CV {_fmt(cv, '.1f', ' m/s')}" + (f" (< {cv_lln:g})" if slow else ""), slow),
-                 (f"drop: amp {_fmt(amp, '.0f', '%')}, area {_fmt(area, '.0f', '%')}", drop),
-                 (f"duration {_fmt(dur, '+.0f', '%')}", wide)]
+        hs = set(getattr(seg, "hand_set_values", ()))
+        m = {k: HAND_SET_MARK if k in hs and math.isfinite(getattr(seg, k)) else "" for k in
+             ("conduction_velocity_m_s", "amplitude_drop_pct", "area_drop_pct", "duration_increase_pct")}
+        lines = [(f"CV {_fmt(cv, '.1f', ' m/s')}{m['conduction_velocity_m_s']}"
+                  + (f" (< {cv_lln:g})" if slow else ""), slow),
+                 (f"drop: amp {_fmt(amp, '.0f', '%')}{m['amplitude_drop_pct']}, "
+                  f"area {_fmt(area, '.0f', '%')}{m['area_drop_pct']}", drop),
+                 (f"duration {_fmt(dur, '+.0f', '%')}{m['duration_increase_pct']}", wide)]
     if seg.across_entrapment_site:
         lines.append((f"across compression site:\n{seg.entrapment_site}", False))
     if verdict is not None and verdict.level in HIGHLIGHT_LEVELS:
@@ -250,8 +259,9 @@ def plot_nerve(
     All traces share one gain; each is drawn relative to its measured baseline and offset
     by the same spacing. Markers sit at the measured latencies: onset
     (``onset_latency_ms``), negative peak (``negative_peak_latency_ms``) and the end of the
-    negative phase (``onset_latency_ms + negative_peak_duration_ms``), at the plotted
-    trace's value there (linear interpolation). Absent responses get no markers and an
+    negative phase (``negative_end_latency_ms``), at the plotted trace's value there (linear
+    interpolation); a hand-set marker is drawn hollow (a "hand-set" legend entry) and a
+    value derived from one carries :data:`HAND_SET_MARK`. Absent responses get no markers and an
     "absent" label. Segment annotations give CV and the amplitude, area (as changes from
     the distal site of the segment) and duration changes; segments with a definite,
     probable or possible verdict are bracketed in the verdict's colour.
@@ -293,6 +303,7 @@ def plot_nerve(
     left = blended_transform_factory(ax.transAxes, ax.transData)
 
     offsets = [-k * spacing for k in range(n_sites)]
+    any_hand_set = False
     for k, (site, key) in enumerate(zip(result.sites, keys, strict=True)):
         y = offsets[k] + display[k]
         ax.plot(t, y, color="black", lw=0.8, gid=f"trace:{key}", label=site.name)
@@ -302,16 +313,23 @@ def plot_nerve(
             ax.text(lo + 0.02 * (hi - lo), offsets[k] + 0.25 * spacing, "absent", fontsize=8,
                     color="tab:red", style="italic", gid=f"absent:{key}")
             continue
-        positions = (site.onset_latency_ms, site.negative_peak_latency_ms,
-                     site.onset_latency_ms + site.negative_peak_duration_ms)
-        for (kind, marker, color, _), x in zip(_MARKERS, positions, strict=True):
+        end = site.negative_end_latency_ms
+        if not math.isfinite(end):
+            end = site.onset_latency_ms + site.negative_peak_duration_ms
+        positions = (site.onset_latency_ms, site.negative_peak_latency_ms, end)
+        for (kind, marker, color, _), x, source in zip(_MARKERS, positions, _MARKER_SOURCES, strict=True):
             if math.isfinite(x):
+                hand = getattr(site, source, "detected") == "hand-set"
+                any_hand_set |= hand
                 ax.plot([x], [float(np.interp(x, t, y))], linestyle="none", marker=marker,
-                        color=color, markersize=5, gid=f"{kind}:{key}")
+                        color=color, markersize=6 if hand else 5, gid=f"{kind}:{key}",
+                        markerfacecolor="none" if hand else color, markeredgewidth=1.3 if hand else 1.0)
         beyond = k == 0 and _distal_abnormal(result)
+        hs = set(getattr(site, "hand_set_values", ()))
+        mark = {f: HAND_SET_MARK if f in hs else "" for f in ("onset_latency_ms", "negative_peak_amplitude_mv")}
         ax.text(1.01, offsets[k],
-                f"{_fmt(site.onset_latency_ms, '.2f', ' ms')}  "
-                f"{_fmt(site.negative_peak_amplitude_mv, '.2f', ' mV')}",
+                f"{_fmt(site.onset_latency_ms, '.2f', ' ms')}{mark['onset_latency_ms']}  "
+                f"{_fmt(site.negative_peak_amplitude_mv, '.2f', ' mV')}{mark['negative_peak_amplitude_mv']}",
                 transform=left, fontsize=7, va="center", gid=f"values:{key}",
                 color=ABNORMAL_COLOR if beyond else "black",
                 fontweight="bold" if beyond else "normal")
@@ -337,6 +355,9 @@ def plot_nerve(
     ax.axvline(0.0, color="gray", lw=0.6, ls=":", gid="stimulus")
     handles = [Line2D([], [], linestyle="none", marker=m, color=c, markersize=4, label=what)
                for _, m, c, what in _MARKERS]
+    if any_hand_set:
+        handles.append(Line2D([], [], linestyle="none", marker="o", color="dimgray", markersize=4,
+                              markerfacecolor="none", label=f"hand-set ({HAND_SET_MARK})"))
     legend = ax.legend(handles=handles, loc="lower left", fontsize=6, frameon=False, ncol=3,
                        handletextpad=0.2, columnspacing=0.8, borderaxespad=0.1)
     legend.set_gid("legend")

@@ -31,6 +31,7 @@ from .criteria import (
     DEFAULT_CB_RULE_SET,
     HIGHLIGHT_LEVELS,
     ThresholdLine,
+    criteria_module,
     evaluate_segments,
     rule_set_duration,
     rule_set_table,
@@ -88,6 +89,16 @@ def _segment_values(seg: Any, comparison: str, duration: str) -> dict[str, float
             "duration_increase_pct": getattr(seg, f"{dur}{suffix}")}
 
 
+def _patient_words(results: Sequence[Any], table: Any) -> str | None:
+    """The patient-level result of ``table`` over ``results`` in its own words, with the
+    nerves carrying it (None without the evaluator)."""
+    module = criteria_module()
+    if module is None:
+        return None
+    verdict = module.evaluate_patient(list(results), table)
+    return verdict.label + (f" ({', '.join(verdict.nerves)})" if verdict.nerves else "")
+
+
 def plot_segments(
     results: Sequence[Any],
     ax: Axes | None = None,
@@ -95,6 +106,7 @@ def plot_segments(
     rule_set: Any = DEFAULT_CB_RULE_SET,
     thresholds: Sequence[ThresholdLine] | str | None = "auto",
     verdicts: Mapping[int, Sequence[Any]] | str | None = "auto",
+    patient: str | None = "auto",
 ) -> Axes:
     """Amplitude drop, area drop and duration increase per segment against rule thresholds.
 
@@ -113,7 +125,13 @@ def plot_segments(
     verdicts : "auto", mapping or None
         ``{result index: [SegmentVerdict, ...]}``; ``"auto"`` evaluates ``rule_set`` when
         the evaluator is installed. Segments with a definite/probable/possible verdict get
-        their label in the verdict's colour.
+        their label in the verdict's colour: the items met, named by their meaning, or the
+        conduction-block level (e.g. "definite CB"), never a patient-level word.
+    patient : "auto", str or None, default "auto"
+        The patient-level result shown under the title: ``"auto"`` evaluates ``rule_set`` on
+        ``results`` taken as one patient's nerves (when the evaluator is installed), in the
+        rule set's own words (e.g. "weakly supportive of demyelination"); a string is shown
+        as given; ``None`` shows none (nerves of several patients).
 
     Returns
     -------
@@ -197,7 +215,10 @@ def plot_segments(
     ax.set_xlabel(f"% {which}\ndrops: 100·(1 − prox/dist); {dur_name} increase: "
                   "100·(prox/dist − 1)", fontsize=7)
     name = getattr(table, "id", rule_set) if rule_set is not None else "no rule set"
-    ax.set_title(f"Segments against {name}", fontsize=9)
+    if patient == "auto":
+        patient = _patient_words(results, table) if table is not None and results else None
+    ax.set_title(f"Segments against {name}" + (f"\npatient ({len(results)} nerve"
+                 f"{'s' if len(results) != 1 else ''}): {patient}" if patient else ""), fontsize=9)
     ax.tick_params(axis="x", labelsize=7)
     if rows or thresholds:
         if own_figure:  # below the x label, at the bottom of the figure

@@ -31,7 +31,7 @@ from .html import IMAGE_FORMATS, PAPERS, esc, figure_html, page, print_css
 from .scores import cidp_mag_html, mmn_html, paraprotein_html
 from .sections import footer_html, header_html, impression_html, motor_summary_html, nerve_tables_html
 from .verdicts import criteria_summary_html, nerve_verdicts_html
-from ..analysis import analyze_nerves
+from ..analysis import NerveResult, analyze_nerves
 
 __all__ = ["DEFAULT_REPORT_CRITERIA", "PAPERS", "write_html", "render_html"]
 
@@ -50,6 +50,15 @@ def _as_case(case: Any) -> Case:
                 raise TypeError(f"case[{i}] must be a NerveStudy, got {type(st).__name__}")
         return Case(studies=list(case))
     raise TypeError(f"case must be a Case or a list of NerveStudy, got {type(case).__name__}")
+
+
+def _as_values_results(results: Any) -> list[NerveResult]:
+    results = list(results or ())
+    for i, r in enumerate(results):
+        if not isinstance(r, NerveResult):
+            raise TypeError(f"values_results[{i}] must be a NerveResult (from analyze_values), "
+                            f"got {type(r).__name__}")
+    return results
 
 
 def _as_limits(limits: Any) -> NormalLimits:
@@ -84,15 +93,19 @@ def render_html(
     dpi: float = 110.0,
     plots: bool = True,
     paper: str = "a4",
+    values_results: Sequence[Any] = (),
+    markers: Sequence[Any] | None = None,
 ) -> str:
     """Build the report of a case as an HTML string (see :func:`write_html`)."""
     case = _as_case(case)
+    values_results = _as_values_results(values_results)
     limits_obj = _as_limits(limits)
     rule_sets = _criteria_ids(criteria)
     check_option("image_format", image_format, IMAGE_FORMATS)
     check_option("paper", paper, tuple(PAPERS))
     check_number("dpi", dpi, unit="dots per inch", minimum=20, maximum=600)
-    results = analyze_nerves(case.studies, limits=limits_obj)
+    results = [*(analyze_nerves(case.studies, limits=limits_obj, markers=markers) if case.studies else []),
+               *values_results]
     outcomes = evaluate_criteria(results, rule_sets) if rule_sets else []
     cb_outcome = plotted_outcome(outcomes, mmn_case=bool(case.mmn))
     cb_rule_set = cb_outcome.rule_set_id if cb_outcome is not None else None
@@ -117,7 +130,11 @@ def render_html(
         body.append(f'<section class="nerve{first}" data-nerve-index="{i}" data-nerve="{esc(result.nerve)}">')
         sid = f' <span class="note">study {esc(result.study_id)}</span>' if result.study_id else ""
         body.append(f'<div class="nerve-core"><h2>{esc(title)}{sid}</h2>')
-        if plots:
+        if result.study is None:  # the machine's numbers, entered as values
+            body.append('<p class="note values-only">Values entered, no waveforms: the '
+                        "latencies, amplitudes and areas below are the EMG system's own "
+                        "measures, not re-measured here.</p>")
+        elif plots:
             verdicts = None if cb_outcome is None else cb_outcome.segment_verdicts[i]
             ax = plot_nerve(result, verdicts=verdicts, negative_up=negative_up,
                             rule_set=cb_rule_set)
@@ -154,7 +171,7 @@ def render_html(
                     f"{figures[0]}</div>")
         body.extend(figures[1:])
         body.append("</section>")
-    body.append(footer_html(__version__, outcomes, limits_obj))
+    body.append(footer_html(__version__, outcomes, limits_obj, markers=markers))
     title = f"Nerve conduction report {case.case_id or ''}".strip()
     css = print_css(paper,
                     running_left=f"Motor nerve conduction report \u2014 case {case.case_id or 'not given'}",
@@ -176,6 +193,8 @@ def write_html(
     dpi: float = 110.0,
     plots: bool = True,
     paper: str = "a4",
+    values_results: Sequence[Any] = (),
+    markers: Sequence[Any] | None = None,
 ) -> Path:
     """Write the self-contained, printable HTML report of a case.
 
@@ -237,7 +256,7 @@ def write_html(
     check_target(out, overwrite=overwrite)  # fail before the (slow) rendering
     text = render_html(case, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
                        image_format=image_format, negative_up=negative_up, dpi=dpi, plots=plots,
-                       paper=paper)
+                       paper=paper, values_results=values_results, markers=markers)
     with atomic_write(out, overwrite=overwrite, newline="") as fh:  # newlines as rendered
         fh.write(text)
     return out

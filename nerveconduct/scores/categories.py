@@ -214,7 +214,9 @@ class CidpSupport:
     Attributes
     ----------
     support : str
-        ``"strong"``, ``"weak"``, ``"none"`` or ``"not-assessable"``.
+        ``"strong"``, ``"weak"``, ``"none"`` or ``"not-assessable"`` (the EAN/PNS 2021 reading
+        of the level: definite -> strong, probable or possible -> weak); for the patient's
+        result in the rule set's own words, read ``label``.
     nerves : tuple of str
         Nerves carrying the strongest combination met.
     items : dict of str to tuple of str
@@ -222,6 +224,9 @@ class CidpSupport:
     reasons : tuple of str
     verdict : PatientVerdict
         The full rule-set evaluation.
+    label : str
+        The patient-level result in the rule set's own words (EAN/PNS 2021: "strongly
+        supportive of demyelination", ...; EFNS/PNS 2010: "probable (electrodiagnostic)", ...).
     """
 
     support: str
@@ -229,6 +234,7 @@ class CidpSupport:
     items: dict[str, tuple[str, ...]]
     reasons: tuple[str, ...]
     verdict: PatientVerdict
+    label: str = ""
 
 
 def cidp_electrodiagnostic_support(nerve_results: Iterable[NerveResult], *,
@@ -258,4 +264,4 @@ def cidp_electrodiagnostic_support(nerve_results: Iterable[NerveResult], *,
             if nv.nerve not in items[item]:
                 items[item].append(nv.nerve)
     return CidpSupport(support, verdict.nerves, {k: tuple(v) for k, v in items.items()},
-                       tuple(verdict.reasons), verdict)
+                       tuple(verdict.reasons), verdict, verdict.label)

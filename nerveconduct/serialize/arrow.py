@@ -23,6 +23,7 @@ lists the schema with its units.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -141,12 +142,19 @@ def arrow_schema(kind: str, columns: Sequence[str]) -> pa.Schema:
     as field metadata (``unit``: ``ms``, ``mV``, ``mV·ms``, ``mm``, ``m/s``, ``%``, ``Hz``,
     ``°C``, ``mA``).
     """
+    return _plan(kind, tuple(columns))[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(kind: str, columns: tuple[str, ...]) -> tuple[pa.Schema, tuple[str | None, ...]]:
+    """The schema of ``columns`` and how rows.py renders each (:func:`_value_kind`): made
+    once per table layout, not per slice of rows."""
     fields = []
     for col in columns:
-        unit = _unit(col) if column_type(kind, col) == FLOAT else None
-        fields.append(pa.field(col, column_type(kind, col),
-                               metadata=None if unit is None else {"unit": unit}))
-    return pa.schema(fields)
+        typ = column_type(kind, col)
+        unit = _unit(col) if typ == FLOAT else None
+        fields.append(pa.field(col, typ, metadata=None if unit is None else {"unit": unit}))
+    return pa.schema(fields), tuple(_value_kind(kind, col) for col in columns)
 
 
 # ------------------------------------------------------------------------------ columns
@@ -198,8 +206,9 @@ class _Raw:
 
 def _identity(t: NerveTable, column: str, sources: Sequence[Any] | None) -> list[Any] | None:
     nv = t.nerve
-    if column == "source":
-        return [None if s is None else os.fspath(s) for s in (sources or [None] * t.n_nerves)]
+    if column == "source":  # usually one file for every nerve: each distinct source once
+        names = {s: None if s is None else os.fspath(s) for s in dict.fromkeys(sources or [None])}
+        return [names[s] for s in sources] if sources else [None] * t.n_nerves
     if column == "study_id":
         return [None if s is None else str(s) for s in nv["study_id"].tolist()]
     if column in IDENTITY_COLUMNS:
@@ -229,12 +238,11 @@ def arrow_columns(t: NerveTable, kind: str, columns: Sequence[str], *,
             nerve_of = rows[by]
             pick = pa.array(order, type=INT, mask=order < 0)
     vcells = verdicts.cells(kind, _Raw()) if verdicts is not None else {}
-    schema = arrow_schema(kind, columns)
+    schema, value_kinds = _plan(kind, tuple(columns))
     per_nerve_take = None if kind == "nerve" else pa.array(nerve_of, type=INT)
     arrays = []
-    for fld in schema:
+    for fld, value_kind in zip(schema, value_kinds):
         col, typ = fld.name, fld.type
-        value_kind = _value_kind(kind, col)
         per_nerve = extra[col] if extra and col in extra else _identity(t, col, sources)
         if per_nerve is not None:
             arr = _array(per_nerve, typ, value_kind)

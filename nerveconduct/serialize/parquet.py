@@ -2,8 +2,9 @@
 
 :class:`ParquetRowGroups` writes pieces of a table as a Parquet file in row groups of
 :data:`ROW_GROUP_NERVES` nerves, whatever the pieces were, with dictionaries built per row
-group, so that the file's bytes depend only on its rows. :func:`write_parquet` is the whole
-path for results analyzed in memory (``nerveconduct analyze -o results.parquet``).
+group (for the text columns; numbers are stored plain), so that the file's bytes depend only
+on its rows. :func:`write_parquet` is the whole path for results analyzed in memory
+(``nerveconduct analyze -o results.parquet``).
 ``docs/output-fields.md`` ("Parquet") lists the schema with its units.
 """
 
@@ -45,6 +46,20 @@ def _canonical(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The Parquet column paths of the text columns (strings, dictionary-encoded strings and
+    lists of strings): the only ones dictionary-encoded in the file. Numbers are stored plain:
+    for measures, mostly distinct, a dictionary would be built per column and row group and
+    then dropped, and the file is ~20 % smaller without (zstd: 100 vs 122 bytes per nerve)."""
+    paths = []
+    for fld in schema:
+        if pa.types.is_list(fld.type):
+            paths.append(f"{fld.name}.list.element")  # the compliant nested name
+        elif pa.types.is_dictionary(fld.type) or pa.types.is_string(fld.type):
+            paths.append(fld.name)
+    return paths
+
+
 def _file_schema(schema: pa.Schema, kind: str) -> pa.Schema:
     from ..constants import VERSION as __version__
 
@@ -75,7 +90,8 @@ class ParquetRowGroups:
     def __init__(self, where: Any, schema: pa.Schema, kind: str) -> None:
         self.schema = schema
         self._writer = pq.ParquetWriter(where, _file_schema(schema, kind),
-                                        compression=PARQUET_COMPRESSION)
+                                        compression=PARQUET_COMPRESSION,
+                                        use_dictionary=_dictionary_columns(schema))
         self._pending: list[pa.Table] = []
         self._group: int | None = None
         self.n_rows = 0

@@ -27,7 +27,8 @@ from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis import EXTREMES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES, SEGMENT_VALUES, SITE_MEASURES, NerveResult, NerveTable
+from ..analysis import (EXTREMES, LANDMARK_SOURCES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES, SEGMENT_VALUES,
+                        SITE_MEASURES, NerveResult, NerveTable)
 from .cells import Cells, csv_cell
 from .verdicts import SEGMENT_VERDICT_FIELDS
 
@@ -53,24 +54,27 @@ _SITE_FIELDS: dict[str, str] = {
     "name": "name", "canonical_name": "canonical", "distance_mm": "distance_mm",
     "cumulative_distance_mm": "cumulative_distance_mm", **{k: k for k in SITE_MEASURES},
     "present": "present", "flags": "flags", "stimulus_intensity_ma": "stimulus_intensity_ma",
-    "flag_names": "flag_names",
+    "flag_names": "flag_names", **{k: k for k in LANDMARK_SOURCES}, "hand_set_values": "hand_set_values",
 }
 _SITE_KINDS = {"name": "texts", "canonical_name": "texts", "present": "bools", "flags": "ints",
-               "flag_names": "texts"}
+               "flag_names": "texts", **{k: "texts" for k in LANDMARK_SOURCES}, "hand_set_values": "lists"}
 #: Segment fields, in output order (floats unless listed in ``_SEGMENT_KINDS``).
 _SEGMENT_FIELDS: tuple[str, ...] = (
     "segment", "index", "distal_site", "proximal_site", "distal_canonical", "proximal_canonical",
     "distance_mm", "cumulative_distance_mm", *SEGMENT_VALUES, "distal_amplitude_mv",
     "proximal_amplitude_mv", "proximal_absent", "distal_absent", "across_entrapment_site",
-    "entrapment_site", "from_erbs_point", "flags",
+    "entrapment_site", "from_erbs_point", "flags", "conduction_velocity_source", "hand_set_values",
 )
 _SEGMENT_KINDS = {
     "segment": "texts", "index": "ints", "distal_site": "texts", "proximal_site": "texts",
     "distal_canonical": "texts", "proximal_canonical": "texts", "entrapment_site": "texts",
     "flags": "texts", "proximal_absent": "bools", "distal_absent": "bools",
     "across_entrapment_site": "bools", "from_erbs_point": "bools",
+    "conduction_velocity_source": "texts", "hand_set_values": "lists",
 }
 _NERVE_FIELDS: tuple[str, ...] = ("known_nerve", "n_sites", "n_segments", *NERVE_VALUES, *EXTREMES)
+#: Nested-record-only nerve fields (after :data:`_NERVE_FIELDS`).
+_NERVE_RECORD_FIELDS: tuple[str, ...] = ("hand_set_values",)
 _LIMIT_FIELDS: tuple[str, ...] = ("measure", "value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
 #: Limit sub-columns of the flat nerve row.
 _LIMIT_SUFFIXES: tuple[str, ...] = ("limit", "limit_kind", "pct_of_limit", "abnormal")
@@ -140,7 +144,7 @@ def _identity(t: NerveTable, cells: Cells, sources: Sequence[Any], keep_identifi
 
 
 def _render(cells: Cells, kind: str, values: np.ndarray) -> list[str]:
-    if kind == "texts":
+    if kind in ("texts", "lists"):  # "lists": tuples of texts (typed list<string> in Parquet)
         return cells.texts(values.tolist())
     return getattr(cells, kind)(values)
 
@@ -185,7 +189,8 @@ def _nerve_cells(t: NerveTable, cells: Cells) -> _Lazy:
     renderers: dict[str, Callable[[], list[str]]] = {
         "known_nerve": lambda: cells.bools(nv["known_nerve"]), "n_sites": lambda: cells.ints(nv["n_sites"]),
         "n_segments": lambda: cells.ints(nv["n_sites"] - 1),
-        "flags": lambda: cells.texts(nv["flags"].tolist())}
+        "flags": lambda: cells.texts(nv["flags"].tolist()),
+        "hand_set_values": lambda: cells.texts(nv["hand_set_values"].tolist())}
     for key in (*NERVE_VALUES, *EXTREMES):
         renderers[key] = lambda key=key: cells.floats(nv[key])
     renderers["f_wave_latency_ms"] = f_wave
@@ -319,7 +324,7 @@ def _records(t: NerveTable, cells: Cells, ident: dict[str, list[str]], vcells: d
     columns = [(c, ident[c]) for c in ("nerve_index",) if c in ident]
     columns += [("record", ['"nerve"'] * n), ("schema_version", [str(SCHEMA_VERSION)] * n)]
     columns += [(c, ident[c]) for c in _with_identifiers(IDENTITY_COLUMNS, keep_identifiers)]
-    columns += [(c, nerve[c]) for c in _NERVE_FIELDS]
+    columns += [(c, nerve[c]) for c in (*_NERVE_FIELDS, *_NERVE_RECORD_FIELDS)]
     columns += [("limits", _objects_json(limits)), ("flags", nerve["flags"]), ("sites", sites_json),
                 ("segments", segs_json), ("verdicts", vcells.get("nerve_record", ["{}"] * n))]
     return _objects_json(columns)

@@ -71,7 +71,7 @@ def _nerve_verdict(verdict: Any) -> dict[str, Any]:
     segments = _segment_verdicts(verdict)
     if hasattr(verdict, "met_items"):  # NerveVerdict
         return {
-            "level": verdict.level, "label": _level_label(verdict.level, segments),
+            "level": verdict.level, "label": getattr(verdict, "label", "") or _level_label(verdict.level, segments),
             "items_met": list(verdict.met_items()),
             "items": {key: {"label": item.label, "met": item.met, "reasons": list(item.reasons)}
                       for key, item in verdict.items.items()},
@@ -146,7 +146,10 @@ class VerdictCells:
             fields = [f for f in SEGMENT_VERDICT_FIELDS if self.reasons or f != "reasons"]
             for rid in self.rule_set_ids:
                 for f in fields:
-                    out[f"verdict_{rid}_{f}"] = [cells.one(d.get(rid, {}).get(f)) for d in seg_dicts]
+                    values = [d[rid][f] if rid in d else None for d in seg_dicts]
+                    # repeated words and item lists: each distinct value rendered once
+                    out[f"verdict_{rid}_{f}"] = ([cells.one(v) for v in values] if f == "reasons"
+                                                 else cells.texts(values))
         else:
             for rid in self.rule_set_ids:
                 for f in ("level", "label", "items_met"):

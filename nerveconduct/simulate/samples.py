@@ -154,7 +154,22 @@ SAMPLE_FILES: dict[str, str] = {
     "antimag_case.toml": "TOML sheet naming antimag.csv: distances, CIDP-MAG items, paraprotein",
     "absent_proximal.h5": "HDF5 archive: right tibial, proximal response absent",
     "noisy_median.txt": "Nihon Kohden text: left median with noise and 50 Hz hum",
+    "values_case.csv": "values table (no waveforms): left median and ulnar, forearm CB in the ulnar",
+    "two_patients/patient_a_median.csv": "trace CSV of one fake patient: left median (two patients: refused together)",
+    "two_patients/patient_b_median.csv": "trace CSV of another fake patient: left median",
 }
+
+#: The values-only sample: the machine's numbers, one row per site (``docs/cli.md``, --values).
+_VALUES_CSV = """\
+case_id,nerve,side,muscle,site,distance_mm,onset_latency_ms,negative_peak_amplitude_mv,negative_peak_area_mv_ms,negative_peak_duration_ms,f_wave_latency_ms
+SAMPLE-VALUES,median,left,APB,wrist,70,3.6,7.2,24.1,4.9,27.5
+SAMPLE-VALUES,median,left,APB,elbow,230,7.8,6.6,22.0,5.3,
+SAMPLE-VALUES,ulnar,left,ADM,wrist,70,3.0,8.4,26.0,5.0,28.1
+SAMPLE-VALUES,ulnar,left,ADM,below elbow,210,6.6,3.1,10.2,5.6,
+SAMPLE-VALUES,ulnar,left,ADM,above elbow,100,8.6,3.0,9.9,5.8,
+"""
+#: The two fake patients of ``two_patients/``: (file, patient ID); names are the same fake one.
+_TWO_PATIENTS = (("patient_a_median.csv", "FAKE-000-0001"), ("patient_b_median.csv", "FAKE-000-0002"))
 
 
 def _study(name: str) -> NerveStudy:
@@ -211,7 +226,29 @@ def generate_samples(out_dir: str | Path, *, overwrite: bool = True) -> list[Pat
         h5.unlink()
     write_archive(h5, [_study("absent_proximal")], compression="gzip", chunk_rows=2)
     write_nihon_kohden_txt(out / "noisy_median.txt", _study("noisy_median"), overwrite=overwrite)
+    write_case_samples(out, overwrite=overwrite)
     return [out / name for name in SAMPLE_FILES]
+
+
+def write_case_samples(out_dir: str | Path, *, overwrite: bool = True) -> list[Path]:
+    """Write the case samples: the values-only table and the two-patient folder (two trace
+    CSVs of the normal median scenario, each naming a different fake patient)."""
+    out = Path(out_dir)
+    atomic_write_bytes(out / "values_case.csv", _VALUES_CSV.encode(), overwrite=overwrite)
+    (out / "two_patients").mkdir(parents=True, exist_ok=True)
+    for seed, (name, pid) in enumerate(_TWO_PATIENTS, start=1):
+        study = _study("normal_median")
+        scenario = dict(SCENARIOS["normal_median"], side="left", seed=900 + seed)
+        from .nerve import simulate_nerve
+
+        (sim,) = simulate_nerve(**scenario).to_studies()
+        study = NerveStudy(sim.nerve, sim.side, sim.muscle, sim.sites, sim.traces,
+                           sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample,
+                           temperature_c=study.temperature_c, low_frequency_filter_hz=2.0,
+                           metadata={"study_date": _DATE})
+        write_trace_csv(out / "two_patients" / name, study, patient_name=FAKE_PATIENT_NAME,
+                        patient_id=pid, overwrite=overwrite)
+    return [out / "values_case.csv", *(out / "two_patients" / n for n, _ in _TWO_PATIENTS)]
 
 
 def sample_path(name: str) -> Path:
