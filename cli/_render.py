@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from nerveconduct.criteria import ITEM_WORDS, get_rule_set
+from nerveconduct.criteria import FINDING_LEVELS, ITEM_WORDS, get_rule_set
 from nerveconduct.model import IDENTIFIER_KEYS
 
 __all__ = ["nerve_text", "nerve_verdict_text", "failure_text", "patient_text", "num"]
 
 _DASH = "\u2014"
-_GRADED = ("definite", "probable", "possible")
+_GRADED = FINDING_LEVELS
 _ITEM_WORDS = tuple(ITEM_WORDS)
 
 

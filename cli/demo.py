@@ -71,8 +71,9 @@ def _patient_table(cases: list[Case]) -> list[str]:
             rows = list(csv.DictReader(fh))
     head = ["case", "nerves", "EAN/PNS 2021 CIDP", "EFNS/PNS 2010 CIDP", "EFNS/PNS 2010 MMN",
             "CIDP-MAG (clinical items unknown)"]
-    table = [head] + [[r["case"], r["n_nerves_analyzed"], r["patient_ean-pns-2021-cidp_level"],
-                       r["patient_efns-pns-2010-cidp_level"], r["patient_efns-pns-2010-mmn_level"],
+    # each rule set's own words (a level code such as "definite" is not EAN/PNS 2021's word)
+    table = [head] + [[r["case"], r["n_nerves_analyzed"], r["patient_ean-pns-2021-cidp_label"],
+                       r["patient_efns-pns-2010-cidp_label"], r["patient_efns-pns-2010-mmn_label"],
                        f"{int(r['cidp_mag_min']):+d}..{int(r['cidp_mag_max']):+d}"
                        if r["cidp_mag_min"] else "-"] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]

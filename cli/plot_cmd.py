@@ -9,6 +9,7 @@ import click
 
 from nerveconduct.criteria import DEFAULT_CRITERIA
 from nerveconduct.plot import FIGURE_FORMATS, plot_nerve, plot_segments, plot_tli, save_figure
+from nerveconduct.plot.summary import patient_words
 from nerveconduct.analysis import analyze_nerves
 
 from ._markers import load_markers_option, markers_option
@@ -94,7 +95,9 @@ def plot(files: tuple[str, ...], out: str, kind: str, fmt: str | None, criteria_
     for path, exc in inputs.failures:
         message(f"skipped {path}: {' '.join(str(exc).split())}", always=True)
     if kind == "nerve":
-        figures = [plot_nerve(r, negative_up=not physical, rule_set=rule_set).figure for r in results]
+        patient = patient_words(results, rule_set)  # as the segments plot: every nerve given
+        figures = [plot_nerve(r, negative_up=not physical, rule_set=rule_set, patient=patient).figure
+                   for r in results]
     elif kind == "segments":
         figures = [plot_segments(results, rule_set=rule_set).figure]
     else:

@@ -46,13 +46,20 @@ class MeasureFlag(enum.IntFlag):
     #: negative peak itself lies at the end of the sweep.
     TRUNCATED = 1 << 8
     #: Review flag: the two onset detectors (the default threshold take-off and the
-    #: baseline-deviation detector, ``onset_alt_latency_ms``) differ by more than
+    #: baseline-deviation detector, ``onset_alt_latency_ms``, its departure followed back to
+    #: the default's 20 uV level) differ by more than
     #: ``nerveconduct.measure.cmap.ONSET_DISAGREE_MS`` (0.3 ms): check the onset marker.
     #: Not set when the onset is hand-set.
     ONSETS_DISAGREE = 1 << 9
     #: The detector found no response, but hand-set markers say there is one: the measures
     #: are taken at the markers (``present_source`` is ``"hand-set"``).
     HAND_SET_RESPONSE = 1 << 10
+    #: Review flag: a hand-set landmark contradicts a detected one (or another hand-set one
+    #: given to ``measure_cmap`` directly): the onset is not before the negative peak, the
+    #: negative peak not before the negative end or the positive peak. The measures are taken
+    #: at the landmarks as they are (a duration or area may be ~0 or negative): move the
+    #: marker, or set the other landmark by hand too.
+    LANDMARKS_OUT_OF_ORDER = 1 << 11
 
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""

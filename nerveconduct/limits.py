@@ -9,6 +9,17 @@ not checked against the book itself (4.4 is the median DML limit, not its amplit
 the fibular DML is the least certain value). A lab should load its own limits
 (:meth:`NormalLimits.from_file`, CSV or TOML) — results name the table they used.
 
+The minimal F-wave latency grows with height (limb length): a normative study of 100 healthy
+subjects recommends a height nomogram for ulnar and tibial F latencies (Nobrega JA, Pinheiro
+DS, Manzano GM, Kimura J. Various aspects of F-wave values in a healthy population. Clin
+Neurophysiol 2004;115:2336-2342, PMID 15351376; confidence: secondary, the abstract was read,
+its coefficients were not). A row may carry a height-adjusted F-wave ULN
+(``f_wave_uln_intercept_ms`` + ``f_wave_uln_slope_ms_per_cm`` x height,
+:meth:`LimitRow.f_wave_uln`), used when the patient's height is known. The default table
+carries none: no published regression's coefficients could be verified from a primary source,
+so its fixed F-wave ULNs apply and each comparison's reason says so. A lab loads its own
+formula with its limits file.
+
 A missing limit is ``None``: comparisons that need it are ``None`` with a reason, never a
 guess. Rows may be banded by the patient's age and height (:meth:`NormalLimits.match`); a
 patient outside every band of a nerve, or whose age/height a banded nerve needs but is not
@@ -73,6 +84,11 @@ class LimitRow:
     height_min_cm, height_max_cm : float or None
         Height band the row applies to (cm; inclusive lower, exclusive upper); ``None`` =
         open on that side.
+    f_wave_uln_intercept_ms, f_wave_uln_slope_ms_per_cm : float or None
+        A height-adjusted upper limit of the minimal F-wave latency:
+        ``intercept (ms) + slope (ms/cm) x height (cm)``, used instead of ``f_wave_uln_ms``
+        when the patient's height is known (:meth:`f_wave_uln`). Both or neither; the slope
+        positive. A lab gives them from its own (or a published) normative regression.
 
     Raises
     ------
@@ -92,18 +108,56 @@ class LimitRow:
     age_max_years: float | None = None
     height_min_cm: float | None = None
     height_max_cm: float | None = None
+    f_wave_uln_intercept_ms: float | None = None
+    f_wave_uln_slope_ms_per_cm: float | None = None
 
     def __post_init__(self) -> None:
         for key in _NUMERIC:
             positive = key in _LIMIT_VALUES
-            check_number(key, getattr(self, key), unit=_UNITS[key.rsplit("_", 1)[-1]],
-                         minimum=0 if positive else None, inclusive=(not positive, True),
-                         allow_none=True)
+            unit = "ms/cm" if key.endswith("_per_cm") else _UNITS[key.rsplit("_", 1)[-1]]
+            check_number(key, getattr(self, key), unit=unit, minimum=0 if positive else None,
+                         inclusive=(not positive, True), allow_none=True)
+        if (self.f_wave_uln_intercept_ms is None) != (self.f_wave_uln_slope_ms_per_cm is None):
+            raise ValueError("f_wave_uln_intercept_ms and f_wave_uln_slope_ms_per_cm go together: "
+                             "give both (the height-adjusted F-wave ULN) or neither")
         for quantity, (lo_key, hi_key) in _BANDS.items():
             lo, hi = getattr(self, lo_key), getattr(self, hi_key)
             if lo is not None and hi is not None and not lo < hi:
                 raise ValueError(f"{lo_key} ({lo:g}) must be below {hi_key} ({hi:g}): the "
                                  f"{quantity} band is lower <= {quantity} < upper")
+
+    def f_wave_uln(self, height_cm: float | None) -> tuple[float | None, str | None]:
+        """The upper limit of the minimal F-wave latency for a patient of ``height_cm`` (cm).
+
+        Returns
+        -------
+        limit_ms : float or None
+            Height-adjusted when the row has the formula and the height is known, else the
+            fixed ``f_wave_uln_ms`` (``None``: no limit).
+        basis : str or None
+            Which limit was used, in words (``None`` when there is no limit).
+
+        Examples
+        --------
+        >>> row = LimitRow("ulnar", f_wave_uln_ms=32.0, f_wave_uln_intercept_ms=-2.0,
+        ...                f_wave_uln_slope_ms_per_cm=0.2)
+        >>> row.f_wave_uln(170.0)
+        (32.0, 'height-adjusted ULN: -2 ms + 0.2 ms/cm x 170 cm = 32 ms')
+        >>> row.f_wave_uln(None)[1]
+        'fixed ULN 32 ms: height not given (the height-adjusted ULN needs it)'
+        """
+        a, b = self.f_wave_uln_intercept_ms, self.f_wave_uln_slope_ms_per_cm
+        known = height_cm is not None and height_cm == height_cm
+        if a is not None and b is not None and known:
+            limit = a + b * float(height_cm)
+            return limit, (f"height-adjusted ULN: {a:g} ms + {b:g} ms/cm x {float(height_cm):g} cm "
+                           f"= {limit:.4g} ms")
+        fixed = self.f_wave_uln_ms
+        if fixed is None:
+            return None, None
+        why = ("height not given (the height-adjusted ULN needs it)" if a is not None
+               else "no height-adjusted ULN in the normal limits used")
+        return fixed, f"fixed ULN {fixed:g} ms: {why}"
 
     def banded_by(self, quantity: str) -> bool:
         """Whether the row has a band of ``quantity`` (``"age"`` or ``"height"``)."""
@@ -138,7 +192,8 @@ class LimitRow:
 
 _LIMIT_VALUES = ("amplitude_lln_mv", "dml_uln_ms", "cv_lln_m_s", "f_wave_uln_ms",
                  "distal_distance_mm")
-_NUMERIC = _LIMIT_VALUES + ("age_min_years", "age_max_years", "height_min_cm", "height_max_cm")
+_NUMERIC = _LIMIT_VALUES + ("age_min_years", "age_max_years", "height_min_cm", "height_max_cm",
+                            "f_wave_uln_intercept_ms", "f_wave_uln_slope_ms_per_cm")
 #: The unit of a column, from the end of its name.
 _UNITS = {"mv": "mV", "ms": "ms", "s": "m/s", "mm": "mm", "years": "years", "cm": "cm"}
 #: Demographic bands of a row: quantity -> (lower bound column, upper bound column).
@@ -265,7 +320,8 @@ class NormalLimits:
 
         CSV: a header row with ``nerve`` and any of ``muscle, amplitude_lln_mv, dml_uln_ms,
         cv_lln_m_s, f_wave_uln_ms, distal_distance_mm, age_min_years, age_max_years,
-        height_min_cm, height_max_cm``; empty cells are missing limits (or open band ends). TOML: optional ``name`` and ``citation`` keys and a
+        height_min_cm, height_max_cm, f_wave_uln_intercept_ms, f_wave_uln_slope_ms_per_cm``;
+        empty cells are missing limits (or open band ends). TOML: optional ``name`` and ``citation`` keys and a
         ``[[limits]]`` array of tables with the same keys.
 
         Raises

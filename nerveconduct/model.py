@@ -106,7 +106,8 @@ class Site:
 
 
 def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_rate_hz: Any,
-                   stimulus_sample: Any, polarity: Any) -> list[str]:
+                   stimulus_sample: Any, polarity: Any, f_wave_traces: Any = None,
+                   f_wave_sampling_rate_hz: Any = None, f_wave_stimulus_sample: Any = 0) -> list[str]:
     """Every problem of a nerve study's description, as sentences (empty when it is valid).
 
     The one study-validity rule: :class:`NerveStudy` refuses a study that has any; the
@@ -131,6 +132,13 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
         Inside the trace.
     polarity : str
         One of :data:`POLARITIES`.
+    f_wave_traces : array_like, optional
+        An F-wave train: numeric, shape (n_stimuli ≥ 1, n_samples ≥ 1) (mV); ``None``: none.
+    f_wave_sampling_rate_hz : float, optional
+        The train's sampling rate (Hz), in the range of ``RANGES["sampling_rate_hz"]``;
+        required with a train, refused without one.
+    f_wave_stimulus_sample : int, default 0
+        Index of the stimulus in each trace of the train: inside the trace.
     """
     problems: list[str] = []
     if not isinstance(nerve, str) or not nerve.strip():
@@ -143,14 +151,7 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
             continue
         gather(problems, check_number, f"site {i} ({site.name!r}) distance_mm",
                site.distance_mm, unit="mm", minimum=0, inclusive=(False, True), allow_none=True)
-    try:
-        raw = np.asarray(traces)
-        if np.iscomplexobj(raw) or raw.dtype.kind not in "biuf":
-            raise TypeError(f"dtype {raw.dtype} is not a real number type")
-        arr = raw.astype(float)
-    except (TypeError, ValueError) as exc:
-        problems.append(f"traces must be a real numeric array (n_sites, n_samples): {exc}")
-        arr = None
+    arr = _real_array("traces", traces, "(n_sites, n_samples)", problems)
     if arr is not None:
         if arr.ndim != 2:
             problems.append(f"traces must have shape (n_sites, n_samples), got shape {arr.shape}")
@@ -162,6 +163,47 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
     last = arr.shape[1] - 1 if arr is not None and arr.ndim == 2 else None
     gather(problems, check_number, "stimulus_sample", stimulus_sample, minimum=0, maximum=last, integer=True)
     gather(problems, check_option, "polarity", polarity, POLARITIES)
+    problems += _f_wave_problems(f_wave_traces, f_wave_sampling_rate_hz, f_wave_stimulus_sample)
+    return problems
+
+
+def _real_array(name: str, values: Any, shape_text: str, problems: list[str]) -> np.ndarray | None:
+    """``values`` as a float array, or None with the problem said."""
+    try:
+        raw = np.asarray(values)
+        if np.iscomplexobj(raw) or raw.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {raw.dtype} is not a real number type")
+        return raw.astype(float)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"{name} must be a real numeric array {shape_text}: {exc}")
+        return None
+
+
+def _f_wave_problems(traces: Any, sampling_rate_hz: Any, stimulus_sample: Any) -> list[str]:
+    """Every problem of an F-wave train's description (none when there is no train)."""
+    problems: list[str] = []
+    if traces is None:
+        if sampling_rate_hz is not None:
+            problems.append("f_wave_sampling_rate_hz was given without f_wave_traces; give the "
+                            "train (n_stimuli, n_samples) or neither")
+        return problems
+    arr = _real_array("f_wave_traces", traces, "(n_stimuli, n_samples)", problems)
+    last = None
+    if arr is not None:
+        if arr.ndim != 2:
+            problems.append(f"f_wave_traces must have shape (n_stimuli, n_samples), got shape {arr.shape}")
+        elif arr.shape[0] == 0 or arr.shape[1] == 0:
+            problems.append(f"f_wave_traces must hold at least one stimulus and one sample, got "
+                            f"shape {arr.shape}")
+        else:
+            last = arr.shape[1] - 1
+    if sampling_rate_hz is None:
+        problems.append("f_wave_sampling_rate_hz is required with f_wave_traces (Hz)")
+    else:
+        gather(problems, check_range_of, "sampling_rate_hz", sampling_rate_hz,
+               name="f_wave_sampling_rate_hz")
+    gather(problems, check_number, "f_wave_stimulus_sample", stimulus_sample, minimum=0,
+           maximum=last, integer=True)
     return problems
 
 
@@ -200,8 +242,19 @@ class NerveStudy:
         sheet's ``case_id``, else the pseudonym of the export's patient fields, else one
         pseudonym per file; never a name or ID in clear.
     f_wave_latency_ms : float, optional
-        Minimal F-wave latency (ms), in (0, 1000]. ``None`` = F-waves not studied; NaN = sought
-        and absent (the criteria's "absent F-waves" items use that distinction).
+        Minimal F-wave latency (ms) as typed in a sheet, in (0, 1000]. ``None`` = F-waves not
+        studied; NaN = sought and absent (the criteria's "absent F-waves" items use that
+        distinction). With ``f_wave_traces`` the traces' value is used and this one is
+        compared with it (a nerve flag).
+    f_wave_traces : array_like, shape (n_stimuli, n_samples), optional
+        An F-wave train: the responses to repeated supramaximal distal stimuli (mV, single
+        sweeps), measured by :func:`~nerveconduct.measure.fwave.measure_f_waves`. Polarity
+        does not matter (F-waves are detected by their peak-to-peak and departure from
+        baseline in either direction).
+    f_wave_sampling_rate_hz : float, optional
+        The train's sampling rate (Hz); required with ``f_wave_traces``.
+    f_wave_stimulus_sample : int, default 0
+        Index of the stimulus in each trace of the train.
     metadata : dict, optional
         Anything else the reader kept (never patient identifiers unless asked).
     age_years, height_cm : float, optional
@@ -216,7 +269,8 @@ class NerveStudy:
         Listing every problem: site count vs trace count, non-positive distances, a sampling
         rate outside [1, 1e7] Hz, stimulus sample outside the trace, unknown polarity, wrong
         trace shape, a temperature, filter setting or F-wave latency that is not a number in
-        its range.
+        its range, an F-wave train of the wrong shape, without its sampling rate or with its
+        stimulus sample outside it.
     """
 
     def __init__(
@@ -234,6 +288,9 @@ class NerveStudy:
         low_frequency_filter_hz: float | None = None,
         study_id: str | None = None,
         f_wave_latency_ms: float | None = None,
+        f_wave_traces: Any = None,
+        f_wave_sampling_rate_hz: float | None = None,
+        f_wave_stimulus_sample: int = 0,
         metadata: dict[str, Any] | None = None,
         age_years: float | None = None,
         height_cm: float | None = None,
@@ -246,6 +303,8 @@ class NerveStudy:
         self.sampling_rate_hz = sampling_rate_hz
         self.stimulus_sample = stimulus_sample
         self.polarity = polarity
+        self.f_wave_sampling_rate_hz = f_wave_sampling_rate_hz
+        self.f_wave_stimulus_sample = f_wave_stimulus_sample
         problems: list[str] = []
         self.temperature_c = _optional_quantity(problems, "temperature_c", temperature_c)
         self.low_frequency_filter_hz = _optional_quantity(problems, "low_frequency_filter_hz",
@@ -261,7 +320,7 @@ class NerveStudy:
         if sex is not None and not isinstance(sex, str):
             problems.append(f"sex must be a string or None, got {type(sex).__name__}")
         self.sex = (sex.strip() or None) if isinstance(sex, str) else None
-        problems = self._problems(traces) + problems
+        problems = self._problems(traces, f_wave_traces) + problems
         if metadata is not None and not isinstance(metadata, Mapping):
             problems.append(f"metadata must be a mapping (dict) or None, got {type(metadata).__name__}")
         if problems:
@@ -272,11 +331,20 @@ class NerveStudy:
         self.traces = arr
         self.sampling_rate_hz = float(sampling_rate_hz)
         self.stimulus_sample = int(stimulus_sample)
+        self.f_wave_traces: np.ndarray | None = None
+        if f_wave_traces is not None:
+            f_arr = np.asarray(f_wave_traces)
+            self.f_wave_traces = f_arr if f_arr.dtype in (np.float32, np.float64) else f_arr.astype(np.float64)
+            self.f_wave_sampling_rate_hz = float(f_wave_sampling_rate_hz)
+        self.f_wave_stimulus_sample = int(f_wave_stimulus_sample)
 
-    def _problems(self, traces: Any) -> list[str]:
+    def _problems(self, traces: Any, f_wave_traces: Any = None) -> list[str]:
         return study_problems(nerve=self.nerve, sites=self.sites, traces=traces,
                               sampling_rate_hz=self.sampling_rate_hz,
-                              stimulus_sample=self.stimulus_sample, polarity=self.polarity)
+                              stimulus_sample=self.stimulus_sample, polarity=self.polarity,
+                              f_wave_traces=f_wave_traces,
+                              f_wave_sampling_rate_hz=self.f_wave_sampling_rate_hz,
+                              f_wave_stimulus_sample=self.f_wave_stimulus_sample)
 
     @property
     def n_sites(self) -> int:

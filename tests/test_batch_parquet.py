@@ -218,3 +218,30 @@ def test_write_parquet_is_the_analyze_csv_table_typed(folder):
         write_parquet(results, out, "segment")
     only_failures = write_parquet([], folder / "failures.parquet", "nerve", failures=fails)
     assert pq.read_table(only_failures).column("error_type").to_pylist() == ["ValueError"]
+
+
+@pytest.mark.parametrize("source", ["one.csv", Path("dir/one.csv"), None])
+def test_one_source_for_every_nerve_gives_the_same_column(source, folder, monkeypatch):
+    """A batch's rows all have one ``source``: built as one dictionary value, not per row; the
+    values and the file's bytes are those of the row-by-row path (a tuple of sources)."""
+    from _golden import varied_studies
+
+    from nerveconduct.serialize import arrow as arrow_module
+
+    results = analyze_nerves(varied_studies())
+    table = results[0].table
+    sources = [source] * table.n_nerves
+    assert arrow_module._one_source(sources)
+    one = arrow_module.arrow_table(table, "segment", sources=sources, blank_single_site=True)
+    monkeypatch.setattr(arrow_module, "_one_source", lambda sources: False)
+    per_row = arrow_module.arrow_table(table, "segment", sources=sources, blank_single_site=True)
+    expected = [None if source is None else str(source)] * one.num_rows
+    assert one.column("source").to_pylist() == expected == per_row.column("source").to_pylist()
+    assert one.schema == per_row.schema
+    files = []
+    for name, t in (("one", one), ("per_row", per_row)):
+        writer = parquet_module.ParquetRowGroups(folder / f"{name}.parquet", t.schema, "segment")
+        writer.write(t, np.zeros(t.num_rows, dtype=np.int64))
+        writer.close()
+        files.append((folder / f"{name}.parquet").read_bytes())
+    assert files[0] == files[1]

@@ -91,7 +91,9 @@ def test_empty_no_segments_and_mixed_known_unknown_nerves():
     for rs in ("efns-pns-2010-mmn", "ean-pns-2021-cidp", CUSTOM):
         got = evaluate_nerves(nerves, rs)
         assert [_fields(v) for v in got] == [_fields(evaluate_nerve(nr, rs)) for nr in nerves]
-        assert [v.segments for v in got][::2] == [(), (), ()] and got[0].level == "not-assessable"
+        # no segment: not assessable, unless a nerve item of a CIDP rule set is met (item level "met")
+        want = "met" if rs == "ean-pns-2021-cidp" and got[0].met_items() else "not-assessable"
+        assert [v.segments for v in got][::2] == [(), (), ()] and got[0].level == want
     got = evaluate_nerves(nerves, "efns-pns-2010-mmn")
     assert got[1].level == "definite" and got[1].key == ("median", "left")
     assert not unknown.known_nerve and got[3].level != "definite"

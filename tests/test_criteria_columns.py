@@ -281,7 +281,8 @@ def test_equals_object_path(population, rule_set, config):
     overrides = {"table": {}, "flipped": _flipped(rs), "graded-entrapment": {"exclude_entrapment": False}}[config]
     segs, nerves = _check(results, sf, nf, rs, overrides)
     # the population reaches the branches (else the equality above proves little)
-    assert {"not-assessable", "none"} <= set(segs.level) and len(set(nerves.level)) >= 3
+    unmet = "none" if rs.level_scope == "segment" else "not-met"  # item levels: CIDP rule sets
+    assert {"not-assessable", unmet} <= set(segs.level) and len(set(nerves.level)) >= 3
     assert {it for items in segs.items for it in items} >= {r.item for r in rs.segment_rules}
     excluded = set(segs.excluded_by)
     assert None in excluded and ("erbs-point" in excluded) == (not overrides.get("include_erbs_point",
@@ -298,7 +299,7 @@ def test_population_covers_the_custom_branches(population):
     nerves = evaluate_nerve_columns(CUSTOM, nf, sf, segs)
     met = {it for items in nerves.items_met for it in items}
     assert met == {"X", "Y", "Z", "W", "N1", "N2", "N3", "N4", "N5", "N6"}
-    assert "cannot tell" in set(nerves.label) and "not-assessable" in set(nerves.label)  # with / without segments
+    assert "cannot tell" in set(nerves.label) and "not assessable" in set(nerves.label)  # with / without segments
 
 
 @pytest.mark.parametrize("rule_set", ["efns-pns-2010-mmn", "ean-pns-2021-cidp"])
@@ -345,7 +346,9 @@ def test_zero_nerves_and_single_site_nerves():
     for rs in RULE_SETS:
         _check(single, sf, nf, get_rule_set(rs), {})
     cidp = evaluate_nerve_columns("efns-pns-2010-cidp", nf, sf)
-    assert cidp.level.tolist() == ["not-assessable"] * 2 and cidp.items_met[0] == ("I-A", "I-D", "I-G")
+    # no segment, but nerve items met: an item level says so, as the label does
+    assert cidp.level.tolist() == ["met", "met"] and cidp.items_met[0] == ("I-A", "I-D", "I-G")
+    assert all(label.startswith("met: ") for label in cidp.label) and cidp.items_met[1]
 
 
 def test_check_supported_and_errors(population):

@@ -107,6 +107,66 @@ def test_bad_landmarks_are_refused(landmarks, words):
     assert words in str(err.value)
 
 
+# --------------------------------------------------------------------------- landmarks out of order
+_ORDER = int(F.LANDMARKS_OUT_OF_ORDER)
+
+
+def _biphasic():
+    """Negative lobe 3-7 ms (peak 5 ms), positive lobe 7-11 ms (peak 9 ms)."""
+    return _lobe() + _lobe(onset_ms=7.0, width_ms=4.0, amp_mv=-2.0)
+
+
+def _order_flagged(landmarks, x=None):
+    m = measure_cmap(_biphasic() if x is None else x, FS, stimulus_sample=STIM, landmarks=landmarks)
+    return bool(int(m.flags) & _ORDER), m
+
+
+def test_the_order_flag_is_a_stable_review_bit_not_a_quality_flag():
+    from nerveconduct.flags import QUALITY_FLAGS
+    assert int(F.LANDMARKS_OUT_OF_ORDER) == 1 << 11
+    assert not QUALITY_FLAGS & _ORDER
+
+
+def test_a_hand_set_onset_at_or_after_the_detected_negative_peak_is_flagged_not_hidden():
+    det = measure_cmap(_biphasic(), FS, stimulus_sample=STIM)
+    peak = float(det.negative_peak_latency_ms)
+    assert peak == pytest.approx(5.0, abs=1e-3) and not int(det.flags) & _ORDER
+    assert not _order_flagged({"onset": peak - 0.01})[0]  # just before: a plausible correction
+    flagged, m = _order_flagged({"onset": peak + 0.01})  # just after: contradicts it
+    assert flagged and bool(m.present)
+    # the measures are still taken at the landmarks as given (a review flag hides nothing)
+    assert float(m.onset_latency_ms) == peak + 0.01
+    assert float(m.negative_peak_duration_ms) == pytest.approx(float(det.negative_end_latency_ms) - peak - 0.01,
+                                                               abs=1e-12)
+    # both hand-set at the same time: not strictly before, flagged
+    assert _order_flagged({"onset": 5.0, "negative_peak": 5.0})[0]
+    assert not _order_flagged({"onset": 4.99, "negative_peak": 5.0})[0]
+
+
+@pytest.mark.parametrize("landmarks, flagged", [
+    ({"negative_peak": 2.9}, True),     # before the detected onset (3.0 ms)
+    ({"negative_peak": 3.1}, False),    # just after it
+    ({"negative_peak": 7.1}, True),     # after the detected negative end (7.0 ms)
+    ({"negative_peak": 6.9}, False),    # just before it
+    ({"negative_end": 4.9}, True),      # before the detected negative peak (5.0 ms)
+    ({"negative_end": 5.1}, False),
+    ({"positive_peak": 4.9}, True),     # before the detected negative peak
+    ({"positive_peak": 5.1}, False),
+    ({"negative_end": 2.9}, True),      # before the detected onset too
+])
+def test_a_hand_set_landmark_contradicting_a_detected_one(landmarks, flagged):
+    assert _order_flagged(landmarks)[0] is flagged
+
+
+def test_no_order_flag_without_landmarks_or_on_a_hand_set_absence():
+    sim = simulate_nerve((70.0, 200.0), n_nerves=16, noise_uv_rms=50.0, hum_uv=50.0, seed=9)
+    m = measure_cmap(sim.traces, sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample)
+    assert not (m.flags & _ORDER).any()
+    x = np.stack([_biphasic(), _biphasic()])
+    m = measure_cmap(x, FS, stimulus_sample=STIM, landmarks={"onset": [6.0, 6.0], "absent": [True, False]})
+    assert m.flags.tolist() == [int(F.ABSENT), _ORDER]
+
+
 # --------------------------------------------------------------------------- the analysis core
 @pytest.fixture(scope="module")
 def study():
@@ -161,12 +221,12 @@ def test_the_cv_verdict_follows_a_hand_set_onset(study, cv_m_s, met):
 
 def test_hand_set_negative_peak_gives_amplitude_drop_and_conduction_block(study):
     detected = analyze_nerve(study)
-    assert evaluate(detected, "ean-pns-2021-cidp")[0].level == "none"
+    assert evaluate(detected, "ean-pns-2021-cidp")[0].level == "not-met"
     r = analyze_nerve(study, markers=[Marker("median", "R", "elbow", "negative_peak", 10.5)])
     a_d, a_p = r.sites[0].negative_peak_amplitude_mv, r.sites[1].negative_peak_amplitude_mv
     assert a_d == detected.sites[0].negative_peak_amplitude_mv and a_p < 0.7 * a_d
     assert r.segments[0].amplitude_drop_pct == 100.0 * (1.0 - a_p / a_d)
-    assert evaluate(r, "ean-pns-2021-cidp")[0].level == "definite"
+    assert evaluate(r, "ean-pns-2021-cidp")[0].level == "met"
     # the drop and the amplitudes say hand-set; the CV does not
     assert {"amplitude_drop_pct", "proximal_amplitude_mv"} <= set(r.segments[0].hand_set_values)
     assert "distal_amplitude_mv" not in r.segments[0].hand_set_values

@@ -104,6 +104,39 @@ def test_duplicates_and_contradictions_are_refused():
         markers_to_json(both)
 
 
+@pytest.mark.parametrize("first, then", [("onset", "negative_peak"), ("negative_peak", "negative_end"),
+                                         ("onset", "negative_end"), ("negative_peak", "positive_peak"),
+                                         ("onset", "positive_peak")])
+def test_markers_out_of_order_are_refused_naming_the_trace_and_both(first, then):
+    def pair(t_first, t_then):
+        return [Marker("median", "L", "Elbow", first, t_first), Marker("median", "L", "Elbow", then, t_then)]
+
+    for t_first in (8.0, 8.0 + 1e-9):  # at the same time, and just after: refused
+        with pytest.raises(MarkerError) as err:
+            markers_to_json(pair(t_first, 8.0))
+        msg = str(err.value)
+        assert "median L, site Elbow" in msg and f"the {first} (" in msg and f"the {then} (8 ms)" in msg
+    # just before: accepted, as is the same pair on two different traces
+    assert len(markers_to_json(pair(8.0 - 1e-9, 8.0))["markers"]) == 2
+    other = [Marker("median", "L", "Elbow", first, 9.0), Marker("median", "L", "Wrist", then, 8.0)]
+    assert len(markers_to_json(other)["markers"]) == 2
+
+
+def test_markers_out_of_order_in_a_file_and_in_the_analysis(tmp_path, study):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"markers": [
+        {"nerve": "median", "side": "L", "site": "Elbow", "marker": "negative_peak", "time_ms": 9.0},
+        {"nerve": "median", "side": "L", "site": "Elbow", "marker": "onset", "time_ms": 9.5}]}))
+    with pytest.raises(MarkerError) as err:
+        read_markers(path)
+    assert str(err.value).startswith(str(path)) and "onset (9.5 ms) must come before the negative_peak" in str(err.value)
+    backwards = [Marker("median", "L", "Elbow", "onset", 9.5), Marker("median", "L", "Elbow", "negative_peak", 9.0)]
+    with pytest.raises(MarkerError, match="must come before"):
+        landmarks_from_markers(backwards, [study])
+    with pytest.raises(MarkerError, match="must come before"):
+        analyze_nerves([study], markers=backwards)
+
+
 def test_bad_json_names_the_file_and_line(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"markers": [\n{"nerve": "median",,}]}')

@@ -301,3 +301,34 @@ class TestCmapMeasures:
 def test_docstring_examples():
     result = doctest.testmod(measure_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_stale_kernel_cache_files_are_deleted_and_fresh_ones_kept(tmp_path, monkeypatch):
+    """numba keys a cached function on its own file: the kernel deletes cache files older than
+    any module compiled into it (editing _onset.py alone must not leave a stale kernel)."""
+    import os
+    from pathlib import Path
+
+    from nerveconduct.measure import _kernels
+
+    monkeypatch.setattr(_kernels.measure_rows._cache, "_cache_path", str(tmp_path))
+    here = Path(_kernels.__file__).parent
+    newest = max(os.stat(p).st_mtime for p in
+                 [here / f"{m}.py" for m in _kernels.DEPENDENCIES] + [here.parent / "flags.py"])
+    files = {}
+    for name, mtime in (("stale", newest - 1.0), ("fresh", newest + 1.0)):
+        for mod in ("_kernels", "_onset"):
+            stem = f"{mod}.{name}-10.py311"
+            files[(mod, name)] = [tmp_path / f"{stem}.nbi", tmp_path / f"{stem}.1.nbc",
+                                  tmp_path / f"{stem}.2.nbc"]
+            for p in files[(mod, name)]:
+                p.write_bytes(b"x")
+                os.utime(p, (mtime, mtime))
+    other = tmp_path / "_fwave_kernel.f-1.py311.nbi"  # not a kernel dependency: left alone
+    other.write_bytes(b"x")
+    os.utime(other, (0, 0))
+    _kernels._invalidate_stale_cache()
+    for (mod, name), paths in files.items():
+        assert all(p.exists() is (name == "fresh") for p in paths), (mod, name)
+    assert other.exists()
+    assert set(_kernels.DEPENDENCIES) >= {"_kernels", "_onset", "_trace_ops", "_handset", "_kernel_layout"}

@@ -11,7 +11,10 @@ noiseless              0.001 / 0.001 ms    none
 =====================  ==================  ====================================
 
 (achieved, 336 traces each: noiseless 0.0000 / 0.0000 ms; 10 uV 0.024 / 0.076 ms, largest
-difference from the default onset 0.12 ms.)
+difference from the default onset 0.12 ms.) At 30 and 50 uV RMS the second onset comes later
+than the default (its band lies above 20 uV), but followed back to the 20 uV level before
+the comparison it is the same take-off: ONSETS_DISAGREE on at most 1 % of traces (achieved:
+none of 996 at 30 or 50 uV; 5.1 % and 18.9 % when the onsets were compared as found).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pytest
 
 from nerveconduct.flags import MeasureFlag as F
 from nerveconduct.measure import measure_cmap
+from nerveconduct.measure._onset import departure_at_level
 from nerveconduct.measure.cmap import ONSET_DISAGREE_MS
 from nerveconduct.simulate.nerve import simulate_nerve
 
@@ -56,6 +60,15 @@ def test_second_onset_accuracy_against_the_noiseless_truth(noise_uv, tol_median,
     # clean simulated traces: the two detectors agree, no review flag
     assert np.abs(alt - default).max() <= ONSET_DISAGREE_MS
     assert not (flags & int(F.ONSETS_DISAGREE)).any()
+
+
+@pytest.mark.parametrize("noise_uv", [30.0, 50.0])
+def test_noise_alone_rarely_raises_the_review_flag(noise_uv):
+    alt, default, truth, flags = _condition(noise_uv)
+    assert alt.size >= 250
+    assert np.mean((flags & int(F.ONSETS_DISAGREE)) != 0) <= 0.01
+    # the raw onsets do part by more than the margin on some traces: the walk-back matters
+    assert (np.abs(alt - default) > ONSET_DISAGREE_MS).any()
 
 
 def _lobe(t_ms, onset_ms, width_ms, amp_mv):
@@ -101,11 +114,59 @@ def _slow_lobes(widths_ms, noise_mv=0.06, seed=7):
     return np.stack(rows)
 
 
-def test_the_disagreement_margin_at_just_above_and_just_below():
+def test_one_take_off_seen_at_two_levels_is_not_a_disagreement():
+    """The band lies above the default's level: on a slow take-off the second onset comes later
+    by more than the margin, but followed back to the 20 uV level it is the same take-off."""
     m = measure_cmap(_slow_lobes(np.linspace(10.0, 24.0, 400)), FS, stimulus_sample=STIM)
     diff = np.abs(m.onset_alt_latency_ms - m.onset_latency_ms)
-    flagged = (m.flags & int(F.ONSETS_DISAGREE)) != 0
     assert np.isfinite(diff).all() and m.present.all()
+    assert (diff > ONSET_DISAGREE_MS).sum() > 100  # all of these were flagged before
+    assert not (m.flags & int(F.ONSETS_DISAGREE)).any()
+
+
+def test_walking_a_departure_back_to_the_level():
+    # a ramp from the baseline (0) down from sample 10, 0.01 mV per sample; offset 0.005 mV
+    vs = np.concatenate([np.full(10, 0.005), 0.005 - 0.01 * np.arange(1, 41)])
+    at = departure_at_level(vs, 0.005, 18.0, 0.02, 0)
+    assert at == pytest.approx(11.0, abs=1e-9)  # 0.02 mV below the offset: sample 11
+    assert departure_at_level(vs, 0.005, 10.5, 0.02, 0) == 10.5  # within the level already
+    assert departure_at_level(vs, 0.005, 18.0, 0.02, 15) == 15.0  # not walked past the start
+    assert np.isnan(departure_at_level(vs, 0.005, np.nan, 0.02, 0))
+    # an earlier deflection that returns to the baseline first is not walked back into
+    early = vs.copy()
+    early[2:6] = -0.5
+    assert departure_at_level(early, 0.005, 18.0, 0.02, 0) == pytest.approx(11.0, abs=1e-9)
+    # a positive departure is walked back in its own direction
+    assert departure_at_level(-vs + 0.01, 0.005, 18.0, 0.02, 0) == pytest.approx(11.0, abs=1e-9)
+
+
+def _shelf_pulse(shelf_ms, t_ms, pulse_ms=0.16, t0_ms=3.0):
+    """A -1 mV shelf from t0, a +1 mV pulse, then a 5 mV CMAP rising from -1 mV: the default
+    onset stops at the pulse (above -20 uV), the second detector finds the shelf's start (its
+    run outside the band goes through the steep pulse), so the two part by shelf + pulse."""
+    x = np.zeros(t_ms.size)
+    x[(t_ms >= t0_ms) & (t_ms < t0_ms + shelf_ms)] = -1.0
+    x[(t_ms >= t0_ms + shelf_ms) & (t_ms < t0_ms + shelf_ms + pulse_ms)] = 1.0
+    m0 = t0_ms + shelf_ms + pulse_ms
+    inside = (t_ms >= m0) & (t_ms < m0 + 4.0)
+    x[inside] = -1.0 - 4.0 * np.sin(np.pi * (t_ms[inside] - m0) / 4.0)
+    return x
+
+
+def test_the_disagreement_margin_at_just_above_and_just_below():
+    """flagged exactly when the default onset and the second onset followed back to the 20 uV
+    level (on the 0.13 ms box-smoothed trace at 100 kHz) are more than 0.3 ms apart."""
+    fs, stim, n, h = 100000.0, 500, 5000, 6
+    t_ms = (np.arange(n) - stim) / fs * 1000
+    x = np.stack([_shelf_pulse(d, t_ms) for d in np.linspace(0.06, 0.09, 13)])
+    m = measure_cmap(x, fs, stimulus_sample=stim)
+    assert m.present.all()
+    walked = np.array([departure_at_level(np.convolve(row, np.ones(2 * h + 1) / (2 * h + 1), "same"),
+                                          0.0, stim + alt * fs / 1000, 0.02, stim)
+                       for row, alt in zip(x, m.onset_alt_latency_ms)])
+    diff = np.abs(m.onset_latency_ms - (walked - stim) / fs * 1000)
+    flagged = (m.flags & int(F.ONSETS_DISAGREE)) != 0
+    assert np.isfinite(diff).all()
     assert (flagged == (diff > ONSET_DISAGREE_MS)).all()
     below = (diff > ONSET_DISAGREE_MS - 0.01) & (diff <= ONSET_DISAGREE_MS)
     above = (diff > ONSET_DISAGREE_MS) & (diff < ONSET_DISAGREE_MS + 0.01)

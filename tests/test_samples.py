@@ -69,7 +69,7 @@ def test_cidp_is_dispersion_not_block():
     (r,) = [analyze_nerve(s) for s in read(SAMPLES / "cidp_median.edf")]
     assert r.segments[0].duration_increase_pct > 30
     first = evaluate(r, "efns-pns-2010-cidp")[0]
-    assert first.level == "definite" and "I-F" in first.items
+    assert first.level == "met" and "I-F" in first.items  # a segment meets items; only a patient is "definite"
 
 
 def test_antimag_low_tli_in_two_nerves_and_score():

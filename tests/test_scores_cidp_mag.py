@@ -151,3 +151,35 @@ def test_cidp_mag_rejects_bad_inputs():
 def test_cidp_mag_no_nerves_leaves_electrophysiology_unknown():
     score = cidp_mag_score(SOURCE_CLINICAL, [])
     assert (score.min_points, score.max_points) == (2 - 3, 2 + 1)
+
+
+def _median(elbow_amp_mv, elbow_dur_ms=5.0):
+    from nerveconduct.analysis import analyze_values
+    from nerveconduct.model import Site
+
+    return analyze_values("median", [Site("wrist", 70), Site("elbow", 230)], [3.5, 7.5], [6.0, elbow_amp_mv],
+                          negative_peak_area_mv_ms=[20.0, 20.0 * elbow_amp_mv / 6.0],
+                          negative_peak_duration_ms=[5.0, elbow_dur_ms])
+
+
+@pytest.mark.parametrize("elbow_mv, present", [(4.2, True), (4.19, True), (4.21, False)])
+def test_cidp_mag_cb_item_with_a_cidp_rule_set_reads_its_cb_item(elbow_mv, present):
+    # EAN/PNS 2021 (e): amplitude drop >=30 % (inclusive); 4.2 of 6.0 mV is exactly 30 %.
+    # Its segments say "met" / "not-met" (item levels): the CB item decides, at cb_levels.
+    item = {i.key: i for i in cidp_mag_score({}, [_median(elbow_mv)], cb_rule_set="ean-pns-2021-cidp").items}
+    assert item["motor_cb"].present is present
+
+
+def test_cidp_mag_cb_item_ignores_temporal_dispersion_of_a_cidp_rule_set():
+    # 10 % drop, 60 % duration increase: EAN/PNS 2021 (f) is met on the segment, (e) is not
+    nerve = _median(5.4, elbow_dur_ms=8.0)
+    from nerveconduct.criteria import evaluate
+
+    (seg,) = evaluate(nerve, "ean-pns-2021-cidp")
+    assert seg.level == "met" and seg.items == ("f",)
+    item = {i.key: i for i in cidp_mag_score({}, [nerve], cb_rule_set="ean-pns-2021-cidp").items}
+    assert item["motor_cb"].present is False
+    # a level the table grades no CB rule at: nothing counts
+    item = {i.key: i for i in cidp_mag_score({}, [_median(3.0)], cb_rule_set="ean-pns-2021-cidp",
+                                             cb_levels=("possible",)).items}
+    assert item["motor_cb"].present is False

@@ -235,3 +235,127 @@ def test_plot_caption_shows_the_patient_and_segments_show_items():
         assert_item_worded(label)
     ax = plot_segments(results, rule_set=EAN, patient=None)
     assert "patient" not in ax.get_title()
+
+
+# ---------------------------------------------------------------------------- level codes per scope
+from nerveconduct.criteria.verdicts import FINDING_LEVELS, ITEM_LEVELS, LEVELS, level_rank  # noqa: E402
+
+SAMPLES = ["cidp_median.edf", "antimag_case.toml", "mmn_case.toml", "normal_case.json", "absent_proximal.h5",
+           "noisy_median.txt"]
+CB_SETS = ["efns-pns-2010-mmn", "aan-1991", "amplitude-dependent-2000", "textbook-20pct"]
+#: The item level each item-worded label goes with.
+LEVEL_OF_LABEL = {"met: ": "met", "no item met": "not-met", "not assessable": "not-assessable"}
+
+
+def level_of(label):
+    return next(level for start, level in LEVEL_OF_LABEL.items() if label.startswith(start))
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("rule_set_id", [EAN, EFNS])
+def test_cidp_segment_and_nerve_levels_are_item_codes(sample, rule_set_id):
+    seen = set()
+    for result in results_of(sample):
+        nv = evaluate_nerve(result, rule_set_id)
+        for v in (*nv.segments, nv):
+            assert v.level in ITEM_LEVELS and not PATIENT_WORDS.search(v.level), (v.level, v.label)
+            assert_item_worded(v.label)
+            assert v.level == level_of(v.label), (v.level, v.label)  # the code says what the label says
+            seen.add(v.level)
+        assert (nv.level == "met") == bool(nv.met_items())
+        for s in nv.segments:
+            assert (s.level == "met") == bool(s.items)
+    assert seen
+
+
+def test_cidp_levels_reach_every_item_code():
+    levels = set()
+    for sample in SAMPLES:
+        for result in results_of(sample):
+            nv = evaluate_nerve(result, EAN)
+            levels |= {nv.level, *(s.level for s in nv.segments)}
+    assert levels == set(ITEM_LEVELS)
+
+
+@pytest.mark.parametrize("rule_set_id", CB_SETS)
+def test_conduction_block_rule_sets_keep_segment_levels(rule_set_id):
+    levels = set()
+    for sample in SAMPLES:
+        for result in results_of(sample):
+            nv = evaluate_nerve(result, rule_set_id)
+            assert nv.level in LEVELS and all(s.level in LEVELS for s in nv.segments)
+            levels |= {s.level for s in nv.segments}
+    if rule_set_id == "efns-pns-2010-mmn":
+        assert "definite" in levels  # the MMN sample's block stays "definite" on its segment
+
+
+@pytest.mark.parametrize("sample", ["cidp_median.edf", "antimag_case.toml", "mmn_case.toml", "normal_case.json"])
+def test_flat_columns_and_records_carry_the_same_item_levels(sample):
+    """``verdict_R_level`` of flat segment / nerve rows (column evaluator) equals the records'
+    level (worded evaluator), and is an item code for the CIDP rule sets."""
+    from nerveconduct.analysis import analyze_table
+    from nerveconduct.criteria.columns import (evaluate_nerve_columns, evaluate_segment_columns, nerve_frame,
+                                               segment_frame)
+
+    table = analyze_table(nerveconduct.read_case(sample_path(sample)).studies)
+    results = nerveconduct.analysis.views(table)
+    sf, nf = segment_frame(table), nerve_frame(table)
+    for rid in (EAN, EFNS):
+        segs = evaluate_segment_columns(rid, sf)
+        nerves = evaluate_nerve_columns(rid, nf, sf, segs)
+        assert set(segs.level) <= set(ITEM_LEVELS) and set(nerves.level) <= set(ITEM_LEVELS)
+        objects = [evaluate_nerve(r, rid) for r in results]
+        assert list(nerves.level) == [nv.level for nv in objects]
+        assert list(segs.level) == [s.level for nv in objects for s in nv.segments]
+
+
+def test_level_rank_orders_item_levels_and_names_both_code_sets():
+    assert level_rank("met") > level_rank("not-met") > level_rank("not-assessable")
+    assert set(FINDING_LEVELS) == {"definite", "probable", "possible", "met"}
+    with pytest.raises(ValueError, match="not-met"):
+        level_rank("strongly supportive")
+
+
+# ---------------------------------------------------------------------------- patient levels unchanged
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_patient_levels_equal_the_frozen_ones(sample):
+    """The patient combination reads the items met, not the segment codes: every rule set's
+    patient level, words, nerves and combinations over each sample equal the frozen output
+    (``tests/golden/analyze-*.json.gz``, ``cases[].patient``)."""
+    from _golden import read_golden
+
+    frozen = json.loads(read_golden(f"analyze-{sample}.json"))["cases"]
+    results = results_of(sample)
+    assert len(frozen) == 1 and frozen[0]["patient"]
+    for rid, want in frozen[0]["patient"].items():
+        got = patient_record(evaluate_patient(results, rid))
+        for key in ("level", "label", "nerves", "combinations_met"):
+            assert got[key] == want[key], (rid, key, got[key], want[key])
+
+
+# ---------------------------------------------------------------------------- nerve plot caption
+def test_nerve_plot_names_its_rule_set_and_the_patient():
+    pytest.importorskip("matplotlib")
+    from nerveconduct.plot import plot_nerve
+    from nerveconduct.plot.summary import patient_words as words_of
+
+    results = results_of("mmn_case.toml")
+    patient = words_of(results, "efns-pns-2010-mmn")
+    assert patient == "definite CB (left ulnar)"
+    ax = plot_nerve(results[0], rule_set="efns-pns-2010-mmn", patient=patient)
+    assert ax.get_title().splitlines()[1] == "verdicts: efns-pns-2010-mmn; patient: definite CB (left ulnar)"
+    ax = plot_nerve(results[0], rule_set="efns-pns-2010-mmn")  # no patient given: none made up from one nerve
+    assert ax.get_title().splitlines()[1] == "verdicts: efns-pns-2010-mmn"
+    assert len(plot_nerve(results[0], verdicts=None).get_title().splitlines()) == 1
+
+
+def test_nerve_plot_brackets_cidp_segments_meeting_an_item():
+    pytest.importorskip("matplotlib")
+    from nerveconduct.plot import plot_nerve
+
+    results = results_of("cidp_median.edf")
+    ax = plot_nerve(results[0], rule_set=EAN)
+    brackets = [ln for ln in ax.lines if (ln.get_gid() or "").startswith("verdict:")]
+    assert brackets  # "met" segments are findings, as "definite" ones were
+    texts = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("segment:")]
+    assert any("met: CB: amplitude drop" in t for t in texts)

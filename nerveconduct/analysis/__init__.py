@@ -23,6 +23,8 @@ from .sources import (
 )
 from .table import (
     EXTREMES,
+    F_WAVE_SOURCES,
+    F_WAVE_VALUES,
     LANDMARK_SOURCES,
     LIMIT_COLUMNS,
     LIMIT_KEYS,
@@ -42,5 +44,5 @@ __all__ = [
     "table_from_values", "resolve_limits", "SITE_MEASURES", "LIMIT_COLUMNS", "LIMIT_KEYS",
     "SEGMENT_VALUES", "NERVE_VALUES", "EXTREMES", "PLAUSIBLE_CV_M_S", "LANDMARK_SOURCES",
     "SOURCES", "SITE_LANDMARKS", "SEGMENT_INPUTS", "NERVE_INPUTS", "hand_set_values",
-    "landmarks_from_markers",
+    "landmarks_from_markers", "F_WAVE_VALUES", "F_WAVE_SOURCES",
 ]

@@ -71,6 +71,7 @@ class LimitRows:
                                 dtype=np.int64)
         found = [(None, None) if c is None else limits.match(c, m, age_years=a, height_cm=h)
                  for c, m, a, h in index]
+        self.heights = _obj([key[3] for key in index])
         self.unique = [row for row, _ in found]
         self.unique_problems = [problem for _, problem in found]
 
@@ -79,6 +80,17 @@ class LimitRows:
         values = np.array([np.nan if r is None or getattr(r, name) is None else float(getattr(r, name))
                            for r in self.unique], dtype=float)
         return values[self.inverse] if len(self.inverse) else np.zeros(0)
+
+    def f_wave_uln(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per nerve, the F-wave ULN for the patient's height (ms; NaN: none) and which
+        limit it is, in words (:meth:`~nerveconduct.limits.LimitRow.f_wave_uln`)."""
+        found = [(None, None) if r is None else r.f_wave_uln(h)
+                 for r, h in zip(self.unique, self.heights.tolist())]
+        limit = np.array([np.nan if v is None else float(v) for v, _ in found], dtype=float)
+        basis = _obj([b for _, b in found])
+        if not len(self.inverse):
+            return np.zeros(0), _obj([])
+        return limit[self.inverse], basis[self.inverse]
 
     def missing(self) -> np.ndarray:
         """Whether each nerve has no limit row."""
@@ -109,7 +121,12 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
     n = len(no_row)
     overflow = np.zeros(n, dtype=bool)
     for key, (attr, kind, value_key, _, what) in LIMIT_COLUMNS.items():
-        limit = np.where(no_row, np.nan, rows.attr(attr))
+        basis = None
+        if key == "f_wave_latency":  # height-adjusted where the row has the formula
+            limit, basis = rows.f_wave_uln()
+            limit = np.where(no_row, np.nan, limit)
+        else:
+            limit = np.where(no_row, np.nan, rows.attr(attr))
         value = np.where(np.isfinite(nerve[value_key]), nerve[value_key], np.nan)
         known = ~np.isnan(value) & ~np.isnan(limit)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -118,7 +135,7 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
         overflow |= over
         pct = np.where(over, np.nan, pct)
         beyond = value < limit if kind == "LLN" else value > limit
-        reason = _obj([None] * n)
+        reason = _obj([None] * n) if basis is None else basis.copy()  # which F limit was used
         reason[np.isnan(limit)] = f"no {kind} for {what} in the normal limits used"
         reason[np.isnan(value)] = f"{what} not available"
         reason[over] = f"{what}: its % of the limit overflowed (the value is implausibly large)"
@@ -135,10 +152,11 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
 
 
 def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
-                rows: LimitRows) -> np.ndarray:
+                rows: LimitRows, notes: np.ndarray | None = None) -> np.ndarray:
     """The nerve-level problems of each nerve, as tuples of sentences (empty when none).
 
     Each condition is a column; sentences are worded only for the nerves it holds for.
+    ``notes``: per nerve, a sentence worded by the caller (F-wave sources) or None.
     """
     starts, counts = nerve["first_row"], nerve["n_sites"]
     n = len(starts)
@@ -183,6 +201,8 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
          lambda j: f"every trace is quieter than any amplifier's noise (< {1000 * _NOISE_FLOOR_MV:g} µV): "
                    "check the unit of the export; an absent response here may be a unit error"),
     ]
+    if notes is not None:
+        conditions.append((notes != None, lambda j: notes[j]))  # noqa: E711 (object array)
 
     def _rows(j: int) -> slice:
         return slice(int(starts[j]), int(starts[j] + counts[j]))

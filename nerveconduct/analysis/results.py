@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy
-from .table import LANDMARK_SOURCES, LIMIT_COLUMNS, NERVE_VALUES, SEGMENT_VALUES, SITE_MEASURES, NerveTable
+from .table import (F_WAVE_VALUES, LANDMARK_SOURCES, LIMIT_COLUMNS, NERVE_VALUES, SEGMENT_VALUES,
+                    SITE_MEASURES, NerveTable)
 
 __all__ = ["SiteResult", "SegmentResult", "LimitComparison", "NerveResult", "views"]
 
@@ -152,6 +153,13 @@ class NerveResult:
         Nerve-level problems (unknown nerve name, missing distances, ...).
     hand_set_values : tuple of str
         The nerve values derived from hand-set markers (DML, TLI, extremes, ...).
+    f_wave_latency_ms : float or None
+        Minimal F latency (ms): ``None`` not studied, NaN sought and absent.
+    f_wave_mean_latency_ms, f_wave_persistence_pct, f_wave_chronodispersion_ms : float or None
+        Mean F latency (ms), persistence (%) and chronodispersion (ms) of the nerve's F-wave
+        train; ``None`` without a measured train (latencies also when F-waves are absent).
+    f_wave_latency_source : str or None
+        ``"traces"`` (measured from the train), ``"sheet"`` (typed in) or ``None`` (not studied).
     study : NerveStudy or None
         The waveforms this result came from (``None`` for :func:`analyze_values`).
     table, index : NerveTable, int
@@ -180,6 +188,10 @@ class NerveResult:
     limits: dict[str, LimitComparison] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     hand_set_values: tuple[str, ...] = ()
+    f_wave_mean_latency_ms: float | None = None
+    f_wave_persistence_pct: float | None = None
+    f_wave_chronodispersion_ms: float | None = None
+    f_wave_latency_source: str | None = None
     study: NerveStudy | None = field(default=None, repr=False, compare=False)
     table: NerveTable | None = field(default=None, repr=False, compare=False)
     index: int = field(default=0, repr=False, compare=False)
@@ -265,6 +277,8 @@ def views(table: NerveTable) -> list[NerveResult]:
         key: _column(nv[key]) for key in ("nerve", "nerve_label", "known_nerve", "side", "muscle", "study_id",
                                           "flags", "hand_set_values")}
     cols.update({key: _column(nv[key]) for key in NERVE_VALUES})
+    cols.update({key: _column(nv[key], optional=True) for key in F_WAVE_VALUES})
+    cols["f_wave_latency_source"] = _column(nv["f_wave_latency_source"])
     cols.update(temperature_c=_column(nv["temperature_c"], optional=True),
                 low_frequency_filter_hz=_column(nv["low_frequency_filter_hz"], optional=True),
                 f_wave_latency_ms=f_wave,

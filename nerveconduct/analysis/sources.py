@@ -19,7 +19,7 @@ from ..model import NerveStudy, Site
 from .table import SITE_MEASURES, NerveTable, build_table
 
 __all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits",
-           "landmarks_from_markers"]
+           "landmarks_from_markers", "f_wave_inputs", "F_WAVE_AGREE_MS"]
 
 #: The landmarks a marker sets, as ``measure_cmap`` takes them (``absent``: a mask).
 _TIMED = ("onset", "negative_peak", "negative_end", "positive_peak")
@@ -154,6 +154,80 @@ def _f_wave(latency_ms: float | None) -> tuple[float, bool]:
     return (np.nan, False) if latency_ms is None else (float(latency_ms), True)
 
 
+#: A sheet's F latency within this (ms) of the traces' agrees with it (one sample at 20 kHz).
+F_WAVE_AGREE_MS = 0.05
+
+
+def _f_text(latency_ms: float) -> str:
+    return "absent" if np.isnan(latency_ms) else f"{latency_ms:.2f} ms"
+
+
+def _f_wave_note(traces_ms: float, sheet_ms: float | None) -> str | None:
+    """The nerve flag when a sheet gives an F latency beside measured traces (which win)."""
+    if sheet_ms is None:
+        return None
+    sheet = float(sheet_ms)
+    head = (f"F-wave latency given twice: traces {_f_text(traces_ms)} (used), sheet "
+            f"{_f_text(sheet)}")
+    if np.isnan(traces_ms) or np.isnan(sheet):
+        agree = np.isnan(traces_ms) and np.isnan(sheet)
+        return f"{head}: {'they agree' if agree else 'they differ (one says absent)'}"
+    diff = traces_ms - sheet
+    verdict = "they agree" if abs(diff) <= F_WAVE_AGREE_MS else "they differ"
+    return f"{head}: {verdict} (traces - sheet = {diff:+.2f} ms)"
+
+
+def f_wave_inputs(studies: Sequence[NerveStudy], n_threads: int | None = None) -> dict[str, list[Any]]:
+    """The F-wave inputs of :func:`.table.build_table` for ``studies``.
+
+    Nerves with an F-wave train are measured with
+    :func:`~nerveconduct.measure.fwave.measure_f_waves`, one call per set-up (rate,
+    stimulus sample, stimuli, samples); their minimal latency is the nerve's F latency
+    (source ``"traces"``), and persistence, mean latency and chronodispersion come with it.
+    Other nerves keep the sheet's value (source ``"sheet"``, or ``None``: not studied). A
+    sheet value beside traces, and a train that cannot be measured (the sheet's value is
+    then used), give a nerve flag (``f_wave_notes``).
+    """
+    sheet = [st.f_wave_latency_ms for st in studies]
+    n = len(studies)
+    out: dict[str, list[Any]] = {
+        "f_wave_latency_ms": [np.nan] * n, "f_wave_studied": [False] * n,
+        "f_wave_mean_latency_ms": [np.nan] * n, "f_wave_persistence_pct": [np.nan] * n,
+        "f_wave_chronodispersion_ms": [np.nan] * n, "f_wave_latency_source": [None] * n,
+        "f_wave_notes": [None] * n}
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for j, st in enumerate(studies):
+        latency, studied = _f_wave(sheet[j])
+        out["f_wave_latency_ms"][j], out["f_wave_studied"][j] = latency, studied
+        out["f_wave_latency_source"][j] = "sheet" if studied else None
+        train = getattr(st, "f_wave_traces", None)
+        if train is not None:
+            groups.setdefault((st.f_wave_sampling_rate_hz, st.f_wave_stimulus_sample)
+                              + train.shape, []).append(j)
+    if not groups:
+        return out
+    from ..measure.fwave import measure_f_waves  # the numeric core: imported on first use
+
+    for (rate, stim, *_), members in groups.items():
+        m = measure_f_waves(np.stack([studies[j].f_wave_traces for j in members]), rate,
+                            stimulus_sample=int(stim), n_threads=n_threads)
+        for k, j in enumerate(members):
+            if not m.studied[k]:
+                names = ", ".join(MeasureFlag(int(m.flags[k])).names())
+                used = ("the sheet's value is used" if out["f_wave_studied"][j]
+                        else "F-waves not studied")
+                out["f_wave_notes"][j] = f"F-wave traces could not be measured ({names}): {used}"
+                continue
+            latency = float(m.minimal_latency_ms[k])
+            out["f_wave_notes"][j] = _f_wave_note(latency, sheet[j])
+            out["f_wave_latency_ms"][j], out["f_wave_studied"][j] = latency, True
+            out["f_wave_latency_source"][j] = "traces"
+            out["f_wave_mean_latency_ms"][j] = float(m.mean_latency_ms[k])
+            out["f_wave_persistence_pct"][j] = float(m.persistence_pct[k])
+            out["f_wave_chronodispersion_ms"][j] = float(m.chronodispersion_ms[k])
+    return out
+
+
 def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
                        n_threads: int | None = None, markers: Sequence[Any] | None = None) -> NerveTable:
     """Measure and analyze nerve studies (see :func:`nerveconduct.analysis.analyze_nerves`);
@@ -166,12 +240,10 @@ def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
                             lambda members, rows, n: np.concatenate([studies[j].traces for j in members]),
                             n_threads,
                             None if markers is None else landmarks_from_markers(markers, studies)))
-    f_waves = [_f_wave(st.f_wave_latency_ms) for st in studies]
     nerve_in = {
         "study_id": [st.study_id for st in studies], "nerve_label": [st.nerve for st in studies],
         "side": [st.side for st in studies], "muscle": [st.muscle for st in studies],
-        "n_sites": counts, "f_wave_latency_ms": [f[0] for f in f_waves],
-        "f_wave_studied": [f[1] for f in f_waves],
+        "n_sites": counts, **f_wave_inputs(studies, n_threads),
         "temperature_c": _none_as_nan([st.temperature_c for st in studies]),
         "low_frequency_filter_hz": _none_as_nan([st.low_frequency_filter_hz for st in studies]),
         "age_years": _none_as_nan([st.age_years for st in studies]),

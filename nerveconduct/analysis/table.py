@@ -35,6 +35,7 @@ from .segments import SEGMENT_INPUTS, SITE_LANDMARKS, hand_set_values, segment_t
 __all__ = [
     "NerveTable", "build_table", "SITE_MEASURES", "LIMIT_COLUMNS", "LIMIT_KEYS",
     "SEGMENT_VALUES", "NERVE_VALUES", "EXTREMES", "LANDMARK_SOURCES", "SOURCES", "NERVE_INPUTS",
+    "F_WAVE_VALUES", "F_WAVE_SOURCES",
 ]
 
 #: Per-site measures carried from ``measure_cmap`` (ms, mV, mV·ms).
@@ -79,6 +80,13 @@ NERVE_VALUES: tuple[str, ...] = (
     "f_wave_latency_ms", "temperature_c", "low_frequency_filter_hz",
 )
 
+#: Per-nerve F-wave values measured from a train (ms, %); NaN without one (or when absent).
+F_WAVE_VALUES: tuple[str, ...] = (
+    "f_wave_mean_latency_ms", "f_wave_persistence_pct", "f_wave_chronodispersion_ms",
+)
+#: Where a nerve's F latency comes from (``f_wave_latency_source``); ``None``: not studied.
+F_WAVE_SOURCES: tuple[str, str] = ("traces", "sheet")
+
 #: Per-nerve extremes over the segments outside compression sites and Erb's point:
 #: column -> (segment column, ``"min"`` or ``"max"``).
 EXTREMES: dict[str, tuple[str, str]] = {
@@ -99,7 +107,7 @@ class NerveTable:
         ``nerve`` (canonical, else as given), ``known_nerve``, ``side``, ``muscle``,
         ``n_sites``, ``first_row`` (row of the distal site in ``site``), ``dml_position``
         (position of the DML site: the most distal site that is not a palm site), ``f_wave_studied``,
-        :data:`NERVE_VALUES`, :data:`EXTREMES`, per :data:`LIMIT_COLUMNS` key ``K``:
+        :data:`NERVE_VALUES`, :data:`F_WAVE_VALUES`, ``f_wave_latency_source``, :data:`EXTREMES`, per :data:`LIMIT_COLUMNS` key ``K``:
         ``K_value``, ``K_limit``, ``K_limit_kind``, ``K_pct_of_limit``, ``K_abnormal``
         (-1 unknown, 0, 1), ``K_reason`` (None, or why the comparison is missing), and
         ``flags`` (tuples of sentences), ``hand_set_values`` (tuples: the value names above
@@ -214,7 +222,10 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
         ``None`` allowed except for the label), ``n_sites`` (int, ≥ 1),
         ``f_wave_latency_ms`` (float, ms; NaN when not studied or absent),
         ``f_wave_studied`` (bool), ``temperature_c`` (°C) and ``low_frequency_filter_hz``
-        (Hz), NaN when unknown.
+        (Hz), NaN when unknown; optionally the :data:`F_WAVE_VALUES` (NaN: no train),
+        ``f_wave_latency_source`` (:data:`F_WAVE_SOURCES` or None; default ``"sheet"``
+        where studied) and ``f_wave_notes`` (a nerve flag sentence or None), as
+        :func:`~.sources.f_wave_inputs` gives them.
     site_in : dict of str to ndarray, shape (n_rows,)
         Rows grouped per nerve, distal first: ``name`` (object), ``distance_mm`` (machine
         convention, NaN when unknown), ``stimulus_intensity_ma`` (NaN when unknown), the
@@ -268,9 +279,13 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
         "residual_latency_ms": site["residual_latency_ms"][starts],
         "f_wave_latency_ms": f_wave,
         "f_wave_studied": np.asarray(nerve_in["f_wave_studied"], dtype=bool),
+        **{k: np.asarray(nerve_in.get(k, np.full(n_nerves, np.nan)), dtype=float) for k in F_WAVE_VALUES},
         "temperature_c": np.asarray(nerve_in["temperature_c"], dtype=float),
         "low_frequency_filter_hz": np.asarray(nerve_in["low_frequency_filter_hz"], dtype=float),
     }
+    source = nerve_in.get("f_wave_latency_source")
+    nerve["f_wave_latency_source"] = (np.where(nerve["f_wave_studied"], F_WAVE_SOURCES[1], None)
+                                      .astype(object) if source is None else _objects(source))
     seg = _segments(site, nerve)
     usable = ~seg["across_entrapment_site"] & ~seg["from_erbs_point"]
     for key, (column, how) in EXTREMES.items():
@@ -279,7 +294,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     rows = LimitRows(canonical, nerve["muscle"], limits, age_years=nerve_in.get("age_years"),
                      height_cm=nerve_in.get("height_cm"))
     limit_columns(nerve, rows)
-    nerve["flags"] = nerve_flags(nerve, site, rows)
+    notes = nerve_in.get("f_wave_notes")
+    nerve["flags"] = nerve_flags(nerve, site, rows, None if notes is None else _objects(notes))
     return NerveTable(nerve, site, seg, None if studies is None else tuple(studies))
 
 

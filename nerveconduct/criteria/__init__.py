@@ -15,7 +15,8 @@ from .patient import evaluate_nerve, evaluate_nerves, evaluate_patient
 from .registry import RULE_DIRS_ENV, UnknownRuleSetError, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
 from .ruleset import ITEM_WORDS
 from .tables import RuleSet, RuleSetError, load_rule_set, render_confidence_table
-from .verdicts import LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo, SegmentVerdict
+from .verdicts import (FINDING_LEVELS, ITEM_LEVELS, LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo,
+                       SegmentVerdict)
 
 __all__ = [
     "evaluate", "evaluate_many", "evaluate_nerve", "evaluate_nerves", "evaluate_patient", "list_rule_sets", "load_rule_set",
@@ -30,4 +31,4 @@ __all__ = [
 #: first is also the default rule set defining conduction block (CIDP-MAG score, plots), the
 #: second the default CIDP rule set (``nerveconduct score cidp``).
 DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
-__all__ += ["DEFAULT_CRITERIA", "render_confidence_table", "ITEM_WORDS"]
+__all__ += ["DEFAULT_CRITERIA", "render_confidence_table", "ITEM_WORDS", "ITEM_LEVELS", "FINDING_LEVELS"]

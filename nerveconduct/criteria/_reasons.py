@@ -128,7 +128,7 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: 
     """Segment ``at`` of ``nr`` (position ``k`` in the decisions ``d``)."""
     short, reasons = rs.short_name, []
     name, entrapment, notes, after = _shown(nr, at, mode, beyond)
-    outcome, level = d.outcome[k], _LEVELS_BY_RANK[d.rank[k] + 1]
+    outcome, level = d.outcome[k], _LEVELS_BY_RANK[d.rank[k] + 1]  # the graded level (rank)
     excluded = EXCLUDED[d.excluded[k]]
     items: tuple[str, ...] = ()
     results: dict[str, bool | None] = {}
@@ -170,7 +170,8 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: 
             results = {it: MET[st[k]] for it, st in d.item_states.items()}
     if notes and excluded is None:
         reasons.append(f"measurement notes: {'; '.join(notes)}")
-    return SegmentVerdict(rs.id, label, nr.segments[at].index, name, level, rs.segment_label(level, items), items,
+    return SegmentVerdict(rs.id, label, nr.segments[at].index, name, rs.level_code(level, items),
+                          rs.segment_label(level, items), items,
                           reasons, excluded, results)
 
 

@@ -40,7 +40,7 @@ from ._columns_rules import EXCLUDED, SegmentDecisions, ordered_items, segment_d
 from ._common import resolve_options
 from .registry import get_rule_set
 from .tables import MEASURES, NERVE_MEASURES, RuleSet
-from .verdicts import LEVELS, level_rank
+from .verdicts import LEVELS, level_rank, level_words
 
 __all__ = ["segment_frame", "nerve_frame", "SEGMENT_KEYS", "NERVE_KEYS", "check_supported",
            "SegmentColumns", "NerveColumns", "evaluate_segment_columns", "evaluate_nerve_columns"]
@@ -105,7 +105,8 @@ class SegmentColumns:
     ----------
     rule_set_id : str
     level : ndarray of object (str)
-        One of :data:`~nerveconduct.criteria.verdicts.LEVELS`, as ``SegmentVerdict.level``.
+        As ``SegmentVerdict.level``: one of :data:`~nerveconduct.criteria.verdicts.LEVELS`, or of
+        :data:`~nerveconduct.criteria.verdicts.ITEM_LEVELS` (``level_scope = "patient"``).
     label : ndarray of object (str)
         The rule set's wording of the level, as ``SegmentVerdict.label``.
     items : ndarray of object (tuple of str)
@@ -113,7 +114,8 @@ class SegmentColumns:
     excluded_by : ndarray of object (str or None)
         As ``SegmentVerdict.excluded_by``.
     rank : ndarray of int8
-        :func:`~nerveconduct.criteria.verdicts.level_rank` of ``level``.
+        :func:`~nerveconduct.criteria.verdicts.level_rank` of the graded level (the rank of
+        the rule levels met, also where ``level`` is an item level).
     graded : ndarray of bool
         ``excluded_by is None`` (the segments a nerve's segment items are merged over).
     item_states : dict of str to ndarray of int8
@@ -151,7 +153,8 @@ class NerveColumns:
     items_met : ndarray of object (tuple of str)
         ``verdict_<id>_items_met`` (as a tuple, same order).
     rank : ndarray of int8
-        :func:`~nerveconduct.criteria.verdicts.level_rank` of ``level``.
+        :func:`~nerveconduct.criteria.verdicts.level_rank` of the strongest graded segment
+        level (also where ``level`` is an item level).
     item_states : dict of str to ndarray of int8
         Every item of the rule set (table order): 0 not met, 1 not assessable, 2 met.
     item_branches : dict of str to ndarray of int8, or None
@@ -215,11 +218,20 @@ def evaluate_segment_columns(rule_set: str | RuleSet, seg_frame: Mapping[str, np
             return (_ABSENT_PROXIMAL_ITEM,)
         return tuple(dict.fromkeys(r.item for j, r in enumerate(rules) if code >> j & 1))
 
-    levels = np.array(_LEVELS_BY_RANK, dtype=object)
     items = ci.objects_for_codes(mask, items_of)
-    return SegmentColumns(rs.id, levels[d.rank + 1], _labels(rs, d.rank, mask, items), items,
+    return SegmentColumns(rs.id, _level_codes(rs, d.rank, mask), _labels(rs, d.rank, mask, items), items,
                           np.array(EXCLUDED, dtype=object)[d.excluded], d.rank, d.excluded == 0, d.item_states,
                           d if details else None, d.carry_states)
+
+
+def _level_codes(rs: RuleSet, rank: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The ``level`` of each segment or nerve: the level (``level_scope = "segment"``), else
+    its item level (:meth:`RuleSet.level_code`: met / not-met / not-assessable)."""
+    if rs.level_scope == "segment":
+        return np.array(_LEVELS_BY_RANK, dtype=object)[rank + 1]
+    out = np.where(rank >= 0, "not-met", "not-assessable").astype(object)
+    out[mask != 0] = "met"
+    return out
 
 
 def _labels(rs: RuleSet, rank: np.ndarray, mask: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -293,12 +305,11 @@ def evaluate_nerve_columns(rule_set: str | RuleSet, nerve_frame: Mapping[str, np
     mask = np.zeros(n, dtype=np.int64)
     for j, it in enumerate(order):
         mask |= (states[it] == ci.T).astype(np.int64) << j
-    levels = np.array(_LEVELS_BY_RANK, dtype=object)
     items_met = ci.objects_for_codes(mask, lambda code: tuple(it for j, it in enumerate(order) if code >> j & 1))
     label = _labels(rs, rank, mask, items_met)
     if rs.level_scope == "segment":
-        label[~has_segment] = "not-assessable"  # serialize._level_label: no segment verdict to word it
-    return NerveColumns(rs.id, levels[rank + 1], label, items_met, rank, states, branches if details else None)
+        label[~has_segment] = level_words("not-assessable")  # serialize._level_label: no segment verdict to word it
+    return NerveColumns(rs.id, _level_codes(rs, rank, mask), label, items_met, rank, states, branches if details else None)
 
 
 def nerve_decisions(rs: RuleSet, nf: Mapping[str, np.ndarray], nid: np.ndarray, seg_rank: np.ndarray,

@@ -126,9 +126,13 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
             items[item.item] = (nerve_item_result(item, rs, nr, states[item.item][i], branches[item.item][i])
                                 if text is None else
                                 ItemResult(item.item, item.label, MET[states[item.item][i]], (text,)))
-        level = max((s.level for s in segments), key=level_rank, default="not-assessable")
         key = (nr.nerve, (nr.side or "").lower())
-        label = "" if rs.level_scope == "segment" else rs.items_text(level, [k for k, v in items.items() if v.met])
+        if by_level:
+            level, label = max((s.level for s in segments), key=level_rank, default="not-assessable"), ""
+        else:  # an item level, worded as the label: met if any item (segment or nerve item) is met
+            met_items = [k for k, v in items.items() if v.met]
+            graded_level = "none" if any(level_rank(s.level) >= 0 for s in segments) else "not-assessable"
+            level, label = rs.level_code(graded_level, met_items), rs.items_text(graded_level, met_items)
         out.append(NerveVerdict(rs.id, nerve_label(nr), key, items, segments, level, label))
     return out
 

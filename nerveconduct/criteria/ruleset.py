@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .verdicts import RuleSetInfo
+from .verdicts import RuleSetInfo, item_level, level_rank, level_words
 
 __all__ = [
     "RuleSetError", "RuleSet", "SegmentRule", "NerveItem", "Combination", "SegmentPair",
@@ -40,7 +40,8 @@ BEYOND_COMPRESSION = ("nearest-site", "excluded")
 #: ``level_scope`` values: whom the table's level words (``level_labels``) describe. "segment":
 #: a segment and a nerve too (a conduction-block finding, e.g. "definite CB"); "patient": the
 #: patient only (e.g. "strongly supportive of demyelination"), so a segment or a nerve is
-#: worded by the items it meets.
+#: worded by the items it meets, and its ``level`` is an item level (met / not-met /
+#: not-assessable, :data:`~nerveconduct.criteria.verdicts.ITEM_LEVELS`).
 LEVEL_SCOPES = ("segment", "patient")
 #: Item-based wording of a segment or nerve (``level_scope = "patient"``).
 NO_ITEM_MET, NOT_ASSESSABLE, MET_PREFIX = "no item met", "not assessable", "met: "
@@ -280,8 +281,9 @@ class RuleSet:
     item_titles: tuple[tuple[str, str], ...] = ()
 
     def label_for(self, level: str) -> str:
-        """The table's wording of ``level`` (the level itself when the table has none)."""
-        return dict(self.level_labels).get(level, level)
+        """The table's wording of ``level``; a code the table does not word reads as words
+        (``"not-assessable"`` → ``"not assessable"``), never as a code."""
+        return dict(self.level_labels).get(level, level_words(level))
 
     def item_label(self, item: str) -> str:
         """Human label of an item id."""
@@ -305,6 +307,13 @@ class RuleSet:
         if items:
             return MET_PREFIX + "; ".join(self._titled(it) for it in items)
         return NOT_ASSESSABLE if level == "not-assessable" else NO_ITEM_MET
+
+    def level_code(self, level: str, items: Sequence[str]) -> str:
+        """The ``level`` field of a segment or nerve graded ``level`` (one of ``LEVELS``)
+        meeting ``items``: ``level`` itself where the table's level words describe a segment
+        (``level_scope = "segment"``), else an item level (``"met"``, ``"not-met"``,
+        ``"not-assessable"``; :data:`~nerveconduct.criteria.verdicts.ITEM_LEVELS`)."""
+        return level if self.level_scope == "segment" else item_level(level_rank(level), bool(items))
 
     def segment_label(self, level: str, items: Sequence[str]) -> str:
         """The ``label`` of a segment verdict at ``level`` meeting ``items``: the table's level

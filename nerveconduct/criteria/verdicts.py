@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "level_words",
     "LEVELS",
     "GRADED_LEVELS",
+    "ITEM_LEVELS",
+    "FINDING_LEVELS",
     "level_rank",
+    "item_level",
     "SegmentVerdict",
     "ItemResult",
     "NerveVerdict",
@@ -24,21 +28,49 @@ LEVELS: tuple[str, ...] = ("definite", "probable", "possible", "none", "not-asse
 #: The levels a rule can grant (a rule never grants "none" or "not-assessable").
 GRADED_LEVELS: tuple[str, ...] = ("definite", "probable", "possible")
 
+#: The levels of a segment or nerve of a rule set whose level words describe a patient only
+#: (``level_scope = "patient"``, the CIDP rule sets): an item is met, no item is met, or
+#: nothing could be decided. Strongest first.
+ITEM_LEVELS: tuple[str, ...] = ("met", "not-met", "not-assessable")
+#: Segment or nerve levels that report a finding (a graded block, or an item met).
+FINDING_LEVELS: tuple[str, ...] = (*GRADED_LEVELS, "met")
+
 _RANK = {"definite": 3, "probable": 2, "possible": 1, "none": 0, "not-assessable": -1}
+_ITEM_RANK = {"met": 1, "not-met": 0, "not-assessable": -1}
+
+
+def level_words(level: str) -> str:
+    """A level code as words, for a label that has no wording of its own
+    (``"not-assessable"`` → ``"not assessable"``): outputs never show a code as a label."""
+    return level.replace("-", " ")
 
 
 def level_rank(level: str) -> int:
     """Order of ``level``: definite 3 > probable 2 > possible 1 > none 0 > not-assessable -1.
 
+    The item levels of :data:`ITEM_LEVELS` rank among themselves: met 1 > not-met 0 >
+    not-assessable -1 (compare levels of one rule set only).
+
     Raises
     ------
     ValueError
-        ``level`` is not one of :data:`LEVELS`.
+        ``level`` is not one of :data:`LEVELS` or :data:`ITEM_LEVELS`.
     """
     try:
-        return _RANK[level]
+        return _RANK[level] if level in _RANK else _ITEM_RANK[level]
     except KeyError:
-        raise ValueError(f"unknown level {level!r}; allowed: {list(LEVELS)}") from None
+        raise ValueError(f"unknown level {level!r}; allowed: {list(LEVELS)} (a patient, or a segment "
+                         f"or nerve of a conduction-block rule set), {list(ITEM_LEVELS)} (a segment "
+                         "or nerve of a rule set whose level words describe a patient)") from None
+
+
+def item_level(rank: int, any_item_met: bool) -> str:
+    """The :data:`ITEM_LEVELS` code of a segment or nerve: ``"met"`` when an item is met,
+    else ``"not-met"`` when ``rank`` (:func:`level_rank` of its graded level) is 0 or more,
+    else ``"not-assessable"``."""
+    if any_item_met:
+        return "met"
+    return "not-met" if rank >= 0 else "not-assessable"
 
 
 @dataclass(frozen=True)
@@ -56,7 +88,10 @@ class SegmentVerdict:
     segment : str
         ``"distal–proximal"`` site names of the comparison made.
     level : str
-        One of :data:`LEVELS`.
+        One of :data:`LEVELS` (``"definite"`` ... ``"not-assessable"``) for rule sets whose
+        level words describe a segment (conduction block); one of :data:`ITEM_LEVELS`
+        (``"met"``, ``"not-met"``, ``"not-assessable"``) for rule sets whose level words
+        describe a patient only (``level_scope = "patient"``, the CIDP rule sets).
     label : str
         How the segment reads: the rule set's own name for the level where it describes a
         segment (e.g. ``"definite CB"``); for rule sets whose level words describe only a
@@ -118,7 +153,10 @@ class NerveVerdict:
     segments : tuple of SegmentVerdict
         The segment verdicts, in segment order.
     level : str
-        Strongest segment level (for conduction-block rule sets).
+        Strongest segment level (conduction-block rule sets, :data:`LEVELS`); for rule sets
+        whose level words describe a patient only, an :data:`ITEM_LEVELS` code: ``"met"``
+        when any item (segment or nerve item) is met, else ``"not-met"`` when a segment
+        could be graded, else ``"not-assessable"`` (as ``label`` words it).
     label : str
         How this nerve reads: the rule set's level words where they describe a nerve (e.g.
         "definite CB"), else the items met, named by their meaning ("met: CB: amplitude drop

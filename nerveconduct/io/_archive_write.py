@@ -67,7 +67,10 @@ def _study_problems(study: NerveStudy) -> list[str]:
                 if getattr(study, name) is not None and not isinstance(getattr(study, name), str)]
     return problems + study_problems(nerve=study.nerve, sites=study.sites, traces=study.traces,
                                      sampling_rate_hz=study.sampling_rate_hz,
-                                     stimulus_sample=study.stimulus_sample, polarity=study.polarity)
+                                     stimulus_sample=study.stimulus_sample, polarity=study.polarity,
+                                     f_wave_traces=getattr(study, "f_wave_traces", None),
+                                     f_wave_sampling_rate_hz=getattr(study, "f_wave_sampling_rate_hz", None),
+                                     f_wave_stimulus_sample=getattr(study, "f_wave_stimulus_sample", 0))
 
 
 def _nan(value: float | None) -> float:

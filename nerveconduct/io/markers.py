@@ -17,7 +17,11 @@ only); ``by`` and ``at`` (who placed it, when: free text, ISO 8601 suggested) ar
 :func:`read_markers` / :func:`write_markers` read and write the file (atomically, through
 :func:`nerveconduct.io._atomic.atomic_write`); :func:`markers_from_json` /
 :func:`markers_to_json` convert the parsed JSON object. Every problem raises
-:class:`MarkerError`, naming the marker (nerve, side, site, kind) and never patient data.
+:class:`MarkerError`, naming the marker (nerve, side, site, kind) and never patient data;
+among them, landmarks of one trace out of order (:data:`MARKER_ORDER`: onset <
+negative_peak < negative_end, negative_peak < positive_peak). A hand-set landmark that
+contradicts a *detected* one is not an error: the measurement flags it
+(``MeasureFlag.LANDMARKS_OUT_OF_ORDER``).
 """
 
 from __future__ import annotations
@@ -32,11 +36,16 @@ from .._checks import check_option
 from ._atomic import atomic_write
 from .errors import NerveConductIOError
 
-__all__ = ["Marker", "MARKER_KINDS", "MARKERS_VERSION", "MarkerError", "read_markers",
-           "write_markers", "markers_from_json", "markers_to_json", "side_key", "marker_label"]
+__all__ = ["Marker", "MARKER_KINDS", "MARKER_ORDER", "MARKERS_VERSION", "MarkerError",
+           "read_markers", "write_markers", "markers_from_json", "markers_to_json", "side_key",
+           "marker_label"]
 
 #: The landmarks a marker can set; ``absent`` says there is no response at that site.
 MARKER_KINDS: tuple[str, ...] = ("onset", "negative_peak", "negative_end", "positive_peak", "absent")
+#: Pairs of kinds whose markers on one trace must be in this order in time (strictly).
+MARKER_ORDER: tuple[tuple[str, str], ...] = (
+    ("onset", "negative_peak"), ("negative_peak", "negative_end"), ("onset", "negative_end"),
+    ("negative_peak", "positive_peak"), ("onset", "positive_peak"))
 #: Version of the markers file layout written by :func:`markers_to_json`.
 MARKERS_VERSION = 1
 #: Latest time a marker may give (ms after the stimulus): longer than any motor sweep.
@@ -138,7 +147,8 @@ def marker_label(m: Marker) -> str:
 
 
 def _check_set(markers: Sequence[Marker]) -> list[Marker]:
-    """Refuse non-markers, duplicates and an ``absent`` marker beside a landmark of its trace."""
+    """Refuse non-markers, duplicates, an ``absent`` marker beside a landmark of its trace,
+    and landmarks of one trace out of order (:data:`MARKER_ORDER`)."""
     seen: dict[tuple[Any, ...], Marker] = {}
     kinds: dict[tuple[Any, ...], set[str]] = {}
     out = []
@@ -155,6 +165,14 @@ def _check_set(markers: Sequence[Marker]) -> list[Marker]:
             others = sorted(kinds[m.key] - {"absent"})
             raise MarkerError(f"{marker_label(m)} contradicts the {', '.join(others)} marker(s) "
                               "of the same trace; remove one or the other")
+    for first, then in MARKER_ORDER:
+        for m in out:
+            later = seen.get((*m.key, then)) if m.marker == first else None
+            if later is not None and not m.time_ms < later.time_ms:
+                raise MarkerError(
+                    f"{_where(m)}: the {first} ({m.time_ms:g} ms) must come before the {then} "
+                    f"({later.time_ms:g} ms); markers of one trace must keep the order onset < "
+                    "negative_peak < negative_end, negative_peak < positive_peak")
     return out
 
 
@@ -166,7 +184,9 @@ def markers_from_json(obj: Any) -> list[Marker]:
     MarkerError
         Not an object with a ``markers`` list; an unknown version or key; a field of the
         wrong type; an unknown kind; a time not in [0, 1000] ms; a duplicate marker; an
-        ``absent`` marker beside a landmark of the same trace.
+        ``absent`` marker beside a landmark of the same trace; landmarks of one trace out of
+        order (onset < negative_peak < negative_end, negative_peak < positive_peak; the
+        message names the trace and the two markers).
     """
     if not isinstance(obj, dict) or not isinstance(obj.get("markers"), list):
         raise MarkerError('a markers file must be a JSON object with a "markers" list, e.g. '
@@ -237,7 +257,7 @@ def write_markers(path: str | os.PathLike[str], markers: Iterable[Marker], *,
     Raises
     ------
     MarkerError
-        A duplicate or contradictory marker.
+        A duplicate or contradictory marker, or landmarks of one trace out of order.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     """

@@ -31,7 +31,10 @@ def _rebuild(study: NerveStudy, **changes: Any) -> NerveStudy:
                 temperature_c=study.temperature_c,
                 low_frequency_filter_hz=study.low_frequency_filter_hz, study_id=study.study_id,
                 f_wave_latency_ms=study.f_wave_latency_ms, metadata=dict(study.metadata),
-                age_years=study.age_years, height_cm=study.height_cm, sex=study.sex)
+                age_years=study.age_years, height_cm=study.height_cm, sex=study.sex,
+                f_wave_traces=study.f_wave_traces,
+                f_wave_sampling_rate_hz=study.f_wave_sampling_rate_hz,
+                f_wave_stimulus_sample=study.f_wave_stimulus_sample)
     args.update(changes)
     return NerveStudy(args.pop("nerve"), args.pop("side"), args.pop("muscle"), args.pop("sites"),
                       args.pop("traces"), args.pop("sampling_rate_hz"), **args)

@@ -3,318 +3,47 @@
 The one implementation of the CMAP measurement algorithm (numba, ``cache=True``, GIL
 released): :mod:`nerveconduct.measure.cmap` checks the arguments, cuts the batch into chunks and
 runs :func:`measure_rows` on them from a thread pool. The method is documented step by step
-in ``measure_cmap``'s Notes; comments here say how, not why. The kernel works in samples:
-``cfg_i``/``cfg_f`` hold the method's constants converted for the batch's sampling rate
-(``measure._kernel_config``), in the ``I_*``/``C_*`` slots; ``out`` rows are the ``F_*``.
+in ``measure_cmap``'s Notes; comments here say how, not why. Along the data flow:
+
+- :mod:`._kernel_layout` -- the array layout (``F_*`` output rows, ``L_*`` landmark columns,
+  ``I_*``/``C_*`` configuration slots in samples) and the flag bits, without numba;
+- :mod:`._trace_ops` -- numeric steps on one trace (smoothing, crossings, parabola fits);
+- :mod:`._onset` -- the second onset detector;
+- :mod:`._handset` -- hand-set landmarks: reading, order check, writing back;
+- this module -- the per-trace measure (:func:`_core`) and the batch loop.
+
 Importing this module imports numba (~0.3 s), hence :mod:`nerveconduct.measure.cmap` imports it
 lazily.
+
+numba's on-disk cache of a function is keyed on its own source file only: editing one of the
+modules above does not invalidate the cached :func:`measure_rows`, which compiles them in.
+:data:`DEPENDENCIES` lists them; :func:`_invalidate_stale_cache` (run on import) deletes this
+module's cache files when any of them is newer than this module's cache index.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
-import numba
 import numpy as np
-from numba import literal_unroll
 
-from ..flags import MeasureFlag
-from ._onset import BLOCK as _ONSET_BLOCK, baseline_deviation_onset
-
-(F_ONSET, F_NEG_LAT, F_NEG_AMP, F_P2P, F_NEG_DUR, F_AREA, F_CMAP_DUR, F_BASE, F_NOISE, F_NEG_END,
- F_POS_LAT, F_ONSET_ALT) = range(12)
-N_FIELDS = 12
-#: Columns of the landmark input ``lm`` (ms after the stimulus, NaN = detect).
-L_ONSET, L_NEG_PEAK, L_NEG_END, L_POS_PEAK = range(4)
-N_LANDMARKS = 4
-(I_MIN_BASE, I_TAIL, I_MIN_POST, I_SMOOTH_H, I_FIT_H, I_ONSET_FIT_H, I_ART_RUN, I_ART_PEAK_WIN,
- I_MIN_WIDTH, I_MAX_GAP, I_LOCAL_WIN, I_LOCAL_GUARD, I_ALT_RUN) = range(13)
-N_CFG_I = 13
-(C_DT_MS, C_ONSET_MV, C_ART_K, C_ART_FLOOR_MV, C_ART_TAU_SAMPLES, C_DET_K, C_DET_FLOOR_MV,
- C_LOW_SNR_K, C_DUR_FRACTION, C_DUR_K, C_LOCAL_K, C_LOCAL_MIN_MV, C_FIT_TOL_K, C_ALT_K,
- C_DISAGREE_MS) = range(15)
-N_CFG_F = 15
-
-_ABSENT = int(MeasureFlag.ABSENT)
-_LOW_SNR = int(MeasureFlag.LOW_SNR)
-_CLIPPED = int(MeasureFlag.CLIPPED)
-_NAN = int(MeasureFlag.NAN_SAMPLES)
-_SHORT_BASE = int(MeasureFlag.SHORT_BASELINE)
-_OVERLAP = int(MeasureFlag.ARTIFACT_OVERLAP)
-_POLARITY = int(MeasureFlag.POLARITY_SUSPECT)
-_UNMEASURABLE = int(MeasureFlag.UNMEASURABLE)
-_TRUNCATED = int(MeasureFlag.TRUNCATED)
-_DISAGREE = int(MeasureFlag.ONSETS_DISAGREE)
-_HAND_SET = int(MeasureFlag.HAND_SET_RESPONSE)
-_NONFINITE = -1  # internal return code of _core: repair the trace and measure it again
-_FLAT_MV = 1e-9  # below this, noise/artifact/deflections count as none (a flat line)
-_HUGE_MV = 1e150  # beyond this, squares and sums of samples may overflow: UNMEASURABLE
-
-BLOCK = 16  # samples per min/max summary of the smoothed trace
-assert BLOCK == _ONSET_BLOCK  # the second onset detector reads the same summaries
-SMOOTH_WIDTHS = (3, 5, 7, 9, 11, 13)  # box widths compiled as constants (vectorized loops)
-MAX_SMOOTH_H = 6
-
-_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-_jit_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-# Sums keep NaN/inf and their order: no "reassoc", so a sum does not depend on where its
-# scratch buffer happens to be aligned (vectorized reductions peel to alignment), and results
-# are bit-identical whatever the chunking or thread count.
-_jit_sum = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"nsz", "contract"})
-_jit_fast = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
-
-
-@_jit_inline
-def _smooth(x, vs, lo, hi, h, scale, base):
-    """``vs[i] = scale * sum(x[i-h..i+h]) - base``, ``i`` in ``[lo, hi)``; count non-finite.
-
-    Returns -1 when ``2h+1`` is not in SMOOTH_WIDTHS (excluded by the configuration).
-    """
-    bad = -1
-    for width in literal_unroll(SMOOTH_WIDTHS):
-        if 2 * h + 1 == width:
-            src = x[lo - h:hi + h]
-            dst = vs[lo:hi]
-            bad = 0
-            for i in range(hi - lo):
-                acc = src[i]  # in the input's precision: 8 float32 lanes per vector
-                for u in range(1, width):
-                    acc += src[i + u]
-                v = acc * scale - base
-                dst[i] = v
-                bad += not (abs(v) <= 1e300)
-    return bad
-
-
-@_jit_fast
-def _block_extrema(vs, lo, hi, bmin, bmax):
-    """Min and max of ``vs`` over each BLOCK-sample block of ``[lo, hi)`` (last one partial)."""
-    nb = (hi - lo) // BLOCK
-    for b in range(nb + 1):
-        o = lo + b * BLOCK
-        if o >= hi:
-            break
-        m1 = vs[o]
-        m2 = m1
-        if b < nb:
-            for j in range(1, BLOCK):  # a constant trip count: unrolled
-                m1 = min(m1, vs[o + j])
-                m2 = max(m2, vs[o + j])
-        else:
-            for j in range(o + 1, hi):
-                m1 = min(m1, vs[j])
-                m2 = max(m2, vs[j])
-        bmin[b] = m1
-        bmax[b] = m2
-
-
-@_jit_sum
-def _mean_rms(x, lo, hi):
-    """Mean of ``x[lo:hi]`` and RMS deviation about it (NaN/inf propagate).
-
-    One pass over the samples shifted by the first one (no cancellation for offset traces).
-    """
-    acc = 0.0
-    sq = 0.0
-    x0 = x[lo]
-    for i in range(lo, hi):
-        d = x[i] - x0
-        acc += d
-        sq += d * d
-    m = acc / (hi - lo)
-    return x0 + m, math.sqrt(max(sq / (hi - lo) - m * m, 0.0))
-
-
-@_jit_sum
-def _sum(x, lo, hi):
-    acc = 0.0
-    for i in range(lo, hi):
-        acc += x[i]
-    return acc
-
-
-@_jit
-def _first_equal(vs, lo, hi, value):
-    for i in range(lo, hi):
-        if vs[i] == value:
-            return i
-    return -1
-
-
-@_jit
-def _max_after(vs, bmax, lo, hi, k):
-    """Largest ``vs[i]``, ``i`` in ``(k, hi)``, first occurrence: ``(value, index)``."""
-    b = (k - lo) // BLOCK
-    best = -np.inf
-    kb = -1
-    for i in range(k + 1, min(lo + (b + 1) * BLOCK, hi)):
-        if vs[i] > best:
-            best = vs[i]
-            kb = i
-    bb = -1
-    for c in range(b + 1, (hi - lo + BLOCK - 1) // BLOCK):
-        v = bmax[c]
-        higher = v > best  # branch-free selects: the comparison is unpredictable
-        best = v if higher else best
-        bb = c if higher else bb
-    if bb >= 0:
-        kb = _first_equal(vs, lo + bb * BLOCK, min(lo + (bb + 1) * BLOCK, hi), best)
-    return best, kb
-
-
-@_jit
-def _last_at_or_below(vs, bmin, lo, hi, level):
-    """Last index in ``[lo, hi)`` with ``vs[i] <= level`` (-1: none)."""
-    for b in range((hi - lo + BLOCK - 1) // BLOCK - 1, -1, -1):
-        if bmin[b] <= level:
-            for i in range(min(lo + (b + 1) * BLOCK, hi) - 1, lo + b * BLOCK - 1, -1):
-                if vs[i] <= level:
-                    return i
-    return -1
-
-
-@_jit
-def _cross(y, sign, base, start, stop, step, level):
-    """Follow ``sign*y - base`` from ``start`` by ``step`` (+-1) until it reaches ``level``.
-
-    "Reaches" tolerates ``_FLAT_MV`` (a tail decaying towards the level counts). Returns the
-    linearly interpolated fractional index of the crossing; NaN when ``stop`` is reached
-    first or ``start`` is already at the level.
-    """
-    j = start
-    while j != stop and sign * y[j] - base < level - _FLAT_MV:
-        j += step
-    if j == stop or j == start:
-        return np.nan
-    a = sign * y[j - step] - base
-    return (j - step) + step * (level - a) / (sign * y[j] - base - a)
-
-
-@_jit_sum
-def _quadratic_fit(x, k, h, sign, base):
-    """LS parabola ``a0 + b1 u + c u^2`` through ``sign*x[k+u] - base``, ``|u| <= h``.
-
-    Closed form for a symmetric window (Savitzky & Golay 1964). Returns ``(a0, b1, c, rms)``,
-    ``rms`` the RMS residual (mV).
-    """
-    s0 = 2.0 * h + 1.0
-    s2 = h * (h + 1.0) * (2.0 * h + 1.0) / 3.0
-    s4 = s2 * (3.0 * h * h + 3.0 * h - 1.0) / 5.0
-    sy = suy = su2y = syy = 0.0
-    for u in range(-h, h + 1):
-        y = sign * x[k + u] - base
-        sy += y
-        suy += u * y
-        su2y += u * u * y
-        syy += y * y
-    c = (s0 * su2y - s2 * sy) / (s0 * s4 - s2 * s2)
-    a0 = (sy - c * s2) / s0
-    b1 = suy / s2
-    rss = syy - (a0 * sy + b1 * suy + c * su2y)  # normal equations: no second pass
-    return a0, b1, c, math.sqrt(max(rss, 0.0) / s0)
-
-
-@_jit
-def _refine_min(x, lo, hi, k, h, sign, base, tol):
-    """Sub-sample minimum ``(position, value)`` of ``y = sign*x - base`` near sample ``k``.
-
-    LS parabola over ``2h+1`` samples, re-centred on its vertex up to twice (the last valid
-    fit is kept). No valid fit (window leaves ``[lo, hi)``, opens downwards, vertex outside,
-    RMS residual above ``tol``): 3-point parabola at the lowest sample within ``k +- h``.
-    """
-    kc = k
-    pos = val = np.nan
-    for _ in range(3):
-        if kc - h < lo or kc + h >= hi or h < 1:
-            break
-        a0, b1, c, rms = _quadratic_fit(x, kc, h, sign, base)
-        if rms > tol or not c > 0.0 or abs(b1) > 2.0 * c * h:
-            break
-        delta = -b1 / (2.0 * c)
-        pos = kc + delta
-        val = a0 - b1 * b1 / (4.0 * c)
-        if int(round(delta)) == 0:
-            break
-        kc += int(round(delta))
-    if pos == pos:
-        return pos, val
-    km = max(lo, k - h)
-    for j in range(km + 1, min(hi, k + h + 1)):
-        if sign * x[j] < sign * x[km]:
-            km = j
-    y0 = sign * x[km] - base
-    if km - 1 < lo or km + 1 >= hi:
-        return float(km), y0
-    ym = sign * x[km - 1] - base
-    yp = sign * x[km + 1] - base
-    if not (ym > y0 and yp > y0):
-        return float(km), y0  # a plateau or a corner: the sample itself
-    delta = 0.5 * (ym - yp) / (ym - 2.0 * y0 + yp)
-    return km + delta, y0 - 0.25 * (ym - yp) * delta
-
-
-@_jit
-def _refine_crossing(x, lo, hi, guess, h, sign, base, level, tol, step, raw_start, raw_stop):
-    """Refine a crossing of ``level`` found near ``guess`` on the smoothed trace.
-
-    Root of the LS parabola over ``guess +- h`` on a slope of sign ``step`` (kept if within
-    ``h/2 + 1`` samples of ``guess``); if the parabola does not fit (RMS residual above
-    ``tol``: a kink), the raw samples' crossing, walking from ``raw_start`` in direction
-    ``step`` towards ``raw_stop``.
-    """
-    k = int(round(guess))
-    if k - h < lo or k + h >= hi or h < 1:
-        return guess
-    a0, b1, c, rms = _quadratic_fit(x, k, h, sign, base)
-    if rms > tol:
-        raw = _cross(x, sign, base, raw_start, raw_stop, step, level)
-        return raw if raw == raw else guess
-    best = np.nan
-    disc = b1 * b1 - 4.0 * c * (a0 - level)
-    if abs(c) * h < 1e-12 * abs(b1):
-        best = (level - a0) / b1
-    elif disc >= 0.0:
-        for u in ((-b1 - math.sqrt(disc)) / (2.0 * c), (-b1 + math.sqrt(disc)) / (2.0 * c)):
-            if (b1 + 2.0 * c * u) * step > 0.0 and (best != best or
-                                                     abs(u + k - guess) < abs(best + k - guess)):
-                best = u
-    if best == best and abs(best) <= h and abs(k + best - guess) <= 0.5 * h + 1.0:
-        return k + best
-    return guess
-
-
-@_jit
-def _interp_integral(x, sign, base, p, q):
-    """Integral over fractional samples ``[p, q]`` of the linear interpolant of ``sign*x-base``."""
-    ip = min(int(math.floor(p)), x.shape[0] - 2)
-    iq = min(int(math.floor(q)), x.shape[0] - 2)
-    vp0 = sign * x[ip] - base
-    vp = vp0 + (sign * x[ip + 1] - base - vp0) * (p - ip)
-    vq0 = sign * x[iq] - base
-    vq = vq0 + (sign * x[iq + 1] - base - vq0) * (q - iq)
-    if ip == iq:
-        return 0.5 * (vp + vq) * (q - p)
-    inner = _sum(x, ip + 1, iq + 1) - 0.5 * (x[ip + 1] + x[iq])  # trapezoids ip+1 .. iq
-    return (0.5 * (vp + sign * x[ip + 1] - base) * (ip + 1 - p)
-            + sign * inner - base * (iq - ip - 1) + 0.5 * (vq0 + vq) * (q - iq))
-
-
-@_jit
-def _value_at(x, sign, base, p):
-    """``sign*x - base`` at fractional sample ``p`` (linear interpolation): a hand-set peak."""
-    i = min(int(math.floor(p)), x.shape[0] - 2)
-    v0 = sign * x[i] - base
-    return v0 + (sign * x[i + 1] - base - v0) * (p - i)
-
-
-@_jit
-def _at(lm, r, c, s, dt_ms, n):
-    """Landmark ``c`` of row ``r`` as a fractional sample in ``[0, n - 1]`` (NaN: detect)."""
-    t = lm[r, c]
-    if t != t:
-        return np.nan
-    return min(max(s + t / dt_ms, 0.0), n - 1.0)
-
+from ._handset import (_hand_set_absent, _order_flag, _read_landmarks, _value_at,
+                       _write_hand_set_times)
+from ._kernel_layout import (  # noqa: F401  (N_FIELDS, N_LANDMARKS, F_*: read by snap.py)
+    _ABSENT, _CLIPPED, _DISAGREE, _FLAT_MV, _HAND_SET, _HUGE_MV, _LOW_SNR, _NAN, _NONFINITE,
+    _OVERLAP, _POLARITY, _SHORT_BASE, _TRUNCATED, _UNMEASURABLE, BLOCK, C_ALT_K, C_ART_FLOOR_MV,
+    C_ART_K, C_ART_TAU_SAMPLES, C_DET_FLOOR_MV, C_DET_K, C_DISAGREE_MS, C_DT_MS, C_DUR_FRACTION,
+    C_DUR_K, C_FIT_TOL_K, C_LOCAL_K, C_LOCAL_MIN_MV, C_LOW_SNR_K, C_ONSET_MV, F_AREA, F_BASE,
+    F_CMAP_DUR, F_NEG_AMP, F_NEG_DUR, F_NEG_END, F_NEG_LAT, F_NOISE, F_ONSET, F_ONSET_ALT,
+    F_P2P, F_POS_LAT, I_ALT_RUN, I_ART_PEAK_WIN, I_ART_RUN, I_FIT_H, I_LOCAL_GUARD,
+    I_LOCAL_WIN, I_MAX_GAP, I_MIN_BASE, I_MIN_POST, I_MIN_WIDTH, I_ONSET_FIT_H, I_SMOOTH_H,
+    I_TAIL, N_FIELDS, N_LANDMARKS)
+from ._onset import baseline_deviation_onset, departure_at_level
+from ._trace_ops import (_block_extrema, _cross, _first_equal, _interp_integral, _jit,
+                         _last_at_or_below, _max_after, _mean_rms, _refine_crossing, _refine_min,
+                         _smooth, _sum)
 
 @_jit
 def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm):
@@ -333,12 +62,7 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm):
         return _UNMEASURABLE
     h = cfg_i[I_SMOOTH_H]
     dt_ms = cfg_f[C_DT_MS]
-    g_on = g_pk = g_end = g_pos = np.nan
-    if has_lm:
-        g_on = _at(lm, r, L_ONSET, s, dt_ms, n)
-        g_pk = _at(lm, r, L_NEG_PEAK, s, dt_ms, n)
-        g_end = _at(lm, r, L_NEG_END, s, dt_ms, n)
-        g_pos = _at(lm, r, L_POS_PEAK, s, dt_ms, n)
+    g_on, g_pk, g_end, g_pos = _read_landmarks(lm, r, s, dt_ms, n, has_lm)
     forced = g_on == g_on or g_pk == g_pk or g_end == g_end or g_pos == g_pos
 
     # -- 1. baseline and noise: pre-stimulus samples, or the trace's tail when too few.
@@ -480,7 +204,8 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm):
                                    max(cfg_f[C_ALT_K] * noise / math.sqrt(2 * h + 1), level),
                                    cfg_i[I_ALT_RUN], h, lo, bmin, bmax)
     out[F_ONSET_ALT, r] = (alt - s) * dt_ms
-    if g_on != g_on and abs(alt - onset) * dt_ms > cfg_f[C_DISAGREE_MS]:
+    if g_on != g_on and (abs(departure_at_level(vs, offset, alt, level, a_end) - onset) * dt_ms
+                         > cfg_f[C_DISAGREE_MS]):
         flags |= _DISAGREE
 
     # -- 7, 8. negative peak and the following positive peak, from the response's baseline.
@@ -496,6 +221,7 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm):
     if amp < cfg_f[C_LOW_SNR_K] * noise:
         flags |= _LOW_SNR
     mx_after, k_mx = _max_after(vs, bmax, lo, hi, k_mn)
+    pos_pos = g_pos
     if g_pos == g_pos:
         out[F_POS_LAT, r] = (g_pos - s) * dt_ms
         out[F_P2P, r] = _value_at(x, sign, rbase, g_pos) - pk_val
@@ -547,10 +273,9 @@ def _core(x, n, s, sign, cfg_i, cfg_f, vs, tmp, bmin, bmax, out, r, lm, has_lm):
             if g_end == g_end and last < g_end:
                 last = g_end
     out[F_CMAP_DUR, r] = (last - onset) * dt_ms
-    for c, f in ((L_ONSET, F_ONSET), (L_NEG_PEAK, F_NEG_LAT), (L_NEG_END, F_NEG_END),
-                 (L_POS_PEAK, F_POS_LAT)):
-        if has_lm and lm[r, c] == lm[r, c]:
-            out[f, r] = lm[r, c]  # a hand-set time as given (not through samples)
+    if forced:
+        flags |= _order_flag(g_on, g_pk, g_end, g_pos, onset, pk_pos, cross, pos_pos)
+        _write_hand_set_times(lm, r, out)
     return flags
 
 
@@ -612,9 +337,42 @@ def measure_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out, lm, ab
                 fl = _UNMEASURABLE
             fl |= _NAN
         if has_lm and absent[r]:
-            for f in range(N_FIELDS):
-                if f != F_BASE and f != F_NOISE:
-                    out[f, r] = np.nan
-            fl = (fl & (_NAN | _SHORT_BASE | _UNMEASURABLE)) | _ABSENT
+            fl = _hand_set_absent(out, r, fl)
         flags_out[r] = fl
         present_out[r] = (fl & (_ABSENT | _UNMEASURABLE)) == 0
+
+
+#: The modules compiled into :func:`measure_rows` (besides ``nerveconduct/flags.py``, whose
+#: bits :mod:`._kernel_layout` reads).
+DEPENDENCIES = ("_kernels", "_trace_ops", "_handset", "_onset", "_kernel_layout")
+
+
+def _invalidate_stale_cache() -> None:
+    """Delete numba cache files of the kernel modules older than any of their sources.
+
+    numba checks a cached function against its own source file only; the kernel inlines and
+    calls functions (and reads constants) of the other :data:`DEPENDENCIES`, so a cache file
+    older than the newest of them may hold a kernel compiled from an older version. Deleting
+    it makes the next call compile afresh (and cache again). Best effort: a file that cannot
+    be read or deleted is left alone.
+    """
+    here = Path(__file__).resolve().parent
+    try:
+        newest = max(os.stat(p).st_mtime for p in
+                     [here / f"{m}.py" for m in DEPENDENCIES] + [here.parent / "flags.py"])
+        cache_dir = Path(measure_rows._cache._cache_path)
+        indexes = [p for m in DEPENDENCIES for p in cache_dir.glob(f"{m}.*.nbi")]
+    except (OSError, AttributeError):
+        return
+    for index in indexes:
+        try:
+            if index.stat().st_mtime >= newest:
+                continue
+            for data in cache_dir.glob(f"{index.name[:-len('.nbi')]}.*.nbc"):
+                data.unlink(missing_ok=True)
+            index.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+_invalidate_stale_cache()

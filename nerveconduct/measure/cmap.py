@@ -15,60 +15,29 @@ cache-sized chunks and runs them on a thread pool (the kernel releases the GIL).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from .._checks import check_number, check_option, check_range_of
-from ..constants import CMAP_DURATION_PEAK_FRACTION, REFERENCE_ONSET_THRESHOLD_MV
+from ..constants import REFERENCE_ONSET_THRESHOLD_MV
 from ..flags import MeasureFlag
+from ._arguments import (LANDMARKS, _check_landmarks, _check_onset, _check_polarity,
+                         _check_rate, _check_stimulus, _check_threads, _check_traces)
 from ._batch import BatchMeasures, run_in_chunks
+from ._cmap_config import CHUNK_BYTES, ONSET_DISAGREE_MS, _kernel_config  # noqa: F401
 from ..model import POLARITIES  # allowed values of ``polarity`` (the model's ground floor)
 
 __all__ = ["CmapMeasures", "measure_cmap", "CMAP_MEASURE_FIELDS", "POLARITIES", "LANDMARKS",
            "kernel_cache_ready"]
 
 
-# Method constants (documented in measure_cmap's Notes; times in ms).
-BASELINE_MIN_SAMPLES = 20      #: fewer pre-stimulus samples -> SHORT_BASELINE
-BASELINE_MIN_MS = 1.0          #: ... or a shorter pre-stimulus time
-TAIL_FRACTION = 0.10           #: tail used as baseline when the pre-stimulus part is short
-MIN_POST_MS = 2.0              #: shortest measurable post-stimulus part (also >= 20 samples)
-SMOOTH_HALF_MS = 0.1           #: half-width of the box smoother (0.2 ms box)
-PEAK_FIT_HALF_MS = 0.4         #: half-width of the least-squares parabola at the peaks
-ONSET_FIT_HALF_MS = 0.3        #: ... and at the onset crossing
-FIT_TOLERANCE_NOISE = 2.0      #: a parabola whose RMS residual exceeds this x noise is not used
-ARTIFACT_BAND_NOISE = 4.0      #: artifact has ended within this many x noise ...
-ARTIFACT_BAND_FLOOR_MV = 0.02  #: ... (or this floor, mV)
-ARTIFACT_RUN_MS = 0.2          #: ... for this long (at least 3 samples)
-ARTIFACT_PEAK_WINDOW_MS = 0.5  #: the artifact's peak is looked for this soon after the stimulus
-ARTIFACT_MAX_TAU_MS = 0.5      #: slowest credible exponential decay of the artifact tail
-DETECT_NOISE = 5.0             #: negative peak must be this many x noise deep ...
-DETECT_FLOOR_MV = 0.05         #: ... and at least this deep (mV)
-MIN_WIDTH_MS = 0.5             #: ... for at least this long at half that depth
-LOW_SNR_NOISE = 10.0           #: amplitude under this many x noise -> LOW_SNR
-DURATION_NOISE = 5.0           #: a late negative peak counts if this many x smoothed noise deep
-LOCAL_BASELINE_MS = 1.0        #: window of the local (pre-take-off) baseline ...
-LOCAL_GUARD_MS = 0.5           #: ... ending at least this long before the 10 % crossing
-LOCAL_BASELINE_K = 4.0         #: ... used when it differs from baseline by this many SE
-LOCAL_BASELINE_MIN_MV = 0.005  #: ... and by at least this much (mV)
-MAX_GAP_MS = 0.25              #: longest run of NaN samples filled by interpolation
-ALT_ONSET_NOISE = 3.0          #: second onset: band of this many x smoothed noise ...
-ALT_ONSET_RUN_MS = 0.5         #: ... left for at least this long (>= 3 samples)
-ONSET_DISAGREE_MS = 0.3        #: the two onsets further apart than this: ONSETS_DISAGREE
-CHUNK_BYTES = 1 << 21          #: input bytes per chunk given to one thread (2 MiB)
-
 #: Names of the float measures, in the order of the kernel's output rows.
 _FLOAT_FIELDS = ("onset_latency_ms", "negative_peak_latency_ms", "negative_peak_amplitude_mv",
                  "peak_to_peak_amplitude_mv", "negative_peak_duration_ms",
                  "negative_peak_area_mv_ms", "cmap_duration_ms", "baseline_mv", "noise_mv",
                  "negative_end_latency_ms", "positive_peak_latency_ms", "onset_alt_latency_ms")
-#: Landmarks ``measure_cmap`` accepts hand-set (times, ms) and the "absent" mask, in the
-#: order of the kernel's landmark columns (the same names as the markers file's kinds).
-LANDMARKS = ("onset", "negative_peak", "negative_end", "positive_peak", "absent")
 #: Every field of :class:`CmapMeasures`, in order.
 CMAP_MEASURE_FIELDS = _FLOAT_FIELDS + ("present", "flags")
 
@@ -106,8 +75,9 @@ class CmapMeasures(BatchMeasures):
         Stimulus to the positive peak that follows the negative one (ms).
     onset_alt_latency_ms : ndarray of float
         The second onset detector's onset (ms; a sustained departure from the baseline by
-        3 x its smoothed RMS, :mod:`nerveconduct.measure._onset`); ONSETS_DISAGREE when it differs from
-        ``onset_latency_ms`` by more than 0.3 ms.
+        3 x its smoothed RMS, :mod:`nerveconduct.measure._onset`); ONSETS_DISAGREE when,
+        followed back to the onset level (20 uV), it differs from ``onset_latency_ms`` by more
+        than 0.3 ms (Notes, step 12).
     present : ndarray of bool
         A response was found and measured. False (ABSENT or UNMEASURABLE): the measures
         above, but baseline and noise, are NaN. When present, a measure is NaN only where it
@@ -139,91 +109,6 @@ class CmapMeasures(BatchMeasures):
     present: np.ndarray
     flags: np.ndarray
 
-
-# --------------------------------------------------------------------------- arguments
-def _check_traces(traces: Any) -> np.ndarray:
-    arr = np.asarray(traces)
-    if arr.dtype.kind == "f" and arr.dtype.itemsize in (4, 8) and not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))  # e.g. big-endian data from a file
-    if arr.dtype not in (np.float32, np.float64):
-        raise ValueError(f"traces must be a float32 or float64 array (mV); got dtype "
-                         f"{arr.dtype} (convert to float first, scaling counts to mV)")
-    if arr.ndim == 0:
-        raise ValueError("traces must have shape (..., n_samples), at least one dimension; "
-                         "got a scalar")
-    return arr
-
-
-def _check_rate(sampling_rate_hz: Any) -> float:
-    return check_range_of("sampling_rate_hz", sampling_rate_hz)
-
-
-def _check_stimulus(stimulus_sample: Any, n_samples: int) -> int:
-    return check_number("stimulus_sample", stimulus_sample,
-                        minimum=0, maximum=max(n_samples - 1, 0), integer=True)
-
-
-def _check_polarity(polarity: Any) -> float:
-    return 1.0 if check_option("polarity", polarity, POLARITIES) == "physical" else -1.0
-
-
-def _check_onset(onset_threshold_mv: Any) -> float:
-    return check_number("onset_threshold_mv", onset_threshold_mv, unit="mV", minimum=0,
-                        inclusive=(False, True))
-
-
-def _check_threads(n_threads: Any) -> int:
-    if n_threads is None:
-        return os.cpu_count() or 1
-    return check_number("n_threads", n_threads, minimum=1, integer=True,
-                        allow_none=True)
-
-
-def _kernel_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sample: int):
-    """Method constants converted to samples at ``fs_hz`` (see the kernel's I_*/C_* slots)."""
-    from . import _kernels as k
-
-    per_ms = fs_hz / 1000.0
-
-    def samples(ms: float, minimum: int) -> int:
-        return max(minimum, int(round(ms * per_ms)))
-
-    min_base = max(BASELINE_MIN_SAMPLES, int(math.ceil(BASELINE_MIN_MS * per_ms)))
-    tail = max(min_base, int((n_samples - stimulus_sample) * TAIL_FRACTION))
-    min_post = max(BASELINE_MIN_SAMPLES, int(math.ceil(MIN_POST_MS * per_ms)))
-    if stimulus_sample < min_base:
-        min_post = max(min_post, 4 * tail)  # the tail baseline must lie past the response
-    cfg_i = np.zeros(k.N_CFG_I, dtype=np.int64)
-    cfg_i[k.I_MIN_BASE] = min_base
-    cfg_i[k.I_TAIL] = tail
-    cfg_i[k.I_MIN_POST] = min_post
-    cfg_i[k.I_SMOOTH_H] = min(samples(SMOOTH_HALF_MS, 1), k.MAX_SMOOTH_H)
-    cfg_i[k.I_FIT_H] = samples(PEAK_FIT_HALF_MS, 1)
-    cfg_i[k.I_ONSET_FIT_H] = samples(ONSET_FIT_HALF_MS, 1)
-    cfg_i[k.I_ART_RUN] = samples(ARTIFACT_RUN_MS, 3)
-    cfg_i[k.I_ART_PEAK_WIN] = samples(ARTIFACT_PEAK_WINDOW_MS, 2)
-    cfg_i[k.I_MIN_WIDTH] = samples(MIN_WIDTH_MS, 3)
-    cfg_i[k.I_MAX_GAP] = samples(MAX_GAP_MS, 1)
-    cfg_i[k.I_LOCAL_WIN] = samples(LOCAL_BASELINE_MS, 8)
-    cfg_i[k.I_LOCAL_GUARD] = samples(LOCAL_GUARD_MS, 2)
-    cfg_i[k.I_ALT_RUN] = samples(ALT_ONSET_RUN_MS, 3)
-    cfg_f = np.zeros(k.N_CFG_F, dtype=np.float64)
-    cfg_f[k.C_DT_MS] = 1.0 / per_ms
-    cfg_f[k.C_ONSET_MV] = onset_mv
-    cfg_f[k.C_ART_K] = ARTIFACT_BAND_NOISE
-    cfg_f[k.C_ART_FLOOR_MV] = ARTIFACT_BAND_FLOOR_MV
-    cfg_f[k.C_ART_TAU_SAMPLES] = ARTIFACT_MAX_TAU_MS * per_ms
-    cfg_f[k.C_DET_K] = DETECT_NOISE
-    cfg_f[k.C_DET_FLOOR_MV] = DETECT_FLOOR_MV
-    cfg_f[k.C_LOW_SNR_K] = LOW_SNR_NOISE
-    cfg_f[k.C_DUR_FRACTION] = CMAP_DURATION_PEAK_FRACTION
-    cfg_f[k.C_DUR_K] = DURATION_NOISE
-    cfg_f[k.C_LOCAL_K] = LOCAL_BASELINE_K
-    cfg_f[k.C_FIT_TOL_K] = FIT_TOLERANCE_NOISE
-    cfg_f[k.C_LOCAL_MIN_MV] = LOCAL_BASELINE_MIN_MV
-    cfg_f[k.C_ALT_K] = ALT_ONSET_NOISE
-    cfg_f[k.C_DISAGREE_MS] = ONSET_DISAGREE_MS
-    return cfg_i, cfg_f
 
 
 # --------------------------------------------------------------------------- measuring
@@ -338,8 +223,12 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
         smoothed trace leaves ``baseline +- max(3 x its noise, onset_threshold_mv)`` (its
         noise: noise / sqrt(box width), white noise) for 0.5 ms, after being inside, searched
         forward from the artifact's end to the negative peak (Hodges & Bui 1996; the raw
-        crossing next to it, :mod:`nerveconduct.measure._onset`); ONSETS_DISAGREE when it differs from
-        the onset by more than 0.3 ms (not with a hand-set onset). A hand-set onset, negative
+        crossing next to it, :mod:`nerveconduct.measure._onset`); ONSETS_DISAGREE when, followed
+        back on the smoothed trace to the onset level (so that one take-off seen at two levels
+        compares at one), it differs from the onset by more than 0.3 ms (not with a hand-set
+        onset). LANDMARKS_OUT_OF_ORDER when a hand-set landmark and the landmarks used are
+        not in the order onset < negative peak < negative end, negative peak < positive peak
+        (a review flag: the measures are taken as they are). A hand-set onset, negative
         end (the return to baseline after the negative peak) or peak replaces the detected
         one: a peak's value is the raw trace's at its time (linear interpolation; the
         amplitude, peak-to-peak and the CMAP-duration level follow); durations and area run
@@ -411,32 +300,6 @@ def measure_cmap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     cols = {f: out[i].reshape(batch_shape) for i, f in enumerate(_FLOAT_FIELDS)}
     return CmapMeasures(**cols, present=present.reshape(batch_shape),
                         flags=flags.reshape(batch_shape))
-
-
-def _check_landmarks(landmarks: Mapping[str, Any] | None,
-                     shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Landmarks as the kernel's ``(M, 4)`` times (ms, NaN = detect) and ``(M,)`` absent mask."""
-    m = math.prod(shape)
-    if landmarks is None:
-        return np.empty((m, 4)), np.empty(m, dtype=bool)  # never read by the kernel
-    if not isinstance(landmarks, Mapping):
-        raise TypeError(f"landmarks must be a mapping of {LANDMARKS} to arrays, got "
-                        f"{type(landmarks).__name__}")
-    for key in landmarks:
-        check_option("landmark", key, LANDMARKS)
-    lm = np.full((m, 4), np.nan)
-    for c, key in enumerate(LANDMARKS[:4]):
-        if landmarks.get(key) is not None:
-            t = np.broadcast_to(np.asarray(landmarks[key], dtype=float), shape).reshape(m)
-            if np.isinf(t).any() or (t < 0).any():
-                raise ValueError(f"landmark {key!r} times must be finite and >= 0 ms after "
-                                 "the stimulus (NaN: detect)")
-            lm[:, c] = t
-    absent = landmarks.get("absent")
-    absent = (np.zeros(m, dtype=bool) if absent is None
-              else np.broadcast_to(np.asarray(absent, dtype=bool), shape).reshape(m).copy())
-    return lm, absent
-
 
 def _no_infinity(out: np.ndarray, flags: np.ndarray, present: np.ndarray) -> None:
     """The last net: a trace with an infinite measure becomes UNMEASURABLE (NaN measures).

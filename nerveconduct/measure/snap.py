@@ -110,7 +110,7 @@ def _check_threshold(name: str, value: Any) -> float:
 
 def _snap_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sample: int):
     """The SNAP method's constants in the kernel's ``I_*``/``C_*`` slots at ``fs_hz``."""
-    from . import _kernels as k
+    from . import _kernel_layout as k
 
     per_ms = fs_hz / 1000.0
 

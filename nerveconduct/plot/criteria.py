@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Sequence
 
+from ..criteria.verdicts import FINDING_LEVELS
+
 __all__ = [
     "DEFAULT_CB_RULE_SET",
     "HIGHLIGHT_LEVELS",
@@ -30,8 +32,9 @@ __all__ = [
 #: Rule set whose conduction-block verdicts the nerve plot highlights by default.
 DEFAULT_CB_RULE_SET = "efns-pns-2010-mmn"
 
-#: Verdict levels a plot highlights (strongest first).
-HIGHLIGHT_LEVELS = ("definite", "probable", "possible")
+#: Verdict levels a plot highlights (strongest first): a graded block, or an item met on a
+#: segment of a rule set whose level words describe a patient only.
+HIGHLIGHT_LEVELS = FINDING_LEVELS
 
 
 @dataclass(frozen=True)

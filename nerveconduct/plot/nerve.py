@@ -215,6 +215,7 @@ def plot_nerve(
     verdicts: Sequence[Any] | str | None = "auto",
     rule_set: str = DEFAULT_CB_RULE_SET,
     window_ms: tuple[float, float] | None = None,
+    patient: str | None = None,
 ) -> Axes:
     """Draw the standard NCS display of one nerve: stacked CMAPs, distal at the top.
 
@@ -236,6 +237,11 @@ def plot_nerve(
     window_ms : (float, float), optional
         Time window (ms from the stimulus); default from 1 ms before the stimulus (or the
         trace start) to the trace end.
+    patient : str, optional
+        The patient-level result of the same rule set over all the patient's nerves, in its
+        own words (:func:`~nerveconduct.plot.summary.patient_words`); captioned under the
+        title with the rule set whose verdicts are shown. One nerve alone does not make a
+        patient, so none is computed here.
 
     Returns
     -------
@@ -264,7 +270,9 @@ def plot_nerve(
     value derived from one carries :data:`HAND_SET_MARK`. Absent responses get no markers and an
     "absent" label. Segment annotations give CV and the amplitude, area (as changes from
     the distal site of the segment) and duration changes; segments with a definite,
-    probable or possible verdict are bracketed in the verdict's colour.
+    probable or possible verdict, or meeting an item of a CIDP rule set (level ``met``), are
+    bracketed in the verdict's colour. With verdicts, a second title line names their rule set
+    and, when given, the patient-level result.
     """
     study = result.study
     if study is None:
@@ -287,11 +295,12 @@ def plot_nerve(
             raise ValueError(f"verdicts must be 'auto', a list of SegmentVerdict or None, got {verdicts!r}")
         verdicts = evaluate_segments(result, rule_set)
     by_segment = verdicts_by_segment(verdicts)
+    caption = _verdict_caption(verdicts, rule_set, patient)
 
     if ax is None:
-        height_in = 0.9 + 0.72 * n_sites
+        height_in = 0.9 + 0.72 * n_sites + (0.16 if caption else 0.0)
         ax = new_axes((7.5, height_in))
-        ax.figure.subplots_adjust(left=0.13, right=0.62, top=1 - 0.3 / height_in,
+        ax.figure.subplots_adjust(left=0.13, right=0.62, top=1 - (0.46 if caption else 0.3) / height_in,
                                   bottom=0.45 / height_in)
     sign = -1.0 if negative_up else 1.0
     display = np.stack([sign * (physical[k] - _baseline_mv(s, physical[k], stim))
@@ -372,8 +381,18 @@ def plot_nerve(
     if result.muscle:
         title += f" ({result.muscle})"
     polarity = "negative up" if negative_up else "negative down"
-    ax.set_title(f"{title} — {polarity}, scale bar {gain_mv:g} mV", fontsize=9)
+    ax.set_title(f"{title} — {polarity}, scale bar {gain_mv:g} mV" + (f"\n{caption}" if caption else ""),
+                 fontsize=9)
     return ax
+
+
+def _verdict_caption(verdicts: Any, rule_set: str, patient: str | None) -> str:
+    """Which rule set the bracketed verdicts are of, and the patient-level result when given
+    (empty without verdicts)."""
+    if verdicts is None:
+        return ""
+    rule_set_id = next((getattr(v, "rule_set_id", None) for v in verdicts), None) or str(rule_set)
+    return f"verdicts: {rule_set_id}" + (f"; patient: {patient}" if patient else "")
 
 
 def _overlay_abnormal(ax: Axes, text: Any, lines: list[tuple[str, bool]], index: int) -> None:

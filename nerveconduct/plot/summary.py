@@ -47,13 +47,15 @@ __all__ = [
     "TLI_CUTOFFS_CITATION",
     "nerve_title",
     "new_axes",
+    "patient_words",
     "plot_segments",
     "plot_tli",
 ]
 
 #: Colour of each verdict level.
 LEVEL_COLORS = {"definite": "#c0392b", "probable": "#e67e22", "possible": "#b7950b",
-                "none": "dimgray", "not-assessable": "gray"}
+                "none": "dimgray", "not-assessable": "gray",
+                "met": "#c0392b", "not-met": "dimgray"}  # item levels (CIDP rule sets)
 #: Colour of each plotted segment measure.
 MEASURE_COLORS = {"amplitude_drop_pct": "#1f77b4", "area_drop_pct": "#9467bd",
                   "duration_increase_pct": "#2ca02c"}
@@ -89,13 +91,28 @@ def _segment_values(seg: Any, comparison: str, duration: str) -> dict[str, float
             "duration_increase_pct": getattr(seg, f"{dur}{suffix}")}
 
 
-def _patient_words(results: Sequence[Any], table: Any) -> str | None:
-    """The patient-level result of ``table`` over ``results`` in its own words, with the
-    nerves carrying it (None without the evaluator)."""
+def patient_words(results: Sequence[Any], rule_set: Any) -> str | None:
+    """The patient-level result of ``rule_set`` over ``results`` (one patient's nerves) in the
+    rule set's own words, with the nerves carrying it, e.g. ``"definite CB (left ulnar)"``.
+
+    Parameters
+    ----------
+    results : sequence of NerveResult
+        Every nerve of one patient.
+    rule_set : str or RuleSet
+        A rule-set id or a loaded table.
+
+    Returns
+    -------
+    str or None
+        None without the evaluator or without nerves.
+    """
+    if not results:
+        return None
     module = criteria_module()
     if module is None:
         return None
-    verdict = module.evaluate_patient(list(results), table)
+    verdict = module.evaluate_patient(list(results), rule_set)
     return verdict.label + (f" ({', '.join(verdict.nerves)})" if verdict.nerves else "")
 
 
@@ -216,7 +233,7 @@ def plot_segments(
                   "100·(prox/dist − 1)", fontsize=7)
     name = getattr(table, "id", rule_set) if rule_set is not None else "no rule set"
     if patient == "auto":
-        patient = _patient_words(results, table) if table is not None and results else None
+        patient = patient_words(results, table) if table is not None else None
     ax.set_title(f"Segments against {name}" + (f"\npatient ({len(results)} nerve"
                  f"{'s' if len(results) != 1 else ''}): {patient}" if patient else ""), fontsize=9)
     ax.tick_params(axis="x", labelsize=7)

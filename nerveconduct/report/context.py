@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Sequence
 
+from ..criteria.verdicts import level_rank
 from ..plot.criteria import criteria_module
 
 __all__ = [
@@ -98,8 +99,14 @@ def evaluate_criteria(results: Sequence[Any], rule_sets: Sequence[str]) -> list[
 
 
 def _rank(level: str | None) -> int:
-    order = ("not-assessable", "none", "possible", "probable", "definite")
-    return order.index(level) if level in order else -1
+    """0 (not assessable) .. 4 (definite); a segment meeting an item of a CIDP rule set (item
+    level "met") ranks as a definite finding, "not-met" as "none"."""
+    if level == "met":
+        level = "definite"
+    try:
+        return level_rank(level) + 1
+    except (TypeError, ValueError):
+        return -1
 
 
 def plotted_outcome(outcomes: Sequence[CriteriaOutcome] | None, *,

@@ -67,6 +67,7 @@ td.id, code { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 6
 tr.level-definite td.level { color: #c0392b; font-weight: bold; }
 tr.level-probable td.level { color: #d35400; font-weight: bold; }
 tr.level-possible td.level { color: #9a7d0a; font-weight: bold; }
+tr.level-met td.level { color: #c0392b; font-weight: bold; }
 tr.nerve-row th { background: #f4f4f4; text-align: left; font-size: 7.8pt; }
 dl.kv { display: grid; grid-template-columns: max-content auto; gap: 1px 12px; margin: 3px 0; }
 dl.kv dt { font-weight: bold; } dl.kv dd { margin: 0; }

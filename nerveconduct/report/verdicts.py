@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..criteria.verdicts import FINDING_LEVELS
 from ..plot.summary import nerve_title
 from .html import Cell, cell, esc, table
 
@@ -106,7 +107,7 @@ def criteria_summary_html(outcomes: Sequence[Any] | None, results: Sequence[Any]
     parts.append(table(["Rule set", "Result", "Reasons"], rows, cls="patient-verdicts",
                        row_attrs=attrs))
     graded = [(o, results[i], v) for o in outcomes for i, vs in enumerate(o.segment_verdicts)
-              for v in vs if v.level in ("definite", "probable", "possible")]
+              for v in vs if v.level in FINDING_LEVELS]
     if graded:
         rows = [[Cell(o.rule_set_id, classes=("text", "id")), cell(nerve_title(r)), cell(v.segment),
                  Cell(v.label, classes=("text", "level"))] for o, r, v in graded]

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._checks import check_option
 from ..analysis import analyze_nerves
+from ..analysis.table import LANDMARK_SOURCES
 from ..analysis.sources import landmarks_from_markers
 from ..criteria import DEFAULT_CRITERIA, evaluate_nerves, evaluate_patient
 from ..flags import QUALITY_FLAGS, MeasureFlag
@@ -40,16 +41,14 @@ from ..serialize import nerve_record, patient_record
 
 __all__ = ["ReviewSession", "ReviewError", "LANDMARK_FIELDS", "REVIEW_FLAGS", "MAX_UNDO"]
 
-#: The landmark markers and the site field (ms after the stimulus) each one sets.
+#: The landmark markers and the site field (ms after the stimulus) each one sets, derived from
+#: the core's provenance columns (``onset_latency_source`` → ``onset_latency_ms``).
 LANDMARK_FIELDS: dict[str, str] = {
-    "onset": "onset_latency_ms",
-    "negative_peak": "negative_peak_latency_ms",
-    "negative_end": "negative_end_latency_ms",
-    "positive_peak": "positive_peak_latency_ms",
-}
+    landmark: column.removesuffix("_source") + "_ms"
+    for column, landmark in LANDMARK_SOURCES.items() if landmark != "present"}
 #: Trace flags that put a trace on the page's "to review" list: the quality flags and the
-#: flag raised when the two onset detectors disagree.
-REVIEW_FLAGS = int(QUALITY_FLAGS | MeasureFlag.ONSETS_DISAGREE)
+#: review flags (the two onset detectors disagree; hand-set landmarks out of order).
+REVIEW_FLAGS = int(QUALITY_FLAGS | MeasureFlag.ONSETS_DISAGREE | MeasureFlag.LANDMARKS_OUT_OF_ORDER)
 #: Changes the undo stack remembers.
 MAX_UNDO = 1000
 

@@ -175,20 +175,32 @@ def _tli_item(results: list[NerveResult], threshold: float, min_nerves: int) -> 
     return False, detail
 
 
+def _cb_items(rs: Any, levels: tuple[str, ...]) -> tuple[str, ...]:
+    """The conduction-block items of a rule set graded at one of ``levels``: segment rules with
+    a drop (or amplitude-ratio) check and no minimum duration increase (temporal dispersion)."""
+    return tuple(dict.fromkeys(r.item for r in rs.segment_rules if r.level in levels and (
+        r.drop_min_pct is not None or r.ratio_bands) and r.duration_increase_min_pct is None))
+
+
 def _cb_item(results: list[NerveResult], rule_set: str, levels: tuple[str, ...]) -> tuple[bool | None, str]:
     if not results:
         return None, "no motor nerve results given"
     rs = get_rule_set(rule_set)
+    # a rule set whose level words describe a patient only words a segment by the items it
+    # meets (met / not-met / not-assessable): its conduction-block items at ``levels`` decide
+    by_item = _cb_items(rs, levels) if rs.level_scope == "patient" else None
     found, unknown, graded = [], [], 0
     for nr in results:
         for v in evaluate(nr, rs):
-            if v.level in levels:
+            if (v.level in levels) if by_item is None else any(it in by_item for it in v.items):
                 found.append(f"{v.nerve} {v.segment} ({v.label})")
             elif v.level == "not-assessable" and v.excluded_by is None:
                 unknown.append(f"{v.nerve} {v.segment}")
             elif v.level != "not-assessable":
                 graded += 1
-    which = f"{rs.short_name} {' or '.join(levels)} CB outside compression sites"
+    which = (f"{rs.short_name} {' or '.join(levels)} CB outside compression sites" if by_item is None else
+             f"{rs.short_name} CB item {' or '.join(by_item) or '(none graded ' + ' or '.join(levels) + ')'} "
+             "met outside compression sites")
     if found:
         return True, f"{which} in: {'; '.join(found)}"
     if unknown:
@@ -216,7 +228,12 @@ def cidp_mag_score(clinical: Mapping[str, bool | None] | None, nerve_results: It
         from Erb's point excluded as that table says). The definition used by the score's
         authors could not be found, hence the option; the default is this project's choice.
     cb_levels : tuple of str, default ("definite", "probable")
-        Segment levels that count as conduction block.
+        Segment levels that count as conduction block, for a rule set whose levels grade a
+        block per segment. With a CIDP rule set (segments graded met / not-met /
+        not-assessable by item) a segment counts when it meets a conduction-block item whose
+        rule the table grades at one of these levels (a drop threshold without a minimum
+        duration increase: EAN/PNS 2021 (e); EFNS/PNS 2010 I-E "definite", II "probable");
+        temporal-dispersion items never count.
     tli_threshold : float, default 0.25
         TLI cut-off (dimensionless), inclusive (TLI ≤ 0.25).
     tli_min_nerves : int, default 2

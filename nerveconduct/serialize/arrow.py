@@ -35,6 +35,7 @@ from .rows import (
     IDENTIFIER_COLUMNS,
     IDENTITY_COLUMNS,
     LIMIT_SUFFIXES,
+    NERVE_FIELD_KINDS,
     NERVE_FIELDS,
     SEGMENT_FIELD_KINDS,
     SEGMENT_FIELDS,
@@ -69,6 +70,7 @@ _LIST_VERDICT_FIELDS = frozenset({"items", "items_met", "reasons"})
 
 #: Nerve-row value kinds (the floats are every other nerve column), as rows.py renders them.
 _NERVE_KINDS: dict[str, str] = {
+    **NERVE_FIELD_KINDS,
     "known_nerve": "bools", "n_sites": "ints", "n_segments": "ints", "flags": "texts",
     **{f"{key}_limit_kind": "texts" for key in LIMIT_KEYS},
     **{f"{key}_abnormal": "tristate" for key in LIMIT_KEYS},
@@ -173,6 +175,23 @@ def _array(values: Any, typ: pa.DataType, value_kind: str | None) -> pa.Array:
     return pa.array(values.tolist() if isinstance(values, np.ndarray) else list(values), type=typ)
 
 
+def _one_source(sources: Sequence[Any] | None) -> bool:
+    """Whether every nerve has the same ``source`` (a batch: one archive)."""
+    return (isinstance(sources, (list, tuple)) and len(sources) > 0
+            and sources.count(sources[0]) == len(sources))
+
+
+def _constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    """``n`` rows of one ``source`` (a file name or None) as an array of type ``typ``: its
+    dictionary of one value and zero indices, not ``n`` strings converted one by one."""
+    if value is None:
+        return pa.nulls(n, type=typ)
+    text = pa.array([os.fspath(value)], type=TEXT)
+    if not pa.types.is_dictionary(typ):
+        return text.take(pa.array(np.zeros(n, dtype=np.int32)))
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), text)
+
+
 def _body(t: NerveTable, kind: str, column: str) -> np.ndarray | None:
     """The table column behind a body column of a ``kind`` row, as rows.py reads it."""
     if kind == "site":
@@ -243,6 +262,9 @@ def arrow_columns(t: NerveTable, kind: str, columns: Sequence[str], *,
     arrays = []
     for fld, value_kind in zip(schema, value_kinds):
         col, typ = fld.name, fld.type
+        if col == "source" and _one_source(sources):
+            arrays.append(_constant(sources[0], len(nerve_of), typ))  # one file: the batch
+            continue
         per_nerve = extra[col] if extra and col in extra else _identity(t, col, sources)
         if per_nerve is not None:
             arr = _array(per_nerve, typ, value_kind)

@@ -27,8 +27,8 @@ from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis import (EXTREMES, LANDMARK_SOURCES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES, SEGMENT_VALUES,
-                        SITE_MEASURES, NerveResult, NerveTable)
+from ..analysis import (EXTREMES, F_WAVE_VALUES, LANDMARK_SOURCES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES,
+                        SEGMENT_VALUES, SITE_MEASURES, NerveResult, NerveTable)
 from .cells import Cells, csv_cell
 from .verdicts import SEGMENT_VERDICT_FIELDS
 
@@ -72,7 +72,10 @@ _SEGMENT_KINDS = {
     "across_entrapment_site": "bools", "from_erbs_point": "bools",
     "conduction_velocity_source": "texts", "hand_set_values": "lists",
 }
-_NERVE_FIELDS: tuple[str, ...] = ("known_nerve", "n_sites", "n_segments", *NERVE_VALUES, *EXTREMES)
+_NERVE_FIELDS: tuple[str, ...] = ("known_nerve", "n_sites", "n_segments", *NERVE_VALUES,
+                                   "f_wave_latency_source", *F_WAVE_VALUES, *EXTREMES)
+#: Nerve fields that are not floats (besides the counts, flags and limit parts).
+_NERVE_KINDS = {"f_wave_latency_source": "texts"}
 #: Nested-record-only nerve fields (after :data:`_NERVE_FIELDS`).
 _NERVE_RECORD_FIELDS: tuple[str, ...] = ("hand_set_values",)
 _LIMIT_FIELDS: tuple[str, ...] = ("measure", "value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
@@ -82,7 +85,7 @@ _LIMIT_SUFFIXES: tuple[str, ...] = ("limit", "limit_kind", "pct_of_limit", "abno
 #: Public names of the field definitions above, for the typed (Arrow) twin of :func:`render`.
 SITE_FIELDS, SITE_FIELD_KINDS = _SITE_FIELDS, _SITE_KINDS
 SEGMENT_FIELDS, SEGMENT_FIELD_KINDS = _SEGMENT_FIELDS, _SEGMENT_KINDS
-NERVE_FIELDS, LIMIT_SUFFIXES = _NERVE_FIELDS, _LIMIT_SUFFIXES
+NERVE_FIELDS, NERVE_FIELD_KINDS, LIMIT_SUFFIXES = _NERVE_FIELDS, _NERVE_KINDS, _LIMIT_SUFFIXES
 
 #: Columns of :func:`site_rows` (one row per stimulation site).
 SITE_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("position",) + tuple(_SITE_FIELDS)
@@ -191,8 +194,9 @@ def _nerve_cells(t: NerveTable, cells: Cells) -> _Lazy:
         "n_segments": lambda: cells.ints(nv["n_sites"] - 1),
         "flags": lambda: cells.texts(nv["flags"].tolist()),
         "hand_set_values": lambda: cells.texts(nv["hand_set_values"].tolist())}
-    for key in (*NERVE_VALUES, *EXTREMES):
+    for key in (*NERVE_VALUES, *F_WAVE_VALUES, *EXTREMES):
         renderers[key] = lambda key=key: cells.floats(nv[key])
+    renderers["f_wave_latency_source"] = lambda: cells.texts(nv["f_wave_latency_source"].tolist())
     renderers["f_wave_latency_ms"] = f_wave
     for key in LIMIT_KEYS:
         for part, how in (("value", "floats"), ("limit", "floats"), ("pct_of_limit", "floats"),

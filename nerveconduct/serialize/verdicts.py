@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..criteria.verdicts import level_rank
+from ..criteria.verdicts import level_rank, level_words
 from .cells import Cells
 
 __all__ = ["SEGMENT_VERDICT_FIELDS", "VerdictCells", "verdict_cells", "verdict_map"]
@@ -63,7 +63,7 @@ def _segment_verdicts(verdict: Any) -> tuple[Any, ...]:
 
 def _level_label(level: str, segments: Sequence[Any]) -> str:
     """The rule set's wording of ``level``: the label of a segment verdict at that level."""
-    return next((s.label for s in segments if s.level == level), level)
+    return next((s.label for s in segments if s.level == level), level_words(level))
 
 
 def _nerve_verdict(verdict: Any) -> dict[str, Any]:

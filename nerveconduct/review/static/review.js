@@ -169,7 +169,7 @@
 
   function verdictCell(v, rid, attr) {
     if (!v) return `<td class="text" ${attr}="${rid}">\u2013</td>`;
-    const cls = !v.level || v.level === "none" ? "verdict-none"
+    const cls = !v.level || v.level === "none" || v.level === "not-met" ? "verdict-none"
       : v.level === "not-assessable" ? "verdict-na" : "verdict-met";
     return `<td class="text ${cls}" ${attr}="${esc(rid)}" data-level="${esc(v.level)}">${esc(v.label || v.level)}</td>`;
   }
@@ -178,7 +178,7 @@
     if (!v) return verdictCell(v, rid, "data-nerve-verdict");
     const met = Object.entries(v.items || {}).filter(([, it]) => it.met);
     const why = met.flatMap(([, it]) => it.reasons || []).join("\n");
-    const cls = !v.level || v.level === "none" ? "verdict-none" : v.level === "not-assessable" ? "verdict-na" : "verdict-met";
+    const cls = !v.level || v.level === "none" || v.level === "not-met" ? "verdict-none" : v.level === "not-assessable" ? "verdict-na" : "verdict-met";
     return `<td class="text ${cls}" data-nerve-verdict="${esc(rid)}" data-level="${esc(v.level)}" title="${esc(why)}">${esc(v.label || v.level)}` +
       (met.length ? `<br><small>items met: ${met.map(([k, it]) => `<span data-item="${esc(k)}" title="${esc(it.label || k)}">${esc(k)}</span>`).join(", ")}</small>` : "") + "</td>";
   }
