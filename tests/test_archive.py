@@ -575,3 +575,53 @@ def test_100k_traces_read_in_chunks_with_bounded_memory(tmp_path):
     assert read_peak < 0.15 * size, (read_peak, size)
     # one ~8 MB block of buffered studies + its packed copy
     assert write_peak < 0.2 * size, (write_peak, size)
+
+
+class TestTextColumns:
+    """String columns read through ``TextColumn``: the values of h5py's ``asstr()``."""
+
+    WORDS = ["wrist", "elbow", "", "Ellenbogen é", "ü" * 300, "x"]
+
+    @pytest.fixture()
+    def strings(self, tmp_path):
+        rng = np.random.default_rng(7)
+        columns = {
+            "few": rng.choice(np.array(self.WORDS, dtype=object), 5000),  # repeated words
+            "unique": np.array([f"case-{i}" for i in range(5000)], dtype=object),
+            "one": np.array(["median"] * 5000, dtype=object),
+            # 12 words, each under an eighth: past the repeated-value pass
+            "many": rng.choice(np.array([f"w{i}" for i in range(12)], dtype=object), 5000),
+        }
+        path = tmp_path / "strings.h5"
+        with h5py.File(path, "w") as f:
+            for name, values in columns.items():
+                f.create_dataset(name, data=values, dtype=h5py.string_dtype("utf-8"))
+        return path, columns
+
+    @pytest.mark.parametrize("npy_strings", [True, False])
+    def test_slices_equal_asstr(self, strings, npy_strings, monkeypatch):
+        from nerveconduct.io import _archive_read
+
+        if not npy_strings:  # NumPy 1.x or h5py < 3.14: asstr()
+            monkeypatch.setattr(_archive_read, "_NPY_STRINGS", None)
+        path, columns = strings
+        with h5py.File(path, "r") as f:
+            for name, values in columns.items():
+                column = _archive_read.TextColumn(f[name])
+                for a, b in ((0, 5000), (17, 18), (100, 100), (4000, 5000), (1, 4999)):
+                    got = column[a:b]
+                    assert got.dtype == object and got.shape == (b - a,), name
+                    assert got.tolist() == values[a:b].tolist() == f[name].asstr()[a:b].tolist()
+                    assert all(type(v) is str for v in got.tolist())
+
+    def test_undecodable_bytes_raise_as_with_asstr(self, strings):
+        from nerveconduct.io import _archive_read
+
+        path, _ = strings
+        with h5py.File(path, "r+") as f:
+            f["few"][3] = b"ok\xff\xfe"
+        with h5py.File(path, "r") as f:
+            with pytest.raises(UnicodeDecodeError) as err:
+                _archive_read.TextColumn(f["few"])[0:10]
+            assert (err.value.reason, err.value.start) == ("invalid start byte", 2)
+            assert _archive_read.TextColumn(f["few"])[4:10].tolist() == f["few"].asstr()[4:10].tolist()

@@ -245,3 +245,55 @@ def test_one_source_for_every_nerve_gives_the_same_column(source, folder, monkey
         writer.close()
         files.append((folder / f"{name}.parquet").read_bytes())
     assert files[0] == files[1]
+
+
+@pytest.mark.parametrize("kind", ["segment", "nerve"])
+def test_repeated_text_columns_are_the_row_by_row_arrays(kind, folder, monkeypatch):
+    """Text columns holding one value in every row are built as one dictionary value and zero
+    indices: the same arrays and file bytes as converting each row's string."""
+    from _golden import varied_studies
+
+    from nerveconduct.serialize import arrow as arrow_module
+    from nerveconduct.serialize import verdict_cells
+
+    studies = varied_studies()
+    for name, group in (("varied", studies), ("same", [studies[0]] * 40)):
+        table = analyze_nerves(group)[0].table
+        verdicts = verdict_cells(table, CRITERIA, reasons=False)  # levels and labels: categories
+        kwargs = dict(sources=["a.h5"] * table.n_nerves, verdicts=verdicts, blank_single_site=True)
+        real, built = arrow_module._repeated, []
+
+        def spy(values, typ):
+            out = real(values, typ)
+            built.append(out is not None)
+            return out
+
+        with monkeypatch.context() as m:
+            m.setattr(arrow_module, "_repeated", spy)
+            fast = arrow_module.arrow_table(table, kind, **kwargs)
+        assert any(built) and (name == "same" or not all(built)), name  # both paths taken
+        with monkeypatch.context() as m:
+            m.setattr(arrow_module, "_repeated", lambda values, typ: None)
+            slow = arrow_module.arrow_table(table, kind, **kwargs)
+        assert fast.schema == slow.schema and fast.equals(slow), (name, kind)
+        files = []
+        for label, t in (("fast", fast), ("slow", slow)):
+            path = folder / f"repeated-{kind}-{name}-{label}.parquet"
+            writer = parquet_module.ParquetRowGroups(path, t.schema, kind)
+            writer.write(t, np.zeros(t.num_rows, dtype=np.int64))
+            writer.close()
+            files.append(path.read_bytes())
+        assert files[0] == files[1], (name, kind)
+
+
+def test_repeated_gives_up_unless_one_string_fills_the_column():
+    from nerveconduct.serialize.arrow import CATEGORY, _repeated
+
+    for values in (["a", "b", "a"], ["a", "b", "a", "a", "a"], ["a", None, "a"], [None, None],
+                   [1.0, 1.0], np.array(["a", "a", "a", "b", "a"], dtype=object), [], ("a", 3, "a")):
+        assert _repeated(values, CATEGORY) is None, values
+    for values in (["wrist"] * 5, np.array(["é"] * 3, dtype=object), ("x",)):
+        got = _repeated(values, CATEGORY)
+        assert got.type == CATEGORY and got.to_pylist() == list(values)
+        assert got.dictionary.to_pylist() == [values[0]]
+        assert got.equals(pa.array(list(values), type=CATEGORY))
