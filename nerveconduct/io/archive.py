@@ -30,7 +30,6 @@ import numpy as np
 from .._checks import check_number
 from ..model import NerveStudy
 from . import _archive_layout as L
-from ._archive_read import TextColumn, read_problem, refuse_infinite
 from ._guard import open_checked
 from ._archive_write import write_archive
 from ._trace_chunk import TraceChunk
@@ -85,11 +84,10 @@ class Archive:
         # so an open archive holds nothing per nerve.
         f = self._file
         self._traces = f[L.TRACES]
-        # strings through TextColumn: read as NumPy strings, one Python str per frequent value
-        self._site_columns = {name: (TextColumn(f[L.SITES][name]) if kind == "str"
+        self._site_columns = {name: (f[L.SITES][name].asstr() if kind == "str"
                                      else f[L.SITES][name])
                               for name, kind in L.SITE_COLUMNS.items()}
-        self._nerve_columns = {name: (TextColumn(f[L.NERVES][name]) if kind == "str"
+        self._nerve_columns = {name: (f[L.NERVES][name].asstr() if kind == "str"
                                       else f[L.NERVES][name])
                                for name, kind in L.NERVE_COLUMNS.items()
                                if name in info["nerve_columns"]}  # older 1.x: fewer
@@ -157,7 +155,7 @@ class Archive:
         self._require_open()
         a, b = self._nerve_span(start_nerve, stop_nerve)
         with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
-                      describe=read_problem, location=f"{L.NERVES}/study_id, nerves {a}:{b}"):
+                      describe=_read_problem, location=f"{L.NERVES}/study_id, nerves {a}:{b}"):
             ids = self._nerve_columns["study_id"][a:b].tolist()
             has = self._nerve_columns["has_study_id"][a:b].tolist()
         return [str(i) if h else None for i, h in zip(ids, has)]
@@ -275,7 +273,7 @@ class Archive:
         if a == b:
             raise ValueError(f"empty nerve range [{a}, {b}): stop_nerve must exceed start_nerve")
         with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
-                      describe=read_problem) as where:
+                      describe=_read_problem) as where:
             nerves = {}
             for name, ds in self._nerve_columns.items():
                 where.location = f"{L.NERVES}/{name}, nerves {a}:{b}"
@@ -291,7 +289,7 @@ class Archive:
                 rows[name] = ds[r0:r1]
             where.location = f"{L.TRACES}, rows {r0}:{r1}"
             traces = self._traces[r0:r1]  # width checked on open against sites/n_samples
-        refuse_infinite(traces, rows, nerves, r0, a, self.path)
+        _refuse_infinite(traces, rows, nerves, r0, a, self.path)
         expected = np.repeat(np.arange(a, b), nerves["n_sites"])
         if not np.array_equal(rows["nerve_index"], expected):
             raise ArchiveError("sites/nerve_index disagrees with the nerve table",
@@ -370,6 +368,35 @@ class Archive:
             raise IndexError(f"study index {i} out of range for {self.n_nerves} studies")
         i = int(i) % self.n_nerves
         return self._studies_of(self.read_chunk(i, i + 1))[0]
+
+
+def _read_problem(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"strings must be UTF-8 ({exc.reason} at byte {exc.start} of a value); "
+                "the column holds undecodable bytes")
+    if isinstance(exc, (OSError, RuntimeError)):  # h5py: HDF5's message, never file content
+        return f"cannot read (damaged file?): {exc}"
+    return f"cannot read as the layout says ({type(exc).__name__})"
+
+
+def _refuse_infinite(traces: np.ndarray, rows: dict[str, np.ndarray],
+                     nerves: dict[str, np.ndarray], r0: int, a: int, path: Any) -> None:
+    """Refuse infinite values: the archive's "unknown" is NaN, never inf.
+
+    The traces are scanned with ``fmax``/``fmin`` reductions (no temporary array).
+    """
+    extremes = ((float(np.fmax.reduce(traces, axis=None)),
+                 float(np.fmin.reduce(traces, axis=None))) if traces.size else ())
+    if any(np.isinf(x) for x in extremes):
+        r = int(np.argmax(np.isinf(traces).any(axis=1)))
+        raise ArchiveError("traces must be finite (NaN only as padding), got inf",
+                           path=path, location=f"{L.TRACES}, row {r0 + r}")
+    for group, table, first in ((L.SITES, rows, r0), (L.NERVES, nerves, a)):
+        for name, values in table.items():
+            if values.dtype.kind == "f" and np.isinf(values).any():
+                i = int(np.argmax(np.isinf(values)))
+                raise ArchiveError("must be finite or NaN (unknown), got inf", path=path,
+                                   location=f"{group}/{name}, row {first + i}")
 
 
 def open_archive(path: str | PathLike[str], *, deadline_s: float | None = None) -> Archive:
