@@ -156,12 +156,14 @@ class ReviewSession:
         if not changed:
             return
         self._markers = new
+        analyzed = False
         try:
             self._analyze(changed)
-        except Exception:
-            self._markers = old
-            self._analyze(changed)
-            raise
+            analyzed = True
+        finally:
+            if not analyzed:  # a refused change (e.g. a MarkerError) leaves the old state whole
+                self._markers = old
+                self._analyze(changed)
         if undoable:
             self._undo.append(old)
             del self._undo[:-MAX_UNDO]
