@@ -1,7 +1,4 @@
-"""The nerve model: stimulation sites, a motor nerve study, a case (the analysis's inputs).
-
-Ground floor of the package: imports nothing of ours but names and the argument checks. What is read along a nerve
-(:class:`~nerveconduct.analysis.NerveResult` and its parts) lives in :mod:`nerveconduct.analysis`.
+"""A motor nerve study: stimulation sites distal -> proximal, one CMAP per site, an F-wave train.
 
 Distances follow the machines' convention (``docs/output-fields.md``): the most distal site's
 ``distance_mm`` is stimulation point -> active recording electrode; every other site's is the
@@ -10,73 +7,16 @@ segment length from the next more distal site. Sites are ordered distal -> proxi
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ._checks import check_number, check_option, check_range_of, gather
-from .names import canonical_nerve, canonical_site
+from .._checks import check_number, check_option, check_range_of, gather
+from ..names import canonical_nerve, canonical_site
+from ._common import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, _optional_quantity, _real_array
 
-__all__ = [
-    "InvalidStudyError",
-    "Site",
-    "NerveStudy",
-    "Case",
-    "study_problems",
-    "case_key",
-    "DEMOGRAPHIC_RANGES",
-    "POLARITIES",
-    "IDENTIFIER_KEYS",
-]
-
-#: Allowed values of ``polarity``: physical (first CMAP phase is negative voltage) or the
-#: display convention (negative up, flipped on measurement).
-POLARITIES = ("physical", "negative-up")
-
-#: Keys of :attr:`NerveStudy.metadata` that identify a patient. Readers drop them unless asked
-#: to keep them; outputs (rows, records, the report, the command line) show them only with
-#: ``keep_identifiers=True``. The one list every layer imports.
-IDENTIFIER_KEYS: tuple[str, ...] = ("patient_name", "patient_id")
-
-
-#: Plausible ranges of the patient's demographics (inclusive): quantity -> (min, max, unit).
-#: The one definition the study sheet and :class:`NerveStudy` check against.
-DEMOGRAPHIC_RANGES: dict[str, tuple[float, float, str]] = {
-    "age_years": (0.0, 130.0, "years"), "height_cm": (20.0, 280.0, "cm")}
-
-
-def case_key(study_id: Any, fallback: str | None = None) -> str | None:
-    """The key saying which patient (case) a nerve study belongs to: one rule everywhere.
-
-    A study's ``study_id`` *is* its case key: readers set it to the sheet's ``case_id`` when a
-    sheet gives one, else to the pseudonym of the export's patient fields, else to one
-    pseudonym per file (:func:`nerveconduct.io.pseudonym.file_pseudonym`). A study without
-    one (an archive written before case keys, a hand-built study) belongs to the case of the
-    file it came from: ``fallback``, that file's pseudonymous key
-    (:func:`nerveconduct.io.pseudonym.source_key`), so one such file is one case.
-
-    Examples
-    --------
-    >>> case_key("SAMPLE-NORMAL", "F-0123456789")
-    'SAMPLE-NORMAL'
-    >>> case_key(None, "F-0123456789"), case_key("  ", None)
-    ('F-0123456789', None)
-    """
-    if study_id is not None and str(study_id).strip():
-        return str(study_id)
-    return fallback
-
-
-class InvalidStudyError(ValueError):
-    """A study's description is inconsistent; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: Sequence[str], *, study_id: str | None = None) -> None:
-        self.problems = list(problems)
-        self.study_id = study_id
-        where = f"study {study_id!r}: " if study_id else ""
-        super().__init__(f"{where}invalid nerve study: " + "; ".join(self.problems))
+__all__ = ["Site", "NerveStudy", "study_problems"]
 
 
 @dataclass(frozen=True)
@@ -103,7 +43,6 @@ class Site:
     def canonical_name(self) -> str | None:
         """Canonical site name, or ``None`` when the name is not one we know."""
         return canonical_site(self.name)
-
 
 def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_rate_hz: Any,
                    stimulus_sample: Any, polarity: Any, f_wave_traces: Any = None,
@@ -166,19 +105,6 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
     problems += _f_wave_problems(f_wave_traces, f_wave_sampling_rate_hz, f_wave_stimulus_sample)
     return problems
 
-
-def _real_array(name: str, values: Any, shape_text: str, problems: list[str]) -> np.ndarray | None:
-    """``values`` as a float array, or None with the problem said."""
-    try:
-        raw = np.asarray(values)
-        if np.iscomplexobj(raw) or raw.dtype.kind not in "biuf":
-            raise TypeError(f"dtype {raw.dtype} is not a real number type")
-        return raw.astype(float)
-    except (TypeError, ValueError) as exc:
-        problems.append(f"{name} must be a real numeric array {shape_text}: {exc}")
-        return None
-
-
 def _f_wave_problems(traces: Any, sampling_rate_hz: Any, stimulus_sample: Any) -> list[str]:
     """Every problem of an F-wave train's description (none when there is no train)."""
     problems: list[str] = []
@@ -205,15 +131,6 @@ def _f_wave_problems(traces: Any, sampling_rate_hz: Any, stimulus_sample: Any) -
     gather(problems, check_number, "f_wave_stimulus_sample", stimulus_sample, minimum=0,
            maximum=last, integer=True)
     return problems
-
-
-def _optional_quantity(problems: list[str], quantity: str, value: Any, *,
-                       nan_allowed: bool = False) -> float | None:
-    """``value`` checked against the physical range of ``quantity`` (``None`` passes)."""
-    if nan_allowed and isinstance(value, (float, np.floating)) and math.isnan(value):
-        return math.nan
-    return gather(problems, check_range_of, quantity, value, allow_none=True)
-
 
 class NerveStudy:
     """A motor nerve stimulated at several sites, distal first, with one CMAP per site.
@@ -373,58 +290,3 @@ class NerveStudy:
             f"sites=[{names}], n_samples={self.traces.shape[1]}, "
             f"sampling_rate_hz={self.sampling_rate_hz:g}, study_id={self.study_id!r})"
         )
-
-
-@dataclass
-class Case:
-    """One patient's work-up: nerve studies plus the inputs scores need.
-
-    Parameters
-    ----------
-    studies : list of NerveStudy
-        Motor nerve studies of the case.
-    case_id : str, optional
-        Pseudonymous case identifier.
-    clinical : dict, optional
-        CIDP-MAG clinical items (``length_dependent_sensory``, ``ataxia``, ``tremor``,
-        ``relapsing_or_acute_onset``, ``proximal_weakness``: True/False/None).
-    mmn : dict, optional
-        MMN inputs (clinical criteria, sensory conduction normal per nerve, supportive items).
-    paraprotein : dict, optional
-        Paraprotein context (M-protein type, anti-MAG titre, IgG/IgA/IgM and their LLNs).
-    study_date : str, optional
-        Date of the study (ISO ``YYYY-MM-DD`` when known).
-    source : str, optional
-        Where the case was read from (file name, never a patient identifier).
-    age_years, height_cm : float, optional
-        The patient's age (years) and height (cm) at the study, as the sheet gives them
-        (printed in the report's header; the sheet also gives them to every study, so that
-        normal limits banded by age or height apply by them).
-    sex : str, optional
-        As given (e.g. ``"female"``).
-    indication : str, optional
-        Why the study was done (the referral question).
-    referring_physician, technician, interpreting_physician : str, optional
-        Names as given; printed in the report's header and signature line.
-    impression : str, optional
-        The interpreting physician's impression, printed above the signature line.
-    notes : str, optional
-        Free-text notes of the sheet, printed in the report.
-    """
-
-    studies: list[NerveStudy]
-    case_id: str | None = None
-    clinical: dict[str, Any] = field(default_factory=dict)
-    mmn: dict[str, Any] = field(default_factory=dict)
-    paraprotein: dict[str, Any] = field(default_factory=dict)
-    study_date: str | None = None
-    source: str | None = None
-    age_years: float | None = None
-    height_cm: float | None = None
-    sex: str | None = None
-    indication: str | None = None
-    referring_physician: str | None = None
-    technician: str | None = None
-    interpreting_physician: str | None = None
-    impression: str | None = None
-    notes: str | None = None
