@@ -45,6 +45,11 @@ class Case:
         The interpreting physician's impression, printed above the signature line.
     notes : str, optional
         Free-text notes of the sheet, printed in the report.
+    sensory : list of SensoryStudy, optional
+        Sensory nerve studies of the case (SNAPs), beside the motor ``studies``.
+    cidp : dict, optional
+        EAN/PNS 2021 CIDP inputs that are not conduction values (the clinical picture or
+        variant, supportive criteria); see ``docs/criteria.md``.
     """
 
     studies: list[NerveStudy]
@@ -63,3 +68,5 @@ class Case:
     interpreting_physician: str | None = None
     impression: str | None = None
     notes: str | None = None
+    sensory: list[Any] = field(default_factory=list)
+    cidp: dict[str, Any] = field(default_factory=dict)
