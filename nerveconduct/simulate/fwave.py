@@ -19,8 +19,8 @@ import numpy as np
 from .._checks import check_number
 from ..measure.fwave import F_MIN_AMPLITUDE_UV, F_ONSET_THRESHOLD_UV
 from ._args import _number, rng_from_seed
-from ._muap import (MUAP_WIDTHS_MS, draw_population, muap_templates, negative_peak_amplitude,
-                    render_cmaps, unit_latencies_ms)
+from ._muap import MUAP_WIDTHS_MS, draw_population, muap_templates, render_cmaps, unit_latencies_ms
+from ._truth import negative_peak_amplitude
 from .nerve import _fill_recording
 
 __all__ = ["SimulatedFWaves", "FWaveTruth", "simulate_f_waves", "f_wave_truth"]

@@ -18,8 +18,8 @@ import numpy as np
 from .._checks import check_number
 from ..measure.snap import REFERENCE_SNAP_ONSET_THRESHOLD_UV
 from ._args import _number, rng_from_seed
-from ._muap import (_zero_crossing_after, truth_landmarks, draw_population, muap_templates,
-                    negative_peak_amplitude, render_cmaps)
+from ._muap import draw_population, muap_templates, render_cmaps
+from ._truth import negative_peak_amplitude, truth_landmarks, zero_crossing_after
 from .nerve import _fill_recording
 
 __all__ = ["SimulatedSnap", "SnapTruth", "simulate_snap", "SFAP_WIDTHS_MS", "snap_truth"]
@@ -94,7 +94,7 @@ def snap_truth(noiseless_mv: np.ndarray, sampling_rate_hz: float,
     dt_ms = 1000.0 / sampling_rate_hz
     present, onset, k, neg_pos, neg_val, pos_val = truth_landmarks(
         v, REFERENCE_SNAP_ONSET_THRESHOLD_UV / 1000.0)
-    cross = _zero_crossing_after(v, k)
+    cross = zero_crossing_after(v, k)
     out = {"onset_latency_ms": (onset - stimulus_sample) * dt_ms,
            "negative_peak_latency_ms": (neg_pos - stimulus_sample) * dt_ms,
            "negative_peak_amplitude_uv": -neg_val * 1000.0,
