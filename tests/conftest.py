@@ -56,3 +56,23 @@ def archive(tmp_path_factory) -> Path:
     from test_batch import make_archive
 
     return make_archive(tmp_path_factory.mktemp("population") / "population.h5")
+
+
+@pytest.fixture
+def stop_batch_after(monkeypatch):
+    """``stop_batch_after(n)``: the next batch runs ``n`` chunk ranges, then raises
+    ``KeyboardInterrupt`` as Ctrl-C would (undone with ``monkeypatch.undo()``)."""
+    from nerveconduct.batch import task as batch_task
+
+    def arm(n_ranges: int) -> None:
+        real, calls = batch_task.process_chunk_range, []
+
+        def stop(*args, **kwargs):
+            calls.append(1)
+            if len(calls) > n_ranges:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr("nerveconduct.batch.engine.process_chunk_range", stop)
+
+    return arm

@@ -134,20 +134,11 @@ def test_identical_bytes_for_any_jobs_and_chunks(mixed, folder, outputs, monkeyp
     assert pq.read_table(out).to_pydict() == pq.read_table(outputs["segment", False][0]).to_pydict()
 
 
-def test_resume_after_an_interruption_gives_the_same_bytes(mixed, folder, outputs, monkeypatch):
-    from nerveconduct.batch import task as batch_task
-
+def test_resume_after_an_interruption_gives_the_same_bytes(mixed, folder, outputs, monkeypatch,
+                                                            stop_batch_after):
     clean = outputs["segment", False][0].read_bytes()
     out = folder / "cut.parquet"
-    real, calls = batch_task.process_chunk_range, []
-
-    def stop_after_three(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("nerveconduct.batch.engine.process_chunk_range", stop_after_three)
+    stop_batch_after(3)
     with pytest.raises(KeyboardInterrupt):
         run(mixed, out, table="segment", criteria=CRITERIA, chunk_rows=30)
     monkeypatch.undo()

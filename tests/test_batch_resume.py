@@ -71,20 +71,10 @@ def test_sigkill_then_resume_gives_identical_bytes(archive, folder, uninterrupte
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_row_cut_in_the_middle_is_dropped_and_redone(archive, folder, uninterrupted, fmt,
-                                                     monkeypatch):
+                                                     monkeypatch, stop_batch_after):
     """A run stops after a few chunks; the partial file then ends in half a row and garbage."""
-    from nerveconduct.batch import task as batch_worker
-
     out = folder / f"cut.{fmt}"
-    real, calls = batch_worker.process_chunk_range, []
-
-    def stop_after_three(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("nerveconduct.batch.engine.process_chunk_range", stop_after_three)
+    stop_batch_after(3)
     with pytest.raises(KeyboardInterrupt):
         run(archive, out, chunk_rows=30)
     monkeypatch.undo()
