@@ -7,24 +7,15 @@ import json
 import pytest
 
 from nerveconduct.io import source_key
-from click.testing import CliRunner
 
 from nerveconduct.criteria import evaluate_nerve, list_rule_sets
 from nerveconduct.io.read import read
 from nerveconduct.simulate.samples import FAKE_PATIENT_NAME, sample_path
 from nerveconduct.analysis import analyze_nerves
 from nerveconduct.serialize import nerve_record, segment_columns
-from nerveconduct_cli.main import main
+from _cli import run
 
 DEFAULT = ["efns-pns-2010-mmn", "ean-pns-2021-cidp"]
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    return result
 
 
 def jsonl(text):

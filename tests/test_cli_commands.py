@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from nerveconduct.io import source_key
-from click.testing import CliRunner
 
 import nerveconduct
 from nerveconduct.criteria import get_rule_set, list_rule_sets
@@ -16,14 +15,7 @@ from nerveconduct.io.archive import open_archive
 from nerveconduct.io.read import read
 from nerveconduct.simulate.samples import sample_path
 from nerveconduct_cli.main import main
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    return result
+from _cli import run
 
 
 def last_error(result):

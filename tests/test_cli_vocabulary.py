@@ -16,22 +16,14 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 import nerveconduct
 from nerveconduct.criteria import DEFAULT_CRITERIA
 from nerveconduct.simulate.samples import sample_path
 from nerveconduct_cli.main import main
+from _cli import run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    return result
 
 
 def _leaf_commands(group, prefix=()):
