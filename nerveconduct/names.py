@@ -34,6 +34,8 @@ NERVE_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "tibial": ("tibial", "posterior tibial", "tibial motor", "tibial ah"),
     "radial": ("radial", "radial motor"),
+    "sural": ("sural",),
+    "superficial fibular": ("superficial fibular", "superficial peroneal"),
     "musculocutaneous": ("musculocutaneous",),
     "axillary": ("axillary",),
     "facial": ("facial",),
@@ -42,7 +44,7 @@ NERVE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 UPPER_LIMB_NERVES = frozenset({"median", "ulnar", "radial", "musculocutaneous", "axillary"})
-LOWER_LIMB_NERVES = frozenset({"fibular", "tibial", "femoral"})
+LOWER_LIMB_NERVES = frozenset({"fibular", "tibial", "femoral", "sural", "superficial fibular"})
 
 #: canonical site -> accepted spellings
 SITE_ALIASES: dict[str, tuple[str, ...]] = {
@@ -88,7 +90,9 @@ def canonical_nerve(name: str | None) -> str | None:
     'fibular'
     >>> canonical_nerve("Right Median") is None
     False
-    >>> canonical_nerve("sural") is None
+    >>> canonical_nerve("superficial_peroneal"), canonical_nerve("R Superficial Peroneal Sensory")
+    ('superficial fibular', 'superficial fibular')
+    >>> canonical_nerve("saphenous") is None
     True
     """
     if name is None:
@@ -96,8 +100,13 @@ def canonical_nerve(name: str | None) -> str | None:
     key = _key(name)
     if key in _NERVE_LOOKUP:
         return _NERVE_LOOKUP[key]
-    # machine test items such as "Right Median Motor (APB)": match the first known word
-    for word in key.split():
+    # machine test items such as "Right Median Motor (APB)": match the first known word (a
+    # two-word name first: "superficial peroneal sensory" is not the fibular nerve)
+    words = key.split()
+    for pair in zip(words, words[1:]):
+        if " ".join(pair) in _NERVE_LOOKUP:
+            return _NERVE_LOOKUP[" ".join(pair)]
+    for word in words:
         if word in _NERVE_LOOKUP:
             return _NERVE_LOOKUP[word]
     return None

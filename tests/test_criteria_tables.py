@@ -124,8 +124,8 @@ def test_rule_dirs_environment_variable(tmp_path, monkeypatch):
     (('citation = "Internal protocol NC-7"\n', ""), "citation", "required key is missing"),
     (('items = ["CB"]', 'items = ["CB2"]'), "combinations[0].items",
      "items must be one of ['CB'], got 'CB2'; did you mean 'CB'?"),
-    (('kind = "conduction-block"', 'kind = "conduction-block"\nexcluded_nerves = ["sural"]'), "excluded_nerves",
-     "unknown nerve 'sural'"),
+    (('kind = "conduction-block"', 'kind = "conduction-block"\nexcluded_nerves = ["saphenous"]'), "excluded_nerves",
+     "unknown nerve 'saphenous'"),
     (('confidence = "S"\nverification = "lab consensus"\nkind', 'confidence = "X"\nverification = "x"\nkind'),
      "confidence", "confidence must be one of ['primary', 'secondary', 'recalled', 'unsourced', 'C', 'R', 'S'], "
      "got 'X'"),

@@ -105,7 +105,7 @@ class TestNames:
         assert canonical_nerve(alias) == canon
 
     def test_unknown_names(self):
-        assert canonical_nerve("sural") is None
+        assert canonical_nerve("saphenous") is None
         assert canonical_site("mid-thigh") is None
 
     @pytest.mark.parametrize("alias,canon", [

@@ -119,8 +119,8 @@ class TestAnalyzeValues:
         assert "no ULN for distal motor latency" in r2.limits["distal_motor_latency"].reason
 
     def test_unknown_names_reported(self):
-        r = analyze_values("sural-ish", [Site("somewhere", 70), Site("elbow", 200)], [3, 7], [5, 5])
-        assert r.nerve == "sural-ish" and not r.known_nerve
+        r = analyze_values("saphenous-ish", [Site("somewhere", 70), Site("elbow", 200)], [3, 7], [5, 5])
+        assert r.nerve == "saphenous-ish" and not r.known_nerve
         assert any("unknown nerve name" in f for f in r.flags)
         assert any("unknown site name(s) ['somewhere']" in f for f in r.flags)
 

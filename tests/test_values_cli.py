@@ -52,7 +52,7 @@ def test_values_go_through_the_same_core():
     ("median,left,wrist,70,3.6,x", "negative_peak_amplitude_mv must be a number (mV), got 'x'"),
     ("median,left,wrist,0,3.6,6", "distance_mm must be a finite number above 0 to 2000 mm"),
     ("median,up,wrist,70,3.6,6", "side must be one of ['left', 'right'], got 'up'"),
-    ("sural,left,wrist,70,3.6,6", "unknown nerve 'sural'"),
+    ("saphenous,left,wrist,70,3.6,6", "unknown nerve 'saphenous'"),
     ("median,left,wrist,70,3.6,", "negative_peak_amplitude_mv is empty"),
     ("median,left,wrist,70,3.6,500", "negative_peak_amplitude_mv must be a finite number from 0 to 100 mV"),
 ])
