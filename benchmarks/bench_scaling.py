@@ -2,7 +2,8 @@
 
 On one archive from ``bench_archive.make_archive`` (default 400 000 traces, 500 samples), in
 one run of this script, :func:`nerveconduct.batch.run` writing ``--output`` (default
-``segment.csv``: rows written from columns; ``nerve.jsonl``: nested records, per nerve) with
+``segment.csv``: flat rows; ``nerve.jsonl``: nested records with the verdicts' sentences,
+~8 kB per nerve, both written from the columns of the analysis and criteria) with
 
 - ``jobs=1`` (in-process) and ``jobs=2`` (local process pool);
 - ``scheduler="local", jobs=2``: a Dask LocalCluster of 2 worker processes started by the run;

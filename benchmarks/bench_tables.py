@@ -18,7 +18,9 @@ Printed: traces/s, the ratio to read + measure (and, for Parquet, to the same ta
 of the same repetition, run just before it), and the machine's load; ``--repeat N`` runs every
 output N times, interleaved, and prints the ranges (a loaded machine varies by ±15 % and more
 between runs, so one run says little); ``--cpu`` adds each output's CPU time per trace in one
-process (``jobs=1``, all threads counted), which load changes least. Targets: the nested ``nerve.jsonl`` at ≥ 6 % of read + measure; no
+process (``jobs=1``, all threads counted); ``--tasks N`` adds the CPU time per two-site
+nerve of one batch task itself (one thread, best of N, CSV and Parquet interleaved) and of
+the parent's Parquet writing, the figures load changes least. Targets: the nested ``nerve.jsonl`` at ≥ 6 % of read + measure; no
 flat table slower than before (``benchmarks/README.md`` has the earlier figures);
 ``segment.parquet`` and ``nerve.parquet`` at ≥ 1.5× the same table in CSV and ≥ 20 % of
 read + measure.
@@ -28,6 +30,7 @@ Run from the repository root::
     python benchmarks/bench_tables.py                 # ~3 min on 2 cores
     python benchmarks/bench_tables.py --traces 400000 --jobs 2
     python benchmarks/bench_tables.py --outputs segment.csv segment.parquet --repeat 3
+    python benchmarks/bench_tables.py --traces 50000 --tasks 9 --outputs segment.csv segment.parquet
 """
 
 from __future__ import annotations
@@ -62,6 +65,64 @@ def _steady(archive: Path, small: Path, out: Path, n_traces: int, chunk_rows: in
     return (n_traces - SMALL) / (big - startup), startup
 
 
+def task_cpu(archive: Path, criteria: tuple[str, ...] | None, repeat: int,
+             n_nerves: int = 16384) -> None:
+    """Print the CPU time per nerve of one batch task (``process_chunk_range``, one thread) for
+    the CSV and Parquet tables, interleaved, best of ``repeat``, and of the parent's Parquet
+    writing of the same rows (``ParquetRowGroups`` from the tasks' Arrow streams)."""
+    import io
+
+    import pyarrow as pa
+
+    from nerveconduct.batch.engine import DEFAULT_CRITERIA
+    from nerveconduct.batch.task import TaskOptions, process_chunk_range
+    from nerveconduct.criteria.registry import get_rule_set
+    from nerveconduct.io import open_archive
+    from nerveconduct.limits import NormalLimits
+    from nerveconduct.serialize.arrow import arrow_schema
+    from nerveconduct.serialize.parquet import ROW_GROUP_NERVES, ParquetRowGroups
+
+    rule_sets = tuple(get_rule_set(c) for c in (DEFAULT_CRITERIA if criteria is None else criteria))
+    with open_archive(archive) as arc:
+        n = min(n_nerves, arc.n_nerves)
+        opts = {(table, fmt): TaskOptions(table=table, fmt=fmt, rule_sets=rule_sets,
+                                          limits=NormalLimits.default(), source="bench",
+                                          n_threads=1)
+                for table in ("segment", "nerve") for fmt in ("csv", "parquet")}
+        for o in opts.values():  # warm: imports, the kernel, the layouts' schemas
+            process_chunk_range(arc, 0, min(n, 2048), o)
+        streams = {t: b"".join(process_chunk_range(arc, 0, n, opts[t, "parquet"]).data)
+                   for t in ("segment", "nerve")}
+
+        def parent(table: str) -> None:
+            o = opts[table, "parquet"]
+            writer = ParquetRowGroups(io.BytesIO(), arrow_schema(o.kind, o.columns), o.kind)
+            for batch in pa.ipc.open_stream(streams[table]):
+                writer.write(batch, batch.column("nerve_index").to_numpy() // ROW_GROUP_NERVES)
+            writer.close()
+
+        best: dict[str, float] = {}
+        for _ in range(repeat):
+            for table in ("segment", "nerve"):
+                for fmt in ("csv", "parquet"):
+                    c0 = time.process_time()
+                    process_chunk_range(arc, 0, n, opts[table, fmt])
+                    key = f"{table}.{fmt} task"
+                    best[key] = min(best.get(key, np.inf), (time.process_time() - c0) / n * 1e6)
+                c0 = time.process_time()
+                parent(table)
+                key = f"{table}.parquet parent"
+                best[key] = min(best.get(key, np.inf), (time.process_time() - c0) / n * 1e6)
+    print(f"# CPU per two-site nerve, one process, one thread, {n} nerves, best of {repeat}, "
+          f"load {os.getloadavg()[0]:.2f}")
+    for table in ("segment", "nerve"):
+        csv_task, pq_task = best[f"{table}.csv task"], best[f"{table}.parquet task"]
+        pq_parent = best[f"{table}.parquet parent"]
+        print(f"{table:<8} CSV task {csv_task:6.2f} us, Parquet task {pq_task:6.2f} us "
+              f"+ parent {pq_parent:5.2f} us: CSV / Parquet {csv_task / pq_task:.2f}x (task), "
+              f"{csv_task / (pq_task + pq_parent):.2f}x (task + parent)", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--traces", type=int, default=200_000)
@@ -80,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run every output this many times, interleaved (Parquet right "
                              "after the same table in CSV), and print each run")
+    parser.add_argument("--tasks", type=int, default=0, metavar="N",
+                        help="also the CPU time per nerve of one task (CSV and Parquet, one "
+                             "thread, best of N, interleaved) and of the parent's Parquet "
+                             "writing")
     args = parser.parse_args(argv)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nerveconduct-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,6 +212,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{label:<28} {min(values):,.0f}-{max(values):,.0f} tr/s "
                   f"({min(values) / measure_tps:.1%}-{max(values) / measure_tps:.1%}){vs_csv}"
                   f"{cpu_text}")
+    if args.tasks:
+        task_cpu(archive, tuple(args.criteria) if args.criteria is not None else None,
+                 args.tasks)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -26,7 +26,8 @@ import click
 from nerveconduct import check_option
 
 __all__ = [
-    "QUIET", "VERBOSE", "DEBUG", "TABLES", "TABLE_ALIASES", "Vocabulary", "common_options",
+    "QUIET", "VERBOSE", "DEBUG", "TABLES", "SENSORY_TABLE", "ANALYZE_TABLES", "TABLE_ALIASES",
+    "Vocabulary", "common_options",
     "configure_logging", "deprecated_alias", "deprecation", "file_format_option", "is_debug",
     "is_quiet", "jobs_option", "table_option", "verbosity", "SuggestingGroup",
 ]
@@ -35,6 +36,10 @@ QUIET, VERBOSE, DEBUG = "nerveconduct.quiet", "nerveconduct.verbose", "nervecond
 
 #: ``--table``: one row per site, per segment or per nerve (singular, in every command).
 TABLES = ("site", "segment", "nerve")
+#: ``--table`` of the sensory studies (``analyze``): one row per sensory study.
+SENSORY_TABLE = "sensory"
+#: ``analyze --table``: the motor tables and the sensory one.
+ANALYZE_TABLES = (*TABLES, SENSORY_TABLE)
 #: Old spellings of ``--table`` values (``analyze`` used plurals): accepted, with a note.
 TABLE_ALIASES = {"sites": "site", "segments": "segment", "nerves": "nerve"}
 

@@ -17,10 +17,10 @@ import click
 from nerveconduct.criteria import DEFAULT_CRITERIA, evaluate_nerve, evaluate_patient
 from nerveconduct import read_many
 from nerveconduct.io import NerveConductIOError, StudySheet, detect_format, load_sheet, source_key
-from nerveconduct.limits import NormalLimits
-from nerveconduct.model import NerveStudy, case_key
-from nerveconduct.analysis import NerveResult
-from nerveconduct.analysis import analyze_nerves
+from nerveconduct.limits import NormalLimits, SensoryLimits
+from nerveconduct.model import NerveStudy, SensoryStudy, case_key
+from nerveconduct.analysis import NerveResult, SensoryResult
+from nerveconduct.analysis import analyze_nerves, analyze_sensory
 
 from ._output import message, progress
 
@@ -30,6 +30,8 @@ __all__ = [
     "keep_identifiers_option", "criteria_option", "resolve_criteria", "one_case_option",
     "check_one_case", "study_case_keys", "group_by_case", "ONE_CASE_OPTION",
     "analyze_values_files", "values_option", "split_values_files", "sheets_among",
+    "AnalyzedSensory", "analyze_sensory_inputs", "load_sensory_limits_option",
+    "sensory_limits_option",
 ]
 
 #: The option that lets a command take studies of several case keys as one patient (the same
@@ -49,6 +51,9 @@ class Inputs:
     sources: list[str] = field(default_factory=list)
     failures: list[tuple[str, Exception]] = field(default_factory=list)
     n_files: int = 0
+    #: Sensory studies of the files (the readers' ``.sensory``) and the file each came from.
+    sensory: list[SensoryStudy] = field(default_factory=list)
+    sensory_sources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -62,6 +67,15 @@ class Analyzed:
     case: str | None = None
 
 
+@dataclass
+class AnalyzedSensory:
+    """One analyzed sensory study: where it came from, its result and its case key."""
+
+    source: str
+    result: SensoryResult
+    case: str | None = None
+
+
 def load_sheet_option(path: str | None) -> StudySheet | None:
     """The ``--sheet`` file, parsed once (a bad sheet is a :class:`SheetError`: exit 1)."""
     return None if path is None else load_sheet(path)
@@ -70,6 +84,11 @@ def load_sheet_option(path: str | None) -> StudySheet | None:
 def load_limits_option(path: str | None) -> NormalLimits:
     """The ``--limits`` file (a lab's normal limits), or the default table."""
     return NormalLimits.default() if path is None else NormalLimits.from_file(path)
+
+
+def load_sensory_limits_option(path: str | None) -> SensoryLimits:
+    """The ``--sensory-limits`` file (a lab's sensory normal limits), or the default table."""
+    return SensoryLimits.default() if path is None else SensoryLimits.from_file(path)
 
 
 def source_label(path: str | os.PathLike[str], keep_identifiers: bool) -> str:
@@ -95,6 +114,9 @@ def read_inputs(paths: Sequence[str], *, sheet: StudySheet | None, keep_identifi
             studies, failures = read_many([path], sheet=sheet, keep_identifiers=keep_identifiers)
             inputs.studies += studies
             inputs.sources += [source_label(path, keep_identifiers)] * len(studies)
+            sensory = list(getattr(studies, "sensory", None) or ())
+            inputs.sensory += sensory
+            inputs.sensory_sources += [source_label(path, keep_identifiers)] * len(sensory)
             inputs.failures += failures  # by path: messages name the file; outputs use its key
             log.debug("%s: %d nerve stud(ies), %d failure(s)", path, len(studies), len(failures))
     return inputs
@@ -113,6 +135,19 @@ def analyze_inputs(inputs: Inputs, *, limits: NormalLimits, criteria: Sequence[s
     keys = study_case_keys(inputs.studies, inputs.sources)
     return [Analyzed(src, r, {rid: evaluate_nerve(r, rid) for rid in criteria}, key)
             for src, r, key in zip(inputs.sources, results, keys, strict=True)]
+
+
+def analyze_sensory_inputs(inputs: Inputs, *, limits: SensoryLimits) -> list[AnalyzedSensory]:
+    """Measure and judge every sensory study of ``inputs`` (one columnar pass)."""
+    if not inputs.sensory:
+        return []
+    message(f"analyzing {len(inputs.sensory)} sensory stud{'y' if len(inputs.sensory) == 1 else 'ies'}")
+    log.info("sensory normal limits: %s", limits.name)
+    results = analyze_sensory(inputs.sensory, limits=limits)
+    keys = [case_key(st.study_id, src) for st, src in zip(inputs.sensory, inputs.sensory_sources,
+                                                          strict=True)]
+    return [AnalyzedSensory(src, r, key)
+            for src, r, key in zip(inputs.sensory_sources, results, keys, strict=True)]
 
 
 def patient_verdicts(analyzed: Sequence[Analyzed], criteria: Sequence[str]) -> dict[str, Any]:
@@ -288,6 +323,15 @@ def limits_option():
     """``--limits FILE``."""
     return click.option("--limits", "limits_path", type=click.Path(dir_okay=False), default=None,
                         help="The lab's normal limits (CSV or TOML); default: the textbook table.")
+
+
+def sensory_limits_option():
+    """``--sensory-limits FILE``."""
+    return click.option("--sensory-limits", "sensory_limits_path", type=click.Path(dir_okay=False),
+                        default=None,
+                        help="The lab's sensory normal limits (CSV or TOML: nerve, direction, "
+                             "amplitude_lln_uv, cv_lln_m_s, peak_latency_uln_ms, distance_mm, ...); "
+                             "default: the textbook antidromic table.")
 
 
 def keep_identifiers_option():

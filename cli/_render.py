@@ -7,7 +7,8 @@ from typing import Any, Mapping, Sequence
 from nerveconduct.criteria import FINDING_LEVELS, ITEM_WORDS, get_rule_set
 from nerveconduct.model import IDENTIFIER_KEYS
 
-__all__ = ["nerve_text", "nerve_verdict_text", "failure_text", "patient_text", "num"]
+__all__ = ["nerve_text", "nerve_verdict_text", "failure_text", "patient_text", "num",
+           "sensory_text"]
 
 _DASH = "\u2014"
 _GRADED = FINDING_LEVELS
@@ -124,6 +125,54 @@ def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
     if any(o.get("hand_set_values") for o in (record, *record["sites"], *record["segments"])):
         lines.append(f"{ind}{HAND_SET_MARK} hand-set: derived from a marker placed by hand "
                      "(--markers); the *_source fields of -f json say which")
+    return "\n".join(lines)
+
+
+def _sensory_limit(record: Mapping[str, Any], limit: str, pct: str, kind: str, spec: str,
+                   unit: str) -> str:
+    """`` (LLN 20 uV, 150 %)`` after a distal value, empty without a limit."""
+    if record.get(limit) is None:
+        return ""
+    share = f", {num(record.get(pct), '.0f', '%')}" if record.get(pct) is not None else ""
+    return f" ({kind} {record[limit]:{spec}} {unit}{share})"
+
+
+def sensory_text(records: Sequence[Mapping[str, Any]]) -> str:
+    """Sensory studies (:func:`nerveconduct.serialize.sensory.sensory_records`) as a table.
+
+    One row per site (the study's label on its distal site): onset and peak latency (ms),
+    amplitude baseline to negative peak and peak to peak (uV), duration (ms), onset-based CV
+    (m/s), flags; under each study its distal values against the limits, ``abnormal`` and
+    its items, and the study's flags.
+    """
+    ind = "   "
+    lines = ["\u2500\u2500 sensory studies"]
+    rows = []
+    for rec in records:
+        for s in rec["sites"]:
+            who = rec["label"] if s["position"] == 0 else ""
+            rows.append([who, s["site"], num(s["distance_mm"], ".0f"), num(s["onset_latency_ms"]),
+                         num(s["negative_peak_latency_ms"]), num(s["amplitude_uv"], ".1f"),
+                         num(s["peak_to_peak_amplitude_uv"], ".1f"), num(s["duration_ms"]),
+                         num(s["conduction_velocity_m_s"], ".1f"), ", ".join(s["flag_names"])])
+    lines += _table(["nerve", "site", "dist mm", "onset ms", "peak ms", "amp uV", "p-p uV",
+                     "dur ms", "CV m/s", "flags"], rows, ind)
+    for rec in records:
+        verdict = {True: "abnormal", False: "normal", None: "not assessable"}[rec["abnormal"]]
+        items = f": {', '.join(rec['abnormal_items'])}" if rec["abnormal_items"] else ""
+        where = f" \u00b7 {rec['source']}" if rec.get("source") else ""
+        lines.append(
+            f"{ind}{rec['label']} ({rec['direction']}{where}): amplitude "
+            f"{num(rec['distal_amplitude_uv'], '.1f', 'uV')}"
+            f"{_sensory_limit(rec, 'amplitude_lln_uv', 'amplitude_pct_of_lln', 'LLN', 'g', 'uV')}"
+            f" \u00b7 CV {num(rec['distal_conduction_velocity_m_s'], '.1f', 'm/s')}"
+            f"{_sensory_limit(rec, 'cv_lln_m_s', 'cv_pct_of_lln', 'LLN', 'g', 'm/s')}"
+            f" \u00b7 peak latency {num(rec['distal_peak_latency_ms'], '.2f', 'ms')}"
+            f"{_sensory_limit(rec, 'peak_latency_uln_ms', 'peak_latency_pct_of_uln', 'ULN', 'g', 'ms')}"
+            f" \u2192 {verdict}{items}")
+        lines += [f"{ind}  ! {flag}" for flag in rec["flags"]]
+    if records:
+        lines.append(f"{ind}limits: {records[0]['limits_source']}")
     return "\n".join(lines)
 
 

@@ -27,6 +27,15 @@ SUFFIX_FORMATS = {suffix: kind for kind, suffixes in TARGETS.items() for suffix 
 FORMAT_ALIASES = {"archive": "hdf5"}
 
 
+def _extras(studies: list, sensory: list) -> str:
+    """What else went in beside the motor studies: F-wave trains and sensory studies."""
+    trains = sum(getattr(s, "f_wave_traces", None) is not None for s in studies)
+    n = len(sensory)
+    parts = ([f"{trains} F-wave train(s)"] * bool(trains)
+             + [f"{n} sensory stud{'y' if n == 1 else 'ies'}"] * bool(sensory))
+    return f" (with {' and '.join(parts)})" if parts else ""
+
+
 def _target(out: str, fmt: str | None) -> str:
     """The output format: OUTPUT's suffix (.h5/.hdf5 or .edf) sets it; -f must agree."""
     old = alias_value("format", None)
@@ -53,8 +62,9 @@ def convert(inputs: tuple[str, ...], output: str, fmt: str | None, sheet: str | 
             compression: str, keep_identifiers: bool, overwrite: bool) -> None:
     """Convert INPUTS (any readable format) into one HDF5 archive or one EDF+D file.
 
-    Every nerve study of every input goes into OUTPUT, written atomically. An EDF+D file
-    holds studies of one sampling rate and trace length; an archive holds anything. Each
+    Every nerve study of every input goes into OUTPUT, written atomically: motor studies
+    with their F-wave trains, and sensory studies. An EDF+D file holds traces of one
+    sampling rate (motor studies of one trace length); an archive holds anything. Each
     study keeps its case key (study_id: the sheet's case_id, else the pseudonym of the
     export's patient fields, else one per file) and the sheet's age_years/height_cm/sex, so
     'batch --table patient' groups the archive by patient. Patient identifiers are dropped
@@ -75,17 +85,21 @@ def convert(inputs: tuple[str, ...], output: str, fmt: str | None, sheet: str | 
     for path, exc in inputs_read.failures:
         message(f"skipped {path}: {' '.join(str(exc).split())}", always=True)
     studies = inputs_read.studies
-    for study, src in zip(studies, inputs_read.sources):  # every study keeps its case key
-        if not study.study_id:
+    sensory = list(getattr(inputs_read, "sensory", ()))
+    sensory_sources = list(getattr(inputs_read, "sensory_sources", ()))
+    for study, src in (*zip(studies, inputs_read.sources), *zip(sensory, sensory_sources)):
+        if not study.study_id:  # every study keeps its case key
             study.study_id = case_key(None, source_key(src) if keep_identifiers else src)
     if kind == "hdf5":
-        write_archive(output, studies, overwrite=overwrite, keep_identifiers=keep_identifiers,
+        write_archive(output, [*studies, *sensory], overwrite=overwrite,
+                      keep_identifiers=keep_identifiers,
                       compression=None if compression == "none" else compression)
     else:
         try:
-            write_edf(output, studies, overwrite=overwrite)
+            write_edf(output, [*studies, *sensory], overwrite=overwrite)
         except ValueError as exc:  # studies that one EDF+D file cannot hold together
             raise CommandError(f"cannot write {output} as EDF+D: {exc}; convert to an HDF5 "
                                "archive (.h5) instead, or one input per EDF file") from None
-    message(f"wrote {len(studies)} nerve stud{'y' if len(studies) == 1 else 'ies'} to {output}")
+    message(f"wrote {len(studies)} nerve stud{'y' if len(studies) == 1 else 'ies'} to {output}"
+            + _extras(studies, sensory))
     finish(len(inputs), inputs_read.failures, listed="above")

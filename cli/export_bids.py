@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
 
 from nerveconduct.io import write_bids
+from nerveconduct.io._kinds import TraceKindWarning
 from nerveconduct.serialize import bids_measures
 
 from ._options import common_options
@@ -41,7 +43,9 @@ def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: 
     """Export INPUTS (any readable format) as a BIDS-EMG dataset in ROOT.
 
     Each nerve study becomes one run, sub-<label>/[ses-<label>/]emg/
-    sub-<label>_task-ncs_run-<n>_emg.edf (EDF+D, one record per stimulation site), with its
+    sub-<label>_task-ncs_run-<n>_emg.edf (EDF+D, one record per stimulation site, then one
+    per stimulus of its F-wave train when recorded at the CMAPs' rate; a sensory study is a
+    run of the task sncs), with its
     _emg.json, _channels.tsv, _events.tsv and _events.json; our measures go to
     derivatives/nerveconduct/. Subject labels are pseudonyms: patient names and IDs are
     never written. Existing files of the runs are refused unless --overwrite is given. An
@@ -69,13 +73,30 @@ def export_bids(inputs: tuple[str, ...], root: str, sheet: str | None, subject: 
         target.mkdir(parents=True, exist_ok=True)
         if subject is None and sheet_obj is not None and sheet_obj.case_id:
             subject = sheet_obj.case_id  # one case, one subject
-        written = write_bids(inputs_read.studies, target, subject=subject, session=session,
-                             overwrite=overwrite, derivatives=bids_measures if derivatives else None,
-                             power_line_frequency_hz=power_line_frequency_hz)
+        sensory = list(getattr(inputs_read, "sensory", ()))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TraceKindWarning)
+            written = write_bids([*inputs_read.studies, *sensory], target, subject=subject,
+                                 session=session,
+                                 overwrite=overwrite, derivatives=bids_measures if derivatives else None,
+                                 power_line_frequency_hz=power_line_frequency_hz)
     except ValueError as exc:  # a label without letters or digits, a study EDF cannot hold
         if created and target.is_dir() and not any(target.iterdir()):
             target.rmdir()  # nothing lost: the folder this command made, still empty
         raise CommandError(f"cannot export to {root}: {' '.join(str(exc).split())}") from None
-    n = len(inputs_read.studies)
-    message(f"wrote {n} nerve stud{'y' if n == 1 else 'ies'} ({len(written)} files) to {root}")
+    dropped = 0
+    for w in caught:
+        if issubclass(w.category, TraceKindWarning):
+            dropped += str(w.message).startswith("the F-wave train of")
+            message(f"warning: {' '.join(str(w.message).split())}", always=True)
+        else:  # any other warning: passed on as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    n, n_sensory = len(inputs_read.studies), len(sensory)
+    trains = sum(st.f_wave_traces is not None for st in inputs_read.studies) - dropped
+    message(f"wrote {n} nerve stud{'y' if n == 1 else 'ies'} ({len(written)} files) to {root}"
+            + (f"; their {trains} F-wave train{'' if trains == 1 else 's'} in their runs" if trains else "")
+            + (f"; {dropped} F-wave train{'' if dropped == 1 else 's'} left out (see the warning"
+               f"{'' if dropped == 1 else 's'} above)" if dropped else "")
+            + (f"; {n_sensory} sensory stud{'y' if n_sensory == 1 else 'ies'} as task-sncs runs"
+               if sensory else ""))
     finish(len(inputs), inputs_read.failures, listed="above")

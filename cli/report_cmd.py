@@ -13,8 +13,9 @@ from ._options import common_options, file_format_option
 from ._output import check_new_output, file_format, message, overwrite_option
 from ._pipeline import (
     DEFAULT_CRITERIA, criteria_option, keep_identifiers_option, limits_option, load_limits_option,
-    analyze_values_files, check_one_case, load_sheet_option, one_case_option, resolve_criteria,
-    sheet_option, sheets_among, split_values_files, values_option,
+    analyze_values_files, check_one_case, load_sensory_limits_option, load_sheet_option,
+    one_case_option, resolve_criteria, sensory_limits_option, sheet_option, sheets_among,
+    split_values_files, values_option,
 )
 from ._markers import load_markers_option, markers_option
 from .errors import named_errors
@@ -37,6 +38,7 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html"}
 @markers_option()
 @criteria_option()
 @limits_option()
+@sensory_limits_option()
 @click.option("--image-format", type=click.Choice(["png", "svg"]), default="png", show_default=True,
               help="How the plots are embedded.")
 @click.option("--physical", is_flag=True,
@@ -49,14 +51,16 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html"}
 @common_options
 def report(files: tuple[str, ...], values_paths: tuple[str, ...], out: str, fmt: str | None,
            sheet: str | None, markers_path: str | None, criteria_ids: tuple[str, ...],
-           limits_path: str | None,
+           limits_path: str | None, sensory_limits_path: str | None,
            image_format: str, physical: bool, paper: str, keep_identifiers: bool,
            one_case: bool, overwrite: bool) -> None:
     """Write the HTML report of one patient: FILES (or a sheet naming them) are one case.
 
     The report shows every nerve's CMAPs, measures against the normal limits, segment
     values with each rule set's verdicts and reasons, the CIDP-MAG score and MMN category
-    when the sheet gives clinical inputs, and summary plots. Patient identifiers and file
+    when the sheet gives clinical inputs, and summary plots; a nerve with an F-wave train gets
+    its raster and F-wave table, sensory studies a SNAP table and pictures against the sensory
+    limits (--sensory-limits). Patient identifiers and file
     names appear only with --keep-identifiers. Studies of two patients (two case keys) are
     refused unless --one-case groups them deliberately. --values tables (the machine's
     numbers, no waveforms) are reported as "values entered, no waveforms".
@@ -71,6 +75,7 @@ def report(files: tuple[str, ...], values_paths: tuple[str, ...], out: str, fmt:
     criteria = resolve_criteria(criteria_ids, default=DEFAULT_CRITERIA)
     check_new_output(out, overwrite=overwrite)
     limits = load_limits_option(limits_path)
+    sensory_limits = load_sensory_limits_option(sensory_limits_path)
     sheet_obj = load_sheet_option(sheet)
     if not files and not values_paths:
         raise click.UsageError("give FILES (one patient's waveform files or sheet) or --values "
@@ -90,14 +95,17 @@ def report(files: tuple[str, ...], values_paths: tuple[str, ...], out: str, fmt:
                                                  sheets=sheets_among(files, sheet_obj))
     if failures:
         raise failures[0][1]  # a report is one case: a table that cannot be read stops it
-    check_one_case(case.studies, one_case=one_case, what="a report",
+    check_one_case([*case.studies, *case.sensory], one_case=one_case, what="a report",
                    extra_keys=[a.case for a in from_values])
     if case.case_id is None and from_values:
         case.case_id = from_values[0].case
-    message(f"writing the report of {len(case.studies) + len(from_values)} nerve(s)")
+    n_sensory = len(case.sensory)
+    message(f"writing the report of {len(case.studies) + len(from_values)} nerve(s)"
+            + (f" and {n_sensory} sensory stud{'y' if n_sensory == 1 else 'ies'}" if n_sensory else ""))
     path = write_html(case, out, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
                       overwrite=overwrite, image_format=image_format, negative_up=not physical,
-                      paper=paper, values_results=[a.result for a in from_values], markers=markers)
+                      paper=paper, values_results=[a.result for a in from_values], markers=markers,
+                      sensory_limits=sensory_limits)
     click.echo(str(path))
 
 

@@ -93,7 +93,7 @@ def review(files: tuple[str, ...], sheet: str | None, markers_path: str | None, 
         raise
     except ValueError as exc:  # read_case's usage errors, e.g. two sheets for one case
         raise click.UsageError(str(exc)) from None
-    check_one_case(case.studies, one_case=one_case, what="a review")
+    check_one_case([*case.studies, *case.sensory], one_case=one_case, what="a review")
     markers = load_markers_option(markers_path, sheets=sheets_among(files, sheet_obj)) or []
     try:
         session = ReviewSession(case, criteria=criteria, limits=limits, markers=markers,

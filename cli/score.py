@@ -11,7 +11,8 @@ from nerveconduct import read_case
 from nerveconduct.criteria import DEFAULT_CRITERIA, get_rule_set
 from nerveconduct.model import Case
 from nerveconduct.scores import (
-    CLINICAL_ITEMS, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
+    CLINICAL_ITEMS, cidp_diagnosis, cidp_electrodiagnostic_support, cidp_mag_score, mmn_category,
+    sensory_results_of,
 )
 from nerveconduct.scores import SUPPORTIVE_MMN
 from nerveconduct.analysis import analyze_nerves
@@ -82,7 +83,7 @@ def _case(files: tuple[str, ...], sheet: str | None, limits_path: str | None, ou
         raise
     except ValueError as exc:  # read_case's usage errors, e.g. two sheets for one case
         raise click.UsageError(str(exc)) from None
-    check_one_case(case.studies, one_case=one_case, what=what)
+    check_one_case([*case.studies, *case.sensory], one_case=one_case, what=what)
     message(f"scoring case {case.case_id or '(no id)'}: {len(case.studies)} nerve(s)")
     return case, analyze_nerves(case.studies, limits=limits, markers=markers)
 
@@ -231,7 +232,8 @@ def mmn(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
     kwargs = {k: inputs.get(k) for k in ("core_clinical", "exclusions_absent", "sensory_normal")}
     if "one_nerve_only" in inputs:
         kwargs["one_nerve_only"] = inputs["one_nerve_only"]
-    result = _call(mmn_category, "MMN category", nerve_results=results, supportive=supportive, **kwargs)
+    result = _call(mmn_category, "MMN category", nerve_results=results, supportive=supportive,
+                   sensory_results=sensory_results_of(case.sensory), **kwargs)
     head = f"EFNS/PNS 2010 MMN category: {result.category}"
     if result.max_category != result.category:
         head += f" (up to {result.max_category} with the unknown inputs)"
@@ -246,15 +248,26 @@ def mmn(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
                                  "words (EAN/PNS 2021: strongly / weakly supportive; EFNS/PNS 2010: "
                                  "definite / probable / possible).")
 @deprecated_alias("--rule-set", "--criteria", "criteria")
+@click.option("--variant", default=None, metavar="NAME",
+              help="Clinical variant for the diagnosis (EAN/PNS 2021: typical, distal, multifocal, focal, "
+                   "motor, motor-predominant, sensory, sensory-predominant). Overrides the sheet's [cidp] table.")
+@click.option("--item", "items", multiple=True, metavar="NAME=yes|no|unknown",
+              help="Diagnosis input (repeatable): clinical_criteria, or a supportive criterion of the "
+                   "rule set (EAN/PNS 2021: csf_protein, mri, ultrasound, treatment_response, biopsy). "
+                   "Overrides the sheet's [cidp] table.")
 @common_options
 def cidp(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
          limits_path: str | None, fmt: str | None,
-         out: str | None, overwrite: bool, one_case: bool, criteria_id: str | None) -> None:
+         out: str | None, overwrite: bool, one_case: bool, criteria_id: str | None,
+         variant: str | None = None, items: tuple[str, ...] = ()) -> None:
     """CIDP motor conduction criteria for the patient, in the rule set's own words.
 
     EAN/PNS 2021 (default): strongly / weakly supportive of demyelination, or not;
     EFNS/PNS 2010 (--criteria efns-pns-2010-cidp): definite / probable / possible
     (electrodiagnostic). Each item met is named by its meaning, with the nerves meeting it.
+    With diagnosis inputs (the sheet's [cidp] table, --variant or --item) or sensory
+    studies, the diagnostic category follows (EAN/PNS 2021: CIDP / possible CIDP per
+    variant), the unknown inputs taken as unmet and, if different, as met.
 
     \b
     Example:
@@ -271,5 +284,42 @@ def cidp(files: tuple[str, ...], sheet: str | None, markers_path: str | None,
     lines = [f"{rs.short_name} ({rule_set}), patient: {result.label}{carried} (case {case.case_id or '-'})"]
     lines += [f"   met: {rs.item_title(k)} ({k}) in {', '.join(v)}" for k, v in result.items.items()]
     lines += [f"   {r}" for r in result.reasons]
-    _emit(out, overwrite, fmt, score_record("cidp", result, case_id=case.case_id, source=case.source),
-          "\n".join(lines))
+    record = score_record("cidp", result, case_id=case.case_id, source=case.source)
+    diagnosis = _diagnosis(rs, case, results, variant, items)
+    if diagnosis is not None:  # JSON: a "diagnosis" object; without inputs the output is as before
+        lines += _diagnosis_lines(rs, diagnosis)
+        record["diagnosis"] = {k: getattr(diagnosis, k) for k in (
+            "rule_set_id", "category", "max_category", "variant", "label", "rows_met", "sensory", "supportive")}
+        record["diagnosis"]["reasons"] = list(diagnosis.reasons)
+        record["diagnosis"]["rows_met"] = list(diagnosis.rows_met)
+    _emit(out, overwrite, fmt, record, "\n".join(lines))
+
+
+def _diagnosis(rs: Any, case: Case, results: list[Any], variant: str | None, items: tuple[str, ...]) -> Any:
+    """The diagnosis of ``score cidp``; None without a diagnosis table or diagnosis inputs."""
+    table = rs.diagnosis
+    if table is None or not (case.cidp or case.sensory or variant or items):
+        return None
+    keys = ["clinical_criteria", *(s.key for s in table.supportive)]
+    given = parse_items(items, keys)
+    inputs = dict(case.cidp)
+    supportive = dict(inputs.get("supportive") or {})
+    for key, value in given.items():
+        if key == "clinical_criteria":
+            inputs[key] = value
+        else:
+            supportive[key] = value
+    if supportive:
+        inputs["supportive"] = supportive
+    if variant is not None:
+        inputs["variant"] = variant
+    return _call(cidp_diagnosis, "CIDP diagnosis", nerve_results=results, inputs=inputs,
+                 sensory=sensory_results_of(case.sensory), rule_set=rs.id)
+
+
+def _diagnosis_lines(rs: Any, d: Any) -> list[str]:
+    """A diagnosis as the text lines of ``score cidp``."""
+    head = f"{rs.short_name} diagnosis: {d.label}"
+    if d.max_category != d.category:
+        head += f" (up to {d.max_category} with the unknown inputs)"
+    return [head] + [f"   {r}" for r in d.reasons]

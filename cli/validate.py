@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import click
 
 from nerveconduct.flags import MeasureFlag
-from nerveconduct.io import FORMAT_NAMES, detect_format
+from nerveconduct.io import FORMAT_NAMES, TraceKindWarning, detect_format
 from nerveconduct import read
 from nerveconduct.analysis import analyze_nerves
 
@@ -58,15 +59,44 @@ def validation_record(path: str, *, sheet: Any = None,
 
             record.update(valid=True, n_nerves=len(read_values(path)))
             return record, None
-        studies = read(path, sheet=sheet if record["format"] not in ("sheet-json", "sheet-toml") else None)
+        with warnings.catch_warnings(record=True) as caught:  # a trace left out: a warning
+            warnings.simplefilter("always", TraceKindWarning)
+            studies = read(path, sheet=sheet if record["format"] not in ("sheet-json", "sheet-toml")
+                           else None)
     except named_errors() as exc:
         record["errors"].append(f"{type(exc).__name__}: {error_text(exc, keep_identifiers)}")
         return record, exc
-    results = analyze_nerves(studies)
+    results = analyze_nerves(studies) if studies else []
     for study, result in zip(studies, results, strict=True):
         record["warnings"] += _warnings(study, result)
+    record["warnings"] += [_unclaimed(w, path, keep_identifiers) for w in caught
+                           if issubclass(w.category, TraceKindWarning)]
+    sensory = list(getattr(studies, "sensory", ()))
+    for study in sensory:
+        record["warnings"] += _read_warnings(study, "sensory")
     record.update(valid=True, n_nerves=len(studies))
+    trains = sum(getattr(s, "f_wave_traces", None) is not None for s in studies)
+    if sensory or trains:  # only then: the records of motor-only files stay as they were
+        record.update(n_sensory=len(sensory), n_f_wave_trains=trains)
     return record, None
+
+
+def _unclaimed(warning: Any, path: str, keep_identifiers: bool) -> str:
+    """A reader's warning about a trace it left out, naming the file as outputs do."""
+    text = str(warning.message)
+    return text if keep_identifiers else text.replace(str(path), source_label(path, False))
+
+
+def _read_warnings(study: Any, kind: str) -> list[str]:
+    """What reading flagged about a study: the fields the file lacks, sheet conflicts."""
+    who = " ".join(p for p in (study.side, study.nerve) if p) or "nerve"
+    who += f" ({kind})" if kind != "motor" else ""
+    out = []
+    missing = study.metadata.get("missing_fields") or []
+    if missing:
+        out.append(f"{who}: the file lacks {', '.join(map(str, missing))} (a --sheet can give them)")
+    out += [f"{who}: sheet conflict: {c}" for c in study.metadata.get("sheet_conflicts") or []]
+    return out
 
 
 def _text(record: dict[str, Any]) -> str:
@@ -74,7 +104,11 @@ def _text(record: dict[str, Any]) -> str:
     head = f"{record['source']}: {status}"
     name = record.get("format_name")
     if record["valid"]:
-        head += f" ({name}, {record['n_nerves']} nerve(s))"
+        extra = "".join(f", {record[k]} {what}" for k, what in (
+            ("n_f_wave_trains", "F-wave train(s)"),
+            ("n_sensory", "sensory study" if record.get("n_sensory") == 1 else "sensory studies"))
+            if record.get(k))
+        head += f" ({name}, {record['n_nerves']} nerve(s){extra})"
     elif record["format"]:
         head += f" ({name})"
     lines = [head] + [f"   error: {e}" for e in record["errors"]]
@@ -93,7 +127,9 @@ def validate(files: tuple[str, ...], sheet: str | None, fmt: str | None, keep_id
 
     Per file: the format detected, whether it reads (else the error naming the line or
     record), and warnings — fields the file lacks (distances, nerve, ...), sheet conflicts,
-    absent or flagged responses, implausible velocities. Exit code 0 when every file reads,
+    absent or flagged responses, implausible velocities, traces left out (an F-wave train
+    without its motor study); sensory studies and F-wave trains are counted. Exit code 0
+    when every file reads,
     3 when some do not, 1 when none does.
 
     \b

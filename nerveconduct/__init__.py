@@ -23,6 +23,8 @@ from .constants import VERSION as __version__  # noqa: E402  (one definition)
 _EXPORTS = {
     # model
     "Site": "model", "NerveStudy": "model", "Case": "model", "InvalidStudyError": "model",
+    "StimulationSeries": "model",
+    "SensoryStudy": "model", "sensory_study_problems": "model",
     "SiteResult": "analysis", "SegmentResult": "analysis", "NerveResult": "analysis",
     "LimitComparison": "analysis", "NerveTable": "analysis",
     # measurement, simulation
@@ -33,7 +35,8 @@ _EXPORTS = {
     "simulate_nerve": "simulate", "SimulatedNerve": "simulate", "SimulationTruth": "simulate",
     # along the nerve
     "analyze_nerve": "analysis", "analyze_nerves": "analysis", "analyze_values": "analysis",
-    "NormalLimits": "limits",
+    "analyze_sensory": "analysis", "SensoryResult": "analysis", "SensorySiteResult": "analysis",
+    "NormalLimits": "limits", "SensoryLimits": "limits",
     # files
     "read": "io.read", "read_case": "io.read", "read_many": "io.read",
     "detect_format": "io.detect", "load_sheet": "io.sheet", "StudySheet": "io.sheet",

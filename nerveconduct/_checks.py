@@ -43,7 +43,7 @@ RANGES: dict[str, tuple[float, float, bool, str]] = {
     "distance_mm": (0.0, 2000.0, False, "mm"),
     "temperature_c": (0.0, 50.0, True, "°C"),
     "low_frequency_filter_hz": (0.0, 1e5, True, "Hz"),
-    "stimulus_intensity_ma": (0.0, 1000.0, True, "mA"),
+    "stimulus_intensity_ma": (0.0, 1000.0, False, "mA"),  # 0 mA is no stimulus
     "stimulus_delay_ms": (0.0, 1e6, True, "ms"),
     "physical_extreme_mv": (-1e6, 1e6, True, "mV"),
     "f_wave_latency_ms": (0.0, 1e3, False, "ms"),

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["MeasureFlag", "SegmentFlag", "SEGMENT_FLAG_TEXT", "QUALITY_FLAGS"]
+__all__ = ["MeasureFlag", "SegmentFlag", "SEGMENT_FLAG_TEXT", "QUALITY_FLAGS", "SUBMAXIMAL_TEXT",
+           "DISTAL_SUBMAXIMAL_TEXT"]
 
 
 class MeasureFlag(enum.IntFlag):
@@ -60,6 +61,16 @@ class MeasureFlag(enum.IntFlag):
     #: at the landmarks as they are (a duration or area may be ~0 or negative): move the
     #: marker, or set the other landmark by hand too.
     LANDMARKS_OUT_OF_ORDER = 1 << 11
+    #: Set by the analysis core (not by ``measure_cmap``) where stimulus intensities are
+    #: recorded and give no evidence of supramaximal stimulation: an intensity series whose
+    #: CMAP amplitude had not plateaued, or a single intensity at a proximal site (lower than
+    #: the nerve's distal site's or not) (``nerveconduct.analysis._stimulation``;
+    #: ``docs/criteria.md``, supramaximal stimulation). The amplitude may be too low; a
+    #: segment with this site as its proximal site carries
+    #: :attr:`SegmentFlag.PROXIMAL_SUBMAXIMAL`, one with it as its distal site
+    #: :attr:`SegmentFlag.DISTAL_SUBMAXIMAL`. Not a quality flag: the values are measured
+    #: as they are.
+    SUBMAXIMAL_POSSIBLE = 1 << 12
 
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""
@@ -80,7 +91,17 @@ class SegmentFlag(enum.IntFlag):
     PROXIMAL_QUALITY = 1 << 7
     DISTAL_QUALITY = 1 << 8
     NOT_FINITE = 1 << 9
+    PROXIMAL_SUBMAXIMAL = 1 << 10
+    DISTAL_SUBMAXIMAL = 1 << 11
 
+
+#: What every conduction-block verdict of a segment says when its proximal site shows no
+#: evidence of supramaximal stimulation (:attr:`MeasureFlag.SUBMAXIMAL_POSSIBLE`).
+SUBMAXIMAL_TEXT = "submaximal stimulation possible \u2014 a false block is likely"
+
+#: What a segment says when its distal site shows no evidence of supramaximal stimulation
+#: (:attr:`MeasureFlag.SUBMAXIMAL_POSSIBLE`): a measurement note, not a verdict warning.
+DISTAL_SUBMAXIMAL_TEXT = "distal response possibly submaximal \u2014 the drop may be underestimated"
 
 SEGMENT_FLAG_TEXT = {
     SegmentFlag.ABSENT_PROXIMAL: "absent proximal response",
@@ -94,6 +115,8 @@ SEGMENT_FLAG_TEXT = {
     SegmentFlag.DISTAL_QUALITY: "distal response flagged",
     SegmentFlag.NOT_FINITE: "a value overflowed (not written): a latency difference, distance or "
                             "amplitude is implausibly small or large",
+    SegmentFlag.PROXIMAL_SUBMAXIMAL: SUBMAXIMAL_TEXT,
+    SegmentFlag.DISTAL_SUBMAXIMAL: DISTAL_SUBMAXIMAL_TEXT,
 }
 
 #: Quality flags of a response that make the segment values computed from it suspect

@@ -17,6 +17,8 @@ __all__ = [
     "NERVE_ALIASES",
     "SITE_ALIASES",
     "canonical_nerve",
+    "canonical_sensory_nerve",
+    "parse_nerve_label",
     "canonical_site",
     "entrapment_site",
     "is_erbs_point",
@@ -110,6 +112,55 @@ def canonical_nerve(name: str | None) -> str | None:
         if word in _NERVE_LOOKUP:
             return _NERVE_LOOKUP[word]
     return None
+
+
+#: Whole names of sensory nerves that name the nerve of a standard SNAP beyond the aliases
+#: above: the radial SNAP is recorded from the superficial radial (sensory) branch (standard
+#: textbook technique; recalled, not checked against one source).
+_SENSORY_ONLY = {"superficial radial": "radial", "superficial radial sensory": "radial"}
+
+
+def canonical_sensory_nerve(name: str | None) -> str | None:
+    """Canonical name of a sensory nerve, from its *whole* name only, or ``None``.
+
+    Unlike :func:`canonical_nerve`, no single word of a longer name is taken for the nerve:
+    "dorsal ulnar cutaneous" or "median palmar cutaneous" are other nerves than the ulnar or
+    median digit nerves (other normal limits), so they are unknown here (``None``) and a caller
+    keeps the words. A leading side ("right", "L") is ignored.
+
+    Examples
+    --------
+    >>> canonical_sensory_nerve("Superficial_Peroneal"), canonical_sensory_nerve("R Median")
+    ('superficial fibular', 'median')
+    >>> canonical_sensory_nerve("dorsal ulnar cutaneous") is None, canonical_sensory_nerve("saphenous")
+    (True, None)
+    >>> canonical_sensory_nerve("superficial radial")
+    'radial'
+    """
+    if name is None:
+        return None
+    key = _key(str(name).replace("_", " "))
+    return _NERVE_LOOKUP.get(key) or _SENSORY_ONLY.get(key)
+
+
+def parse_nerve_label(label: str | None) -> tuple[str | None, str]:
+    """A nerve label (``"right median"``, the wording of result labels) as (canonical sensory
+    nerve or ``None``, side ``"left"`` / ``"right"`` / ``""``).
+
+    The nerve is matched as a whole name (:func:`canonical_sensory_nerve`; motor names are
+    canonical already, so motor labels parse the same way).
+
+    Examples
+    --------
+    >>> parse_nerve_label("right median"), parse_nerve_label("Left superficial_peroneal")
+    (('median', 'right'), ('superficial fibular', 'left'))
+    >>> parse_nerve_label("left dorsal ulnar cutaneous"), parse_nerve_label("sural")
+    ((None, 'left'), ('sural', ''))
+    """
+    words = str(label or "").strip().split(maxsplit=1)
+    side = words[0].lower() if words and words[0].lower() in ("left", "right") else ""
+    name = words[1] if side and len(words) > 1 else str(label or "")
+    return canonical_sensory_nerve(name), side
 
 
 def canonical_site(name: str | None) -> str | None:

@@ -48,8 +48,9 @@ def make_old(path) -> None:
         f.attrs["format_version"] = "1.0"
 
 
-def test_version_is_1_2():
-    assert FORMAT_VERSION == "1.2"  # 1.1 added f_wave_absent, 1.2 age_years and height_cm
+def test_version_is_1_3():
+    # 1.1 added f_wave_absent, 1.2 age_years and height_cm, 1.3 the f_waves and sensory groups
+    assert FORMAT_VERSION == "1.3"
 
 
 def test_three_states_round_trip(tmp_path):

@@ -225,7 +225,7 @@ def _cli_writer(path, fail, overwrite, monkeypatch):
 def _figure_writer(path, fail, overwrite, monkeypatch):
     from matplotlib.figure import Figure
 
-    from nerveconduct.plot.nerve import save_figure
+    from nerveconduct.plot._common import save_figure
 
     fig = Figure()
     if fail:
@@ -277,16 +277,16 @@ def test_writers_use_the_one_atomic_module():
     import inspect
 
     import nerveconduct.batch.output as batch_output
-    import nerveconduct.plot.nerve as plot_nerve
+    import nerveconduct.plot._common as plot_common
     import nerveconduct.report.build as report_build
     import nerveconduct_cli._output as cli_output
     from nerveconduct.io import _atomic
 
-    assert plot_nerve.atomic_write is _atomic.atomic_write
+    assert plot_common.atomic_write is _atomic.atomic_write  # save_figure, every plot's files
     assert report_build.atomic_write is _atomic.atomic_write
     assert cli_output.atomic_write is _atomic.atomic_write
     assert batch_output.commit_file is _atomic.commit_file
-    for module in (plot_nerve, report_build, cli_output, batch_output):
+    for module in (plot_common, report_build, cli_output, batch_output):
         assert "os.replace(" not in inspect.getsource(module)
 
 

@@ -56,7 +56,7 @@ def test_format_criteria_table_jobs_are_spelled_alike(path, command):
         if "--format" in opts:
             assert opts == {"-f", "--format"} and param.name == "fmt", path
         if "--table" in opts:
-            assert set(param.type.choices) <= {"site", "segment", "nerve", "patient"}, path
+            assert set(param.type.choices) <= {"site", "segment", "nerve", "patient", "sensory"}, path
         if "--jobs" in opts:
             assert opts == {"-J", "--jobs"}, path
     visible = {o for p in command.params if not getattr(p, "hidden", False) for o in p.opts}

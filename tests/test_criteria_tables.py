@@ -63,7 +63,7 @@ def test_list_rule_sets_shows_every_shipped_set_with_citation():
     assert SHIPPED <= set(infos)
     assert "J Peripher Nerv Syst 2010;15(4):295-301" in infos["efns-pns-2010-mmn"].citation
     assert "Eur J Neurol 2021;28(11):3556" in infos["ean-pns-2021-cidp"].citation
-    assert infos["ean-pns-2021-cidp"].confidence == "recalled"
+    assert infos["ean-pns-2021-cidp"].confidence == "secondary"
     assert infos["textbook-20pct"].confidence == "unsourced"
     assert str(infos["aan-1991"]).startswith("aan-1991: AAN 1991 research criteria")
 

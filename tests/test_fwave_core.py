@@ -175,3 +175,24 @@ def test_lab_file_carries_the_formula(tmp_path):
     path.write_text("nerve,f_wave_uln_intercept_ms\nulnar,-2.0\n", encoding="utf-8")
     with pytest.raises(ValueError, match="go together"):
         NormalLimits.from_file(path)
+
+
+def test_ean_pns_2021_item_d_short_train_is_neither_absent_nor_a_latency():
+    """A train of fewer than MIN_STIMULI_ASSESSABLE stimuli without F-waves must not make the
+    nerve "F-waves absent" (EAN/PNS 2021 item d) nor give it a latency: the nerve's F-wave is
+    not studied (or the sheet's value is used) and a flag says why."""
+    from nerveconduct.measure.fwave import MIN_STIMULI_ASSESSABLE
+
+    for n in (1, 2, MIN_STIMULI_ASSESSABLE - 1):
+        short = simulate_f_waves(n_stimuli=n, noise_uv_rms=10.0, backfiring_units_mean=0.0, seed=9)
+        r = nc.analyze_nerve(_study(short))
+        assert r.f_wave_latency_ms is None and r.f_wave_latency_source is None
+        assert not r.table.nerve["f_wave_studied"][0]
+        assert r.f_wave_persistence_pct is None
+        assert len(_flags_about_f(r)) == 1
+        with_sheet = nc.analyze_nerve(_study(short, f_wave_latency_ms=29.0))
+        assert (with_sheet.f_wave_latency_ms, with_sheet.f_wave_latency_source) == (29.0, "sheet")
+    enough = simulate_f_waves(n_stimuli=MIN_STIMULI_ASSESSABLE, noise_uv_rms=10.0,
+                              backfiring_units_mean=0.0, seed=9)
+    r = nc.analyze_nerve(_study(enough))
+    assert math.isnan(r.f_wave_latency_ms) and r.table.nerve["f_wave_studied"][0]

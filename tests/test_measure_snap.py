@@ -192,3 +192,73 @@ def test_wrong_types_raise_type_error():
         average_sweeps(np.zeros((3, 300)), axis=0.5)
     with pytest.raises(TypeError, match=r"n_snaps must be None or an integer >= 1, got 2.0"):
         simulate_snap(n_snaps=2.0)
+
+
+def test_snap_constants_go_through_the_one_sample_conversion():
+    """measure_snap's kernel slots come from the CMAP's conversion with the SNAP's constants
+    (one function): at 20 kHz, 300 samples, stimulus at 40."""
+    from nerveconduct.measure import _kernel_layout as k
+    from nerveconduct.measure import snap
+    from nerveconduct.measure._cmap_config import _kernel_config
+
+    cfg_i, cfg_f = _kernel_config(20000.0, 0.002, 300, 40, snap._METHOD)
+    want_i = {k.I_MIN_BASE: 20, k.I_TAIL: 26, k.I_MIN_POST: 40, k.I_SMOOTH_H: 1, k.I_FIT_H: 3,
+              k.I_ONSET_FIT_H: 2, k.I_ART_RUN: 3, k.I_ART_PEAK_WIN: 10, k.I_MIN_WIDTH: 3,
+              k.I_MAX_GAP: 2, k.I_LOCAL_WIN: 10, k.I_LOCAL_GUARD: 4}
+    assert {i: int(cfg_i[i]) for i in want_i} == want_i
+    assert cfg_f[k.C_DT_MS] == 0.05 and cfg_f[k.C_ONSET_MV] == 0.002
+    assert cfg_f[k.C_ART_FLOOR_MV] == 0.002 and cfg_f[k.C_DET_FLOOR_MV] == 0.001
+    assert cfg_f[k.C_ART_TAU_SAMPLES] == pytest.approx(6.0)
+    assert cfg_f[k.C_LOCAL_MIN_MV] == 0.001
+    # the CMAP's own constants through the same function: its second onset is configured
+    cmap_i, cmap_f = _kernel_config(20000.0, 0.02, 1000, 100)
+    assert cmap_i[k.I_SMOOTH_H] == 2 and cmap_i[k.I_ALT_RUN] == 10
+    assert cmap_f[k.C_DISAGREE_MS] == 0.3 and cmap_f[k.C_ART_FLOOR_MV] == 0.02
+    assert _kernel_config(20000.0, 0.002, 300, 40, snap._METHOD)[0] is cfg_i  # built once
+
+
+def test_truncated_means_the_snaps_own_landmarks_run_out_of_sweep():
+    """A slow negative deflection at the end of the sweep (no SNAP landmark) leaves the SNAP
+    unflagged; a sweep that ends before the return to baseline is TRUNCATED."""
+    sim = simulate_snap(140.0, n_snaps=1, noise_uv_rms=0.0, seed=14)
+    fs, s = sim.sampling_rate_hz, sim.stimulus_sample
+    x = sim.traces[0].copy()
+    t_ms = (np.arange(x.size) - s) / fs * 1000.0
+    x += np.where(t_ms > 12.0, -0.005 * (t_ms - 12.0), 0.0)  # down to -15 uV at 15 ms
+    m = measure_snap(x, fs, stimulus_sample=s)
+    assert m.present and int(m.flags) & F.TRUNCATED == 0
+    assert abs(float(m.duration_ms) - float(sim.truth.duration_ms[0])) < 0.06
+    k_peak = s + int(round(float(sim.truth.negative_peak_latency_ms[0]) * fs / 1000.0))
+    cut = measure_snap(sim.traces[0][:k_peak + 4], fs, stimulus_sample=s)
+    assert cut.present and int(cut.flags) & F.TRUNCATED
+    assert np.isnan(cut.duration_ms)
+
+
+def test_stale_snap_kernel_cache_files_are_deleted_and_fresh_ones_kept(tmp_path, monkeypatch):
+    """numba keys a cached function on its own file: the SNAP kernel deletes its cache files
+    older than any module compiled into it (editing _trace_ops.py alone must not leave a
+    stale SNAP kernel); other modules' files are left to their own kernels."""
+    import os
+    from pathlib import Path
+
+    from nerveconduct.measure import _snap_kernel
+
+    monkeypatch.setattr(_snap_kernel.snap_rows._cache, "_cache_path", str(tmp_path))
+    here = Path(_snap_kernel.__file__).parent
+    newest = max(os.stat(p).st_mtime for p in
+                 [here / f"{m}.py" for m in _snap_kernel.DEPENDENCIES] + [here.parent / "flags.py"])
+    files = {}
+    for name, mtime in (("stale", newest - 1.0), ("fresh", newest + 1.0)):
+        stem = f"_snap_kernel.{name}-10.py311"
+        files[name] = [tmp_path / f"{stem}.nbi", tmp_path / f"{stem}.1.nbc"]
+        for p in files[name]:
+            p.write_bytes(b"x")
+            os.utime(p, (mtime, mtime))
+    other = tmp_path / "_trace_ops._cross-1.py311.nbi"  # not this kernel's: left alone
+    other.write_bytes(b"x")
+    os.utime(other, (0, 0))
+    _snap_kernel._invalidate()
+    assert not any(p.exists() for p in files["stale"])
+    assert all(p.exists() for p in files["fresh"])
+    assert other.exists()
+    assert set(_snap_kernel.DEPENDENCIES) >= {"_snap_kernel", "_trace_ops", "_kernel_layout"}

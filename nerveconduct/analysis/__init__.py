@@ -4,6 +4,7 @@ Data flow: per-nerve and per-site inputs (:mod:`.sources`: from studies, an arch
 typed-in values) -> :func:`.table.build_table` (every site, segment and nerve value as
 columns of a :class:`NerveTable`; :func:`.segments.segment_table` is its arithmetic) ->
 views (:class:`NerveResult`, :class:`SiteResult`, :class:`SegmentResult`, copies of rows).
+Sensory studies have their own columnar core (:mod:`.sensory`: :func:`analyze_sensory`).
 Hand-set markers (``markers=``) enter as landmark inputs of the measurement; which values
 derive from them is one rule, as data (:data:`SITE_LANDMARKS`, :data:`SEGMENT_INPUTS`,
 :data:`NERVE_INPUTS`).
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from .api import analyze_nerve, analyze_nerves, analyze_table, analyze_values
 from .results import LimitComparison, NerveResult, SegmentResult, SiteResult, views
+from .sensory import (SensoryResult, SensorySiteResult, SensoryTable, analyze_sensory,
+                      build_sensory_table, sensory_views)
 from .segments import PLAUSIBLE_CV_M_S, SEGMENT_INPUTS, SITE_LANDMARKS, hand_set_values, segment_table
 from .sources import (
     landmarks_from_markers,
@@ -45,4 +48,6 @@ __all__ = [
     "SEGMENT_VALUES", "NERVE_VALUES", "EXTREMES", "PLAUSIBLE_CV_M_S", "LANDMARK_SOURCES",
     "SOURCES", "SITE_LANDMARKS", "SEGMENT_INPUTS", "NERVE_INPUTS", "hand_set_values",
     "landmarks_from_markers", "F_WAVE_VALUES", "F_WAVE_SOURCES",
+    "analyze_sensory", "build_sensory_table", "sensory_views", "SensoryTable", "SensoryResult",
+    "SensorySiteResult",
 ]

@@ -10,7 +10,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..limits import NormalLimits
+from ..flags import MeasureFlag
+from ..limits import NormalLimits, beyond_limit
+from ._arrays import object_array
 
 __all__ = ["LIMIT_COLUMNS", "LimitRows", "per_nerve_extreme", "limit_columns", "nerve_flags"]
 
@@ -71,7 +73,7 @@ class LimitRows:
                                 dtype=np.int64)
         found = [(None, None) if c is None else limits.match(c, m, age_years=a, height_cm=h)
                  for c, m, a, h in index]
-        self.heights = _obj([key[3] for key in index])
+        self.heights = object_array([key[3] for key in index])
         self.unique = [row for row, _ in found]
         self.unique_problems = [problem for _, problem in found]
 
@@ -87,9 +89,9 @@ class LimitRows:
         found = [(None, None) if r is None else r.f_wave_uln(h)
                  for r, h in zip(self.unique, self.heights.tolist())]
         limit = np.array([np.nan if v is None else float(v) for v, _ in found], dtype=float)
-        basis = _obj([b for _, b in found])
+        basis = object_array([b for _, b in found])
         if not len(self.inverse):
-            return np.zeros(0), _obj([])
+            return np.zeros(0), object_array([])
         return limit[self.inverse], basis[self.inverse]
 
     def missing(self) -> np.ndarray:
@@ -100,7 +102,7 @@ class LimitRows:
     def problems(self) -> np.ndarray:
         """Per nerve: why no row applies although the table has rows for the nerve (the
         patient's age/height missing or outside every band), else ``None``."""
-        return _obj([self.unique_problems[i] for i in self.inverse.tolist()])
+        return object_array([self.unique_problems[i] for i in self.inverse.tolist()])
 
 
 def _demographic(values: Any, n: int) -> list[float | None]:
@@ -134,8 +136,8 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
         over = np.isinf(pct)
         overflow |= over
         pct = np.where(over, np.nan, pct)
-        beyond = value < limit if kind == "LLN" else value > limit
-        reason = _obj([None] * n) if basis is None else basis.copy()  # which F limit was used
+        beyond = beyond_limit(value, limit, kind)  # the one comparison (a value at its limit: normal)
+        reason = object_array([None] * n) if basis is None else basis.copy()  # which F limit was used
         reason[np.isnan(limit)] = f"no {kind} for {what} in the normal limits used"
         reason[np.isnan(value)] = f"{what} not available"
         reason[over] = f"{what}: its % of the limit overflowed (the value is implausibly large)"
@@ -144,7 +146,7 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
                          f"no normal limits for nerve {nerve['nerve_label'][j]!r}")
         nerve[f"{key}_value"] = value
         nerve[f"{key}_limit"] = limit
-        nerve[f"{key}_limit_kind"] = _obj([kind] * n)
+        nerve[f"{key}_limit_kind"] = object_array([kind] * n)
         nerve[f"{key}_pct_of_limit"] = pct
         nerve[f"{key}_abnormal"] = np.where(known, beyond.astype(np.int8), np.int8(-1))
         nerve[f"{key}_reason"] = reason
@@ -161,7 +163,7 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
     starts, counts = nerve["first_row"], nerve["n_sites"]
     n = len(starts)
     if n == 0:
-        return _obj([])
+        return object_array([])
     site_unknown = site["canonical"] == None  # noqa: E711
     dist_unknown = np.isnan(site["distance_mm"])
     n_unknown_sites = np.add.reduceat(site_unknown.astype(np.int64), starts)
@@ -183,6 +185,11 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
         (n_unknown_dist > 0,
          lambda j: "distance(s) unknown: CV, TLI and residual latency not computed where they are needed"),
         (~site["present"][starts], lambda j: "absent distal response"),
+        ((site["flags"][starts] & int(MeasureFlag.SUBMAXIMAL_POSSIBLE)) != 0,
+         lambda j: f"distal site {site['name'][starts[j]]}: submaximal stimulation possible "
+                   f"({site['supramaximal_note'][starts[j]]}): the distal amplitude may be too "
+                   "low (its comparison with the LLN is doubtful) and every drop from it "
+                   "underestimated"),
         (np.abs(distal_mm - assumed_mm) > _DISTAL_DISTANCE_TOLERANCE_MM,
          lambda j: f"distal distance {distal_mm[j]:g} mm differs from the {assumed_mm[j]:g} mm "
                    "the DML limit assumes"),
@@ -207,14 +214,9 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
     def _rows(j: int) -> slice:
         return slice(int(starts[j]), int(starts[j] + counts[j]))
 
-    flags = _obj([()] * n)
+    flags = object_array([()] * n)
     held = np.stack([c for c, _ in conditions])
     for j in np.flatnonzero(held.any(axis=0)).tolist():
         flags[j] = tuple(word(j) for (_, word), on in zip(conditions, held[:, j].tolist()) if on)
     return flags
 
-
-def _obj(values: Any) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values)
-    return out

@@ -64,6 +64,13 @@ class SiteResult:
     positive_peak_latency_source: str = "detected"
     present_source: str = "detected"
     hand_set_values: tuple[str, ...] = ()
+    #: Evidence of supramaximal stimulation: ``"plateau"``, ``"no plateau"``, ``"below
+    #: distal"``, ``"single intensity"`` or ``"not recorded"`` (the first two from an intensity
+    #: series, the next two from one recorded intensity); SUBMAXIMAL_POSSIBLE in ``flags``
+    #: for ``"no plateau"``, ``"below distal"`` and, at a proximal site, ``"single intensity"``.
+    supramaximal: str = "not recorded"
+    #: What was recorded and what it shows (None when no intensity was recorded).
+    supramaximal_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -241,7 +248,7 @@ def _site_views(site: dict[str, np.ndarray]) -> list[SiteResult]:
     cols = {"name": _column(site["name"]), "canonical_name": _column(site["canonical"]),
             **{k: _column(site[k], optional=True) for k in _SITE_OPTIONAL},
             **{k: _column(site[k]) for k in (*SITE_MEASURES, "present", "flags", *LANDMARK_SOURCES,
-                                             "hand_set_values")}}
+                                             "hand_set_values", "supramaximal", "supramaximal_note")}}
     return _objects(SiteResult, cols)
 
 

@@ -19,18 +19,23 @@ unit's arrival).
 
 Many nerves at once are one array computation: :func:`segment_table` works on flat per-site
 arrays of any number of nerves (rows grouped per nerve, distal first); it is the arithmetic
-of the analysis core (:func:`nerveconduct.analysis.table.build_table`).
+of the analysis core (:func:`nerveconduct.analysis.table.build_table`), and
+:func:`segment_columns` turns the site rows into the table's segment rows (names, compression
+site, Erb's point, flag sentences).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..flags import QUALITY_FLAGS, SegmentFlag
+from ..flags import QUALITY_FLAGS, SEGMENT_FLAG_TEXT, MeasureFlag, SegmentFlag
+from ..names import entrapment_site, is_erbs_point
+from ._arrays import object_array
 
-__all__ = ["segment_table", "PLAUSIBLE_CV_M_S", "SITE_LANDMARKS", "SEGMENT_INPUTS", "hand_set_values"]
+__all__ = ["segment_table", "segment_columns", "PLAUSIBLE_CV_M_S", "SITE_LANDMARKS", "SEGMENT_INPUTS",
+           "hand_set_values"]
 
 
 #: CV outside this range (m/s) almost always means a distance or latency error.
@@ -143,6 +148,9 @@ def segment_table(
     flags |= np.where(seg & overflow, int(SegmentFlag.NOT_FINITE), 0)
     flags |= np.where(seg & ((mflags & QUALITY_FLAGS) != 0), int(SegmentFlag.PROXIMAL_QUALITY), 0)
     flags |= np.where(seg & ((mflags[prev] & QUALITY_FLAGS) != 0), int(SegmentFlag.DISTAL_QUALITY), 0)
+    submaximal = (mflags & int(MeasureFlag.SUBMAXIMAL_POSSIBLE)) != 0  # of the proximal site
+    flags |= np.where(seg & submaximal, int(SegmentFlag.PROXIMAL_SUBMAXIMAL), 0)
+    flags |= np.where(seg & submaximal[prev], int(SegmentFlag.DISTAL_SUBMAXIMAL), 0)
     out["segment_flags"] = np.where(seg, flags, 0)
 
     # nerve values, on the distal row, read at the DML site: the most distal site that may be
@@ -251,3 +259,74 @@ def hand_set_values(landmarks: Mapping[str, np.ndarray], position: np.ndarray,
     out["terminal_latency_index"] = tli
     out["residual_latency_ms"] = tli.copy()
     return out
+
+
+# ------------------------------------------------------------------ segment rows
+def _segment_flag_texts(bits: int, distal: str, proximal: str, dflags: int, pflags: int,
+                        supramaximal_note: str | None = None,
+                        distal_supramaximal_note: str | None = None) -> tuple[str, ...]:
+    texts = []
+    for flag, text in SEGMENT_FLAG_TEXT.items():
+        if bits & flag:
+            if flag is SegmentFlag.PROXIMAL_QUALITY:
+                text = f"{text} ({proximal}: {', '.join(MeasureFlag(pflags & QUALITY_FLAGS).names())})"
+            elif flag is SegmentFlag.DISTAL_QUALITY:
+                text = f"{text} ({distal}: {', '.join(MeasureFlag(dflags & QUALITY_FLAGS).names())})"
+            elif flag is SegmentFlag.PROXIMAL_SUBMAXIMAL:
+                text = f"{text} ({proximal}: {supramaximal_note})"
+            elif flag is SegmentFlag.DISTAL_SUBMAXIMAL:
+                text = f"{text} ({distal}: {distal_supramaximal_note})"
+            texts.append(text)
+    return tuple(texts)
+
+
+def segment_columns(site: dict[str, np.ndarray], nerve_canonical: np.ndarray,
+                    values: Sequence[str]) -> dict[str, np.ndarray]:
+    """The ``segment`` columns of the analysis table from its ``site`` columns.
+
+    One row per site row with ``position > 0`` (the segment from the row before): names,
+    distances, the :func:`segment_table` ``values`` read on the proximal row, both sites'
+    amplitudes and absence, the compression site crossed, Erb's point, and the flag
+    sentences (computed once per distinct input). ``nerve_canonical``: each nerve's
+    canonical name (or None).
+    """
+    position = site["position"]
+    prox = np.flatnonzero(position > 0)
+    dist = prox - 1
+    nrow = site["nerve_row"][prox]
+    seg: dict[str, np.ndarray] = {
+        "row": prox, "nerve_row": nrow, "index": position[prox],
+        "segment": object_array([f"{d}\u2013{p}" for d, p in zip(site["name"][dist].tolist(),
+                                                             site["name"][prox].tolist())]),
+        "distal_site": site["name"][dist], "proximal_site": site["name"][prox],
+        "distal_canonical": site["canonical"][dist], "proximal_canonical": site["canonical"][prox],
+        "distance_mm": site["distance_mm"][prox],
+        "cumulative_distance_mm": site["cumulative_distance_mm"][prox]}
+    for key in values:
+        seg[key] = site[key][prox]
+    seg["distal_amplitude_mv"] = site["negative_peak_amplitude_mv"][dist]
+    seg["proximal_amplitude_mv"] = site["negative_peak_amplitude_mv"][prox]
+    seg["distal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][dist]
+    seg["proximal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][prox]
+    seg["proximal_absent"] = ~site["present"][prox]
+    seg["distal_absent"] = ~site["present"][dist]
+    ent_cache: dict[tuple[Any, ...], Any] = {}
+    ent = [ent_cache[t] if t in ent_cache else ent_cache.setdefault(t, entrapment_site(*t))
+           for t in zip(nerve_canonical[nrow].tolist(), seg["distal_canonical"].tolist(),
+                        seg["proximal_canonical"].tolist())]
+    seg["entrapment_site"] = object_array(ent)
+    seg["across_entrapment_site"] = np.array([e is not None for e in ent], dtype=bool)
+    erbs = {c: is_erbs_point(c) for c in set(seg["proximal_canonical"].tolist())}
+    seg["from_erbs_point"] = np.array([erbs[c] for c in seg["proximal_canonical"].tolist()], dtype=bool)
+    bits = site["segment_flags"][prox]
+    flags = object_array([()] * len(prox))
+    cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    for k in np.flatnonzero(bits).tolist():
+        key = (int(bits[k]), seg["distal_site"][k], seg["proximal_site"][k],
+               int(site["flags"][dist[k]]), int(site["flags"][prox[k]]), site["supramaximal_note"][prox[k]],
+               site["supramaximal_note"][dist[k]])
+        if key not in cache:
+            cache[key] = _segment_flag_texts(*key)
+        flags[k] = cache[key]
+    seg["flags"] = flags
+    return seg

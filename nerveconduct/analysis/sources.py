@@ -8,6 +8,7 @@ three give the same :class:`~.table.NerveTable` for the same nerve.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -15,7 +16,9 @@ import numpy as np
 from .._checks import ArgumentTypeError, check_number
 from ..flags import MeasureFlag
 from ..limits import NormalLimits
-from ..model import NerveStudy, Site
+from ..model import InvalidStudyError, NerveStudy, Site
+from ..model.motor import site_problems
+from ._stimulation import series_inputs
 from .table import SITE_MEASURES, NerveTable, build_table
 
 __all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits",
@@ -240,6 +243,9 @@ def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
                             lambda members, rows, n: np.concatenate([studies[j].traces for j in members]),
                             n_threads,
                             None if markers is None else landmarks_from_markers(markers, studies)))
+    series = series_inputs(studies, n_threads)
+    if series:
+        site_in["series"] = series
     nerve_in = {
         "study_id": [st.study_id for st in studies], "nerve_label": [st.nerve for st in studies],
         "side": [st.side for st in studies], "muscle": [st.muscle for st in studies],
@@ -282,6 +288,15 @@ def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None 
         "low_frequency_filter_hz": np.asarray(nv["low_frequency_filter_hz"], dtype=float),
         "age_years": nv.get("age_years"), "height_cm": nv.get("height_cm"),
     }
+    trains = chunk.f_wave_trains() if getattr(chunk, "f_waves", None) is not None else []
+    if any(t is not None for t in trains):  # F-wave trains stored in the archive (format 1.3)
+        sheet = [np.nan if a else (None if np.isnan(v) else float(v))
+                 for v, a in zip(latency.tolist(), absent.tolist())]
+        nerve_in.update(f_wave_inputs([SimpleNamespace(
+            f_wave_latency_ms=v, f_wave_traces=None if t is None else t[0],
+            f_wave_sampling_rate_hz=None if t is None else t[1],
+            f_wave_stimulus_sample=0 if t is None else t[2]) for v, t in zip(sheet, trains)],
+            n_threads))
     return build_table(nerve_in, site_in, limits)
 
 
@@ -318,6 +333,9 @@ def table_from_values(nerve: str, sites: Sequence[Site], measures: dict[str, Seq
     sites = list(sites)
     if not sites or not all(isinstance(s, Site) for s in sites):
         raise ValueError("sites must be a non-empty sequence of Site(name, distance_mm)")
+    problems = site_problems(sites)  # the one site rule (distance, stimulus intensity)
+    if problems:
+        raise InvalidStudyError(problems, study_id=study_id if isinstance(study_id, str) else None)
     n = len(sites)
     onset = _values("onset_latency_ms", measures.get("onset_latency_ms"), n)
     amp = _values("negative_peak_amplitude_mv", measures.get("negative_peak_amplitude_mv"), n)

@@ -26,11 +26,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..flags import QUALITY_FLAGS, SEGMENT_FLAG_TEXT, MeasureFlag, SegmentFlag
+from ..flags import MeasureFlag
 from ..limits import NormalLimits
-from ..names import canonical_nerve, canonical_site, entrapment_site, is_erbs_point
+from ..names import canonical_nerve, canonical_site
 from ._nerve_columns import LIMIT_COLUMNS, LimitRows, limit_columns, nerve_flags, per_nerve_extreme
-from .segments import SEGMENT_INPUTS, SITE_LANDMARKS, hand_set_values, segment_table
+from ._stimulation import supramaximal_columns
+from ._arrays import object_array
+from .segments import SEGMENT_INPUTS, SITE_LANDMARKS, hand_set_values, segment_columns, segment_table
 
 __all__ = [
     "NerveTable", "build_table", "SITE_MEASURES", "LIMIT_COLUMNS", "LIMIT_KEYS",
@@ -115,6 +117,10 @@ class NerveTable:
     site : dict of str to ndarray, shape (n_rows,)
         ``name``, ``canonical``, ``distance_mm``, ``stimulus_intensity_ma``, ``position``
         (0 = most distal), ``nerve_row``, :data:`SITE_MEASURES`, ``present``, ``flags``,
+        ``supramaximal`` (the evidence of supramaximal stimulation: ``"plateau"``, ``"no
+        plateau"``, ``"below distal"``, ``"single intensity"``, ``"not recorded"``) and
+        ``supramaximal_note`` (what was recorded and what it shows, or None;
+        :mod:`._stimulation`),
         ``flag_names``, the :func:`~.segments.segment_table` columns, the
         :data:`LANDMARK_SOURCES` (``"detected"``/``"hand-set"``) and ``hand_set_values``
         (tuples of the measure names derived from hand-set markers).
@@ -197,18 +203,12 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return offsets + np.arange(int(counts.sum()), dtype=np.int64)
 
 
-def _objects(values: Sequence[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values)
-    return out
-
-
 def _mapped(values: np.ndarray, fn: Callable[[str], Any]) -> np.ndarray:
     """``fn`` applied once to each distinct string of ``values`` (object array out)."""
     if len(values) == 0:
         return np.empty(0, dtype=object)
     uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    return _objects([fn(u) for u in uniq.tolist()])[inverse]
+    return object_array([fn(u) for u in uniq.tolist()])[inverse]
 
 
 def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
@@ -232,7 +232,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
         :data:`SITE_MEASURES` (NaN when absent or not given), ``present`` (bool),
         ``flags`` (int, :class:`~nerveconduct.flags.MeasureFlag` bits) and, optionally,
         ``hand_set`` (a dict: for each landmark of :data:`LANDMARK_SOURCES`, bool per row,
-        set by a hand-set marker; default none).
+        set by a hand-set marker; default none) and ``series`` (a dict: the intensity-series
+        columns of :func:`~._stimulation.series_inputs`; default none).
     limits : NormalLimits
         Normal limits of the comparisons and flags.
     studies : sequence, optional
@@ -248,28 +249,31 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if n_nerves else counts
     position = np.arange(n_rows, dtype=np.int64) - np.repeat(starts, counts)
     site = {k: np.asarray(site_in[k], dtype=float) for k in SITE_MEASURES}
-    names = _objects([str(v) for v in np.asarray(site_in["name"], dtype=object).tolist()])
+    names = object_array([str(v) for v in np.asarray(site_in["name"], dtype=object).tolist()])
     site.update(name=names, canonical=_mapped(names, canonical_site), position=position,
                 nerve_row=np.repeat(np.arange(n_nerves, dtype=np.int64), counts),
                 distance_mm=np.asarray(site_in["distance_mm"], dtype=float),
                 stimulus_intensity_ma=np.asarray(site_in["stimulus_intensity_ma"], dtype=float),
                 present=np.asarray(site_in["present"], dtype=bool),
                 flags=np.asarray(site_in["flags"], dtype=np.int64))
+    site.update(supramaximal_columns(site, position, site_in.get("series")))
+    site["flags"] = site["flags"] | np.where(site.pop("submaximal_possible"),
+                                             int(MeasureFlag.SUBMAXIMAL_POSSIBLE), 0)
     site["flag_names"] = _flag_names(site["flags"])
     site.update(segment_table(site, position, site["distance_mm"],
                               not_dml_site=site["canonical"] == "palm"))
     dml_all = site.pop("dml_row")
     dml_row = dml_all[starts]
 
-    label = _objects([str(v) for v in np.asarray(nerve_in["nerve_label"], dtype=object).tolist()])
+    label = object_array([str(v) for v in np.asarray(nerve_in["nerve_label"], dtype=object).tolist()])
     canonical = _mapped(label, canonical_nerve)
     f_wave = np.asarray(nerve_in["f_wave_latency_ms"], dtype=float)
     nerve: dict[str, np.ndarray] = {
         "nerve_index": np.asarray(nerve_in.get("nerve_index", np.arange(n_nerves)), dtype=np.int64),
-        "study_id": _objects(nerve_in["study_id"]), "nerve_label": label, "canonical": canonical,
+        "study_id": object_array(nerve_in["study_id"]), "nerve_label": label, "canonical": canonical,
         "nerve": np.where(canonical == None, label, canonical),  # noqa: E711 (object array)
         "known_nerve": canonical != None,  # noqa: E711
-        "side": _objects(nerve_in["side"]), "muscle": _objects(nerve_in["muscle"]),
+        "side": object_array(nerve_in["side"]), "muscle": object_array(nerve_in["muscle"]),
         "n_sites": counts, "first_row": starts, "dml_position": dml_row - starts,
         "distal_motor_latency_ms": site["onset_latency_ms"][dml_row],
         "distal_amplitude_mv": site["negative_peak_amplitude_mv"][starts],
@@ -285,8 +289,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     }
     source = nerve_in.get("f_wave_latency_source")
     nerve["f_wave_latency_source"] = (np.where(nerve["f_wave_studied"], F_WAVE_SOURCES[1], None)
-                                      .astype(object) if source is None else _objects(source))
-    seg = _segments(site, nerve)
+                                      .astype(object) if source is None else object_array(source))
+    seg = segment_columns(site, nerve["canonical"], SEGMENT_VALUES)
     usable = ~seg["across_entrapment_site"] & ~seg["from_erbs_point"]
     for key, (column, how) in EXTREMES.items():
         nerve[key] = per_nerve_extreme(seg[column], seg["nerve_row"], usable, n_nerves, how)
@@ -295,13 +299,13 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
                      height_cm=nerve_in.get("height_cm"))
     limit_columns(nerve, rows)
     notes = nerve_in.get("f_wave_notes")
-    nerve["flags"] = nerve_flags(nerve, site, rows, None if notes is None else _objects(notes))
+    nerve["flags"] = nerve_flags(nerve, site, rows, None if notes is None else object_array(notes))
     return NerveTable(nerve, site, seg, None if studies is None else tuple(studies))
 
 
 def _names_where(masks: dict[str, np.ndarray], n: int) -> np.ndarray:
     """Per row, the tuple of the names whose mask is set (in the dict's order)."""
-    out = _objects([()] * n)
+    out = object_array([()] * n)
     names = list(masks)
     if names:
         stacked = np.stack([masks[k] for k in names])
@@ -324,10 +328,10 @@ def _provenance(site: dict[str, np.ndarray], seg: dict[str, np.ndarray], nerve: 
     for column, key in LANDMARK_SOURCES.items():
         site[column] = _source(given[key])
     if not any(v.any() for v in given.values()):  # no markers: nothing hand-set
-        site["hand_set_values"] = _objects([()] * n_rows)
+        site["hand_set_values"] = object_array([()] * n_rows)
         seg["conduction_velocity_source"] = _source(np.zeros(len(seg["row"]), dtype=bool))
-        seg["hand_set_values"] = _objects([()] * len(seg["row"]))
-        nerve["hand_set_values"] = _objects([()] * n_nerves)
+        seg["hand_set_values"] = object_array([()] * len(seg["row"]))
+        nerve["hand_set_values"] = object_array([()] * n_nerves)
         return
     hs = hand_set_values(given, site["position"], dml_all)
     site["hand_set_values"] = _names_where({k: hs[k] for k in SITE_LANDMARKS}, n_rows)
@@ -350,63 +354,5 @@ def _provenance(site: dict[str, np.ndarray], seg: dict[str, np.ndarray], nerve: 
 def _flag_names(flags: np.ndarray) -> np.ndarray:
     """The :class:`~nerveconduct.flags.MeasureFlag` names of each row (tuples)."""
     cache: dict[int, tuple[str, ...]] = {}
-    return _objects([cache[b] if b in cache else cache.setdefault(b, tuple(MeasureFlag(b).names()))
+    return object_array([cache[b] if b in cache else cache.setdefault(b, tuple(MeasureFlag(b).names()))
                      for b in flags.tolist()])
-
-
-def _segment_flag_texts(bits: int, distal: str, proximal: str, dflags: int, pflags: int) -> tuple[str, ...]:
-    texts = []
-    for flag, text in SEGMENT_FLAG_TEXT.items():
-        if bits & flag:
-            if flag is SegmentFlag.PROXIMAL_QUALITY:
-                text = f"{text} ({proximal}: {', '.join(MeasureFlag(pflags & QUALITY_FLAGS).names())})"
-            elif flag is SegmentFlag.DISTAL_QUALITY:
-                text = f"{text} ({distal}: {', '.join(MeasureFlag(dflags & QUALITY_FLAGS).names())})"
-            texts.append(text)
-    return tuple(texts)
-
-
-def _segments(site: dict[str, np.ndarray], nerve: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per segment (rows with ``position > 0``), compression site, Erb's point and flag
-    sentences computed once per distinct input."""
-    position = site["position"]
-    prox = np.flatnonzero(position > 0)
-    dist = prox - 1
-    nrow = site["nerve_row"][prox]
-    seg: dict[str, np.ndarray] = {
-        "row": prox, "nerve_row": nrow, "index": position[prox],
-        "segment": _objects([f"{d}\u2013{p}" for d, p in zip(site["name"][dist].tolist(),
-                                                             site["name"][prox].tolist())]),
-        "distal_site": site["name"][dist], "proximal_site": site["name"][prox],
-        "distal_canonical": site["canonical"][dist], "proximal_canonical": site["canonical"][prox],
-        "distance_mm": site["distance_mm"][prox],
-        "cumulative_distance_mm": site["cumulative_distance_mm"][prox]}
-    for key in SEGMENT_VALUES:
-        seg[key] = site[key][prox]
-    seg["distal_amplitude_mv"] = site["negative_peak_amplitude_mv"][dist]
-    seg["proximal_amplitude_mv"] = site["negative_peak_amplitude_mv"][prox]
-    seg["distal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][dist]
-    seg["proximal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][prox]
-    seg["proximal_absent"] = ~site["present"][prox]
-    seg["distal_absent"] = ~site["present"][dist]
-    ent_cache: dict[tuple[Any, ...], Any] = {}
-    ent = [ent_cache[t] if t in ent_cache else ent_cache.setdefault(t, entrapment_site(*t))
-           for t in zip(nerve["canonical"][nrow].tolist(), seg["distal_canonical"].tolist(),
-                        seg["proximal_canonical"].tolist())]
-    seg["entrapment_site"] = _objects(ent)
-    seg["across_entrapment_site"] = np.array([e is not None for e in ent], dtype=bool)
-    erbs = {c: is_erbs_point(c) for c in set(seg["proximal_canonical"].tolist())}
-    seg["from_erbs_point"] = np.array([erbs[c] for c in seg["proximal_canonical"].tolist()], dtype=bool)
-    bits = site["segment_flags"][prox]
-    flags = _objects([()] * len(prox))
-    cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
-    for k in np.flatnonzero(bits).tolist():
-        key = (int(bits[k]), seg["distal_site"][k], seg["proximal_site"][k],
-               int(site["flags"][dist[k]]), int(site["flags"][prox[k]]))
-        if key not in cache:
-            cache[key] = _segment_flag_texts(*key)
-        flags[k] = cache[key]
-    seg["flags"] = flags
-    return seg
-
-

@@ -45,7 +45,7 @@ from typing import Any, Callable, Sequence
 from .executors import (
     DaskMissingError, dask_backend, inline_backend, ordered_results, pool_backend,
 )
-from .output import BatchResumeError, PartialOutput, partial_paths
+from .output import BatchResumeError, LiveParquet, PartialOutput, partial_paths
 from .patient import run_patient_table
 from .task import FORMATS, TaskOptions, process_chunk_range, process_range
 from .task import TABLES as ROW_TABLES
@@ -182,41 +182,6 @@ def _open_output(out: Path, fingerprint: dict[str, Any], header: bytes, *, resum
 def _complete(out: Path) -> bool:
     """Whether ``out`` is a finished output: the file exists and no partial run is left."""
     return out.is_file() and not any(p.exists() for p in partial_paths(out))
-
-
-class _LiveParquet:
-    """A Parquet output written while the run goes, into ``path`` (the atomic writer's
-    temporary file): each chunk's Arrow IPC stream, once checkpointed, goes into row groups of
-    ``ROW_GROUP_NERVES`` nerves by ``nerve_index``. A resumed run first rewrites the rows the
-    partial file already holds (from a memory map), so the file is the same either way."""
-
-    def __init__(self, output: PartialOutput, opts: TaskOptions, path: Path) -> None:
-        import pyarrow as pa
-
-        from ..serialize.arrow import arrow_schema
-        from ..serialize.parquet import ROW_GROUP_NERVES, ParquetRowGroups
-
-        self._pa, self._per_group = pa, ROW_GROUP_NERVES
-        self._writer = ParquetRowGroups(path, arrow_schema(opts.kind, opts.columns), opts.kind)
-        self._closed = False
-        pieces = output.pieces()
-        if pieces:
-            with pa.memory_map(str(output.data_path)) as source:
-                data = source.read_buffer()  # mapped, not read: memory stays at one row group
-                for a, b in pieces:
-                    self.add(data.slice(a, b - a))
-
-    def add(self, stream: Any) -> None:
-        """The rows of one chunk: an Arrow IPC stream (bytes or buffer)."""
-        for batch in self._pa.ipc.open_stream(stream):
-            nerve = batch.column("nerve_index").to_numpy()
-            self._writer.write(batch, nerve // self._per_group)
-
-    def close(self) -> None:
-        """Write the last row group and the footer (once)."""
-        if not self._closed:
-            self._closed = True
-            self._writer.close()
 
 
 def _header(opts: TaskOptions) -> bytes:
@@ -387,7 +352,7 @@ def run(
         with contextlib.ExitStack() as stack:
             live = None
             if opts.fmt == "parquet":  # OUT's row groups, written as chunks come (atomic at the end)
-                live = _LiveParquet(output, opts,
+                live = LiveParquet(output, opts,
                                     stack.enter_context(atomic_path(out, overwrite=overwrite)))
             try:
                 with backend as (submit, max_in_flight):

@@ -14,9 +14,10 @@ replaced ``OUT`` kept, rename), and the sidecar is removed.
 
 A Parquet output cannot be continued once cut (its footer comes last), so its partial file
 holds one Arrow IPC stream per chunk (the chunk's rows, typed); the checkpoints are the
-streams' boundaries (:meth:`PartialOutput.pieces`). The engine writes the Parquet file itself
-through :func:`nerveconduct.io._atomic.atomic_path` and then removes the
-partial output (:meth:`PartialOutput.discard`).
+streams' boundaries (:meth:`PartialOutput.pieces`). :class:`LiveParquet` writes the Parquet
+file while the run goes, into the temporary file of
+:func:`nerveconduct.io._atomic.atomic_path`; the engine then removes the partial output
+(:meth:`PartialOutput.discard`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, BinaryIO
 
 from ..io._atomic import commit_file
 
-__all__ = ["BatchResumeError", "PartialOutput", "partial_paths"]
+__all__ = ["BatchResumeError", "LiveParquet", "PartialOutput", "partial_paths"]
 
 _LOG_KIND = "nerveconduct-batch-partial"
 _LOG_VERSION = 1
@@ -254,3 +255,38 @@ def _read_records(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], int
     if not checkpoints:
         raise BatchResumeError(f"{path} holds no checkpoint; {_START_OVER}")
     return records[0], checkpoints, len(complete)
+
+
+class LiveParquet:
+    """A Parquet output written while the run goes, into ``path`` (the atomic writer's
+    temporary file): each chunk's Arrow IPC stream, once checkpointed, goes into row groups of
+    ``ROW_GROUP_NERVES`` nerves by ``nerve_index``. A resumed run first rewrites the rows the
+    partial file already holds (from a memory map), so the file is the same either way."""
+
+    def __init__(self, output: PartialOutput, opts: Any, path: Path) -> None:  # opts: task.TaskOptions
+        import pyarrow as pa
+
+        from ..serialize.arrow import arrow_schema
+        from ..serialize.parquet import ROW_GROUP_NERVES, ParquetRowGroups
+
+        self._pa, self._per_group = pa, ROW_GROUP_NERVES
+        self._writer = ParquetRowGroups(path, arrow_schema(opts.kind, opts.columns), opts.kind)
+        self._closed = False
+        pieces = output.pieces()
+        if pieces:
+            with pa.memory_map(str(output.data_path)) as source:
+                data = source.read_buffer()  # mapped, not read: memory stays at one row group
+                for a, b in pieces:
+                    self.add(data.slice(a, b - a))
+
+    def add(self, stream: Any) -> None:
+        """The rows of one chunk: an Arrow IPC stream (bytes or buffer)."""
+        for batch in self._pa.ipc.open_stream(stream):
+            nerve = batch.column("nerve_index").to_numpy()
+            self._writer.write(batch, nerve // self._per_group)
+
+    def close(self) -> None:
+        """Write the last row group and the footer (once)."""
+        if not self._closed:
+            self._closed = True
+            self._writer.close()

@@ -10,7 +10,9 @@ One path for every table and format: each slice of the task is analyzed by the a
 (:func:`nerveconduct.serialize.verdict_cells`: column-wise for the flat tables, worded for
 the nested records and ``reasons``) and its rows written by the one row builder
 (:func:`nerveconduct.serialize.render`; for Parquet its typed twin,
-:func:`nerveconduct.serialize.arrow_table`, which reads the same columns and verdicts).
+:func:`nerveconduct.serialize.arrow_table`, which reads the same columns and verdicts; for
+the nested records its record assembly, as UTF-8 bytes of the whole slice,
+``serialize._nested.record_block``).
 
 Per-record isolation: a nerve whose stored values make no valid study, whose analysis or
 criteria evaluation raises one of :data:`RECORD_ERRORS`, or whose rows cannot be read from the
@@ -37,6 +39,7 @@ from ..io.archive import Archive, TraceChunk, open_archive
 from ..io.errors import ArchiveError, NerveConductIOError
 from ..limits import NormalLimits
 from ..serialize import failure_record, nerve_columns, render, segment_columns, verdict_cells
+from ..serialize._nested import record_block
 from .encoding import ChunkOutput, Encoder
 
 __all__ = [
@@ -159,15 +162,9 @@ def _failure(index: int, study_id: Any, exc: BaseException, opts: TaskOptions) -
 
 # ------------------------------------------------------------------------------ rows
 def _sub_chunk(chunk: TraceChunk, j0: int, j1: int) -> TraceChunk:
-    """Nerves ``j0:j1`` of ``chunk`` (positions within the chunk) as a chunk of their own."""
-    a = int(chunk.nerves["row_start"][j0]) - chunk.row_start
-    b = int(chunk.nerves["row_start"][j1 - 1] + chunk.nerves["n_sites"][j1 - 1]) - chunk.row_start
-    return TraceChunk(
-        traces=chunk.traces[a:b], n_samples=chunk.n_samples[a:b],
-        nerve_index=chunk.nerve_index[a:b], site_position=chunk.site_position[a:b],
-        row_start=chunk.row_start + a, row_stop=chunk.row_start + b,
-        nerves={k: v[j0:j1] for k, v in chunk.nerves.items()},
-        sites={k: v[a:b] for k, v in chunk.sites.items()})
+    """Nerves ``j0:j1`` of ``chunk`` (positions within the chunk) as a chunk of their own,
+    with their F-wave trains (:meth:`~nerveconduct.io.archive.TraceChunk.sub_chunk`)."""
+    return chunk.sub_chunk(j0, j1)
 
 
 def _rows(chunk: TraceChunk, opts: TaskOptions) -> Any:
@@ -182,7 +179,10 @@ def _rows(chunk: TraceChunk, opts: TaskOptions) -> Any:
         return arrow_table(table, opts.kind, opts.columns, sources=[opts.source] * table.n_nerves,
                            verdicts=verdicts, blank_single_site=True,
                            extra={"nerve_index": table.nerve["nerve_index"]})
-    cells = render(table, opts.kind, opts.fmt, None if opts.kind == "record" else opts.columns[:-len(ERROR_COLUMNS)],
+    if opts.kind == "record":  # the nested records: the slice's UTF-8 bytes, no line made first
+        return record_block(table, sources=[opts.source] * table.n_nerves, verdicts=verdicts,
+                            extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]})
+    cells = render(table, opts.kind, opts.fmt, opts.columns[:-len(ERROR_COLUMNS)],
                    sources=[opts.source] * table.n_nerves, verdicts=verdicts, blank_single_site=True,
                    extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]})
     if opts.fmt == "csv":  # the error columns: empty
@@ -194,7 +194,10 @@ def _runs(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder, j0: int, j1: i
     """Write nerves ``j0:j1`` (valid studies); a run that raises is halved down to the nerve
     that raises, which gets a failure row. Returns the number of failed nerves."""
     try:
-        encoder.add_rendered(_rows(_sub_chunk(chunk, j0, j1), opts))
+        rows = _rows(_sub_chunk(chunk, j0, j1), opts)
+        if isinstance(rows, bytes) and not hasattr(encoder, "add_encoded"):  # an encoder of text only
+            rows = [rows[:-1].decode("utf-8")] if rows else []
+        encoder.add_rendered(rows)
         return 0
     except RECORD_ERRORS as exc:
         if j1 - j0 == 1:
@@ -290,8 +293,10 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
             n_traces += piece.n_rows
             with _no_cyclic_gc():
                 failed += _write_chunk(piece, opts, encoder)
-    return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, encoder.finish(),
-                       compressed=encoder.compressed)
+    data = encoder.finish()
+    sizes = tuple(getattr(encoder, "sizes", ()))  # Zstandard pieces (an encoder that makes them)
+    return ChunkOutput(start_nerve, stop_nerve, n_traces, failed, data, compressed=encoder.compressed,
+                       **({"sizes": sizes} if sizes else {}))
 
 
 # One open archive per worker process, reused by the tasks that process runs.

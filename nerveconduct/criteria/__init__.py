@@ -4,6 +4,8 @@
 - :func:`evaluate` — one verdict per segment of a nerve (``.level``, ``.reasons``);
 - :func:`evaluate_nerve` / :func:`evaluate_patient` — nerve items and the patient-level
   combination of a rule set;
+- :func:`evaluate_diagnosis` — a rule set's diagnosis (``[diagnosis]`` table): clinical,
+  motor, sensory and supportive criteria combined (EAN/PNS 2021: CIDP / possible CIDP);
 - :func:`evaluate_many` / :func:`evaluate_nerves` — :func:`evaluate` / :func:`evaluate_nerve`
   of many nerves at once (the decisions made once for all of them: much faster per nerve);
 - :func:`load_rule_set` / :func:`register_rule_set` — a lab's own tables (or the
@@ -11,12 +13,12 @@
 """
 
 from .engine import evaluate, evaluate_many
-from .patient import evaluate_nerve, evaluate_nerves, evaluate_patient
+from .patient import evaluate_diagnosis, evaluate_nerve, evaluate_nerves, evaluate_patient
 from .registry import RULE_DIRS_ENV, UnknownRuleSetError, get_rule_set, list_rule_sets, register_rule_set, unregister_rule_set
 from .ruleset import ITEM_WORDS
 from .tables import RuleSet, RuleSetError, load_rule_set, render_confidence_table
-from .verdicts import (FINDING_LEVELS, ITEM_LEVELS, LEVELS, ItemResult, NerveVerdict, PatientVerdict, RuleSetInfo,
-                       SegmentVerdict)
+from .verdicts import (FINDING_LEVELS, ITEM_LEVELS, LEVELS, DiagnosisVerdict, ItemResult, NerveVerdict, PatientVerdict,
+                       RuleSetInfo, SegmentVerdict)
 
 __all__ = [
     "evaluate", "evaluate_many", "evaluate_nerve", "evaluate_nerves", "evaluate_patient", "list_rule_sets", "load_rule_set",
@@ -31,4 +33,4 @@ __all__ = [
 #: first is also the default rule set defining conduction block (CIDP-MAG score, plots), the
 #: second the default CIDP rule set (``nerveconduct score cidp``).
 DEFAULT_CRITERIA: tuple[str, ...] = ("efns-pns-2010-mmn", "ean-pns-2021-cidp")
-__all__ += ["DEFAULT_CRITERIA", "render_confidence_table", "ITEM_WORDS", "ITEM_LEVELS", "FINDING_LEVELS"]
+__all__ += ["evaluate_diagnosis", "DiagnosisVerdict", "DEFAULT_CRITERIA", "render_confidence_table", "ITEM_WORDS", "ITEM_LEVELS", "FINDING_LEVELS"]

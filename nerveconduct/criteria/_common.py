@@ -7,24 +7,10 @@ decision) and the engine (which words them) import it without importing each oth
 
 from __future__ import annotations
 
+from ..limits import at_least, at_most  # the one comparison (a value at a threshold: as at a limit)
 from .tables import BEYOND_COMPRESSION, RuleSet
 
 __all__ = ["at_least", "at_most", "resolve_options"]
-
-_REL_TOL = 1e-9
-
-
-def at_least(values, threshold: float, inclusive: bool):
-    """``values ≥ threshold`` (inclusive) or ``values > threshold``, elementwise for arrays,
-    with a 1e-9 relative tolerance (the one comparison of the criteria evaluators)."""
-    tol = _REL_TOL * max(1.0, abs(threshold))
-    return values >= threshold - tol if inclusive else values > threshold + tol
-
-
-def at_most(values, threshold: float, inclusive: bool):
-    """``values ≤ threshold`` (inclusive) or ``values < threshold``: see :func:`at_least`."""
-    tol = _REL_TOL * max(1.0, abs(threshold))
-    return values <= threshold + tol if inclusive else values < threshold - tol
 
 
 def resolve_options(rs: RuleSet, exclude_entrapment: bool | None, include_erbs_point: bool | None,

@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 
 from ..analysis import NerveResult
+from ..flags import SUBMAXIMAL_TEXT
 from . import _columns_items as ci
 from ._columns_rules import EXCLUDED, RuleChecks, SegmentDecisions, measure_parts
 from .tables import NerveItem, RuleSet, SegmentRule
 from .verdicts import LEVELS, ItemResult, SegmentVerdict, level_rank
 
-__all__ = ["segment_verdicts", "decisions_as_lists", "nerve_item_result", "MET"]
+__all__ = ["segment_verdicts", "decisions_as_lists", "nerve_item_result", "MET", "verdict_warning"]
 
 _F, _N, _T = int(ci.F), int(ci.N), int(ci.T)
 #: State code -> the ``True`` / ``None`` / ``False`` of the verdicts.
@@ -120,7 +121,21 @@ def _shown(nr: NerveResult, k: int, mode: str,
         segs = nr.segments[: k + 1]
         crossed = [s.entrapment_site for s in segs if s.across_entrapment_site]
         name, ent = f"{nr.segments[0].distal_site}\u2013{seg.proximal_site}", crossed[0] if crossed else None
-    return name, ent, tuple(dict.fromkeys(f for s in segs for f in s.flags if f not in _SKIP_NOTES)), after
+    notes = (f for s in segs for f in s.flags if f not in _SKIP_NOTES and not f.startswith(SUBMAXIMAL_TEXT))
+    return name, ent, tuple(dict.fromkeys(notes)), after
+
+
+def _submaximal(seg) -> str | None:
+    """The segment's warning when its proximal site shows no evidence of supramaximal
+    stimulation (``SegmentFlag.PROXIMAL_SUBMAXIMAL``: the sentence with the site's note), else None."""
+    return next((f for f in seg.flags if f.startswith(SUBMAXIMAL_TEXT)), None)
+
+
+def verdict_warning(verdict) -> str | None:
+    """The submaximal-stimulation warning a segment verdict carries (from
+    ``SUBMAXIMAL_TEXT`` on, with the site's note), else None: the nerve and patient verdicts
+    that count this segment repeat it, since those are what a clinician reads."""
+    return next((r[r.index(SUBMAXIMAL_TEXT):] for r in verdict.reasons if SUBMAXIMAL_TEXT in r), None)
 
 
 def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: int, k: int, mode: str,
@@ -168,6 +183,9 @@ def _segment(rs: RuleSet, nr: NerveResult, label: str, d: SegmentDecisions, at: 
                 reasons.append(f"{short}: no rule of this rule set applies to this segment")
             items = tuple(dict.fromkeys(r.item for r, rc in zip(rules, d.rules) if rc.state[k] == _T))
             results = {it: MET[st[k]] for it, st in d.item_states.items()}
+        warning = _submaximal(nr.segments[at]) if outcome in (4, 5) else None
+        if warning is not None:  # a drop to a site stimulated perhaps submaximally (docs/criteria.md)
+            reasons.append(f"{short}: {warning}")
     if notes and excluded is None:
         reasons.append(f"measurement notes: {'; '.join(notes)}")
     return SegmentVerdict(rs.id, label, nr.segments[at].index, name, rs.level_code(level, items),

@@ -17,19 +17,22 @@ NaN when they were sought and absent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ..analysis import NerveResult
 from ._columns_frames import nerve_frame
-from ._reasons import MET, nerve_item_result
+from ..flags import SUBMAXIMAL_TEXT
+from ._reasons import MET, nerve_item_result, verdict_warning
 from ._reasons_columns import nerve_item_texts
 from .columns import nerve_decisions
 from .engine import checked_nerve_results, decide_many, nerve_label
 from .registry import get_rule_set
 from .tables import RuleSet
-from .verdicts import ItemResult, NerveVerdict, PatientVerdict, level_rank
+from ._diagnosis_eval import decide_diagnosis
+from .verdicts import DiagnosisVerdict, ItemResult, NerveVerdict, PatientVerdict, level_rank
 
-__all__ = ["evaluate_nerve", "evaluate_nerves", "evaluate_patient"]
+__all__ = ["evaluate_nerve", "evaluate_nerves", "evaluate_patient", "evaluate_diagnosis"]
 
 
 def _merge(values: Iterable[bool | None]) -> bool | None:
@@ -107,8 +110,9 @@ def evaluate_nerves(nerve_results: Sequence[NerveResult], rule_set: str | RuleSe
         for it, label, head in seg_items:
             met = MET[states[it][i]]
             if met:
-                where = ", ".join(f"{s.segment} ({s.level})" if by_level else s.segment
-                                  for s in segments if it in s.items)
+                where = ", ".join((f"{s.segment} ({s.level})" if by_level else s.segment)
+                                  + ("" if w is None else f" [{w}]")
+                                  for s in segments if it in s.items for w in (verdict_warning(s),))
                 text = f"{head}met in {where}"
             elif met is False:
                 text = f"{head}not met in any segment"
@@ -256,7 +260,13 @@ def evaluate_patient(nerve_results: Iterable[NerveResult], rule_set: str | RuleS
         ok, carrying = _satisfied(combo, nerves)
         if ok:
             met.append((combo, [nerves[k][0] for k in carrying]))
-    reasons = [f"{rs.short_name}: {c.label}{_titles(rs, c)}: met in {', '.join(n)}" for c, n in met]
+    # a nerve whose segment items are all met in segments warned of submaximal stimulation:
+    # the patient-level line says so too (it is what a clinician reads)
+    warned = {nerves[v.key][0] for v in verdicts
+              if (met_segments := [s for s in v.segments if s.items])
+              and all(verdict_warning(s) is not None for s in met_segments)}
+    reasons = [f"{rs.short_name}: {c.label}{_titles(rs, c)}: met in "
+               + ", ".join(f"{x} [{SUBMAXIMAL_TEXT}]" if x in warned else x for x in n) for c, n in met]
     reasons.extend(_criteria_reasons(rs, nerves))
     if met:
         best = max(met, key=lambda cn: level_rank(cn[0].level))
@@ -275,3 +285,52 @@ def evaluate_patient(nerve_results: Iterable[NerveResult], rule_set: str | RuleS
     reasons.extend(f"{rs.short_name}: not evaluated here: {text}" for text in rs.not_evaluated)
     return PatientVerdict(rs.id, level, rs.label_for(level), reasons, carrying,
                           tuple(c.label for c, _ in met), tuple(verdicts))
+
+
+def evaluate_diagnosis(nerve_results: Iterable[NerveResult], rule_set: str | RuleSet, *,
+                       sensory: Iterable[Any] = (), inputs: Mapping[str, Any] | None = None,
+                       **overrides: bool | None) -> DiagnosisVerdict:
+    """A rule set's diagnosis: its ``[diagnosis]`` table over the motor verdict, sensory and inputs.
+
+    Parameters
+    ----------
+    nerve_results : iterable of NerveResult
+        Every motor nerve studied; graded by the rule set's motor criteria
+        (:func:`evaluate_patient`).
+    rule_set : str or RuleSet
+        A rule set with a ``[diagnosis]`` table (``ean-pns-2021-cidp``, ``efns-pns-2010-cidp``).
+    sensory : iterable of sensory results, optional
+        From :func:`nerveconduct.analysis.sensory.analyze_sensory` (the traces); a nerve given
+        here and in ``inputs["sensory"]`` is judged by the traces (a reason says where they
+        disagree).
+    inputs : mapping, optional
+        ``Case.cidp``: ``variant`` (one of the table's variants), ``clinical_criteria``
+        (True / False / None), ``supportive`` (criterion -> True / False / None) and
+        ``sensory`` (nerve label -> True / False / None = sensory conduction abnormal, or ->
+        {sensory item -> True / False / None}). A missing input is unknown.
+    **overrides
+        ``exclude_entrapment`` / ``include_erbs_point`` for the motor segments.
+
+    Returns
+    -------
+    DiagnosisVerdict
+        ``category`` with unknowns unmet, ``max_category`` with unknowns met, and the reasons.
+
+    Raises
+    ------
+    ValueError
+        The rule set has no ``[diagnosis]`` table; an unknown input, variant, supportive
+        criterion or sensory item (the message lists what is allowed).
+    TypeError
+        An input flag is not True / False / None; a sensory element is not a sensory result.
+    """
+    rs = get_rule_set(rule_set)
+    if rs.diagnosis is None:
+        raise ValueError(f"rule set {rs.id!r} has no [diagnosis] table (clinical, electrodiagnostic and "
+                         "supportive criteria combined); ean-pns-2021-cidp and efns-pns-2010-cidp have one")
+    results = checked_nerve_results(nerve_results, "nerve_results")
+    verdict = evaluate_patient(results, rs, **overrides)
+    nerves = _combine(verdict.nerve_verdicts)
+    could = [c.level for c in rs.combinations if _satisfied(c, nerves, assume_unknown=True)[0]]
+    high = max([*could, verdict.level], key=level_rank)
+    return decide_diagnosis(rs, verdict, high, results, list(sensory), dict(inputs or {}))

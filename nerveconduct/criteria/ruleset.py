@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .verdicts import RuleSetInfo, item_level, level_rank, level_words
 
@@ -250,6 +251,23 @@ def _combination_marks(c: "Combination") -> list[ThresholdMark]:
     return [ThresholdMark("combination", c.level, key, text, _mark_of(c, key))]
 
 
+def _diagnosis_marks(d: Any) -> list[ThresholdMark]:
+    """The ``[diagnosis]`` section's thresholds and rows with their marks."""
+    out = []
+    for item in d.sensory_items:
+        low = "" if item.low_amplitude_pct_of_lln is None else (
+            f" (< {_num(item.low_amplitude_pct_of_lln)}% if SNAP amplitude < "
+            f"{_num(item.low_amplitude_below_pct_lln)}% of LLN)")
+        value = item.label if item.pct_of_lln is None else f"{item.measure} < {_num(item.pct_of_lln)}% of LLN{low}"
+        out.append(ThresholdMark("sensory item", item.item, "pct_of_lln", value, item.confidence))
+    out += [ThresholdMark("sensory pattern", p.id, "pattern", p.label, p.confidence) for p in d.patterns]
+    out += [ThresholdMark("supportive", s.key, "when" if s.when else "input", s.label, s.confidence)
+            for s in d.supportive]
+    out += [ThresholdMark("diagnosis", r.category, "when", f"{r.label}: " + "; ".join(
+        " or ".join(c.text for c in g) for g in r.when), r.confidence) for r in d.rows]
+    return out
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """A validated rule-set table (see :func:`load_rule_set`)."""
@@ -279,6 +297,8 @@ class RuleSet:
     combinations: tuple[Combination, ...] = ()
     level_scope: str = "segment"
     item_titles: tuple[tuple[str, str], ...] = ()
+    #: The ``[diagnosis]`` section (:class:`nerveconduct.criteria._diagnosis.Diagnosis`), or None.
+    diagnosis: Any = None
 
     def label_for(self, level: str) -> str:
         """The table's wording of ``level``; a code the table does not word reads as words
@@ -333,6 +353,8 @@ class RuleSet:
             out.extend(_item_marks(item))
         for combo in self.combinations:
             out.extend(_combination_marks(combo))
+        if self.diagnosis is not None:
+            out.extend(_diagnosis_marks(self.diagnosis))
         return out
 
     def info(self) -> RuleSetInfo:

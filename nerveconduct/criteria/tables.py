@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .._checks import check_option
+from ._diagnosis import Diagnosis, _Error, parse_diagnosis
 from ..names import canonical_nerve, canonical_site
 from .ruleset import (
     _CONFIDENCE,
@@ -270,7 +271,7 @@ def _combination(path: str, where: str, raw: Any, items: set[str]) -> Combinatio
 
 def _parse(doc: dict[str, Any], source: str) -> RuleSet:
     f = _fields(source, "", doc, _TOP_SPEC,
-                extra=("level_labels", "item_titles", "segment_rules", "nerve_items", "combinations"))
+                extra=("level_labels", "item_titles", "segment_rules", "nerve_items", "combinations", "diagnosis"))
     _choice(source, "kind", f["kind"], ("conduction-block", "demyelination"))
     _choice(source, "confidence", f["confidence"], _CONFIDENCE)
     _choice(source, "comparison", f.get("comparison", "adjacent"), ("adjacent", "from_distal"))
@@ -307,7 +308,17 @@ def _parse(doc: dict[str, Any], source: str) -> RuleSet:
                            "(how items combine into the patient-level result)")
     return RuleSet(**f, source=source, level_labels=tuple(labels.items()), item_titles=tuple(titles.items()),
                    segment_rules=seg,
-                   nerve_items=nrv, combinations=combos)
+                   nerve_items=nrv, combinations=combos, diagnosis=_diagnosis(source, doc))
+
+
+def _diagnosis(source: str, doc: dict[str, Any]) -> Diagnosis | None:
+    """The table's ``[diagnosis]`` section (``docs/criteria.md``, "Diagnosis"), or None."""
+    if "diagnosis" not in doc:
+        return None
+    try:
+        return parse_diagnosis(doc["diagnosis"], lambda key, value: _choice(source, key, value, _CONFIDENCE))
+    except _Error as exc:
+        raise RuleSetError(source, exc.key, str(exc)) from None
 
 
 def load_rule_set(path: str | PathLike[str]) -> RuleSet:

@@ -21,6 +21,7 @@ __all__ = [
     "NerveVerdict",
     "PatientVerdict",
     "RuleSetInfo",
+    "DiagnosisVerdict",
 ]
 
 #: Every level a verdict can take, strongest first.
@@ -203,6 +204,49 @@ class PatientVerdict:
     nerves: tuple[str, ...]
     combinations_met: tuple[str, ...]
     nerve_verdicts: tuple[NerveVerdict, ...]
+
+
+@dataclass(frozen=True)
+class DiagnosisVerdict:
+    """A rule set's diagnosis (its ``[diagnosis]`` table): clinical, electrodiagnostic and
+    supportive criteria combined into a category.
+
+    Attributes
+    ----------
+    category : str
+        The strongest category met taking every unknown input as unmet (e.g. ``"CIDP"``,
+        ``"possible CIDP"``), or the table's ``none_label`` when no row is met.
+    max_category : str
+        The category if every unknown input were met (equal to ``category`` when nothing
+        unknown could change it).
+    variant : str or None
+        The clinical variant given (``"typical"``, ``"distal"``, ...); None when not given.
+    label : str
+        ``"CIDP (typical)"``-style wording of ``category`` and ``variant``.
+    reasons : tuple of str
+        The row met with each of its conditions and the nerves carrying them; what is unmet;
+        "could be … if …" with the unknowns; where sensory values came from; supportive
+        criteria; what is not evaluated.
+    rows_met : tuple of str
+        Labels of every row met (unknowns unmet).
+    sensory : dict of str to dict of str to bool or None
+        Each sensory nerve (``"right median"``) -> sensory item id -> met / not met / unknown.
+    supportive : dict of str to bool or None
+        Each supportive criterion -> met / not met / unknown (computed ones from conduction).
+    motor : PatientVerdict
+        The rule set's motor conduction verdict the rows used.
+    """
+
+    rule_set_id: str
+    category: str
+    max_category: str
+    variant: str | None
+    label: str
+    reasons: tuple[str, ...]
+    rows_met: tuple[str, ...]
+    sensory: dict[str, dict[str, bool | None]]
+    supportive: dict[str, bool | None]
+    motor: PatientVerdict
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ _EXPORTS = {
     "read_markers": "markers", "write_markers": "markers", "markers_from_json": "markers",
     "markers_to_json": "markers",
     "read_values": "values", "ValuesNerve": "values",
+    "StudyList": "_kinds", "TraceKindWarning": "_kinds", "trace_kind": "_kinds",
 }
 
 __all__ = sorted(_EXPORTS)

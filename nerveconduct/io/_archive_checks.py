@@ -174,8 +174,113 @@ def _check(f: h5py.File, path: Any, where: Any) -> dict[str, Any]:
     _check_row_index(f[L.NERVES]["row_start"], f[L.NERVES]["n_sites"], n_traces, path)
     where.location = f"{L.SITES}/n_samples"
     _check_widths(traces, f[L.SITES]["n_samples"], path)
+    counts = _check_extras(f, path, where, parsed, n_nerves)
     return {"n_nerves": n_nerves, "n_traces": n_traces, "n_samples_max": traces.shape[1],
-            "format_version": str(version), "nerve_columns": tuple(nerve_columns)}
+            "format_version": str(version), "nerve_columns": tuple(nerve_columns), **counts}
+
+
+def _check_extras(f: h5py.File, path: Any, where: Any, parsed: tuple[int, int],
+                  n_nerves: int) -> dict[str, int]:
+    """Check the optional groups (format 1.3): members, column types and lengths, and that
+    their row indexes tile their ``traces`` (read ``INDEX_SLICE`` rows at a time).
+
+    Returns ``n_f_wave_trains`` and ``n_sensory`` (0 for an absent group). A group in a file
+    older than 1.3 is ignored, as readers ignore members they do not know.
+    """
+    counts = {"n_f_wave_trains": 0, "n_sensory": 0}
+    if parsed < L.EXTRAS_VERSION:
+        return counts
+    for group, tables in L.EXTRA_TABLES.items():
+        if group not in f:
+            continue
+        where.location = group
+        grp = f[group]
+        if not isinstance(grp, h5py.Group):
+            raise ArchiveError("must be a group (tables and traces)", path=path, location=group)
+        missing = [] if isinstance(grp.get("traces"), h5py.Dataset) else [f"{group}/traces"]
+        for table, columns in tables.items():
+            missing += [f"{group}/{table}/{c}" for c in columns
+                        if not isinstance(f.get(f"{group}/{table}/{c}"), h5py.Dataset)]
+        if missing:
+            raise ArchiveError(f"incomplete archive, missing: {', '.join(missing)}", path=path)
+        traces = grp["traces"]
+        if traces.ndim != 2 or str(traces.dtype) not in L.TRACE_DTYPES:
+            raise ArchiveError(f"must be a 2-D dataset of floats ({', '.join(L.TRACE_DTYPES)}), "
+                               f"has shape {traces.shape} and dtype {traces.dtype}", path=path,
+                               location=f"{group}/traces")
+        if traces.shape[1] > MAX_SAMPLES_PER_TRACE:
+            raise ArchiveError(f"declares {traces.shape[1]} samples per trace; allowed: at most "
+                               f"{MAX_SAMPLES_PER_TRACE}", path=path, location=f"{group}/traces")
+        lengths = {}
+        for table, columns in tables.items():
+            for name, kind in columns.items():
+                where.location = f"{group}/{table}/{name}"
+                _check_column(grp[table][name], where.location, kind, path)
+            sizes = {grp[table][c].shape[0] for c in columns}
+            if len(sizes) != 1:
+                raise ArchiveError(f"inconsistent archive: the columns of {group}/{table} have "
+                                   f"different lengths {sorted(sizes)}", path=path)
+            lengths[table] = sizes.pop()
+        if group == L.F_WAVES:
+            counts["n_f_wave_trains"] = lengths["trains"]
+            _check_tiling(grp["trains"], "n_stimuli", None, traces, n_nerves, path,
+                          f"{group}/trains")
+        else:
+            counts["n_sensory"] = lengths["studies"]
+            _check_tiling(grp["studies"], "n_sites", "n_sweeps", traces, None, path,
+                          f"{group}/studies", site_rows=lengths["sites"])
+    return counts
+
+
+def _check_tiling(table: h5py.Group, count: str, sweeps: str | None, traces: h5py.Dataset,
+                  n_nerves: int | None, path: Any, name: str, site_rows: int = 0) -> None:
+    """The rows of ``table`` (F-wave trains or sensory studies) tile ``traces`` in order, each
+    row's ``n_samples`` fits the width; trains belong to distinct nerves in order; sensory
+    studies' sites tile the sites table."""
+    for column in ("row_start", count, "n_samples") + ((sweeps, "site_start") if sweeps else
+                                                       ("nerve_index",)):
+        _check_stored(table[column], table[column].size * table[column].dtype.itemsize,
+                      f"{name}/{column}", path)
+    next_row = next_site = 0
+    previous_nerve = -1
+    total = 0
+    n = table["row_start"].shape[0]
+    for a in range(0, n, L.INDEX_SLICE):
+        b = min(n, a + L.INDEX_SLICE)
+        starts = table["row_start"][a:b].astype(np.int64)
+        sizes = table[count][a:b].astype(np.int64)
+        widths = table["n_samples"][a:b].astype(np.int64)
+        rows = sizes * (np.maximum(table[sweeps][a:b].astype(np.int64), 1) if sweeps else 1)
+        ends = next_row + np.cumsum(rows)
+        bad = (sizes < 1) | (starts != ends - rows) | (widths < 1) | (widths > traces.shape[1])
+        if sweeps:
+            bad |= table[sweeps][a:b].astype(np.int64) < 0
+            site_ends = next_site + np.cumsum(sizes)
+            bad |= table["site_start"][a:b].astype(np.int64) != site_ends - sizes
+            next_site = int(site_ends[-1])
+        else:
+            nerves = table["nerve_index"][a:b].astype(np.int64)
+            order = np.diff(np.concatenate([[previous_nerve], nerves]))
+            bad |= (order < 1) | (nerves >= n_nerves)
+            previous_nerve = int(nerves[-1])
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ArchiveError(f"inconsistent archive: row {a + i} of {name} (row_start="
+                               f"{int(starts[i])}, {count}={int(sizes[i])}, n_samples="
+                               f"{int(widths[i])}) does not follow the rows before it in order, "
+                               + ("or its sites do not tile the sites table" if sweeps else
+                                  "or its nerve_index is not a later nerve of /nerves")
+                               + f"; the traces are {traces.shape[1]} samples wide",
+                               path=path, location=name)
+        next_row = int(ends[-1])
+        total += int((rows * widths).sum())
+    if next_row != traces.shape[0] or (sweeps and next_site != site_rows):
+        raise ArchiveError(f"inconsistent archive: {name} covers {next_row} rows of "
+                           f"{traces.shape[0]} in its traces"
+                           + (f" and {next_site} of {site_rows} sites" if sweeps else ""),
+                           path=path, location=name)
+    _check_stored(traces, total * traces.dtype.itemsize, name.rsplit("/", 1)[0] + "/traces",
+                  path)
 
 
 def _check_column(ds: h5py.Dataset, name: str, kind: Any, path: Any) -> None:
@@ -222,6 +327,7 @@ def _check_row_index(row_start: h5py.Dataset, n_sites: h5py.Dataset, n_traces: i
                                f"not tile the {n_traces} trace rows contiguously (nerve "
                                f"{a + i}: {what})", path=path)
         expected = int(ends[-1])
+        del starts, sizes, ends, bad  # freed before the next slice is read
     if expected != n_traces:
         raise ArchiveError("inconsistent archive: nerves/row_start and nerves/n_sites do not "
                            f"tile the {n_traces} trace rows contiguously (the nerves cover "

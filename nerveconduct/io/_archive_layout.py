@@ -25,6 +25,10 @@ from .pseudonym import source_key
 
 __all__ = [
     "COMPRESSIONS",
+    "EXTRAS_VERSION",
+    "EXTRA_TABLES",
+    "F_WAVES",
+    "F_WAVE_TRAIN_COLUMNS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "INDEX_SLICE",
@@ -32,6 +36,10 @@ __all__ = [
     "NERVES",
     "NERVE_COLUMNS",
     "NULLABLE_STRINGS",
+    "SENSORY",
+    "SENSORY_NULLABLE_STRINGS",
+    "SENSORY_SITE_COLUMNS",
+    "SENSORY_STUDY_COLUMNS",
     "SITES",
     "SITE_COLUMNS",
     "STRING_DTYPE",
@@ -48,8 +56,9 @@ __all__ = [
 #: Value of the root attribute ``format``.
 FORMAT_NAME = "nerveconduct-archive"
 #: Version written by this code; readers accept any ``1.x`` (unknown extra columns ignored).
-#: 1.1 added ``nerves/f_wave_absent``.
-FORMAT_VERSION = "1.2"
+#: 1.1 added ``nerves/f_wave_absent``, 1.2 ``nerves/age_years`` and ``nerves/height_cm``, 1.3
+#: the optional groups :data:`F_WAVES` and :data:`SENSORY`.
+FORMAT_VERSION = "1.3"
 _SUPPORTED_MAJOR = 1
 
 #: Nerves (rows of the index tables) read at a time when the index is scanned (checks on
@@ -60,6 +69,14 @@ INDEX_SLICE = 16384
 TRACES = "traces"
 NERVES = "nerves"
 SITES = "sites"
+
+#: Optional groups (format 1.3; absent = none stored): F-wave trains of motor nerves, and
+#: sensory studies. Each holds its own 2-D ``traces`` dataset (mV, NaN padded, the archive's
+#: trace dtype) and index tables; an archive without them is laid out exactly as a 1.2 one.
+F_WAVES = "f_waves"
+SENSORY = "sensory"
+#: Version that added the optional groups.
+EXTRAS_VERSION = (1, 3)
 
 #: HDF5 variable-length UTF-8 string type.
 STRING_DTYPE = h5py.string_dtype("utf-8")
@@ -102,6 +119,60 @@ SITE_COLUMNS: dict[str, Any] = {
     "name": "str",
     "distance_mm": np.float64,
     "stimulus_intensity_ma": np.float64,
+}
+
+#: ``f_waves/trains``: one row per F-wave train (at most one per motor nerve, in nerve order).
+F_WAVE_TRAIN_COLUMNS: dict[str, Any] = {
+    "nerve_index": np.int64,       # row of the motor nerve in /nerves (strictly increasing)
+    "sampling_rate_hz": np.float64,
+    "stimulus_sample": np.int64,
+    "row_start": np.int64,         # first row in f_waves/traces
+    "n_stimuli": np.int32,         # rows of the train (one per stimulus)
+    "n_samples": np.int32,         # valid samples of each row
+}
+
+#: ``sensory/studies``: one row per sensory study (``SensoryStudy``).
+SENSORY_STUDY_COLUMNS: dict[str, Any] = {
+    "nerve": "str",
+    "side": "str",
+    "has_side": np.uint8,
+    "direction": "str",
+    "recording_site": "str",
+    "has_recording_site": np.uint8,
+    "study_id": "str",
+    "has_study_id": np.uint8,
+    "sampling_rate_hz": np.float64,
+    "stimulus_sample": np.int64,
+    "polarity": "str",
+    "temperature_c": np.float64,
+    "low_frequency_filter_hz": np.float64,
+    "age_years": np.float64,
+    "height_cm": np.float64,
+    "metadata_json": "str",
+    "site_start": np.int64,        # first row in sensory/sites
+    "n_sites": np.int32,
+    "row_start": np.int64,         # first row in sensory/traces
+    "n_sweeps": np.int32,          # 0: traces (n_sites, n_samples); k: (n_sites, k, n_samples)
+    "n_samples": np.int32,
+}
+
+#: ``sensory/sites``: one row per stimulation site of a sensory study.
+SENSORY_SITE_COLUMNS: dict[str, Any] = {
+    "study_index": np.int64,
+    "site_position": np.int32,
+    "name": "str",
+    "distance_mm": np.float64,
+    "stimulus_intensity_ma": np.float64,
+}
+
+#: Nullable string columns of ``sensory/studies`` -> their ``has_*`` flag column.
+SENSORY_NULLABLE_STRINGS = {"side": "has_side", "recording_site": "has_recording_site",
+                            "study_id": "has_study_id"}
+
+#: The tables of each optional group: group -> {table: columns}.
+EXTRA_TABLES: dict[str, dict[str, dict[str, Any]]] = {
+    F_WAVES: {"trains": F_WAVE_TRAIN_COLUMNS},
+    SENSORY: {"studies": SENSORY_STUDY_COLUMNS, "sites": SENSORY_SITE_COLUMNS},
 }
 
 #: String columns that may be ``None``: column -> its ``has_*`` flag column (1 = present).
@@ -243,6 +314,9 @@ def read_row_index(row_start: h5py.Dataset, n_sites: h5py.Dataset, a: int, b: in
                            location=f"nerves {a}:{b}") from exc
 
 
+_NO_ROWS = np.empty(0, dtype=np.int64)
+
+
 def iter_row_plan(row_start: h5py.Dataset, n_sites: h5py.Dataset, chunk_rows: int, a: int,
                   stop: int, path: str | PathLike[str]) -> Iterator[tuple[int, int]]:
     """Split nerves ``[a, stop)`` into runs of at most ``chunk_rows`` rows (at least one nerve).
@@ -251,7 +325,7 @@ def iter_row_plan(row_start: h5py.Dataset, n_sites: h5py.Dataset, chunk_rows: in
     at a time, starting at ``a``: memory and reads depend on the range, not on the archive.
     """
     w0 = w1 = a  # the index window: nerves [w0, w1), their first rows and row ends
-    starts = ends = np.empty(0, dtype=np.int64)
+    starts = ends = _NO_ROWS
 
     def window(i: int) -> tuple[int, int, np.ndarray, np.ndarray]:
         j = min(i + INDEX_SLICE, stop)
@@ -260,11 +334,13 @@ def iter_row_plan(row_start: h5py.Dataset, n_sites: h5py.Dataset, chunk_rows: in
 
     while a < stop:
         if a >= w1:
+            starts = ends = _NO_ROWS  # the old window freed before the next one is read
             w0, w1, starts, ends = window(a)
         limit = int(starts[a - w0]) + chunk_rows
         b = a + 1
         while b < stop:  # add the following nerves that end within the limit
             if b >= w1:
+                starts = ends = _NO_ROWS
                 w0, w1, starts, ends = window(b)
             b += int(np.searchsorted(ends[b - w0:], limit, side="right"))
             if b < w1:

@@ -19,8 +19,10 @@ import numpy as np
 
 from .._checks import check_number, check_option
 from ..constants import VERSION
-from ..model import InvalidStudyError, NerveStudy, study_problems
+from ..model import Case, InvalidStudyError, NerveStudy, SensoryStudy, study_problems
+from ..model.motor import warn_series_lost
 from . import _archive_layout as L
+from ._archive_extra import ExtraWriter, noting_cases, write_case_inputs
 from ._archive_checks import check_layout
 from ._guard import open_checked
 from ._atomic import atomic_path
@@ -104,6 +106,7 @@ class _Writer:
             self.dtype, self.compression = traces.dtype, traces.compression
             self.n_nerves, self.n_traces = info["n_nerves"], info["n_traces"]
             self._upgrade(info)
+        self.extra = ExtraWriter(f, self.dtype, self._filters(), keep_identifiers, path)
 
     def _upgrade(self, info: dict[str, Any]) -> None:
         """Bring an older 1.x archive being appended to up to :data:`L.FORMAT_VERSION`.
@@ -166,8 +169,13 @@ class _Writer:
         return ds
 
     # ------------------------------------------------------------------ blocks
-    def write_block(self, studies: list[tuple[int, NerveStudy]]) -> None:
-        """Write one block of (input position, study) pairs."""
+    def write_block(self, studies: list[tuple[str, NerveStudy]],
+                    sensory: list[tuple[str, SensoryStudy]] = ()) -> None:
+        """Write one block of (where in the input, study) pairs: motor studies (with their
+        F-wave trains) and sensory studies."""
+        self.extra.write_sensory(list(sensory))
+        if not studies:
+            return
         n_rows = sum(len(s.sites) for _, s in studies)
         width = max(np.shape(s.traces)[1] for _, s in studies)
         self._ensure_tables(n_rows, len(studies))
@@ -176,10 +184,11 @@ class _Writer:
         nerves: dict[str, list[Any]] = {name: [] for name in L.NERVE_COLUMNS}
         sites: dict[str, list[Any]] = {name: [] for name in L.SITE_COLUMNS}
         row = 0
+        warn_series_lost([s for _, s in studies], "the HDF5 archive", [w for w, _ in studies])
         for k, (position, study) in enumerate(studies):
             problems = _study_problems(study)
             if problems:
-                raise InvalidStudyError([f"studies[{position}]: {p}" for p in problems],
+                raise InvalidStudyError([f"{position}: {p}" for p in problems],
                                         study_id=study.study_id
                                         if isinstance(study.study_id, str) else None)
             try:
@@ -187,7 +196,7 @@ class _Writer:
                 meta = L.metadata_to_json(dict(study.metadata, **({"sex": sex} if sex else {})),
                                           keep_identifiers=self.keep_identifiers)
             except ArchiveError as exc:
-                raise ArchiveError(exc.detail, path=self.path, location=f"studies[{position}] "
+                raise ArchiveError(exc.detail, path=self.path, location=f"{position} "
                                    f"(study_id={study.study_id!r})") from exc
             traces = np.asarray(study.traces)
             n_sites, n_samples = traces.shape
@@ -222,6 +231,8 @@ class _Writer:
         ds[r0:r1] = block
         self._append(L.NERVES, L.NERVE_COLUMNS, nerves, self.n_nerves)
         self._append(L.SITES, L.SITE_COLUMNS, sites, r0)
+        self.extra.write_trains([(self.n_nerves + k, study) for k, (_, study) in enumerate(studies)
+                                 if getattr(study, "f_wave_traces", None) is not None])
         self.n_nerves += len(studies)
         self.n_traces = r1
 
@@ -244,27 +255,46 @@ class _Writer:
         self.f.attrs["modified"] = _now()
 
 
-def _blocks(studies: Iterable[NerveStudy], itemsize: int):
-    """Group the input stream into blocks of (position, study), bounded in bytes and count."""
-    if isinstance(studies, NerveStudy):
-        raise TypeError("studies must be an iterable of NerveStudy; got a single NerveStudy "
-                        "(wrap it in a list)")
-    block: list[tuple[int, NerveStudy]] = []
+def _parts(position: int, item: Any) -> list[tuple[str, Any]]:
+    """``(where in the input, study)`` of one input item: a study, or a Case's studies."""
+    if isinstance(item, (NerveStudy, SensoryStudy)):
+        return [(f"studies[{position}]", item)]
+    if isinstance(item, Case):
+        out = []
+        for field, kind in (("studies", NerveStudy), ("sensory", SensoryStudy)):
+            for k, study in enumerate(getattr(item, field)):
+                if not isinstance(study, kind):
+                    raise TypeError(f"studies[{position}].{field}[{k}] (of a Case) must be a "
+                                    f"{kind.__name__}, got {type(study).__name__}")
+                out.append((f"studies[{position}].{field}[{k}]", study))
+        return out
+    raise TypeError(f"studies[{position}] must be a NerveStudy, got {type(item).__name__} "
+                    "(a SensoryStudy or a Case, with its motor and sensory studies, is taken too)")
+
+
+def _blocks(studies: Iterable[Any], itemsize: int):
+    """Group the input stream into blocks of motor and sensory (where, study) pairs, bounded
+    in bytes and count."""
+    if isinstance(studies, (NerveStudy, SensoryStudy, Case)):
+        raise TypeError(f"studies must be an iterable of NerveStudy; got a single "
+                        f"{type(studies).__name__} (wrap it in a list)")
+    motor: list[tuple[str, NerveStudy]] = []
+    sensory: list[tuple[str, SensoryStudy]] = []
     nbytes = 0
-    for position, study in enumerate(studies):
-        if not isinstance(study, NerveStudy):
-            raise TypeError(f"studies[{position}] must be a NerveStudy, got "
-                            f"{type(study).__name__}")
-        block.append((position, study))
-        nbytes += int(np.size(study.traces)) * itemsize
-        if nbytes >= _BLOCK_BYTES or len(block) >= _BLOCK_STUDIES:
-            yield block
-            block, nbytes = [], 0
-    if block:
-        yield block
+    for position, item in enumerate(studies):
+        for where, study in _parts(position, item):
+            (motor if isinstance(study, NerveStudy) else sensory).append((where, study))
+            nbytes += int(np.size(study.traces)) * itemsize
+            train = getattr(study, "f_wave_traces", None)
+            nbytes += 0 if train is None else int(np.size(train)) * itemsize
+        if nbytes >= _BLOCK_BYTES or len(motor) + len(sensory) >= _BLOCK_STUDIES:
+            yield motor, sensory
+            motor, sensory, nbytes = [], [], 0
+    if motor or sensory:
+        yield motor, sensory
 
 
-def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
+def write_archive(path: str | PathLike[str], studies: Iterable[Any], *,
                   overwrite: bool = False, append: bool = False,
                   compression: str | None = None, chunk_rows: int | None = None,
                   dtype: str = "float32", keep_identifiers: bool = False) -> Path:
@@ -274,9 +304,12 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
     ----------
     path : str or path-like
         Archive file to write (conventionally ``*.h5``).
-    studies : iterable of NerveStudy
-        May be a generator: it is consumed in blocks of ~8 MiB of traces, so memory stays
-        bounded whatever the number of studies.
+    studies : iterable of NerveStudy, SensoryStudy or Case
+        Motor studies (with their F-wave trains, ``f_wave_traces``), sensory studies, or
+        cases (a :class:`~nerveconduct.model.Case` gives its ``studies`` and ``sensory``), in
+        any mix; motor and sensory studies keep their order among their kind. May be a
+        generator: it is consumed in blocks of ~8 MiB of traces, so memory stays bounded
+        whatever the number of studies.
     overwrite : bool, default False
         Replace an existing file.
     append : bool, default False
@@ -310,7 +343,8 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
     InvalidStudyError
         A study's attributes were changed after construction into something inconsistent.
     TypeError
-        An item of ``studies`` is not a :class:`NerveStudy`.
+        An item of ``studies`` is none of :class:`NerveStudy`, :class:`SensoryStudy`,
+        :class:`Case` (or a Case holds something else).
     ValueError
         An option is outside its allowed values.
 
@@ -347,7 +381,9 @@ def write_archive(path: str | PathLike[str], studies: Iterable[NerveStudy], *,
                 info = check_layout(f, path)
             writer = _Writer(f, path, compression=compression, chunk_rows=chunk_rows,
                              dtype=trace_dtype, keep_identifiers=keep_identifiers, info=info)
-            for block in _blocks(studies, writer.dtype.itemsize):
-                writer.write_block(block)
+            cases: dict[str, dict[str, Any]] = {}
+            for motor, sensory in _blocks(noting_cases(studies, cases), writer.dtype.itemsize):
+                writer.write_block(motor, sensory)
             writer.finish()
+            write_case_inputs(f, cases, path=path)
     return path

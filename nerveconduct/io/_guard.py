@@ -202,7 +202,7 @@ def _walk(f: Any, h5py: Any) -> None:
     """Touch every structure a reader uses: headers, attributes, chunk indexes, index tables."""
     from . import _archive_layout as L
 
-    tables = (L.NERVES + "/", L.SITES + "/")
+    tables = (L.NERVES + "/", L.SITES + "/", L.F_WAVES + "/", L.SENSORY + "/")
 
     def visit(name: str, obj: Any) -> None:
         for key in obj.attrs:

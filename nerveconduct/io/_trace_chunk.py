@@ -16,6 +16,7 @@ import numpy as np
 from .._checks import in_range
 from ..model import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, NerveStudy, Site
 from . import _archive_layout as L
+from ._archive_extra import attach_trains
 from .errors import ArchiveError
 
 __all__ = ["TraceChunk"]
@@ -49,6 +50,12 @@ class TraceChunk:
     sites : dict of str to ndarray
         One entry per row: ``name`` (site name), ``distance_mm`` (NaN = unknown),
         ``stimulus_intensity_ma`` (NaN = unknown).
+    f_waves : dict of str to ndarray, optional
+        The F-wave trains of the chunk's nerves (format 1.3; ``None`` when the archive holds
+        none): one entry per train, in nerve order -- ``nerve_index`` (global),
+        ``sampling_rate_hz``, ``stimulus_sample``, ``n_stimuli``, ``n_samples``,
+        ``row_start`` (first row in ``f_waves["traces"]``) -- and ``traces`` (mV, one row
+        per stimulus, NaN beyond each train's ``n_samples``).
     """
 
     traces: np.ndarray
@@ -59,6 +66,7 @@ class TraceChunk:
     row_stop: int
     nerves: dict[str, np.ndarray]
     sites: dict[str, np.ndarray]
+    f_waves: dict[str, np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -70,11 +78,46 @@ class TraceChunk:
         """Number of (whole) nerves."""
         return len(self.nerves["nerve_index"])
 
+    def f_wave_trains(self) -> list[tuple[np.ndarray, float, int] | None]:
+        """Per nerve of the chunk: its F-wave train as ``(traces (n_stimuli, n_samples) mV,
+        sampling_rate_hz, stimulus_sample)`` (a view, unpadded), or ``None``."""
+        out: list[tuple[np.ndarray, float, int] | None] = [None] * self.n_nerves
+        fw = self.f_waves
+        if fw is None or not len(fw["nerve_index"]):
+            return out
+        first = int(self.nerves["nerve_index"][0])
+        for t in range(len(fw["nerve_index"])):
+            r0, n = int(fw["row_start"][t]), int(fw["n_stimuli"][t])
+            out[int(fw["nerve_index"][t]) - first] = (
+                fw["traces"][r0:r0 + n, :int(fw["n_samples"][t])],
+                float(fw["sampling_rate_hz"][t]), int(fw["stimulus_sample"][t]))
+        return out
+
+    def sub_chunk(self, j0: int, j1: int) -> "TraceChunk":
+        """Nerves ``j0:j1`` (positions within the chunk) as a chunk of their own, with their
+        F-wave trains (views, no copy)."""
+        a = int(self.nerves["row_start"][j0]) - self.row_start
+        b = int(self.nerves["row_start"][j1 - 1] + self.nerves["n_sites"][j1 - 1]) - self.row_start
+        f_waves = self.f_waves
+        if f_waves is not None:
+            index = self.nerves["nerve_index"]
+            keep = (f_waves["nerve_index"] >= index[j0]) & (f_waves["nerve_index"] <= index[j1 - 1])
+            f_waves = {k: v for k, v in f_waves.items() if k != "traces"}
+            f_waves = {k: v[keep] for k, v in f_waves.items()}
+            f_waves["traces"] = self.f_waves["traces"]  # row_start still points into it
+        return TraceChunk(
+            traces=self.traces[a:b], n_samples=self.n_samples[a:b],
+            nerve_index=self.nerve_index[a:b], site_position=self.site_position[a:b],
+            row_start=self.row_start + a, row_stop=self.row_start + b,
+            nerves={k: v[j0:j1] for k, v in self.nerves.items()},
+            sites={k: v[a:b] for k, v in self.sites.items()}, f_waves=f_waves)
+
     def studies(self) -> list[NerveStudy]:
         """Build one :class:`NerveStudy` per nerve of the chunk (traces copied, unpadded).
 
         ``f_wave_latency_ms`` is NaN where ``nerves["f_wave_absent"]`` is True (F-waves
         sought and absent), ``None`` where the stored latency is NaN otherwise (not studied).
+        A nerve's F-wave train (:attr:`f_waves`) becomes its ``f_wave_traces``.
 
         Raises
         ------
@@ -116,6 +159,8 @@ class TraceChunk:
             except InvalidStudyError as exc:
                 raise ArchiveError(f"stored values make no valid study: {exc}",
                                    location=f"nerve {index}") from exc
+        if out:
+            attach_trains(out, nv["nerve_index"], self.f_waves)
         return out
 
     def valid_nerves(self) -> np.ndarray:
@@ -162,7 +207,23 @@ class TraceChunk:
         ok &= np.isin(nv["polarity"].astype(str), POLARITIES)
         ok &= _per_distinct(nv["nerve"], lambda name: bool(name.strip()))
         ok &= _per_distinct(nv["metadata_json"], _is_json_object_or_null)
+        if self.f_waves is not None and len(self.f_waves["nerve_index"]):
+            ok &= _valid_trains(self.f_waves, nv["nerve_index"])
         return ok
+
+
+def _valid_trains(trains: dict[str, np.ndarray], nerve_index: np.ndarray) -> np.ndarray:
+    """Per nerve: False where its F-wave train breaks the model's train rule (rate in range,
+    stimulus inside the trace, at least one stimulus and one sample, finite)."""
+    ok = np.ones(len(nerve_index), dtype=bool)
+    good = in_range("sampling_rate_hz", trains["sampling_rate_hz"])
+    n_samples = trains["n_samples"].astype(np.int64)
+    stim = np.asarray(trains["stimulus_sample"])
+    good &= (trains["n_stimuli"] >= 1) & (n_samples >= 1)
+    good &= (stim >= 0) & (stim < n_samples)
+    position = trains["nerve_index"].astype(np.int64) - int(nerve_index[0])
+    ok[position[~good]] = False
+    return ok
 
 
 def _per_distinct(values: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:

@@ -1,8 +1,10 @@
 """The packed HDF5 archive: many nerve studies in one self-describing, chunked file.
 
 All traces live in one 2-D dataset (rows = traces, NaN padded) next to two index tables
-(one row per nerve, one row per trace); ``docs/archive-format.md`` documents the layout
-for plain-h5py users. Reading is lazy: :class:`Archive` yields :class:`NerveStudy` objects
+(one row per nerve, one row per trace); since format 1.3, optional groups hold the motor
+nerves' F-wave trains (``/f_waves``) and sensory studies (``/sensory``,
+:meth:`Archive.sensory_studies`). ``docs/archive-format.md`` documents the layout for
+plain-h5py users. Reading is lazy: :class:`Archive` yields :class:`NerveStudy` objects
 or, for batch work, :class:`TraceChunk` blocks of whole nerves read as contiguous slices.
 
 Examples
@@ -28,8 +30,11 @@ from typing import Any, Self
 import numpy as np
 
 from .._checks import check_number
-from ..model import NerveStudy
+from ..model import NerveStudy, SensoryStudy
 from . import _archive_layout as L
+from ._archive_extra import iter_sensory, read_trains
+from ._archive_read import assemble_chunk, read_problem
+from ._archive_strings import TextColumn
 from ._guard import open_checked
 from ._archive_write import write_archive
 from ._trace_chunk import TraceChunk
@@ -62,7 +67,9 @@ class Archive:
     ----------
     path : pathlib.Path
     n_nerves, n_traces : int
-        Nerves (studies) and trace rows stored.
+        Nerves (motor studies) and trace rows stored.
+    n_sensory, n_f_wave_trains : int
+        Sensory studies and F-wave trains stored (format 1.3; 0 in older files).
     n_samples_max : int
         Width of the traces dataset (samples).
     format_version : str
@@ -79,15 +86,18 @@ class Archive:
         self.n_traces: int = info["n_traces"]
         self.n_samples_max: int = info["n_samples_max"]
         self.format_version: str = info["format_version"]
+        self.n_sensory: int = info["n_sensory"]
+        self.n_f_wave_trains: int = info["n_f_wave_trains"]
         # dataset handles looked up once: a group lookup costs ~0.2 ms per call. The row
         # index (nerves/row_start, nerves/n_sites) stays in the file and is read in slices,
         # so an open archive holds nothing per nerve.
         f = self._file
         self._traces = f[L.TRACES]
-        self._site_columns = {name: (f[L.SITES][name].asstr() if kind == "str"
+        # strings through TextColumn: read as NumPy strings per slice, one str per frequent value
+        self._site_columns = {name: (TextColumn(f[L.SITES][name]) if kind == "str"
                                      else f[L.SITES][name])
                               for name, kind in L.SITE_COLUMNS.items()}
-        self._nerve_columns = {name: (f[L.NERVES][name].asstr() if kind == "str"
+        self._nerve_columns = {name: (TextColumn(f[L.NERVES][name]) if kind == "str"
                                       else f[L.NERVES][name])
                                for name, kind in L.NERVE_COLUMNS.items()
                                if name in info["nerve_columns"]}  # older 1.x: fewer
@@ -155,7 +165,7 @@ class Archive:
         self._require_open()
         a, b = self._nerve_span(start_nerve, stop_nerve)
         with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
-                      describe=_read_problem, location=f"{L.NERVES}/study_id, nerves {a}:{b}"):
+                      describe=read_problem, location=f"{L.NERVES}/study_id, nerves {a}:{b}"):
             ids = self._nerve_columns["study_id"][a:b].tolist()
             has = self._nerve_columns["has_study_id"][a:b].tolist()
         return [str(i) if h else None for i, h in zip(ids, has)]
@@ -263,17 +273,14 @@ class Archive:
         ValueError
             The range is empty or outside ``[0, n_nerves]``.
 
-        Notes
-        -----
-        An archive older than format 1.1 has no ``f_wave_absent`` column: the chunk's
-        ``nerves["f_wave_absent"]`` is then all False (a NaN latency means "not studied").
+        Columns an older format version lacks get their defaults (:func:`assemble_chunk`).
         """
         self._require_open()
         a, b = self._nerve_span(start_nerve, stop_nerve)
         if a == b:
             raise ValueError(f"empty nerve range [{a}, {b}): stop_nerve must exceed start_nerve")
         with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
-                      describe=_read_problem) as where:
+                      describe=read_problem) as where:
             nerves = {}
             for name, ds in self._nerve_columns.items():
                 where.location = f"{L.NERVES}/{name}, nerves {a}:{b}"
@@ -289,44 +296,9 @@ class Archive:
                 rows[name] = ds[r0:r1]
             where.location = f"{L.TRACES}, rows {r0}:{r1}"
             traces = self._traces[r0:r1]  # width checked on open against sites/n_samples
-        _refuse_infinite(traces, rows, nerves, r0, a, self.path)
-        expected = np.repeat(np.arange(a, b), nerves["n_sites"])
-        if not np.array_equal(rows["nerve_index"], expected):
-            raise ArchiveError("sites/nerve_index disagrees with the nerve table",
-                               path=self.path, location=f"rows {r0}:{r1}")
-        for name, flag in L.NULLABLE_STRINGS.items():
-            values = nerves[name].astype(object)
-            values[nerves.pop(flag) == 0] = None
-            nerves[name] = values
-        nerves["f_wave_absent"] = self._f_wave_absent(nerves, a)
-        for name in ("age_years", "height_cm"):  # added in 1.2: NaN (not given) before
-            if name not in nerves:
-                nerves[name] = np.full(b - a, np.nan)
-        nerves["nerve_index"] = np.arange(a, b, dtype=np.int64)
-        return TraceChunk(
-            traces=traces, n_samples=rows.pop("n_samples").astype(np.int64),
-            nerve_index=rows.pop("nerve_index"),
-            site_position=rows.pop("site_position").astype(np.int64),
-            row_start=r0, row_stop=r1, nerves=nerves, sites=rows)
-
-    def _f_wave_absent(self, nerves: dict[str, np.ndarray], a: int) -> np.ndarray:
-        """Checked ``f_wave_absent`` (bool) of nerves read from ``a`` on; all False if not stored."""
-        latency = nerves["f_wave_latency_ms"]
-        raw = nerves.get("f_wave_absent")
-        if raw is None:  # archive older than 1.1: a NaN latency meant "not studied"
-            return np.zeros(latency.shape, dtype=bool)
-        bad = ~np.isin(raw, (0, 1))
-        bad |= (raw == 1) & ~np.isnan(latency)
-        if bad.any():
-            i = int(np.argmax(bad))
-            value = raw[i].item()
-            why = (f"f_wave_absent={value!r} (allowed: 0 = measured or not studied, 1 = "
-                   "sought and absent)" if value not in (0, 1) else
-                   f"f_wave_absent=1 (F-waves absent) but f_wave_latency_ms="
-                   f"{float(latency[i])!r} (must be NaN when absent)")
-            raise ArchiveError(f"invalid nerve table value: {why}", path=self.path,
-                               location=f"nerve {a + i}")
-        return raw == 1
+            where.location = f"{L.F_WAVES}, nerves {a}:{b}"
+            trains = read_trains(self._file, a, b, self.path) if self.n_f_wave_trains else None
+        return assemble_chunk(nerves, rows, traces, trains, a, b, r0, r1, self.path)
 
     def iter_chunks(self, chunk_rows: int = 65536, *, start_nerve: int = 0,
                     stop_nerve: int | None = None) -> Iterator[TraceChunk]:
@@ -355,6 +327,41 @@ class Archive:
     def __iter__(self) -> Iterator[NerveStudy]:
         return self.studies()
 
+    def sensory_studies(self) -> Iterator[SensoryStudy]:
+        """Yield every sensory study in archive order (none before format 1.3), a thousand
+        at a time.
+
+        Raises
+        ------
+        ArchiveError
+            A slice cannot be read, or its values make no valid sensory study (location
+            ``sensory study <i>``).
+        """
+        self._require_open()
+        if not self.n_sensory:
+            return
+        with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
+                      describe=read_problem, location=L.SENSORY):
+            yield from iter_sensory(self._file, path=self.path)
+
+    def sensory_study(self, i: int) -> SensoryStudy:
+        """Read sensory study number ``i`` (negative counts from the end).
+
+        Raises
+        ------
+        IndexError
+            ``i`` outside ``[-n_sensory, n_sensory)``.
+        """
+        check_number("sensory study index", i, integer=True)
+        if not -self.n_sensory <= i < self.n_sensory:
+            raise IndexError(f"sensory study index {i} out of range for {self.n_sensory} "
+                             "sensory studies")
+        self._require_open()
+        i = int(i) % self.n_sensory
+        with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError),
+                      describe=read_problem, location=f"sensory study {i}"):
+            return next(iter_sensory(self._file, i, i + 1, path=self.path))
+
     def study(self, i: int) -> NerveStudy:
         """Read study number ``i`` (negative counts from the end).
 
@@ -368,35 +375,6 @@ class Archive:
             raise IndexError(f"study index {i} out of range for {self.n_nerves} studies")
         i = int(i) % self.n_nerves
         return self._studies_of(self.read_chunk(i, i + 1))[0]
-
-
-def _read_problem(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return (f"strings must be UTF-8 ({exc.reason} at byte {exc.start} of a value); "
-                "the column holds undecodable bytes")
-    if isinstance(exc, (OSError, RuntimeError)):  # h5py: HDF5's message, never file content
-        return f"cannot read (damaged file?): {exc}"
-    return f"cannot read as the layout says ({type(exc).__name__})"
-
-
-def _refuse_infinite(traces: np.ndarray, rows: dict[str, np.ndarray],
-                     nerves: dict[str, np.ndarray], r0: int, a: int, path: Any) -> None:
-    """Refuse infinite values: the archive's "unknown" is NaN, never inf.
-
-    The traces are scanned with ``fmax``/``fmin`` reductions (no temporary array).
-    """
-    extremes = ((float(np.fmax.reduce(traces, axis=None)),
-                 float(np.fmin.reduce(traces, axis=None))) if traces.size else ())
-    if any(np.isinf(x) for x in extremes):
-        r = int(np.argmax(np.isinf(traces).any(axis=1)))
-        raise ArchiveError("traces must be finite (NaN only as padding), got inf",
-                           path=path, location=f"{L.TRACES}, row {r0 + r}")
-    for group, table, first in ((L.SITES, rows, r0), (L.NERVES, nerves, a)):
-        for name, values in table.items():
-            if values.dtype.kind == "f" and np.isinf(values).any():
-                i = int(np.argmax(np.isinf(values)))
-                raise ArchiveError("must be finite or NaN (unknown), got inf", path=path,
-                                   location=f"{group}/{name}, row {first + i}")
 
 
 def open_archive(path: str | PathLike[str], *, deadline_s: float | None = None) -> Archive:

@@ -18,11 +18,15 @@ import json
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ..model import IDENTIFIER_KEYS, Case, NerveStudy
+from ..model import IDENTIFIER_KEYS, Case, NerveStudy, SensoryStudy
 from ._atomic import atomic_write
+from ._kinds import TraceKindWarning
+from .bids_sensory import (SENSORY_TASK_LABEL, sensory_channel_row, sensory_events,
+                           sensory_sidecar)
 from .edf import read_edf, write_edf
 from .errors import quote
 
@@ -88,10 +92,19 @@ def _json(data: Any) -> str:
 
 
 def _deidentified(study: NerveStudy) -> NerveStudy:
-    """A copy without patient fields (the EDF writer writes those it finds in metadata)."""
+    """A copy without patient fields (the EDF writer writes those it finds in metadata), and
+    without an F-wave train recorded at another rate than the CMAPs (one EDF+D file holds
+    one rate: the train is left out, with a :class:`~._kinds.TraceKindWarning`)."""
     clean = copy.copy(study)
     clean.metadata = {k: v for k, v in study.metadata.items()
                       if k not in IDENTIFIER_KEYS and not k.startswith("_")}
+    if getattr(study, "f_wave_traces", None) is not None and \
+            study.f_wave_sampling_rate_hz != study.sampling_rate_hz:
+        warnings.warn(f"the F-wave train of {' '.join(filter(None, (study.side, study.nerve)))} is left out of its "
+                      f"BIDS run: recorded at {study.f_wave_sampling_rate_hz:g} Hz, its CMAPs at "
+                      f"{study.sampling_rate_hz:g} Hz (one EDF+D file holds one rate)",
+                      TraceKindWarning, stacklevel=3)
+        clean.f_wave_traces, clean.f_wave_sampling_rate_hz = None, None
     return clean
 
 
@@ -99,12 +112,13 @@ def _subjects(studies_or_case: Any, subject: str | None) -> list[tuple[str, list
     """(label, studies) per subject: ``subject`` for all, else one per pseudonymous study_id."""
     default = None
     if isinstance(studies_or_case, Case):
-        studies, default = list(studies_or_case.studies), studies_or_case.case_id
-    elif isinstance(studies_or_case, NerveStudy):
+        studies = [*studies_or_case.studies, *studies_or_case.sensory]
+        default = studies_or_case.case_id
+    elif isinstance(studies_or_case, (NerveStudy, SensoryStudy)):
         studies = [studies_or_case]
     else:
         studies = list(studies_or_case)
-    if not studies or not all(isinstance(s, NerveStudy) for s in studies):
+    if not studies or not all(isinstance(s, (NerveStudy, SensoryStudy)) for s in studies):
         raise ValueError("write_bids needs NerveStudy objects (or a Case), got "
                          + ("none" if not studies else "other objects"))
     if subject is not None or default is not None:
@@ -177,7 +191,7 @@ def _participants(root: Path, labels: Sequence[str]) -> str:
     return _tsv(header, rows)
 
 
-def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
+def write_bids(studies_or_case: Any,
                root: str | os.PathLike[str], *, subject: str | None = None,
                session: str | None = None, overwrite: bool = False,
                derivatives: Callable[[list[NerveStudy], list[str]], list[dict[str, Any]]] | None = None,
@@ -186,8 +200,10 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
 
     Parameters
     ----------
-    studies_or_case : NerveStudy, sequence of NerveStudy or Case
-        The studies (traces in mV). A Case's ``case_id`` is the default subject label.
+    studies_or_case : NerveStudy, SensoryStudy, a sequence of them, or Case
+        The studies (traces in mV). A Case's ``case_id`` is the default subject label. Motor
+        studies are runs of the task ``ncs`` (their F-wave trains, at the CMAPs' rate, in the
+        same file after the sites), sensory studies runs of the task ``sncs``.
     root : path-like
         Dataset folder (created if missing). An existing ``dataset_description.json`` is kept
         and ``participants.tsv`` gains the new subjects, so patients can be added one by one.
@@ -229,8 +245,12 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
     for label, studies in groups:
         folder = root / f"sub-{label}" / (f"ses-{ses}" if ses else "") / "emg"
         prefix = f"sub-{label}" + (f"_ses-{ses}" if ses else "")
+        motor = [s for s in studies if isinstance(s, NerveStudy)]
+        sensory = [s for s in studies if isinstance(s, SensoryStudy)]
         plan += [(folder, f"{prefix}_task-{TASK_LABEL}_run-{n}", s)
-                 for n, s in enumerate(studies, 1)]
+                 for n, s in enumerate(motor, 1)]
+        plan += [(folder, f"{prefix}_task-{SENSORY_TASK_LABEL}_run-{n}", s)
+                 for n, s in enumerate(sensory, 1)]
     suffixes = ("_emg.edf", "_emg.json", "_channels.tsv", "_events.tsv", "_events.json")
     if not overwrite:
         taken = [f / (stem + x) for f, stem, _ in plan for x in suffixes
@@ -242,7 +262,11 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
     written: list[Path] = []
     for folder, stem, study in plan:
         folder.mkdir(parents=True, exist_ok=True)
-        edf = write_edf(folder / f"{stem}_emg.edf", _deidentified(study), overwrite=overwrite)
+        if isinstance(study, SensoryStudy):
+            written += _write_sensory_run(folder, stem, study, overwrite, power_line_frequency_hz)
+            continue
+        clean = _deidentified(study)
+        edf = write_edf(folder / f"{stem}_emg.edf", clean, overwrite=overwrite)
         (back,) = read_edf(edf)  # the record start times and channel label as written
         rate = study.sampling_rate_hz
         duration_s = study.traces.shape[1] / rate
@@ -251,7 +275,13 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
                    "trial_type": site.name, "site": site.name, "distance_mm": site.distance_mm,
                    "stimulus_intensity_ma": site.stimulus_intensity_ma}
                   for t, site in zip(onsets, study.sites)]
-        texts = {"_emg.json": _json(_emg_sidecar(study, len(onsets), duration_s,
+        f_onsets = back.metadata.get("f_wave_record_onsets_s", [])
+        if f_onsets:  # the F-wave train's records follow the sites (one stimulus each)
+            duration_s = max(duration_s, clean.f_wave_traces.shape[1] / rate)
+            events += [{"onset": round(t + clean.f_wave_stimulus_sample / rate, 9),
+                        "duration": 0.0, "trial_type": "F-wave", "site": study.sites[0].name,
+                        "distance_mm": None, "stimulus_intensity_ma": None} for t in f_onsets]
+        texts = {"_emg.json": _json(_emg_sidecar(study, len(onsets) + len(f_onsets), duration_s,
                                                  power_line_frequency_hz)),
                  "_channels.tsv": _tsv(_CHANNEL_COLUMNS,
                                        [_channel_row(study, back.metadata["signal_label"])]),
@@ -259,13 +289,30 @@ def write_bids(studies_or_case: NerveStudy | Sequence[NerveStudy] | Case,
                  "_events.json": _json(_EVENTS_JSON)}
         written.append(edf)
         written += [_write_text(folder / (stem + x), t, overwrite) for x, t in texts.items()]
-    if derivatives is not None:
-        written += _write_derivatives(root, plan, derivatives, overwrite)
+    motor_plan = [p for p in plan if isinstance(p[2], NerveStudy)]
+    if derivatives is not None and motor_plan:  # our measures: of the motor studies
+        written += _write_derivatives(root, motor_plan, derivatives, overwrite)
     if not (root / "dataset_description.json").exists():
         written.append(_write_text(root / "dataset_description.json", _description(
             "Motor nerve conduction studies", "raw"), False))
     written.append(_write_text(root / "participants.tsv", participants, True))
     return written
+
+
+def _write_sensory_run(folder: Path, stem: str, study: SensoryStudy, overwrite: bool,
+                       power_line_frequency_hz: float | None) -> list[Path]:
+    """The EDF+D file and sidecars of a sensory study's run (``task-sncs``)."""
+    edf = write_edf(folder / f"{stem}_emg.edf", _deidentified(study), overwrite=overwrite)
+    back = read_edf(edf).sensory[0]  # the record start times and channel label as written
+    onsets = back.metadata["record_onsets_s"]
+    duration_s = study.traces.shape[-1] / study.sampling_rate_hz
+    texts = {"_emg.json": _json(sensory_sidecar(study, len(onsets), duration_s,
+                                                power_line_frequency_hz, STUDY_KEY)),
+             "_channels.tsv": _tsv(_CHANNEL_COLUMNS,
+                                   [sensory_channel_row(study, back.metadata["signal_label"])]),
+             "_events.tsv": _tsv(_EVENT_COLUMNS, sensory_events(study, onsets)),
+             "_events.json": _json(_EVENTS_JSON)}
+    return [edf] + [_write_text(folder / (stem + x), t, overwrite) for x, t in texts.items()]
 
 
 def _description(name: str, kind: str) -> str:

@@ -13,9 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..model import NerveStudy, Site
+from ..model import NerveStudy, SensoryStudy, Site
+from ._kinds import StudyList
 from ._ranges import check_range
 from .bids import _ENTITY, STUDY_KEY
+from .bids_sensory import sensory_sites_from_events
 from .edf import read_edf
 from .errors import FormatError, boundary, quote
 
@@ -61,7 +63,7 @@ def _sidecar_values(path: Path, rate_hz: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in ours.items():
         where = f"{STUDY_KEY}.{key}"
-        if key in ("nerve", "side", "muscle", "study_id"):
+        if key in ("nerve", "side", "muscle", "study_id", "direction", "recording_site"):
             if not isinstance(value, (str, type(None))):
                 raise FormatError("must be a string or null", path=path, location=where)
             out[key] = value
@@ -73,9 +75,9 @@ def _sidecar_values(path: Path, rate_hz: float) -> dict[str, Any]:
     return out
 
 
-def _event_sites(path: Path, study: NerveStudy) -> list[Site]:
-    """The sites with the name, distance and intensity of the event in each record."""
-    sites, events = list(study.sites), []
+def _events(path: Path) -> list[tuple[str, float | None, dict[str, Any]]]:
+    """(location, onset in s or None, row) of each event."""
+    events = []
     for loc, e in _read_tsv(path):
         try:
             onset = None if e.get("onset") is None else float(e["onset"])
@@ -85,6 +87,12 @@ def _event_sites(path: Path, study: NerveStudy) -> list[Site]:
             raise FormatError(f"onset must be a finite number of seconds, got "
                               f"{quote(e['onset'])}", path=path, location=loc)
         events.append((loc, onset, e))
+    return events
+
+
+def _event_sites(path: Path, study: NerveStudy) -> list[Site]:
+    """The sites with the name, distance and intensity of the event in each record."""
+    sites, events = list(study.sites), _events(path)
     record_s = study.traces.shape[1] / study.sampling_rate_hz
     for k, start in enumerate(study.metadata["record_onsets_s"]):
         hits = [(loc, e) for loc, t, e in events
@@ -155,7 +163,43 @@ def _merge_run(study: NerveStudy, edf: Path, root: Path) -> NerveStudy:
                       temperature_c=values["temperature_c"],
                       low_frequency_filter_hz=values["low_frequency_filter_hz"],
                       f_wave_latency_ms=values["f_wave_latency_ms"],
-                      study_id=values["study_id"], metadata=meta)
+                      study_id=values["study_id"], metadata=meta,
+                      f_wave_traces=study.f_wave_traces,
+                      f_wave_sampling_rate_hz=study.f_wave_sampling_rate_hz,
+                      f_wave_stimulus_sample=study.f_wave_stimulus_sample)
+
+
+def _merge_sensory_run(study: SensoryStudy, edf: Path, root: Path) -> SensoryStudy:
+    """A sensory study read from a run's EDF, completed (and overridden) by its sidecars."""
+    stem = edf.with_name(edf.name[: -len("_emg.edf")])
+    meta = dict(study.metadata)
+    values: dict[str, Any] = {k: getattr(study, k) for k in (
+        "nerve", "side", "direction", "recording_site", "temperature_c",
+        "low_frequency_filter_hz", "study_id")}
+    found: dict[str, Any] = {}
+    side_json, events = Path(f"{stem}_emg.json"), Path(f"{stem}_events.tsv")
+    if side_json.is_file():
+        with boundary(FormatError, side_json, location="top level"):
+            found = {k: v for k, v in _sidecar_values(side_json, study.sampling_rate_hz).items()
+                     if k in values}
+    sites = list(study.sites)
+    if events.is_file():
+        with boundary(FormatError, events, location="line 1"):
+            sites = sensory_sites_from_events(study, _events(events), events)
+    conflicts = [k for k, v in found.items() if v is not None and values[k] is not None
+                 and not _same(values[k], v)]
+    values.update({k: v for k, v in found.items() if v is not None})
+    missing = [f for f in meta.get("missing_fields", []) if not (
+        values.get(f) is not None or (f == "distances" and any(s.distance_mm is not None
+                                                               for s in sites)))]
+    meta.update({"format": "bids-emg", "source_file": edf.name, "missing_fields": missing,
+                 "bids_path": edf.relative_to(root).as_posix(), "bids_entities": _entities(edf)})
+    if conflicts:
+        meta["bids_conflicts"] = conflicts
+    return SensoryStudy(values.pop("nerve") or "unknown", values.pop("side"), sites,
+                        study.traces, study.sampling_rate_hz,
+                        stimulus_sample=study.stimulus_sample, polarity=study.polarity,
+                        metadata=meta, **values)
 
 
 def _run_key(path: Path) -> tuple[Any, ...]:
@@ -163,7 +207,7 @@ def _run_key(path: Path) -> tuple[Any, ...]:
     return ents["sub"], ents.get("ses", ""), ents["task"], int(ents.get("run", 0)), path.name
 
 
-def read_bids(root: str | os.PathLike[str]) -> list[NerveStudy]:
+def read_bids(root: str | os.PathLike[str]) -> StudyList:
     """Read the nerve studies of a BIDS-EMG dataset (as :func:`write_bids` writes them).
 
     Parameters
@@ -173,8 +217,9 @@ def read_bids(root: str | os.PathLike[str]) -> list[NerveStudy]:
 
     Returns
     -------
-    list of NerveStudy
-        One per ``*_emg.edf`` run (ordered by subject, session, task, run), traces in mV,
+    StudyList
+        The motor studies (runs of the task ``ncs``, F-wave trains attached) and, in
+        ``.sensory``, the sensory studies (runs of ``sncs``): one per ``*_emg.edf`` run (ordered by subject, session, task, run), traces in mV,
         read by our EDF+D reader; ``_emg.json``, ``_channels.tsv`` and ``_events.tsv``
         complete and take precedence over what the EDF says (a difference is listed in
         ``metadata["bids_conflicts"]``). ``metadata["format"]`` is ``"bids-emg"``,
@@ -204,7 +249,9 @@ def read_bids(root: str | os.PathLike[str]) -> list[NerveStudy]:
     if not runs:
         raise FormatError("no sub-*/[ses-*/]emg/*_emg.edf run in the dataset", path=root,
                           location="sub-*/emg")
-    studies = []
+    studies = StudyList()
     for edf in runs:
-        studies += [_merge_run(s, edf, root) for s in read_edf(edf)]
+        found = read_edf(edf)
+        studies += [_merge_run(s, edf, root) for s in found]
+        studies.sensory += [_merge_sensory_run(s, edf, root) for s in found.sensory]
     return studies

@@ -9,19 +9,19 @@ from __future__ import annotations
 import codecs
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 import numpy as np
 
 from .._checks import check_number
-from ..model import NerveStudy
+from ..model import Case, NerveStudy, SensoryStudy
 from ._text import atomic_write_bytes
 from .natus import _RATE_HZ, _TIME_MS
 
 __all__ = ["write_natus_text"]
 
 
-def write_natus_text(studies: NerveStudy | Iterable[NerveStudy], path: str | os.PathLike[str], *,
+def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
                      patient_name: str | None = None, patient_id: str | None = None,
                      high_frequency_filter_hz: float | None = None, notch_filter_on: bool = False,
                      values_per_line: int = 16, sweep_unit: str = "ms", high_unit: str = "Hz",
@@ -30,9 +30,12 @@ def write_natus_text(studies: NerveStudy | Iterable[NerveStudy], path: str | os.
 
     Parameters
     ----------
-    studies : NerveStudy or iterable of NerveStudy
+    studies : NerveStudy, SensoryStudy, Case, or an iterable of NerveStudy/SensoryStudy
         One ``Nerve=`` block each, then per site the lines of the module docstring (µV,
         physical polarity, ``values_per_line`` values a line, continued lines end with ``/``).
+        A motor study's F-wave train follows as its own block (``Nerve=... F-Wave (<muscle>)``,
+        one trace per stimulus); a sensory study's block is ``Nerve=<Side> <Nerve> Sensory
+        <Direction> (<recording site>)``, with a ``Sweep=`` per trace when it holds sweeps.
     path : path-like
         Output file, written atomically (``overwrite`` to replace one).
     patient_name, patient_id : str, optional
@@ -49,9 +52,17 @@ def write_natus_text(studies: NerveStudy | Iterable[NerveStudy], path: str | os.
     Path
         The written file.
     """
-    items = [studies] if isinstance(studies, NerveStudy) else list(studies)
-    if not items or not all(isinstance(s, NerveStudy) for s in items):
-        raise ValueError("studies must be a NerveStudy or a non-empty iterable of NerveStudy")
+    if isinstance(studies, Case):
+        studies = [*studies.studies, *studies.sensory]
+    items = [studies] if isinstance(studies, (NerveStudy, SensoryStudy)) else list(studies)
+    if not items or not all(isinstance(s, (NerveStudy, SensoryStudy)) for s in items):
+        raise ValueError("studies must be a NerveStudy or a non-empty iterable of NerveStudy "
+                         "(or SensoryStudy)")
+    blocks = []
+    for study in items:
+        blocks.append((study, "sensory" if isinstance(study, SensoryStudy) else "motor"))
+        if isinstance(study, NerveStudy) and study.f_wave_traces is not None:
+            blocks.append((study, "f-wave"))
     if sweep_unit not in _TIME_MS or high_unit not in ("Hz", "kHz"):
         raise ValueError(f"sweep_unit must be 'ms' or 's', high_unit 'Hz' or 'kHz'; got "
                          f"{sweep_unit!r}, {high_unit!r}")
@@ -60,26 +71,44 @@ def write_natus_text(studies: NerveStudy | Iterable[NerveStudy], path: str | os.
     lines += [f"Patient ID={patient_id}"] if patient_id else []
     if items[0].metadata.get("study_date"):
         lines.append(f"Visit Date={items[0].metadata['study_date']}")
-    for study in items:
-        rate, sign = study.sampling_rate_hz, -1.0 if study.polarity == "negative-up" else 1.0
-        traces_uv = np.asarray(study.traces, dtype=np.float64) * (1e3 * sign)
+    for study, kind in blocks:
+        if kind == "f-wave":
+            rate, stim, sign = study.f_wave_sampling_rate_hz, study.f_wave_stimulus_sample, 1.0
+            raw = np.asarray(study.f_wave_traces, dtype=np.float64)
+            sites: list[Any] = [(f"Stim {i + 1}", None, None, None) for i in range(len(raw))]
+        else:
+            rate, stim = study.sampling_rate_hz, study.stimulus_sample
+            sign = -1.0 if study.polarity == "negative-up" else 1.0
+            raw = np.asarray(study.traces, dtype=np.float64)
+            k = raw.shape[1] if raw.ndim == 3 else 1
+            sites = [(s.name, s.distance_mm, s.stimulus_intensity_ma,
+                      j + 1 if raw.ndim == 3 else None) for s in study.sites for j in range(k)]
+            raw = raw.reshape(-1, raw.shape[-1])
+        traces_uv = raw * (1e3 * sign)
         n = traces_uv.shape[1]
+        words = {"motor": "Motor", "f-wave": "F-Wave",
+                 "sensory": f"Sensory {str(getattr(study, 'direction', '')).capitalize()}"}[kind]
         item = " ".join(x for x in ((study.side or "").capitalize(), study.nerve.capitalize(),
-                                    "Motor") if x)
-        lines.append(f"Nerve={item}" + (f" ({study.muscle})" if study.muscle else ""))
+                                    words) if x)
+        extra = study.recording_site if kind == "sensory" else study.muscle
+        lines.append(f"Nerve={item}" + (f" ({extra})" if extra else ""))
         if study.temperature_c is not None:
             lines.append(f"Temperature(C)={study.temperature_c:.1f}")
-        if study.stimulus_sample:
-            lines.append(f"Stimulus Delay(ms)={study.stimulus_sample * 1e3 / rate:.9f}")
+        if stim:
+            lines.append(f"Stimulus Delay(ms)={stim * 1e3 / rate:.9f}")
         hff = study.metadata.get("high_frequency_filter_hz") if high_frequency_filter_hz is None \
             else high_frequency_filter_hz
-        with_intensity = any(s.stimulus_intensity_ma is not None for s in study.sites)
-        for site, trace in zip(study.sites, traces_uv):
-            lines += [f"Site={site.name}", "Distance(mm)=" + (
-                "" if site.distance_mm is None else f"{site.distance_mm:.6f}")]
+        with_intensity = any(s[2] is not None for s in sites)
+        for (name, distance_mm, intensity_ma, sweep), trace in zip(sites, traces_uv):
+            lines += [f"Site={name}"]
+            if kind != "f-wave":
+                lines.append("Distance(mm)=" + ("" if distance_mm is None else
+                                                f"{distance_mm:.6f}"))
+            if sweep is not None:
+                lines.append(f"Sweep={sweep}")
             if with_intensity:
-                lines.append("Stim Intensity(mA)=" + ("" if site.stimulus_intensity_ma is None
-                                                      else f"{site.stimulus_intensity_ma:.6f}"))
+                lines.append("Stim Intensity(mA)=" + ("" if intensity_ma is None
+                                                      else f"{intensity_ma:.6f}"))
             lines += [f"Subsampled(kHz)={rate / 1e3:.9f}",
                       f"Trace Duration(ms)={n * 1e3 / rate:.6f}",
                       f"Sweep Duration({sweep_unit})={n * 1e3 / rate / _TIME_MS[sweep_unit]:.6f}"]

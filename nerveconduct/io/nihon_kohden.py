@@ -16,13 +16,12 @@ Layout as we read it (public parsers of the MEB-9600 export; see ``docs/formats.
 
 Comma-separated, quoted fields. A wave block's first field is the sample index; the other
 columns are traces (one per stimulation site). Several blocks in a row add sites to the same
-nerve; a ``Nerve``/``Test Item`` line after a block starts a new nerve.
+nerve; a ``Nerve``/``Test Item`` line after a block starts a new nerve. The writer lives in
+:mod:`nerveconduct.io.nihon_kohden_write` (re-exported here).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from pathlib import Path
@@ -30,17 +29,20 @@ from typing import Any
 
 import numpy as np
 
-from ..model import NerveStudy, Site
+from ..model import NerveStudy, SensoryStudy, Site
+from ._kinds import (StudyList, attach_f_wave_trains, group_sweeps, parse_sensory_item,
+                     trace_kind)
 from ._ranges import check_range
-from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
-                    parse_date, parse_samples, parse_test_item)
+from ._text import (amplitude_scale_to_mv, csv_rows, decode_text, parse_date, parse_samples,
+                    parse_test_item)
 from .errors import FormatError, boundary, quote
+from .nihon_kohden_write import write_nihon_kohden_txt
 from .pseudonym import file_pseudonym, pseudonymize
 
 __all__ = ["read_nihon_kohden_txt", "write_nihon_kohden_txt"]
 
 _WAVE_END = "*wave end"
-_PER_SITE = ("stim site", "site", "distance", "stim intensity")
+_PER_SITE = ("stim site", "site", "distance", "stim intensity", "sweep")
 _N_DIVISIONS = 10
 _TIME_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3, "µs": 1e-3, "μs": 1e-3}
 
@@ -100,7 +102,9 @@ def _stated_rate_hz(header: dict[str, tuple[int, list[str]]], n_samples: int, *,
 
 def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.ndarray]], *,
            path: Any, keep_identifiers: bool, option_hz: float | None,
-           first_trace: int) -> NerveStudy:
+           first_trace: int) -> Any:
+    """The nerve of a header and its wave blocks: a NerveStudy, a SensoryStudy or an F-wave
+    train (a dict), by :func:`~._kinds.trace_kind` of its test name and item."""
     start = min([line for line, _ in header.values()] + [blocks[0][0]])
     lengths = {b.shape[0] for _, b in blocks}
     if len(lengths) > 1:
@@ -172,14 +176,22 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
     sites = [Site(n.strip(), d, a) for n, d, a in zip(names, distances, intensities)]
 
     item = get("test item", "nerve")
+    test = get("test name", "test", "test type")
+    kind = trace_kind(test[1][0] if test else None, item[1][0] if item else None)
     side, nerve, muscle = parse_test_item(item[1][0] if item else None)
+    sensory = parse_sensory_item(item[1][0] if item else None) if kind == "sensory" else None
+    if sensory is not None:
+        side, nerve, muscle = sensory["side"], sensory["nerve"], sensory["recording_site"]
     side_row = get("side")
     if side_row:
         side = {"r": "right", "right": "right", "l": "left", "left": "left"}.get(
             side_row[1][0].strip().lower(), side)
     if get("muscle", "recording site"):
         muscle = get("muscle", "recording site")[1][0].strip() or muscle
-    missing += [k for k, v in (("nerve", nerve), ("side", side), ("muscle", muscle)) if v is None]
+    missing += [k for k, v in (("nerve", nerve), ("side", side),
+                               ("recording_site" if sensory else "muscle", muscle)) if v is None]
+    if kind is None and item is not None:
+        missing.append("trace_kind")  # read as motor, as always: said, not guessed silently
 
     def scalar(quantity: str, *keys: str, high: float | None = None) -> float | None:
         found = get(*keys)
@@ -208,21 +220,39 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
         metadata.update({k: v for k, v in (("patient_name", pname_s), ("patient_id", pid_s)) if v})
     delay = scalar("stimulus_delay_ms", "stimulus delay", "pre trigger", "delay",
                    high=n_samples * 1e3 / rate)
-    return NerveStudy(
-        nerve or "unknown", side, muscle, sites, traces, rate,
-        stimulus_sample=0 if delay is None else min(int(round(delay * rate / 1e3)),
-                                                    n_samples - 1),
-        temperature_c=scalar("temperature_c", "temperature", "temp"),
-        low_frequency_filter_hz=scalar("low_frequency_filter_hz", "low cut", "low filter",
-                                       "lff", "high pass"),
-        study_id=pseudonymize(pname_s, pid_s) or file_pseudonym(path),
-        metadata=metadata,
-    )
+    stimulus_sample = 0 if delay is None else min(int(round(delay * rate / 1e3)), n_samples - 1)
+    common = dict(stimulus_sample=stimulus_sample,
+                  temperature_c=scalar("temperature_c", "temperature", "temp"),
+                  low_frequency_filter_hz=scalar("low_frequency_filter_hz", "low cut",
+                                                 "low filter", "lff", "high pass"),
+                  study_id=pseudonymize(pname_s, pid_s) or file_pseudonym(path),
+                  metadata=metadata)
+    if kind == "f-wave":
+        return {"nerve": nerve, "side": side, "traces": traces, "sampling_rate_hz": rate,
+                "stimulus_sample": stimulus_sample, "label": f"(at line {start})"}
+    if sensory is not None:
+        sweeps = per_site(("sweep",), "sweep")
+        data = traces
+        if sweeps is not None:
+            line = get("sweep")[0]
+            numbers = [_value_unit(v, path=path, line=line, what="sweep")[0] for v in sweeps]
+            data, sites = group_sweeps(traces, sites, numbers, path=path, location=f"line {line}")
+        if sensory["direction"] is None:
+            missing.append("direction")
+        return SensoryStudy(nerve or "unknown", side, sites, data, rate,
+                            direction=sensory["direction"] or "antidromic",
+                            recording_site=muscle, **common)
+    return NerveStudy(nerve or "unknown", side, muscle, sites, traces, rate, **common)
 
 
 def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: bool = False,
-                          sampling_rate_hz: float | None = None) -> list[NerveStudy]:
-    """Read a Nihon Kohden MEB/Neuropack text export; one :class:`NerveStudy` per nerve.
+                          sampling_rate_hz: float | None = None) -> StudyList:
+    """Read a Nihon Kohden MEB/Neuropack text export; one study per nerve.
+
+    A test item (or test name) naming a sensory study gives a
+    :class:`~nerveconduct.model.SensoryStudy` (``.sensory`` of the result; a ``"Sweep"`` line
+    groups repeated sweeps), one naming an F-wave the train of the motor study of the same
+    nerve and side (``docs/formats.md``, "Sensory studies and F-wave trains").
 
     Parameters
     ----------
@@ -235,8 +265,8 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
 
     Returns
     -------
-    list of NerveStudy
-        Traces in mV, physical polarity (files that say ``"Polarity","Negative Up"`` are
+    StudyList
+        Motor studies (F-wave trains attached) and ``.sensory``. Traces in mV, physical polarity (files that say ``"Polarity","Negative Up"`` are
         flipped and ``metadata["polarity_flipped"]`` is True). Values are µV unless a
         ``"Unit"`` line says otherwise (``metadata["amplitude_unit_assumed"]``).
 
@@ -252,6 +282,8 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
             raise FormatError("empty file: no header and no wave block", path=path,
                               location="line 1")
         studies: list[NerveStudy] = []
+        sensory: list[SensoryStudy] = []
+        trains: list[dict[str, Any]] = []
         header: dict[str, tuple[int, list[str]]] = {}
         blocks: list[tuple[int, np.ndarray]] = []
         rows: list[list[float]] | None = None
@@ -263,8 +295,12 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
             where.location = f"line {blocks[0][0]}"
             study = _study(header, blocks, path=path, keep_identifiers=keep_identifiers,
                            option_hz=sampling_rate_hz, first_trace=first_trace)
-            first_trace += study.n_sites
-            studies.append(study)
+            if isinstance(study, dict):
+                first_trace += study["traces"].shape[0]
+                trains.append(study)
+                return
+            first_trace += study.n_sites * (study.n_sweeps if isinstance(study, SensoryStudy) else 1)
+            (studies if isinstance(study, NerveStudy) else sensory).append(study)
 
         for line, fields in csv_rows(text, path=path):
             where.location = f"line {line}"
@@ -290,7 +326,7 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
                 rows, block_line = [parse_samples(fields[1:], path=path, line=line)], line
                 continue
             key = first.lower()
-            if blocks and key in ("nerve", "test item"):
+            if blocks and key in ("nerve", "test item", "test name"):
                 flush()
                 blocks = []
                 header = {k: v for k, v in header.items() if k not in _PER_SITE}
@@ -302,48 +338,5 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
             raise FormatError('no wave block (a line starting with "1" or "1-1") found', path=path,
                               location="line 1")
         flush()
-        return studies
-
-
-def write_nihon_kohden_txt(path: str | os.PathLike[str], study: NerveStudy, *,
-                           overwrite: bool = False) -> Path:
-    """Write ``study`` in the NK text layout (µV, negative-up, as the machines display it).
-
-    Distances are written in mm in the machine convention; identifiers are never written.
-
-    Returns
-    -------
-    Path
-        The written file (written atomically).
-    """
-    sign = 1.0 if study.polarity == "negative-up" else -1.0  # stored negative-up
-    values_uv = np.asarray(study.traces, dtype=float) * 1e3 * sign
-    rate = study.sampling_rate_hz
-    out = io.StringIO()
-    w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    item = " ".join(p for p in ((study.side or "").capitalize(), study.nerve.capitalize(),
-                                "Motor") if p)
-    w.writerow(["Test Item", item + (f" ({study.muscle})" if study.muscle else "")])
-    if study.metadata.get("study_date"):
-        w.writerow(["Date", str(study.metadata["study_date"])])
-    if study.temperature_c is not None:
-        w.writerow(["Temperature", f"{study.temperature_c:.1f}C"])
-    if study.low_frequency_filter_hz is not None:
-        w.writerow(["Low Cut", f"{study.low_frequency_filter_hz:g}Hz"])
-    w.writerow(["Sampling Interval", f"{1e3 / rate:.9g}ms"])
-    if study.stimulus_sample:
-        w.writerow(["Stimulus Delay", f"{study.stimulus_sample * 1e3 / rate:.9g}ms"])
-    peak_mv = float(np.max(np.abs(values_uv))) / 1e3 if values_uv.size else 1.0
-    w.writerow(["Sensitivity"] + [f"{max(peak_mv / 4, 0.01):.3g}mV/D"] * study.n_sites)
-    w.writerow(["Unit", "uV"])
-    w.writerow(["Polarity", "Negative Up"])
-    w.writerow(["Stim Site"] + [s.name for s in study.sites])
-    w.writerow(["Distance"] + ["" if s.distance_mm is None else f"{s.distance_mm:g}mm"
-                               for s in study.sites])
-    if any(s.stimulus_intensity_ma is not None for s in study.sites):
-        w.writerow(["Stim Intensity"] + ["" if s.stimulus_intensity_ma is None else
-                                         f"{s.stimulus_intensity_ma:g}mA" for s in study.sites])
-    for k in range(values_uv.shape[1]):
-        w.writerow([str(k + 1)] + [f"{v:.2f}" for v in values_uv[:, k]])
-    w.writerow(["*Wave End"])
-    return atomic_write_bytes(path, out.getvalue().encode("utf-8"), overwrite=overwrite)
+        studies, left = attach_f_wave_trains(studies, trains)
+        return StudyList(studies, sensory, left)

@@ -6,7 +6,8 @@ waveforms (``[[values]]``, one table per site, as a values table's rows:
 :mod:`nerveconduct.io.values`), may give what a report's header prints
 (:data:`CASE_DETAILS`: ``age_years``, ``height_cm``, ``sex``, ``indication``,
 ``referring_physician``, ``technician``, ``interpreting_physician``, ``impression``,
-``notes``), gives the clinical items scores need (``clinical``, ``mmn``, ``paraprotein``),
+``notes``), gives the clinical items scores need (``clinical``, ``mmn``, ``paraprotein``,
+``cidp``: the CIDP diagnosis inputs, ``docs/criteria.md`` "Diagnosis"),
 and lists ``nerves``; each entry may name its
 waveform ``file`` (relative to the sheet) so ``read("case.json")`` loads a whole case. The
 schema is documented in ``docs/formats.md``.
@@ -22,104 +23,16 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..model import DEMOGRAPHIC_RANGES
+from ._sheet_model import (_DETAIL_NUMBERS, _NERVE_KEYS, _SENSORY_KEYS, _SITE_KEYS, _TOP_KEYS,
+                           CASE_DETAILS, CLINICAL_ITEMS, SheetNerve, SheetSensory, SheetSite,
+                           StudySheet)
 from .errors import SheetError, boundary, quote
 
-__all__ = ["SheetSite", "SheetNerve", "StudySheet", "load_sheet", "parse_sheet",
+__all__ = ["SheetSite", "SheetNerve", "SheetSensory", "StudySheet", "load_sheet", "parse_sheet",
            "CLINICAL_ITEMS", "CASE_DETAILS"]
-
-#: CIDP-MAG clinical items a sheet may give (True/False, or null/"unknown" when not known).
-CLINICAL_ITEMS = ("length_dependent_sensory", "ataxia", "tremor", "relapsing_or_acute_onset",
-                  "proximal_weakness")
-#: Top-level keys describing the patient and the study, copied to the
-#: :class:`~nerveconduct.model.Case` field of the same name (numbers: age, height; the rest
-#: free text, printed as given).
-CASE_DETAILS = ("age_years", "height_cm", "sex", "indication", "referring_physician",
-                "technician", "interpreting_physician", "impression", "notes")
-_DETAIL_NUMBERS = {k: (lo, hi) for k, (lo, hi, _) in DEMOGRAPHIC_RANGES.items()}
-_TOP_KEYS = {"case_id", "study_date", "clinical", "mmn", "paraprotein", "nerves",
-             "sampling_rate_hz", "values", "markers", *CASE_DETAILS}
-_NERVE_KEYS = {"file", "nerve", "side", "muscle", "temperature_c", "low_frequency_filter_hz",
-               "f_wave_latency_ms", "sampling_rate_hz", "sites", "trace", "record", "notes"}
-_SITE_KEYS = {"name", "distance_mm", "stimulus_intensity_ma"}
-
-
-@dataclass(frozen=True)
-class SheetSite:
-    """A site of a sheet entry: name and distance (mm, machine convention), intensity (mA)."""
-
-    name: str | None
-    distance_mm: float | None
-    stimulus_intensity_ma: float | None = None
-
-
-@dataclass(frozen=True)
-class SheetNerve:
-    """One ``nerves`` entry; ``selector`` holds the ``trace``/``record`` indices if given."""
-
-    index: int
-    file: str | None = None
-    nerve: str | None = None
-    side: str | None = None
-    muscle: str | None = None
-    temperature_c: float | None = None
-    low_frequency_filter_hz: float | None = None
-    f_wave_latency_ms: float | None = None
-    sampling_rate_hz: float | None = None
-    sites: tuple[SheetSite, ...] | None = None
-    selector: tuple[int, ...] | None = None
-    notes: str | None = None
-
-
-@dataclass(frozen=True)
-class StudySheet:
-    """A parsed study sheet; ``path`` is where it was read from (``None`` for a mapping).
-
-    ``values`` holds the nerves of its ``[[values]]`` rows (the machine's numbers, one row per
-    site: :class:`~nerveconduct.io.values.ValuesNerve`), checked as a values table is.
-    ``markers`` names a markers file of hand-set landmarks (``docs/formats.md``, "Markers
-    file"), relative to the sheet; the commands read it when no ``--markers`` is given.
-    """
-
-    path: Path | None
-    case_id: str | None = None
-    study_date: str | None = None
-    clinical: dict[str, Any] = field(default_factory=dict)
-    mmn: dict[str, Any] = field(default_factory=dict)
-    paraprotein: dict[str, Any] = field(default_factory=dict)
-    sampling_rate_hz: float | None = None
-    nerves: tuple[SheetNerve, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-    values: tuple[Any, ...] = ()
-    markers: str | None = None
-
-    def case_details(self) -> dict[str, Any]:
-        """The :data:`CASE_DETAILS` the sheet gives, as keyword arguments of
-        :class:`~nerveconduct.model.Case` (keys not given are left out).
-
-        ``notes`` joins the top-level notes and each ``nerves`` entry's, the latter as
-        ``"<side> <nerve>: <notes>"`` lines (never stored in the studies' metadata).
-        """
-        out = {k: v for k, v in self.details.items() if k in CASE_DETAILS and v is not None}
-        lines = [out["notes"]] if out.get("notes") else []
-        for e in self.nerves:
-            if e.notes:
-                label = " ".join(p for p in (e.side, e.nerve) if p) or f"nerves[{e.index}]"
-                lines.append(f"{label}: {e.notes}")
-        if lines:
-            out["notes"] = "\n".join(lines)
-        return out
-
-    def sampling_rate_for(self, file_name: str) -> float | None:
-        """Sampling rate (Hz) the sheet gives for ``file_name`` (entry, else top level)."""
-        for e in self.nerves:
-            if e.file and Path(e.file).name == file_name and e.sampling_rate_hz:
-                return e.sampling_rate_hz
-        return self.sampling_rate_hz
 
 
 def load_sheet(path: str | Path) -> StudySheet:
@@ -238,7 +151,7 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
         elif v is not None and not isinstance(v, bool):
             raise SheetError(f"must be true, false or \"unknown\", got {quote(v)}", path=path,
                              location=f"clinical.{k}")
-    for name in ("mmn", "paraprotein"):
+    for name in ("mmn", "paraprotein", "cidp"):
         if not isinstance(top.get(name, {}), Mapping):
             raise SheetError(f"must be a table/object, got {quote(top[name])}", path=path,
                              location=name)
@@ -263,31 +176,7 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
     for i, raw in enumerate(nerves):
         w = f"nerves[{i}]"
         e = _keys(raw, _NERVE_KEYS, w, path)
-        sites = None
-        if "sites" in e:
-            if not isinstance(e["sites"], list) or not e["sites"]:
-                raise SheetError(f"must be a non-empty list, got {quote(e['sites'])}", path=path,
-                                 location=f"{w}.sites")
-            sites = tuple(SheetSite(
-                _text(s.get("name"), f"{w}.sites[{j}].name", path),
-                _number(s.get("distance_mm"), f"{w}.sites[{j}].distance_mm", path),
-                _number(s.get("stimulus_intensity_ma"), f"{w}.sites[{j}].stimulus_intensity_ma",
-                        path))
-                for j, s in enumerate(_keys(x, _SITE_KEYS, f"{w}.sites[{j}]", path)
-                                      for j, x in enumerate(e["sites"])))
-        sel = e.get("trace", e.get("record"))
-        if sel is not None:
-            sel = [sel] if isinstance(sel, int) and not isinstance(sel, bool) else sel
-            if not isinstance(sel, list) or not sel or not all(
-                    isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in sel):
-                raise SheetError(f"trace/record must be an index >= 0 or a list of them, got "
-                                 f"{quote(e.get('trace', e.get('record')))}", path=path,
-                                 location=w)
-            sel = tuple(sel)
-        side = _text(e.get("side"), f"{w}.side", path)
-        if side is not None and side.lower() not in ("left", "right"):
-            raise SheetError(f"side must be 'left' or 'right', got {quote(side)}", path=path,
-                             location=f"{w}.side")
+        sites, sel, side = _entry_common(e, w, path)
         entries.append(SheetNerve(
             i, _text(e.get("file"), f"{w}.file", path), _text(e.get("nerve"), f"{w}.nerve", path),
             side.lower() if side else None, _text(e.get("muscle"), f"{w}.muscle", path),
@@ -295,12 +184,76 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
             _number(e.get("low_frequency_filter_hz"), f"{w}.low_frequency_filter_hz", path),
             _number(e.get("f_wave_latency_ms"), f"{w}.f_wave_latency_ms", path),
             _number(e.get("sampling_rate_hz"), f"{w}.sampling_rate_hz", path), sites, sel,
-            _notes(e.get("notes"), f"{w}.notes", path)))
+            _notes(e.get("notes"), f"{w}.notes", path),
+            _text(e.get("f_wave_file"), f"{w}.f_wave_file", path)))
     return StudySheet(
         Path(path) if path is not None else None, _text(top.get("case_id"), "case_id", path),
         date, clinical, dict(top.get("mmn", {})), paraprotein,
         _number(top.get("sampling_rate_hz"), "sampling_rate_hz", path), tuple(entries), details,
-        _values(top.get("values"), path), _text(top.get("markers"), "markers", path))
+        _values(top.get("values"), path), _text(top.get("markers"), "markers", path),
+        _sensory(top.get("sensory"), path),
+        cidp=_cidp(top.get("cidp", {}), path))
+
+
+def _sensory(rows: Any, path: Any) -> tuple[SheetSensory, ...]:
+    """The ``[[sensory]]`` entries (sensory studies)."""
+    from ..model.sensory import DIRECTIONS
+
+    if rows is None:
+        return ()
+    if not isinstance(rows, list):
+        raise SheetError(f"must be a list of tables, got {type(rows).__name__}", path=path,
+                         location="sensory")
+    out = []
+    for i, raw in enumerate(rows):
+        w = f"sensory[{i}]"
+        e = _keys(raw, _SENSORY_KEYS, w, path)
+        sites, sel, side = _entry_common(e, w, path)
+        direction = _text(e.get("direction"), f"{w}.direction", path)
+        if direction is not None and direction.lower() not in DIRECTIONS:
+            raise SheetError(f"direction must be one of {list(DIRECTIONS)}, got "
+                             f"{quote(direction, max_chars=12)}", path=path,
+                             location=f"{w}.direction")
+        out.append(SheetSensory(
+            i, _text(e.get("file"), f"{w}.file", path), _text(e.get("nerve"), f"{w}.nerve", path),
+            side.lower() if side else None, direction.lower() if direction else None,
+            _text(e.get("recording_site"), f"{w}.recording_site", path),
+            _number(e.get("temperature_c"), f"{w}.temperature_c", path, positive=False),
+            _number(e.get("low_frequency_filter_hz"), f"{w}.low_frequency_filter_hz", path),
+            _number(e.get("sampling_rate_hz"), f"{w}.sampling_rate_hz", path), sites, sel,
+            _notes(e.get("notes"), f"{w}.notes", path)))
+    return tuple(out)
+
+
+def _entry_common(e: Mapping[str, Any], w: str, path: Any
+                  ) -> tuple[tuple[SheetSite, ...] | None, tuple[int, ...] | None, str | None]:
+    """The sites, trace/record selector and side of a ``nerves`` or ``sensory`` entry."""
+    sites = None
+    if "sites" in e:
+        if not isinstance(e["sites"], list) or not e["sites"]:
+            raise SheetError(f"must be a non-empty list, got {quote(e['sites'])}", path=path,
+                             location=f"{w}.sites")
+        sites = tuple(SheetSite(
+            _text(s.get("name"), f"{w}.sites[{j}].name", path),
+            _number(s.get("distance_mm"), f"{w}.sites[{j}].distance_mm", path),
+            _number(s.get("stimulus_intensity_ma"), f"{w}.sites[{j}].stimulus_intensity_ma",
+                    path))
+            for j, s in enumerate(_keys(x, _SITE_KEYS, f"{w}.sites[{j}]", path)
+                                  for j, x in enumerate(e["sites"])))
+    sel = e.get("trace", e.get("record"))
+    if sel is not None:
+        sel = [sel] if isinstance(sel, int) and not isinstance(sel, bool) else sel
+        if not isinstance(sel, list) or not sel or not all(
+                isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in sel):
+            raise SheetError(f"trace/record must be an index >= 0 or a list of them, got "
+                             f"{quote(e.get('trace', e.get('record')))}", path=path,
+                             location=w)
+        sel = tuple(sel)
+    side = _text(e.get("side"), f"{w}.side", path)
+    if side is not None and side.lower() not in ("left", "right"):
+        raise SheetError(f"side must be 'left' or 'right', got {quote(side)}", path=path,
+                         location=f"{w}.side")
+    return sites, sel, side
 
 
 def _values(rows: Any, path: Any) -> tuple[Any, ...]:
@@ -342,3 +295,31 @@ def _flat_immunoglobulins(para: dict[str, Any], path: Any) -> dict[str, Any]:
             if entry.get(key) is not None:
                 para[f"{ig}_{key}"] = convert(entry[key], f"{where}.{key}", path)
     return para
+
+
+_CIDP_KEYS = {"variant", "clinical_criteria", "supportive", "sensory"}
+
+
+def _cidp(raw: Mapping[str, Any], path: Any) -> dict[str, Any]:
+    """The ``[cidp]`` table: ``variant`` (text), ``clinical_criteria`` (true / false / "unknown"),
+    ``supportive`` (criterion -> flag) and ``sensory`` (nerve label -> flag, or -> {item -> flag});
+    "unknown" becomes None. Variant, criterion and item names are checked where the diagnosis
+    is made (they depend on the rule set)."""
+    def flag(value: Any, where: str) -> Any:
+        if value == "unknown":
+            return None
+        if isinstance(value, Mapping):
+            return {str(k): flag(v, f"{where}.{k}") for k, v in value.items()}
+        if value is not None and not isinstance(value, bool):
+            raise SheetError(f"must be true, false or \"unknown\", got {quote(value)}", path=path, location=where)
+        return value
+
+    out = dict(_keys(raw, _CIDP_KEYS, "cidp", path))
+    if "variant" in out:
+        out["variant"] = _text(out["variant"], "cidp.variant", path)
+    for key in ("clinical_criteria", "supportive", "sensory"):
+        if key in out:
+            if key != "clinical_criteria" and not isinstance(out[key], Mapping):
+                raise SheetError(f"must be a table/object, got {quote(out[key])}", path=path, location=f"cidp.{key}")
+            out[key] = flag(out[key], f"cidp.{key}")
+    return out

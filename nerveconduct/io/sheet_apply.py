@@ -15,13 +15,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..model import NerveStudy, Site
+from ..model import NerveStudy, SensoryStudy, Site
 from ..names import canonical_nerve
 from .errors import SheetError, quote
 from .pseudonym import file_pseudonym
-from .sheet import SheetNerve, StudySheet
+from .sheet import SheetNerve, SheetSensory, StudySheet
 
-__all__ = ["apply_sheet"]
+__all__ = ["apply_sheet", "apply_sheet_sensory"]
 
 
 def _rebuild(study: NerveStudy, **changes: Any) -> NerveStudy:
@@ -180,3 +180,145 @@ def _apply_entries(studies: Sequence[NerveStudy], sheet: StudySheet, *,
                              location="nerves")
         out.append(_merge(study, hits[0], sheet) if hits else study)
     return out
+
+
+# ------------------------------------------------------------------ sensory studies
+def _as_sensory(study: NerveStudy, entry: SheetSensory, sheet: StudySheet) -> SensoryStudy:
+    """A study the file did not mark (``trace_kind`` missing) that the sheet's entry naming
+    its file declares sensory."""
+    meta = dict(study.metadata)
+    meta["missing_fields"] = [m for m in meta.get("missing_fields", [])
+                              if m not in ("trace_kind", "muscle")]
+    meta["trace_kind_source"] = "sheet"
+    return SensoryStudy(study.nerve, study.side, study.sites, study.traces,
+                        study.sampling_rate_hz, stimulus_sample=study.stimulus_sample,
+                        polarity=study.polarity, direction=entry.direction or "antidromic",
+                        recording_site=entry.recording_site or study.muscle,
+                        temperature_c=study.temperature_c,
+                        low_frequency_filter_hz=study.low_frequency_filter_hz,
+                        study_id=study.study_id, metadata=meta)
+
+
+def _merge_sensory(study: SensoryStudy, entry: SheetSensory, sheet: StudySheet) -> SensoryStudy:
+    """``study`` filled with what ``entry`` gives (the rule of :func:`_merge`): the file wins,
+    a differing value is listed in ``metadata["sheet_conflicts"]``."""
+    where = f"sensory[{entry.index}]"
+    meta = dict(study.metadata)
+    missing = set(meta.get("missing_fields", []))
+    conflicts: list[str] = list(meta.get("sheet_conflicts", []))
+    args: dict[str, Any] = dict(
+        nerve=study.nerve, side=study.side, sites=list(study.sites),
+        direction=study.direction, recording_site=study.recording_site,
+        temperature_c=study.temperature_c, low_frequency_filter_hz=study.low_frequency_filter_hz)
+    if entry.nerve and (study.nerve == "unknown" or "nerve" in missing):
+        args["nerve"] = entry.nerve
+        missing.discard("nerve")
+    for name in ("side", "direction", "recording_site", "temperature_c",
+                 "low_frequency_filter_hz"):
+        mine, theirs = args[name], getattr(entry, name)
+        if theirs is None:
+            continue
+        if mine is None or name in missing:
+            args[name] = theirs
+            missing.discard(name)
+        elif str(mine).lower() != str(theirs).lower():
+            conflicts.append(f"{name}: file {mine!r}, sheet {theirs!r}")
+    if entry.sites is not None:
+        if len(entry.sites) != study.n_sites:
+            raise SheetError(f"sheet lists {len(entry.sites)} sites but the file "
+                             f"{meta.get('source_file')!r} holds {study.n_sites} for the "
+                             f"sensory study of {quote(study.nerve)}", path=sheet.path,
+                             location=f"{where}.sites")
+        sites = []
+        for j, (mine, theirs) in enumerate(zip(study.sites, entry.sites)):
+            name = theirs.name if (theirs.name and "site_names" in missing) else mine.name
+            dist = mine.distance_mm if mine.distance_mm is not None else theirs.distance_mm
+            if None not in (mine.distance_mm, theirs.distance_mm) and \
+                    abs(mine.distance_mm - theirs.distance_mm) > 1e-9:
+                conflicts.append(f"site {j} distance_mm: file {mine.distance_mm}, sheet "
+                                 f"{theirs.distance_mm}")
+            amp = mine.stimulus_intensity_ma
+            sites.append(Site(name, dist, amp if amp is not None else theirs.stimulus_intensity_ma))
+        args["sites"] = sites
+        missing.discard("site_names")
+        if all(s.distance_mm is not None for s in sites):
+            missing.discard("distances")
+    meta["missing_fields"] = sorted(missing)
+    meta["sheet_entry"] = f"sensory[{entry.index}]"
+    if conflicts:
+        meta["sheet_conflicts"] = conflicts
+    if sheet.study_date and not meta.get("study_date"):
+        meta["study_date"] = sheet.study_date
+    return SensoryStudy(args.pop("nerve"), args.pop("side"), args.pop("sites"), study.traces,
+                        study.sampling_rate_hz, stimulus_sample=study.stimulus_sample,
+                        polarity=study.polarity, study_id=study.study_id, metadata=meta,
+                        age_years=study.age_years, height_cm=study.height_cm, **args)
+
+
+def _sensory_case_fields(study: SensoryStudy, sheet: StudySheet) -> SensoryStudy:
+    """The sheet's case key and the patient's age and height on a sensory study."""
+    if not (sheet.case_id or any(sheet.details.get(k) is not None
+                                 for k in ("age_years", "height_cm"))):
+        return study
+    meta = dict(study.metadata)
+    source = meta.get("source_file")
+    if sheet.case_id and study.study_id and study.study_id != sheet.case_id and not (
+            source and study.study_id == file_pseudonym(source)):
+        meta["patient_key"] = study.study_id
+    return SensoryStudy(
+        study.nerve, study.side, study.sites, study.traces, study.sampling_rate_hz,
+        stimulus_sample=study.stimulus_sample, polarity=study.polarity,
+        direction=study.direction, recording_site=study.recording_site,
+        temperature_c=study.temperature_c, low_frequency_filter_hz=study.low_frequency_filter_hz,
+        study_id=sheet.case_id or study.study_id, metadata=meta,
+        age_years=study.age_years if study.age_years is not None else sheet.details.get("age_years"),
+        height_cm=study.height_cm if study.height_cm is not None else sheet.details.get("height_cm"))
+
+
+def apply_sheet_sensory(studies: Sequence[NerveStudy], sensory: Sequence[SensoryStudy],
+                        sheet: StudySheet, *, source_file: str | None = None
+                        ) -> tuple[list[NerveStudy], list[SensoryStudy]]:
+    """The sheet's ``[[sensory]]`` entries applied to what one file gave.
+
+    An entry naming ``source_file`` declares the file's unmarked traces sensory: a motor
+    study whose kind the file did not say (``trace_kind`` in its missing fields) becomes a
+    sensory study (its ``trace``/``record`` selector picks which). Then each entry fills the
+    sensory study it matches (by nerve and side; a single entry and a single study match
+    directly) as :func:`apply_sheet` fills motor studies; last, every sensory study gets the
+    sheet's case key and the patient's age and height.
+
+    Raises
+    ------
+    SheetError
+        An entry naming the file whose traces the file marks as motor; site-count mismatch;
+        ambiguous matches.
+    """
+    named = [e for e in sheet.sensory if e.file and Path(e.file).name == source_file]
+    entries = named or [e for e in sheet.sensory if not e.file]
+    motor, found = list(studies), list(sensory)
+    for entry in named:
+        picked = [st for st in motor if entry.selector is None
+                  or set(entry.selector) <= set(st.metadata.get("source_traces", ()))]
+        if not picked and not found:
+            raise SheetError(f"the file {source_file!r} holds no traces for this sensory entry",
+                             path=sheet.path, location=f"sensory[{entry.index}].file")
+        for st in picked:
+            if "trace_kind" not in st.metadata.get("missing_fields", ()):
+                raise SheetError(f"the entry names {source_file!r} as a sensory study but the "
+                                 "file marks its traces as motor", path=sheet.path,
+                                 location=f"sensory[{entry.index}].file")
+            motor.remove(st)
+            found.append(_as_sensory(st, entry, sheet))
+    out = []
+    for study in found:
+        nerve, side = _key(study.nerve, study.side)
+        hits = ([entries[0]] if len(entries) == 1 and len(found) == 1 else
+                [e for e in entries if _key(e.nerve, e.side)[0] == nerve
+                 and (e.side is None or side is None or e.side == side)])
+        if len(hits) > 1:
+            raise SheetError(f"{len(hits)} entries (sensory{[e.index for e in hits]}) match the "
+                             f"sensory study of {study.side or ''} {quote(study.nerve)}; add "
+                             "'side' or a 'trace' selector", path=sheet.path, location="sensory")
+        merged = _merge_sensory(study, hits[0], sheet) if hits else study
+        out.append(_sensory_case_fields(merged, sheet))
+    return motor, out

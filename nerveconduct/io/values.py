@@ -191,7 +191,8 @@ def parse_values(rows: Iterable[tuple[int | str, Mapping[str, Any]]], *,
         site = _text(raw, "site", path, loc, required=True)
         current.sites.append(Site(site, _number(raw, "distance_mm", path, loc, required=True,
                                                 positive=True),
-                                  _number(raw, "stimulus_intensity_ma", path, loc)))
+                                  _number(raw, "stimulus_intensity_ma", path, loc,
+                                          positive=True)))  # (0, 1000] mA: 0 mA is no stimulus
         current.measures["onset_latency_ms"].append(_number(raw, "onset_latency_ms", path, loc))
         current.measures["negative_peak_amplitude_mv"].append(
             _number(raw, "negative_peak_amplitude_mv", path, loc, required=True))

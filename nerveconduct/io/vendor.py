@@ -20,15 +20,14 @@ Values are in the unit of the ``Trace Data`` row (µV in the machine's files) an
 in mV. The stimulus is at sample 0 (the artifact sits in the first samples) unless a
 ``Stimulus Delay (ms)`` row says otherwise.
 
-The text helpers the readers share (:func:`amplitude_scale_to_mv`, :func:`parse_test_item`,
+The writer lives in :mod:`nerveconduct.io.vendor_write` (re-exported here). The text helpers
+the readers share (:func:`amplitude_scale_to_mv`, :func:`parse_test_item`,
 :func:`decode_text`, :func:`atomic_write_bytes`, ...) live in :mod:`nerveconduct.io._text`
 and are re-exported here.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import re
@@ -37,7 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model import NerveStudy, Site
+from ..model import NerveStudy, SensoryStudy, Site
+from ._kinds import (StudyList, attach_f_wave_trains, group_sweeps, parse_sensory_item,
+                     trace_kind)
+from .vendor_write import write_trace_csv
 from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
                     parse_date, parse_samples, parse_test_item, to_float)
@@ -121,7 +123,10 @@ def _sampling_rate_hz(rows: dict[str, tuple[int, list[str]]], n_samples: int, *,
 
 
 def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
-                  sampling_rate_hz: float | None, first_trace: int) -> NerveStudy:
+                  sampling_rate_hz: float | None, first_trace: int) -> Any:
+    """The block's study: a NerveStudy, a SensoryStudy, or an F-wave train (a dict for
+    :func:`~._kinds.attach_f_wave_trains`), by :func:`~._kinds.trace_kind` of its test name
+    and item."""
     rows = block["rows"]
     data = block["data"]
     if data is None:
@@ -186,10 +191,19 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
     sites = [Site(n, d, i) for n, d, i in zip(names, distances, intensities)]
 
     item = row(r"^test\s*item")
-    side, nerve, muscle = parse_test_item(item[2][0] if item and item[2] else None)
-    for field, value in (("nerve", nerve), ("side", side), ("muscle", muscle)):
+    test = row(r"^test\s*name")
+    item_text = item[2][0] if item and item[2] else None
+    kind = trace_kind(test[2][0] if test and test[2] else None, item_text)
+    side, nerve, muscle = parse_test_item(item_text)
+    sensory = parse_sensory_item(item_text) if kind == "sensory" else None
+    if sensory is not None:
+        side, nerve, muscle = sensory["side"], sensory["nerve"], sensory["recording_site"]
+    for field, value in (("nerve", nerve), ("side", side),
+                         ("recording_site" if sensory else "muscle", muscle)):
         if value is None:
             missing.append(field)
+    if kind is None and item_text:
+        missing.append("trace_kind")  # read as motor, as always: said, not guessed silently
 
     def scalar(pattern: str, what: str, quantity: str,
                high: float | None = None) -> float | None:
@@ -231,17 +245,43 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
         metadata["test_item"] = item[2][0]
     if keep_identifiers:
         metadata.update({k: v for k, v in (("patient_name", pname), ("patient_id", pid)) if v})
+    study_id = pseudonymize(pname, pid) or file_pseudonym(path)
+    if kind == "f-wave":
+        return {"nerve": nerve, "side": side, "traces": traces, "sampling_rate_hz": rate,
+                "stimulus_sample": stimulus_sample, "label": f"(test item at line {block['start']})"}
+    if sensory is not None:
+        if sensory["direction"] is None:
+            missing.append("direction")
+        sweeps = row(r"^sweep\s*$")
+        data = traces
+        if sweeps is not None:
+            numbers = [to_float(v, path=path, location=f"line {sweeps[1]}", what="sweep number")
+                       for v in sweeps[2]]
+            data, sites = group_sweeps(traces, sites, numbers, path=path,
+                                       location=f"line {sweeps[1]}")
+        return SensoryStudy(
+            nerve or "unknown", side, sites, data, rate, stimulus_sample=stimulus_sample,
+            direction=sensory["direction"] or "antidromic", recording_site=muscle,
+            temperature_c=temperature, low_frequency_filter_hz=lff, study_id=study_id,
+            metadata=metadata)
     return NerveStudy(
         nerve or "unknown", side, muscle, sites, traces, rate, stimulus_sample=stimulus_sample,
         temperature_c=temperature, low_frequency_filter_hz=lff,
-        study_id=pseudonymize(pname, pid) or file_pseudonym(path),
+        study_id=study_id,
         metadata=metadata,
     )
 
 
 def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = False,
-                   sampling_rate_hz: float | None = None) -> list[NerveStudy]:
-    """Read a trace CSV export: one :class:`NerveStudy` per test item (nerve) in the file.
+                   sampling_rate_hz: float | None = None) -> StudyList:
+    """Read a trace CSV export: one study per test item (nerve) in the file.
+
+    A test item (or test name) naming a sensory study (``Sensory``, ``SNAP``, ...) gives a
+    :class:`~nerveconduct.model.SensoryStudy` (in ``.sensory`` of the result; the text in
+    parentheses is the recording site, ``Antidromic``/``Orthodromic`` the direction, a
+    ``Sweep`` row groups repeated sweeps per site); one naming an F-wave (``F-Wave``) gives
+    the F-wave train of the motor study of the same nerve and side in the file (one column
+    per stimulus); others give a :class:`NerveStudy` (``docs/formats.md``).
 
     Parameters
     ----------
@@ -255,9 +295,11 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
 
     Returns
     -------
-    list of NerveStudy
+    StudyList
+        The motor studies (a list of NerveStudy, F-wave trains attached) and ``.sensory``.
         Traces in mV (physical polarity), sites with ``distance_mm=None`` unless the file has a
-        ``Distance`` row; ``metadata["missing_fields"]`` lists what the file lacked.
+        ``Distance`` row; ``metadata["missing_fields"]`` lists what the file lacked
+        (``trace_kind`` when a test item names neither motor, sensory nor F-wave: read as motor).
 
     Raises
     ------
@@ -312,67 +354,18 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
         if not blocks:
             raise FormatError("no header rows and no trace block", path=path, location="line 1")
         studies: list[NerveStudy] = []
+        sensory: list[SensoryStudy] = []
+        trains: list[dict[str, Any]] = []
         first = 0
         for blk in blocks:
             where.location = f"line {blk['start']}"
             study = _finish_block(blk, path=path, keep_identifiers=keep_identifiers,
                                   sampling_rate_hz=sampling_rate_hz, first_trace=first)
-            first += study.n_sites
-            studies.append(study)
-        return studies
-
-
-# ----------------------------------------------------------------------------- writer
-def write_trace_csv(path: str | os.PathLike[str], study: NerveStudy, *,
-                    patient_name: str | None = None, patient_id: str | None = None,
-                    overwrite: bool = False) -> Path:
-    """Write ``study`` as a trace CSV export (µV values, physical polarity); for fixtures.
-
-    Parameters
-    ----------
-    path : path-like
-        Output file; written atomically.
-    study : NerveStudy
-        The nerve to write; distances are *not* written (the machine's export lacks them).
-    patient_name, patient_id : str, optional
-        Identifier rows to write (use obviously fake values in fixtures).
-    overwrite : bool, default False
-        Replace an existing file.
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    traces_uv = np.asarray(study.traces, dtype=float) * 1e3
-    if study.polarity == "negative-up":
-        traces_uv = -traces_uv
-    side = (study.side or "").capitalize()
-    item = " ".join(p for p in (side, (study.nerve or "").capitalize(), "Motor") if p)
-    if study.muscle:
-        item += f" ({study.muscle})"
-    n = study.n_sites
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["Test Name", "NCV"])
-    w.writerow(["Test Item", item])
-    w.writerow(["Patient Name", patient_name or ""])
-    w.writerow(["Patient ID", patient_id or ""])
-    date = study.metadata.get("study_date")
-    if date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(date)):
-        y, m, d = str(date).split("-")
-        w.writerow(["Test Date", f"{d}/{m}/{y}"])
-    if study.temperature_c is not None:
-        w.writerow(["Temperature (C)", f"{study.temperature_c:.1f}"])
-    if study.low_frequency_filter_hz is not None:
-        w.writerow(["Low Cut (Hz)", f"{study.low_frequency_filter_hz:g}"])
-    w.writerow(["Trace Label"] + [f"{s.name} : " for s in study.sites])
-    peak = float(np.max(np.abs(traces_uv))) if traces_uv.size else 0.0
-    w.writerow(["Sensitivity (μV/Div)"] + [f"{max(peak / 4, 1.0):.2f}"] * n)
-    w.writerow(["Sampling Rate (Hz)"] + [f"{study.sampling_rate_hz:g}"] * n)
-    if study.stimulus_sample:
-        delay_ms = study.stimulus_sample * 1e3 / study.sampling_rate_hz
-        w.writerow(["Stimulus Delay (ms)"] + [f"{delay_ms:.6g}"] * n)
-    for k in range(traces_uv.shape[1]):
-        w.writerow(["Trace Data (μV)" if k == 0 else ""] + [f"{v:.2f}" for v in traces_uv[:, k]])
-    return atomic_write_bytes(path, out.getvalue().encode("utf-8"), overwrite=overwrite)
+            if isinstance(study, dict):
+                first += study["traces"].shape[0]
+                trains.append(study)
+                continue
+            first += study.n_sites if isinstance(study, NerveStudy) else np.shape(study.traces)[0] * study.n_sweeps
+            (studies if isinstance(study, NerveStudy) else sensory).append(study)
+        studies, left = attach_f_wave_trains(studies, trains)
+        return StudyList(studies, sensory, left)

@@ -2,6 +2,8 @@
 
 Plain Python compiled with numba on first use (``cache=True``; numba imported lazily so that
 ``import nerveconduct`` stays fast). The method is documented in ``measure_f_waves``' Notes.
+The box smoother is the CMAP kernel's (:mod:`._trace_ops`), the flag bits those of
+:mod:`._kernel_layout`; :func:`_invalidate` deletes stale cache files when they change.
 """
 
 from __future__ import annotations
@@ -11,205 +13,195 @@ import math
 
 import numpy as np
 
+from ._kernel_layout import _ABSENT, _NAN, _OVERLAP, _SHORT_BASE, _UNMEASURABLE
+
 __all__ = ["kernel"]
 
 #: The compiled helpers of :func:`_rows_py` (set by :func:`kernel`).
-_finite = _add_centred = _window1 = _window4 = None
+_smooth = _add_centred = _extrema = _box = _anchor = None
 
-
-def _finite_py(row):
-    """Whether every sample of ``row`` is finite: NaN and inf make the sum of ``x * 0`` NaN,
-    in whatever order it is summed (compiled free to reorder the sum)."""
-    c = 0.0
-    for i in range(row.shape[0]):
-        c += row[i] * 0.0
-    return c == 0.0
+#: The modules compiled into the kernel besides this one (and ``nerveconduct/flags.py``): the
+#: box smoother of :mod:`._trace_ops` and the flag bits of :mod:`._kernel_layout`.
+DEPENDENCIES = ("_fwave_kernel", "_trace_ops", "_kernel_layout")
 
 
 def _add_centred_py(mean, row, m):
-    """``mean += row - m``, sample by sample (elementwise: vector instructions)."""
+    """``mean += row - m``, sample by sample; returns whether every sample of ``row`` is
+    finite (NaN and inf make ``v - v`` non-zero). Elementwise and an OR: vector
+    instructions, one pass over the stimulus."""
+    bad = False
     for i in range(row.shape[0]):
-        mean[i] += row[i] - m
+        v = row[i]
+        mean[i] += v - m
+        bad |= (v - v) != 0.0
+    return not bad
 
 
-def _window1_py(r0, w0, n, h, inv, half, gbase, mx, mn, k1, v1, g):
-    """The box-smoothed window of one stimulus (good stimulus ``g``, samples ``r0``): its
-    extrema ``mx[g]``, ``mn[g]`` and first sample at half the detection level ``k1[g]``
-    (``-1``: none) with its value ``v1[g]``."""
-    b0 = gbase[g]
-    a0 = 0.0
-    for u in range(w0 - h, w0 + h):
-        a0 += r0[u]
-    hi0, lo0, k0, z0 = -np.inf, np.inf, -1, 0.0
-    for i in range(w0, n - h):
-        a0 += r0[i + h]
-        v = a0 * inv - b0
-        a0 -= r0[i - h]
-        hi0 = max(hi0, v)
-        lo0 = min(lo0, v)
-        if k0 < 0 and abs(v) >= half:
-            k0, z0 = i, abs(v)
-    mx[g], mn[g], k1[g], v1[g] = hi0, lo0, k0, z0
+def _extrema_py(v, lo, hi, half):
+    """Maximum and minimum of ``v[lo:hi]`` and the first index ``k`` with ``|v[k]| >= half``
+    (-1: none), for finite values (compiled with fast-math; numba leaves float min/max
+    reductions scalar). The first index is sought block by block: a 16-sample block below
+    the level is passed over with its maximum."""
+    w = v[lo:hi]  # indices from 0: no negative-index wraparound in the loops
+    m = w.shape[0]
+    mx = -np.inf
+    mn = np.inf
+    for i in range(m):
+        mx = max(mx, w[i])
+        mn = min(mn, w[i])
+    k = -1
+    if max(mx, -mn) >= half:
+        o = 0
+        while o + 16 <= m:
+            top = 0.0
+            for j in range(16):
+                top = max(top, abs(w[o + j]))
+            if top >= half:
+                break
+            o += 16
+        for i in range(o, m):
+            if abs(w[i]) >= half:
+                k = lo + i
+                break
+    return mx, mn, k
 
 
-def _window4_py(r0, r1, r2, r3, w0, n, h, inv, half, gbase, mx, mn, k1, v1, g):
-    """:func:`_window1_py` for good stimuli ``g`` to ``g + 3`` at once: the same operations
-    in the same order for each, interleaved."""
-    b0, b1, b2, b3 = gbase[g], gbase[g + 1], gbase[g + 2], gbase[g + 3]
-    a0 = a1 = a2 = a3 = 0.0
-    for u in range(w0 - h, w0 + h):
-        a0 += r0[u]
-        a1 += r1[u]
-        a2 += r2[u]
-        a3 += r3[u]
-    hi0 = hi1 = hi2 = hi3 = -np.inf
-    lo0 = lo1 = lo2 = lo3 = np.inf
-    k0 = kk1 = k2 = k3 = -1
-    z0 = z1 = z2 = z3 = 0.0
-    for i in range(w0, n - h):
-        a0 += r0[i + h]
-        a1 += r1[i + h]
-        a2 += r2[i + h]
-        a3 += r3[i + h]
-        v0 = a0 * inv - b0
-        u1 = a1 * inv - b1
-        u2 = a2 * inv - b2
-        u3 = a3 * inv - b3
-        a0 -= r0[i - h]
-        a1 -= r1[i - h]
-        a2 -= r2[i - h]
-        a3 -= r3[i - h]
-        hi0 = max(hi0, v0)
-        hi1 = max(hi1, u1)
-        hi2 = max(hi2, u2)
-        hi3 = max(hi3, u3)
-        lo0 = min(lo0, v0)
-        lo1 = min(lo1, u1)
-        lo2 = min(lo2, u2)
-        lo3 = min(lo3, u3)
-        if k0 < 0 and abs(v0) >= half:
-            k0, z0 = i, abs(v0)
-        if kk1 < 0 and abs(u1) >= half:
-            kk1, z1 = i, abs(u1)
-        if k2 < 0 and abs(u2) >= half:
-            k2, z2 = i, abs(u2)
-        if k3 < 0 and abs(u3) >= half:
-            k3, z3 = i, abs(u3)
-    mx[g], mn[g], k1[g], v1[g] = hi0, lo0, k0, z0
-    mx[g + 1], mn[g + 1], k1[g + 1], v1[g + 1] = hi1, lo1, kk1, z1
-    mx[g + 2], mn[g + 2], k1[g + 2], v1[g + 2] = hi2, lo2, k2, z2
-    mx[g + 3], mn[g + 3], k1[g + 3], v1[g + 3] = hi3, lo3, k3, z3
+def _anchor_py(v, k, hi, half, det, span, spike):
+    """The F-wave's anchor: from ``k`` (the first ``|v| >= half``), the first sample at
+    ``|v| >= half`` that is the F-wave, not a noise spike before it: within its next
+    ``span`` samples the trace reaches the detection level ``det`` peak to peak, or a
+    deflection ``|v| >= spike`` (beyond the smoothed noise). None such: ``k``."""
+    first = k
+    while k >= 0:
+        mx = -np.inf
+        mn = np.inf
+        for i in range(k, min(k + span, hi)):
+            mx = max(mx, v[i])
+            mn = min(mn, v[i])
+        if mx - mn >= det or max(mx, -mn) >= spike:
+            return k
+        nxt = -1
+        for i in range(k + 1, hi):
+            if abs(v[i]) >= half:
+                nxt = i
+                break
+        k = nxt
+    return first
+
+
+def _box_py(row, out, lo, hi, h, scale, base):
+    """``out[i] = scale * sum(row[i-h..i+h]) - base``, ``i`` in ``[lo, hi)``: the box smoother
+    of the CMAP kernel (``_trace_ops._smooth``, sums in the input's precision, vector
+    instructions) for the widths it is compiled for, a direct sum otherwise."""
+    if _smooth(row, out, lo, hi, h, scale, base) < 0:  # a box wider than 13 samples
+        for i in range(lo, hi):
+            a = 0.0
+            for u in range(i - h, i + h + 1):
+                a += row[u]
+            out[i] = a * scale - base
 
 
 def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
     """Measure trains ``x3`` (``(T, S, n)``); see :func:`measure_f_waves`' Notes.
 
     ``cfg``: dt_ms, det_mv (min amplitude), onset_mv, tail, skip, quiet, guard, min_window,
-    min_base (floats). ``train_out[:, t]``: m_end (samples), noise median, flags;
+    min_base, detect_noise, onset_noise, band_noise, band_detect, span, spike_noise
+    (floats). ``train_out[:, t]``: m_end (samples), noise median, flags;
     ``ok_out[t, j]``: stimulus ``j`` has only finite samples (it is measured).
 
-    Speed without changing a bit of the results: every running sum keeps its order (sample
-    after sample, stimulus after stimulus), but the sums of a train's stimuli, which do not
-    depend on one another, run side by side (stimulus index innermost), so the processor
-    overlaps them instead of waiting for each addition in turn; the finite-samples check,
-    whose sum is 0 or NaN whatever the order, is free to reorder it (vector instructions).
+    Per train: the baseline of every stimulus (its sums in sample order, the stimuli side by
+    side); one pass per stimulus adding it to the train's mean and checking its samples
+    are finite; the box-smoothed mean and each stimulus' box-smoothed F window computed
+    whole (vector instructions), then searched.
     """
     n_trains, n_stim, n = x3.shape
     dt, min_amp, onset_mv = cfg[0], cfg[1], cfg[2]
     tail, skip, quiet, guard = int(cfg[3]), int(cfg[4]), int(cfg[5]), int(cfg[6])
-    min_win, min_base = int(cfg[7]), int(cfg[8])
+    min_win, min_base, span = int(cfg[7]), int(cfg[8]), int(cfg[13])
     width = 2 * h + 1
     inv = 1.0 / width
     noise = np.empty(n_stim)
+    nz = np.empty(n_stim)
     good = np.empty(n_stim, np.int64)  # the finite stimuli, in order
-    gbase = np.empty(n_stim)  # per good stimulus: its baseline, sums, window extrema
+    base = np.empty(n_stim)
     acc = np.empty(n_stim)
     sq = np.empty(n_stim)
-    mx = np.empty(n_stim)
-    mn = np.empty(n_stim)
-    k1 = np.empty(n_stim, np.int64)
-    v1 = np.empty(n_stim)
     mean = np.empty(n)
+    box = np.empty(n)
     for t in range(n_trains):
         x = x3[t]
         flags = 0
         b0, b1 = 0, s
         if s < min_base:
-            flags |= 16  # SHORT_BASELINE: the tail
+            flags |= _SHORT_BASE  # the tail
             b0, b1 = n - tail, n
-        n_ok = 0
+        # baseline and noise of each stimulus (sums in sample order, stimuli side by side)
         for j in range(n_stim):
+            acc[j] = 0.0
+            sq[j] = 0.0
             lat_out[t, j] = np.nan
             amp_out[t, j] = np.nan
-            good_j = _finite(x[j])
-            ok_out[t, j] = good_j
-            if good_j:
-                good[n_ok] = j
-                n_ok += 1
-            else:
-                flags |= 8  # NAN_SAMPLES
-        # baseline and noise of each finite stimulus (sums in sample order)
-        for g in range(n_ok):
-            acc[g] = 0.0
-            sq[g] = 0.0
         for i in range(b0, b1):
-            for g in range(n_ok):
-                acc[g] += x[good[g], i]
-        for g in range(n_ok):
-            gbase[g] = acc[g] / (b1 - b0)
+            for j in range(n_stim):
+                acc[j] += x[j, i]
+        for j in range(n_stim):
+            base[j] = acc[j] / (b1 - b0)
         for i in range(b0, b1):
-            for g in range(n_ok):
-                sq[g] += (x[good[g], i] - gbase[g]) ** 2
-        for g in range(n_ok):
-            noise[good[g]] = math.sqrt(sq[g] / (b1 - b0))
-        # the train's baseline-corrected mean (stimuli added in order)
+            for j in range(n_stim):
+                sq[j] += (x[j, i] - base[j]) ** 2
+        # the train's baseline-corrected mean (stimuli added in order) and the finite check
         for i in range(n):
             mean[i] = 0.0
-        for g in range(n_ok):
-            _add_centred(mean, x[good[g]], gbase[g])
+        n_ok = 0
+        for j in range(n_stim):
+            ok = _add_centred(mean, x[j], base[j])
+            ok_out[t, j] = ok
+            if ok:
+                good[n_ok] = j
+                noise[n_ok] = math.sqrt(sq[j] / (b1 - b0))
+                n_ok += 1
+            else:
+                flags |= _NAN
+        if n_ok < n_stim:  # rare: a stimulus with non-finite samples; the mean without it
+            for i in range(n):
+                mean[i] = 0.0
+            for g in range(n_ok):
+                _add_centred(mean, x[good[g]], base[good[g]])
         train_out[0, t] = np.nan
         train_out[1, t] = np.nan
         if n_ok == 0 or n - s < min_win + skip:
-            train_out[2, t] = flags | 128  # UNMEASURABLE: not studied
+            train_out[2, t] = flags | _UNMEASURABLE  # not studied
             continue
-        nz = np.sort(noise[ok_out[t]])
+        for g in range(n_ok):
+            nz[g] = noise[g]
+        nz[:n_ok].sort()
         med_noise = nz[(n_ok - 1) // 2] if n_ok % 2 else 0.5 * (nz[n_ok // 2 - 1] + nz[n_ok // 2])
         train_out[1, t] = med_noise
         det = max(min_amp, cfg[9] * med_noise)
         half = 0.5 * det
         level = max(onset_mv, cfg[10] * med_noise / math.sqrt(width))
+        spike = cfg[14] * med_noise / math.sqrt(width)  # beyond the smoothed noise
         # -- the window: after the M-wave's return to baseline (or the given end).
         w0 = w_fixed
         if w_fixed < 0:
-            lo = min(s + skip, n - 1)
+            lo = max(min(s + skip, n - 1), h)
             hi = n - h
+            _box(mean, box, lo, hi, h, 1.0 / (width * n_ok), 0.0)  # lo < hi: checked above
             km, big = -1, -1.0
-            i0 = max(lo, h)
-            a = 0.0
-            for u in range(i0 - h, i0 + h):
-                a += mean[u]
-            for i in range(i0, hi):
-                a += mean[i + h]
-                v = abs(a) / (width * n_ok)
-                a -= mean[i - h]
+            for i in range(lo, hi):  # the M-wave's peak: the largest |mean|, first one
+                v = abs(box[i])
                 if v > big:
                     big, km = v, i
             band = max(cfg[11] * med_noise / math.sqrt(width * n_ok), cfg[12] * det)
             run = 0
             w0 = -1
-            i0 = max(km, h)
-            a = 0.0
-            for u in range(i0 - h, i0 + h):
-                a += mean[u]
-            for i in range(i0, hi):
-                a += mean[i + h]
-                run = run + 1 if abs(a) / (width * n_ok) <= band else 0
-                a -= mean[i - h]
+            for i in range(max(km, h), hi):
+                run = run + 1 if abs(box[i]) <= band else 0
                 if run >= quiet:
                     w0 = i - quiet + 1
                     break
             if w0 < 0:
-                flags |= 32  # ARTIFACT_OVERLAP: the M-wave never settles
+                flags |= _OVERLAP  # the M-wave never settles
                 w0 = (s + n) // 2
             train_out[0, t] = w0
             w0 += guard
@@ -217,33 +209,22 @@ def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
             train_out[0, t] = w_fixed
         w0 = max(w0, s + 1, h)
         if n - h - w0 < min_win:
-            train_out[2, t] = flags | 128
+            train_out[2, t] = flags | _UNMEASURABLE
             continue
-        # the box-smoothed window of every finite stimulus: extrema, first half-level sample;
-        # four stimuli at a time (four independent running sums in registers)
-        g = 0
-        while g < n_ok:
-            if g + 4 <= n_ok:
-                _window4(x[good[g]], x[good[g + 1]], x[good[g + 2]], x[good[g + 3]], w0, n, h,
-                         inv, half, gbase, mx, mn, k1, v1, g)
-                g += 4
-            else:
-                _window1(x[good[g]], w0, n, h, inv, half, gbase, mx, mn, k1, v1, g)
-                g += 1
+        # each finite stimulus' box-smoothed window: extrema, then the first sample at half
+        # the detection level and the walk back to the onset level
         n_f = 0
         for g in range(n_ok):
-            if mx[g] - mn[g] < det or k1[g] < 0:
-                continue
             j = good[g]
-            # walk back from the first half-detection crossing to the onset level
-            k = k1[g]
-            va = v1[g]
+            _box(x[j], box, w0, n - h, h, inv, base[j])
+            mx, mn, k = _extrema(box, w0, n - h, half)
+            if mx - mn < det or k < 0:
+                continue
+            k = _anchor(box, k, n - h, half, det, span, spike)
+            va = abs(box[k])
             vb = va
             while k > w0:
-                a = 0.0
-                for u in range(-h, h + 1):
-                    a += x[j, k - 1 + u]
-                vb = abs(a / width - gbase[g])
+                vb = abs(box[k - 1])
                 if vb < level:
                     break
                 va = vb
@@ -253,17 +234,35 @@ def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
             else:
                 pos = float(w0)
             lat_out[t, j] = (pos - s) * dt
-            amp_out[t, j] = mx[g] - mn[g]
+            amp_out[t, j] = mx - mn
             n_f += 1
-        train_out[2, t] = flags | (0 if n_f else 1)  # ABSENT
+        train_out[2, t] = flags | (0 if n_f else _ABSENT)
 
 
 @functools.cache
 def kernel():
+    """The compiled per-train loop (numba imported and the helpers compiled on first use)."""
     import numba  # lazy: ~0.3 s
 
+    from ._trace_ops import _smooth as smooth
+
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-    global _finite, _add_centred, _window1, _window4  # what the compiled _rows_py calls
-    _finite = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(_finite_py)
-    _add_centred, _window1, _window4 = jit(_add_centred_py), jit(_window1_py), jit(_window4_py)
-    return jit(_rows_py)
+    inline = numba.njit(nogil=True, error_model="numpy", inline="always")
+    global _smooth, _add_centred, _extrema, _box, _anchor  # what the compiled _rows_py calls
+    _smooth = smooth
+    _add_centred = inline(_add_centred_py)
+    _extrema = numba.njit(cache=True, nogil=True, fastmath=True)(_extrema_py)
+    _box = inline(_box_py)
+    _anchor = numba.njit(cache=True, nogil=True)(_anchor_py)
+    rows = jit(_rows_py)
+    _invalidate(rows)
+    return rows
+
+
+def _invalidate(rows) -> None:
+    """Delete this module's numba cache files (those of the compiled ``rows`` and its
+    helpers) older than any of :data:`DEPENDENCIES`: numba checks a cached function against
+    its own file only, and the box smoother comes from :mod:`._trace_ops`."""
+    from ._kernels import _invalidate_stale_cache
+
+    _invalidate_stale_cache(rows, DEPENDENCIES, owners=("_fwave_kernel",))

@@ -1,8 +1,9 @@
 """Layout of the CMAP kernel's arrays and its internal constants (private; no numba).
 
-The kernel (:mod:`nerveconduct.measure._kernels`) works in samples: ``cfg_i``/``cfg_f`` hold
-the method's constants converted for the batch's sampling rate (``cmap._kernel_config``,
-``snap._snap_config``) in the ``I_*``/``C_*`` slots; ``out`` rows are the ``F_*``; hand-set
+The kernels (:mod:`nerveconduct.measure._kernels`, :mod:`nerveconduct.measure._snap_kernel`)
+work in samples: ``cfg_i``/``cfg_f`` hold a method's constants converted for the batch's
+sampling rate (``_cmap_config._kernel_config``, with the CMAP's or the SNAP's constants) in
+the ``I_*``/``C_*`` slots; ``out`` rows are the ``F_*`` (the CMAP kernel's); hand-set
 landmarks arrive in the ``L_*`` columns of ``lm``. Plain integers, so that the argument
 checks can size the arrays without importing numba.
 """

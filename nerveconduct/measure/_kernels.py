@@ -31,7 +31,7 @@ import numpy as np
 
 from ._handset import (_hand_set_absent, _order_flag, _read_landmarks, _value_at,
                        _write_hand_set_times)
-from ._kernel_layout import (  # noqa: F401  (N_FIELDS, N_LANDMARKS, F_*: read by snap.py)
+from ._kernel_layout import (
     _ABSENT, _CLIPPED, _DISAGREE, _FLAT_MV, _HAND_SET, _HUGE_MV, _LOW_SNR, _NAN, _NONFINITE,
     _OVERLAP, _POLARITY, _SHORT_BASE, _TRUNCATED, _UNMEASURABLE, BLOCK, C_ALT_K, C_ART_FLOOR_MV,
     C_ART_K, C_ART_TAU_SAMPLES, C_DET_FLOOR_MV, C_DET_K, C_DISAGREE_MS, C_DT_MS, C_DUR_FRACTION,
@@ -39,7 +39,7 @@ from ._kernel_layout import (  # noqa: F401  (N_FIELDS, N_LANDMARKS, F_*: read b
     F_CMAP_DUR, F_NEG_AMP, F_NEG_DUR, F_NEG_END, F_NEG_LAT, F_NOISE, F_ONSET, F_ONSET_ALT,
     F_P2P, F_POS_LAT, I_ALT_RUN, I_ART_PEAK_WIN, I_ART_RUN, I_FIT_H, I_LOCAL_GUARD,
     I_LOCAL_WIN, I_MAX_GAP, I_MIN_BASE, I_MIN_POST, I_MIN_WIDTH, I_ONSET_FIT_H, I_SMOOTH_H,
-    I_TAIL, N_FIELDS, N_LANDMARKS)
+    I_TAIL, N_FIELDS)
 from ._onset import baseline_deviation_onset, departure_at_level
 from ._trace_ops import (_block_extrema, _cross, _first_equal, _interp_integral, _jit,
                          _last_at_or_below, _max_after, _mean_rms, _refine_crossing, _refine_min,
@@ -347,21 +347,32 @@ def measure_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out, lm, ab
 DEPENDENCIES = ("_kernels", "_trace_ops", "_handset", "_onset", "_kernel_layout")
 
 
-def _invalidate_stale_cache() -> None:
-    """Delete numba cache files of the kernel modules older than any of their sources.
+def _invalidate_stale_cache(dispatcher=None, dependencies=DEPENDENCIES,
+                            owners=None) -> None:
+    """Delete numba cache files of kernel modules older than any of their sources.
 
-    numba checks a cached function against its own source file only; the kernel inlines and
-    calls functions (and reads constants) of the other :data:`DEPENDENCIES`, so a cache file
-    older than the newest of them may hold a kernel compiled from an older version. Deleting
-    it makes the next call compile afresh (and cache again). Best effort: a file that cannot
-    be read or deleted is left alone.
+    numba checks a cached function against its own source file only; a kernel inlines and
+    calls functions (and reads constants) of other modules, so a cache file older than the
+    newest of them may hold a kernel compiled from an older version. Deleting it makes the
+    next call compile afresh (and cache again). Best effort: a file that cannot be read or
+    deleted is left alone.
+
+    Parameters
+    ----------
+    dispatcher : numba dispatcher, optional
+        A compiled function whose cache directory holds the files (default
+        :func:`measure_rows`).
+    dependencies : tuple of str, default :data:`DEPENDENCIES`
+        Modules of this package compiled into the kernel (``nerveconduct/flags.py`` always).
+    owners : tuple of str, optional
+        Modules whose cache files are checked (default: ``dependencies``).
     """
     here = Path(__file__).resolve().parent
     try:
         newest = max(os.stat(p).st_mtime for p in
-                     [here / f"{m}.py" for m in DEPENDENCIES] + [here.parent / "flags.py"])
-        cache_dir = Path(measure_rows._cache._cache_path)
-        indexes = [p for m in DEPENDENCIES for p in cache_dir.glob(f"{m}.*.nbi")]
+                     [here / f"{m}.py" for m in dependencies] + [here.parent / "flags.py"])
+        cache_dir = Path((dispatcher or measure_rows)._cache._cache_path)
+        indexes = [p for m in (owners or dependencies) for p in cache_dir.glob(f"{m}.*.nbi")]
     except (OSError, AttributeError):
         return
     for index in indexes:

@@ -26,12 +26,25 @@ from ._batch import run_in_chunks
 from .cmap import CHUNK_BYTES, _check_rate, _check_stimulus, _check_threads, _check_traces
 
 __all__ = ["FWaveMeasures", "measure_f_waves", "F_WAVE_FIELDS", "F_ONSET_THRESHOLD_UV",
-           "F_MIN_AMPLITUDE_UV"]
+           "F_MIN_AMPLITUDE_UV", "MIN_STIMULI_ASSESSABLE", "FEW_STIMULI"]
 
 #: F-wave onset: departure from baseline by this much (uV), the CMAP's reference 20 uV.
 F_ONSET_THRESHOLD_UV: float = REFERENCE_ONSET_THRESHOLD_MV * 1000.0
 #: Smallest peak-to-peak deflection counted as an F-wave (uV).
 F_MIN_AMPLITUDE_UV: float = 40.0
+#: Fewest measured stimuli for a train's verdict ("absent", or its minimal latency): with
+#: fewer, the train is not assessable (``studied`` False, flag :data:`FEW_STIMULI`). F-waves
+#: are intermittent (persistence ~50-100 % in healthy hand muscles), so a train of 1-2
+#: stimuli without one says nothing, and a minimal latency over a few stimuli is too long.
+#: Fisher et al. (Muscle Nerve 1994;17:1185-1189, "Normative F wave values and the number of
+#: recorded F waves"; abstract read from a public copy: confirmed) found 10 stimuli give
+#: latencies within 1 ms of the 100-stimulus values, and persistences; 20 for mean latency
+#: within 0.5 ms. Textbooks (Preston & Shapiro, Electromyography and Neuromuscular
+#: Disorders) recommend 10-20 stimuli: recalled, secondary.
+MIN_STIMULI_ASSESSABLE: int = 10
+#: Flag bit of a train with fewer than :data:`MIN_STIMULI_ASSESSABLE` measured stimuli
+#: (``MeasureFlag.FEW_STIMULI``; the bit value stands in until ``nerveconduct.flags`` has it).
+FEW_STIMULI: int = int(getattr(MeasureFlag, "FEW_STIMULI", 1 << 13))
 
 # Method constants (times in ms).
 SMOOTH_HALF_MS = 0.1       #: half-width of the box smoother (0.2 ms box)
@@ -43,6 +56,8 @@ M_BAND_NOISE = 4.0         #: ... within this many x the mean's smoothed noise .
 M_BAND_DETECT = 0.25       #: ... or this fraction of the F detection level, if larger
 M_GUARD_MS = 1.0           #: the F window starts this long after the M-wave's end
 MIN_WINDOW_MS = 2.0        #: a shorter F window makes the train UNMEASURABLE
+F_SPAN_MS = 5.0            #: an F-wave's first deflection: the detection level within this ...
+SPIKE_NOISE = 5.0          #: ... or this many x the smoothed noise (else: a noise spike)
 MIN_BASE_SAMPLES = 20      #: fewer pre-stimulus samples: SHORT_BASELINE (tail baseline)
 TAIL_FRACTION = 0.10       #: the tail used as baseline then
 
@@ -76,12 +91,17 @@ class FWaveMeasures:
     noise_uv : ndarray of float
         Median over the stimuli of the baseline RMS noise (uV).
     studied : ndarray of bool
-        F-waves could be sought: some stimulus was measurable and an F window exists.
-        False = "not studied": every measure is NaN (counts 0), ``absent`` False.
+        F-waves were sought and the train is assessable: an F window exists and at least
+        ``min_stimuli`` stimuli were measured. False = "not studied" (UNMEASURABLE: every
+        measure NaN, counts 0) or "not assessable" (FEW_STIMULI: the per-train measures are
+        given for information only; neither "absent" nor a minimal latency is a verdict).
+        ``absent`` is False either way.
     absent : ndarray of bool
-        Sought and none found (ABSENT): latencies NaN, persistence 0.
+        Sought over at least ``min_stimuli`` measured stimuli and none found (ABSENT):
+        latencies NaN, persistence 0.
     flags : ndarray of int
         :class:`nerveconduct.flags.MeasureFlag` bits: ABSENT, UNMEASURABLE (not studied),
+        FEW_STIMULI (:data:`FEW_STIMULI`; fewer than ``min_stimuli`` measured stimuli),
         NAN_SAMPLES (stimuli with non-finite samples were left out), SHORT_BASELINE,
         ARTIFACT_OVERLAP (no quiet run after the M-wave: window from the sweep's middle).
 
@@ -150,6 +170,7 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
                     m_wave_end_ms: float | None = None,
                     min_amplitude_uv: float = F_MIN_AMPLITUDE_UV,
                     onset_threshold_uv: float = F_ONSET_THRESHOLD_UV,
+                    min_stimuli: int = MIN_STIMULI_ASSESSABLE,
                     n_threads: int | None = None) -> FWaveMeasures:
     """Measure the F-waves of trains of responses to repeated supramaximal stimuli.
 
@@ -170,6 +191,9 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
         Smallest peak-to-peak F-wave (uV); the level is raised to 5 x the noise if higher.
     onset_threshold_uv : float, default ``F_ONSET_THRESHOLD_UV`` (20 uV)
         Departure from baseline that defines the F-wave's onset (uV).
+    min_stimuli : int, default ``MIN_STIMULI_ASSESSABLE`` (10)
+        Fewest measured stimuli for a verdict ("absent" or a minimal latency); a train with
+        fewer is not assessable (``studied`` False, FEW_STIMULI), >= 1.
     n_threads : int or None, default None
         Threads measuring chunks of the batch (None: one per core).
 
@@ -180,9 +204,10 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
     Raises
     ------
     ValueError
-        ``traces`` not a float array of at least two dimensions; bad ``sampling_rate_hz``,
-        ``stimulus_sample``, ``m_wave_end_ms``, ``min_amplitude_uv``,
-        ``onset_threshold_uv`` or ``n_threads`` (the message names the allowed range).
+        ``traces`` not a float array of at least two dimensions, or with no stimulus or no
+        sample; bad ``sampling_rate_hz``, ``stimulus_sample``, ``m_wave_end_ms``,
+        ``min_amplitude_uv``, ``onset_threshold_uv``, ``min_stimuli`` or ``n_threads`` (the
+        message names the allowed range).
 
     Notes
     -----
@@ -203,8 +228,13 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
        starts 1 ms later, after the after-potentials have settled.
     3. An F-wave: in the window, the box-smoothed trace's peak-to-peak reaches
        ``max(min_amplitude_uv, 5 x noise)``. Its onset: from the first sample at half that
-       level, back to where the deflection falls under ``max(onset_threshold_uv,
-       3 x smoothed noise)``, linearly interpolated.
+       level that belongs to the F-wave (within 5 ms it reaches the detection level peak to
+       peak, or deviates by more than 5 x the smoothed noise; a lone noise spike before the
+       F-wave does not: at 10 kHz one crossed half the level 17 ms before the F-wave), back
+       to where the deflection falls under ``max(onset_threshold_uv, 3 x smoothed noise)``,
+       linearly interpolated.
+    4. A verdict needs at least ``min_stimuli`` measured stimuli (:data:`MIN_STIMULI_ASSESSABLE`):
+       a shorter train is not assessable (``studied`` False, FEW_STIMULI), never "absent".
 
     Repeater F-waves and A-waves (constant latency, same shape) are counted as F-waves.
     Accuracy against :func:`nerveconduct.simulate.fwave.simulate_f_waves` is checked in
@@ -225,11 +255,15 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
     if arr.ndim < 2:
         raise ValueError(f"traces must have shape (..., n_stimuli, n_samples), at least 2 "
                          f"dimensions; got shape {arr.shape}")
+    if arr.shape[-2] == 0 or arr.shape[-1] == 0:  # the model's rule (NerveStudy f_wave_traces)
+        raise ValueError(f"traces must hold at least one stimulus and one sample, got shape "
+                         f"{arr.shape}")
     fs_hz = _check_rate(sampling_rate_hz)
     n_samples = arr.shape[-1]
     stim = _check_stimulus(stimulus_sample, n_samples)
     min_amp = _check_uv("min_amplitude_uv", min_amplitude_uv)
     onset_uv = _check_uv("onset_threshold_uv", onset_threshold_uv)
+    least = int(check_number("min_stimuli", min_stimuli, minimum=1, integer=True))
     threads = _check_threads(n_threads)
     per_ms = fs_hz / 1000.0
     sweep_after_ms = (n_samples - stim) / per_ms
@@ -248,7 +282,7 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
     cfg = np.array([1.0 / per_ms, min_amp / 1000.0, onset_uv / 1000.0, tail,
                     samples(M_SKIP_MS, 2), samples(M_QUIET_MS, 4), samples(M_GUARD_MS, 0),
                     samples(MIN_WINDOW_MS, 20), MIN_BASE_SAMPLES, DETECT_NOISE, ONSET_NOISE,
-                    M_BAND_NOISE, M_BAND_DETECT])
+                    M_BAND_NOISE, M_BAND_DETECT, samples(F_SPAN_MS, 2), SPIKE_NOISE])
     batch = arr.shape[:-2]
     n_stim = arr.shape[-2]
     n_trains = math.prod(batch)
@@ -267,25 +301,28 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
                    finite[lo:hi])
 
         run_in_chunks(n_trains, rows, threads, work)
-    return _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim)
+    return _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least)
 
 
-def _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim) -> FWaveMeasures:
+def _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least) -> FWaveMeasures:
     flags = train[2].astype(np.int64)
-    studied = (flags & int(MeasureFlag.UNMEASURABLE)) == 0
-    measured = np.where(studied, finite.sum(axis=-1), 0)
+    sought = (flags & int(MeasureFlag.UNMEASURABLE)) == 0
+    measured = np.where(sought, finite.sum(axis=-1), 0)
+    few = sought & (measured < least)  # not assessable: no verdict, only the flag
+    flags = np.where(few, (flags & ~int(MeasureFlag.ABSENT)) | FEW_STIMULI, flags)
+    studied = sought & ~few
     found = np.isfinite(lat)
     n_f = found.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(n_f > 0, np.nanmin(np.where(found, lat, np.inf), axis=-1), np.nan)
         hi = np.where(n_f > 0, np.nanmax(np.where(found, lat, -np.inf), axis=-1), np.nan)
         mean = np.where(n_f > 0, np.where(found, lat, 0.0).sum(axis=-1) / n_f, np.nan)
-        pers = np.where(studied, 100.0 * n_f / measured, np.nan)
+        pers = np.where(sought, 100.0 * n_f / measured, np.nan)
     m_end = (train[0] - stim) / per_ms
     out = {"minimal_latency_ms": lo, "mean_latency_ms": mean, "maximal_latency_ms": hi,
            "chronodispersion_ms": hi - lo, "persistence_pct": pers,
            "n_f_waves": n_f.astype(np.int64), "n_stimuli_measured": measured.astype(np.int64),
-           "m_wave_end_ms": np.where(studied, m_end, np.nan), "noise_uv": train[1] * 1000.0,
+           "m_wave_end_ms": np.where(sought, m_end, np.nan), "noise_uv": train[1] * 1000.0,
            "studied": studied, "absent": studied & (n_f == 0), "flags": flags}
     cols = {k: np.asarray(v).reshape(batch) for k, v in out.items()}
     return FWaveMeasures(**cols, latencies_ms=lat.reshape(batch + (n_stim,)),

@@ -7,14 +7,16 @@ peak-to-peak amplitudes and noise in uV (the unit SNAPs are read in), the negati
 duration (ms), presence and quality flags (:class:`nerveconduct.flags.MeasureFlag`).
 :func:`average_sweeps` averages repeated sweeps (files that hold every sweep) first.
 
-The measurement runs the compiled per-trace kernel of :func:`~nerveconduct.measure.cmap.measure_cmap`
-(:mod:`nerveconduct.measure._kernels`) with the method's constants scaled for a response a
-hundred times smaller and ten times shorter than a CMAP (see :func:`measure_snap`'s Notes).
+The measurement runs the compiled kernel :mod:`nerveconduct.measure._snap_kernel`: the steps of
+:func:`~nerveconduct.measure.cmap.measure_cmap`'s kernel that a SNAP reports, with the method's
+constants scaled for a response a hundred times smaller and ten times shorter than a CMAP
+(see :func:`measure_snap`'s Notes).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ import numpy as np
 from .._checks import check_number
 from ..flags import MeasureFlag
 from ._batch import BatchMeasures, run_in_chunks
+from ._cmap_config import _kernel_config
 from .cmap import (CHUNK_BYTES, POLARITIES, _check_polarity, _check_rate, _check_stimulus,
                    _check_threads, _check_traces)
 
@@ -64,6 +67,9 @@ SNAP_MEASURE_FIELDS = ("onset_latency_ms", "negative_peak_latency_ms",
                        "negative_peak_amplitude_uv", "peak_to_peak_amplitude_uv", "duration_ms",
                        "baseline_uv", "noise_uv", "present", "flags")
 _FLOATS = SNAP_MEASURE_FIELDS[:-2]
+#: This module holds the SNAP method's constants under the CMAP method's names: the
+#: namespace :func:`._cmap_config._kernel_config` converts to samples.
+_METHOD = sys.modules[__name__]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -106,55 +112,6 @@ class SnapMeasures(BatchMeasures):
 
 def _check_threshold(name: str, value: Any) -> float:
     return check_number(name, value, unit="uV", minimum=0, inclusive=(False, True))
-
-
-def _snap_config(fs_hz: float, onset_mv: float, n_samples: int, stimulus_sample: int):
-    """The SNAP method's constants in the kernel's ``I_*``/``C_*`` slots at ``fs_hz``."""
-    from . import _kernel_layout as k
-
-    per_ms = fs_hz / 1000.0
-
-    def samples(ms: float, minimum: int) -> int:
-        return max(minimum, int(round(ms * per_ms)))
-
-    min_base = max(BASELINE_MIN_SAMPLES, int(math.ceil(BASELINE_MIN_MS * per_ms)))
-    tail = max(min_base, int((n_samples - stimulus_sample) * TAIL_FRACTION))
-    min_post = max(BASELINE_MIN_SAMPLES, int(math.ceil(MIN_POST_MS * per_ms)))
-    if stimulus_sample < min_base:
-        min_post = max(min_post, 4 * tail)
-    cfg_i = np.zeros(k.N_CFG_I, dtype=np.int64)
-    cfg_i[k.I_MIN_BASE], cfg_i[k.I_TAIL], cfg_i[k.I_MIN_POST] = min_base, tail, min_post
-    cfg_i[k.I_SMOOTH_H] = min(samples(SMOOTH_HALF_MS, 1), k.MAX_SMOOTH_H)
-    cfg_i[k.I_FIT_H] = samples(PEAK_FIT_HALF_MS, 1)
-    cfg_i[k.I_ONSET_FIT_H] = samples(ONSET_FIT_HALF_MS, 1)
-    cfg_i[k.I_ART_RUN] = samples(ARTIFACT_RUN_MS, 3)
-    cfg_i[k.I_ART_PEAK_WIN] = samples(ARTIFACT_PEAK_WINDOW_MS, 2)
-    cfg_i[k.I_MIN_WIDTH] = samples(MIN_WIDTH_MS, 3)
-    cfg_i[k.I_MAX_GAP] = samples(MAX_GAP_MS, 1)
-    cfg_i[k.I_LOCAL_WIN] = samples(LOCAL_BASELINE_MS, 8)
-    cfg_i[k.I_LOCAL_GUARD] = samples(LOCAL_GUARD_MS, 2)
-    cfg_f = np.zeros(k.N_CFG_F, dtype=np.float64)
-    cfg_f[k.C_DT_MS] = 1.0 / per_ms
-    cfg_f[k.C_ONSET_MV] = onset_mv
-    cfg_f[k.C_ART_K], cfg_f[k.C_ART_FLOOR_MV] = ARTIFACT_BAND_NOISE, ARTIFACT_BAND_FLOOR_MV
-    cfg_f[k.C_ART_TAU_SAMPLES] = ARTIFACT_MAX_TAU_MS * per_ms
-    cfg_f[k.C_DET_K], cfg_f[k.C_DET_FLOOR_MV] = DETECT_NOISE, DETECT_FLOOR_MV
-    cfg_f[k.C_LOW_SNR_K] = LOW_SNR_NOISE
-    cfg_f[k.C_DUR_FRACTION], cfg_f[k.C_DUR_K] = 0.1, 5.0  # total duration: not reported
-    cfg_f[k.C_LOCAL_K], cfg_f[k.C_LOCAL_MIN_MV] = LOCAL_BASELINE_K, LOCAL_BASELINE_MIN_MV
-    cfg_f[k.C_FIT_TOL_K] = FIT_TOLERANCE_NOISE
-    if hasattr(k, "C_DISAGREE_MS"):  # a kernel with the CMAP's second onset: not a SNAP
-        cfg_i[k.I_ALT_RUN] = samples(0.05, 3)  # measure, so never ONSETS_DISAGREE here
-        cfg_f[k.C_ALT_K], cfg_f[k.C_DISAGREE_MS] = 3.0, math.inf
-    return cfg_i, cfg_f
-
-
-def _no_landmarks(k: Any, rows: int) -> tuple[Any, ...]:
-    """The kernel's hand-set landmark arguments, none set (a kernel that takes them: the
-    CMAP's ``measure_rows(..., lm, absent, has_lm)``)."""
-    if not hasattr(k, "N_LANDMARKS"):
-        return ()
-    return np.empty((rows, k.N_LANDMARKS)), np.zeros(rows, dtype=bool), False
 
 
 def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int = 0,
@@ -206,15 +163,18 @@ def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     baseline crossing (the negative phase). For a triphasic (orthodromic) SNAP whose first
     phase is a small positivity, the onset reported is the take-off of the negative phase.
 
-    The algorithm is :func:`~nerveconduct.measure.cmap.measure_cmap`'s, step by step (same
-    compiled kernel: baseline and noise, stimulus artifact of adaptive length, box
-    smoothing, presence, onset with the local-baseline correction, least-squares parabolas
-    at the peaks and crossings, the same flags), with constants for SNAPs: a 0.1 ms box, peak
-    parabolas over +-0.15 ms and onset parabolas over +-0.1 ms, an artifact band of
-    ``max(4 noise, 2 uV)`` held for 0.1 ms with a 0.3 ms decay cap, presence when the
-    negative peak is ``max(5 noise, 1 uV)`` deep and stays below half of it for 0.15 ms,
-    a 0.5 ms local baseline ending 0.2 ms before the take-off. Accuracy against the
-    simulator's noiseless truth (:func:`nerveconduct.simulate.sensory.simulate_snap`) is
+    The algorithm is :func:`~nerveconduct.measure.cmap.measure_cmap`'s, step by step (the same
+    numeric steps, compiled into a SNAP kernel: baseline and noise, stimulus artifact of
+    adaptive length, box smoothing, presence, onset with the local-baseline correction,
+    least-squares parabolas at the peaks and crossings, the same flags), with constants for
+    SNAPs: a 0.1 ms box, peak parabolas over +-0.15 ms and onset parabolas over +-0.1 ms, an
+    artifact band of ``max(4 noise, 2 uV)`` held for 0.1 ms with a 0.3 ms decay cap, presence
+    when the negative peak is ``max(5 noise, 1 uV)`` deep and stays below half of it for
+    0.15 ms, a 0.5 ms local baseline ending 0.2 ms before the take-off. The CMAP's steps a
+    SNAP does not report are not run: the second onset (ONSETS_DISAGREE), area and total
+    duration; TRUNCATED therefore means that the sweep ends before the SNAP's own landmarks
+    (the positive peak, the return to baseline after the negative peak). Accuracy against
+    the simulator's noiseless truth (:func:`nerveconduct.simulate.sensory.simulate_snap`) is
     checked in ``tests/test_measure_snap.py``.
 
     References
@@ -248,31 +208,25 @@ def measure_snap(traces: Any, sampling_rate_hz: float, *, stimulus_sample: int =
     batch_shape = arr.shape[:-1]
     m_traces = math.prod(batch_shape)
     x2d = np.ascontiguousarray(arr.reshape(m_traces, n_samples))
-    from . import _kernels as k
+    from . import _snap_kernel as k
 
-    out = np.full((k.N_FIELDS, m_traces), np.nan)
+    out = np.empty((k.N_OUT, m_traces))  # the kernel writes every row: ms and uV
     flags = np.zeros(m_traces, dtype=np.int64)
     present = np.zeros(m_traces, dtype=bool)
     if m_traces and n_samples:
-        cfg_i, cfg_f = _snap_config(fs_hz, onset_mv, n_samples, stim)
+        cfg_i, cfg_f = _kernel_config(fs_hz, onset_mv, n_samples, stim, _METHOD)
         rows = max(1, CHUNK_BYTES // max(1, n_samples * x2d.itemsize))
 
         def work(lo: int, hi: int) -> None:
-            k.measure_rows(x2d[lo:hi], stim, sign, cfg_i, cfg_f, out[:, lo:hi], flags[lo:hi],
-                           present[lo:hi], *_no_landmarks(k, hi - lo))
+            k.snap_rows(x2d[lo:hi], stim, sign, cfg_i, cfg_f, out[:, lo:hi], flags[lo:hi],
+                        present[lo:hi])
 
         run_in_chunks(m_traces, rows, threads, work)
-    elif m_traces:
-        flags[:] = int(MeasureFlag.UNMEASURABLE)
-    rows_of = {"onset_latency_ms": (k.F_ONSET, 1.0),
-               "negative_peak_latency_ms": (k.F_NEG_LAT, 1.0),
-               "negative_peak_amplitude_uv": (k.F_NEG_AMP, _UV_PER_MV),
-               "peak_to_peak_amplitude_uv": (k.F_P2P, _UV_PER_MV),
-               "duration_ms": (k.F_NEG_DUR, 1.0),
-               "baseline_uv": (k.F_BASE, _UV_PER_MV), "noise_uv": (k.F_NOISE, _UV_PER_MV)}
-    cols = {f: (out[r] * scale).reshape(batch_shape) for f, (r, scale) in rows_of.items()}
-    return SnapMeasures(**cols, present=present.reshape(batch_shape),
-                        flags=flags.reshape(batch_shape))
+    else:
+        out.fill(np.nan)
+        flags[:] = int(MeasureFlag.UNMEASURABLE) if m_traces else 0
+    return SnapMeasures(*(row.reshape(batch_shape) for row in out),
+                        present=present.reshape(batch_shape), flags=flags.reshape(batch_shape))
 
 
 def average_sweeps(traces: Any, axis: int = -2) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The nerve model: stimulation sites, a motor nerve study, a case (the analysis's inputs).
+"""The nerve model: sites, motor and sensory nerve studies, a case (the analysis's inputs).
 
 Ground floor of the package: imports nothing of ours but names and the argument checks. What is
 read along a nerve (:class:`~nerveconduct.analysis.NerveResult` and its parts) lives in
@@ -6,6 +6,7 @@ read along a nerve (:class:`~nerveconduct.analysis.NerveResult` and its parts) l
 
 - :mod:`._common` -- allowed values, identifier keys, the case key, :class:`InvalidStudyError`;
 - :mod:`.motor` -- :class:`Site`, :class:`NerveStudy` and the one study-validity rule;
+- :mod:`.sensory` -- :class:`SensoryStudy` and the one sensory-study validity rule;
 - :mod:`.case` -- :class:`Case`, one patient's work-up.
 
 Distances follow the machines' convention (``docs/output-fields.md``): the most distal site's
@@ -15,14 +16,21 @@ segment length from the next more distal site. Sites are ordered distal -> proxi
 
 from ._common import DEMOGRAPHIC_RANGES, IDENTIFIER_KEYS, POLARITIES, InvalidStudyError, case_key
 from .case import Case
-from .motor import NerveStudy, Site, study_problems
+from .motor import NerveStudy, Site, StimulationSeries, study_problems
+from .sensory import DIRECTIONS, SENSORY_NERVES, SIDES, SensoryStudy, sensory_study_problems
 
 __all__ = [
     "InvalidStudyError",
     "Site",
     "NerveStudy",
+    "StimulationSeries",
     "Case",
     "study_problems",
+    "SensoryStudy",
+    "sensory_study_problems",
+    "DIRECTIONS",
+    "SIDES",
+    "SENSORY_NERVES",
     "case_key",
     "DEMOGRAPHIC_RANGES",
     "POLARITIES",

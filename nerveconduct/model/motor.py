@@ -15,8 +15,10 @@ import numpy as np
 from .._checks import check_number, check_option, check_range_of, gather
 from ..names import canonical_nerve, canonical_site
 from ._common import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, _optional_quantity, _real_array
+from ._series import StimulationSeries, _float_series, _series_problems, _series_site, warn_series_lost
 
-__all__ = ["Site", "NerveStudy", "study_problems"]
+__all__ = ["Site", "NerveStudy", "StimulationSeries", "study_problems", "site_problems",
+           "warn_series_lost"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,11 @@ class Site:
         electrode (mm); for every other site, the segment length from the next more distal site
         (mm). ``None`` when unknown (analysis flags what depends on it).
     stimulus_intensity_ma : float, optional
-        Stimulus intensity (mA), informative only.
+        Stimulus intensity (mA) of the recorded response, in the range of
+        ``RANGES["stimulus_intensity_ma"]`` (0 mA is no stimulus); ``None`` when not recorded.
+        The analysis uses it as evidence of supramaximal stimulation (a proximal site with one
+        intensity, or one below the distal site's, is flagged; ``docs/criteria.md``,
+        supramaximal stimulation).
     """
 
     name: str
@@ -44,9 +50,38 @@ class Site:
         """Canonical site name, or ``None`` when the name is not one we know."""
         return canonical_site(self.name)
 
+
+def site_problems(sites: Sequence[Any]) -> list[str]:
+    """Every problem of a study's sites, as sentences (the one site rule of motor and sensory
+    studies and of the values path).
+
+    Each site must be a :class:`Site` with a positive finite ``distance_mm`` (mm) or None and
+    a ``stimulus_intensity_ma`` in the range of ``RANGES["stimulus_intensity_ma"]`` (mA) or None.
+
+    Examples
+    --------
+    >>> site_problems([Site("wrist", 70.0, 25.0)])
+    []
+    >>> site_problems([Site("wrist", 70.0, 0.0)])
+    ["site 0 ('wrist') stimulus_intensity_ma must be None or a finite number in (0, 1000] mA, got 0.0"]
+    """
+    problems: list[str] = []
+    for i, site in enumerate(sites):
+        if not isinstance(site, Site):
+            problems.append(f"sites[{i}] must be a Site, got {type(site).__name__}")
+            continue
+        where = f"site {i} ({site.name!r})"
+        gather(problems, check_number, f"{where} distance_mm",
+               site.distance_mm, unit="mm", minimum=0, inclusive=(False, True), allow_none=True)
+        gather(problems, check_range_of, "stimulus_intensity_ma", site.stimulus_intensity_ma,
+               name=f"{where} stimulus_intensity_ma", allow_none=True)
+    return problems
+
+
 def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_rate_hz: Any,
                    stimulus_sample: Any, polarity: Any, f_wave_traces: Any = None,
-                   f_wave_sampling_rate_hz: Any = None, f_wave_stimulus_sample: Any = 0) -> list[str]:
+                   f_wave_sampling_rate_hz: Any = None, f_wave_stimulus_sample: Any = 0,
+                   stimulation_series: Any = None) -> list[str]:
     """Every problem of a nerve study's description, as sentences (empty when it is valid).
 
     The one study-validity rule: :class:`NerveStudy` refuses a study that has any; the
@@ -62,7 +97,8 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
     nerve : str
         Non-empty.
     sites : sequence of Site
-        At least one; each distance positive and finite (mm) or None.
+        At least one; each as :func:`site_problems` checks it (distance positive and finite
+        (mm) or None, stimulus intensity in ``RANGES["stimulus_intensity_ma"]`` (mA) or None).
     traces : array_like
         Numeric, shape (len(sites), n_samples ≥ 1).
     sampling_rate_hz : float
@@ -78,18 +114,18 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
         required with a train, refused without one.
     f_wave_stimulus_sample : int, default 0
         Index of the stimulus in each trace of the train: inside the trace.
+    stimulation_series : mapping, optional
+        ``{site index or site name: StimulationSeries}``: each key names one site (an index
+        in ``range(len(sites))``, or a name matching one site, ignoring case); each series has
+        strictly increasing intensities in ``RANGES["stimulus_intensity_ma"]`` (mA) and one
+        trace per intensity, the study's stimulus sample inside them.
     """
     problems: list[str] = []
     if not isinstance(nerve, str) or not nerve.strip():
         problems.append(f"nerve must be a non-empty string, got {nerve!r}")
     if not sites:
         problems.append("at least one site is required, got none")
-    for i, site in enumerate(sites):
-        if not isinstance(site, Site):
-            problems.append(f"sites[{i}] must be a Site, got {type(site).__name__}")
-            continue
-        gather(problems, check_number, f"site {i} ({site.name!r}) distance_mm",
-               site.distance_mm, unit="mm", minimum=0, inclusive=(False, True), allow_none=True)
+    problems += site_problems(sites)
     arr = _real_array("traces", traces, "(n_sites, n_samples)", problems)
     if arr is not None:
         if arr.ndim != 2:
@@ -103,6 +139,14 @@ def study_problems(*, nerve: Any, sites: Sequence[Any], traces: Any, sampling_ra
     gather(problems, check_number, "stimulus_sample", stimulus_sample, minimum=0, maximum=last, integer=True)
     gather(problems, check_option, "polarity", polarity, POLARITIES)
     problems += _f_wave_problems(f_wave_traces, f_wave_sampling_rate_hz, f_wave_stimulus_sample)
+    problems += _series_problems(stimulation_series, sites)
+    if not problems and stimulation_series:
+        stim = int(stimulus_sample)
+        for key, value in stimulation_series.items():
+            n = np.shape(value.traces)[1]
+            if stim >= n:
+                problems.append(f"stimulation_series[{key!r}]: stimulus_sample {stim} is outside its "
+                                f"traces (0-{n - 1}); a series shares the study's sampling set-up")
     return problems
 
 def _f_wave_problems(traces: Any, sampling_rate_hz: Any, stimulus_sample: Any) -> list[str]:
@@ -172,6 +216,12 @@ class NerveStudy:
         The train's sampling rate (Hz); required with ``f_wave_traces``.
     f_wave_stimulus_sample : int, default 0
         Index of the stimulus in each trace of the train.
+    stimulation_series : mapping, optional
+        ``{site index or site name: StimulationSeries}``: the CMAPs of a site at increasing
+        stimulus intensities (mA), with the study's sampling rate, stimulus sample and
+        polarity. Stored as :attr:`stimulation_series` ``{site index: StimulationSeries}``
+        (intensities a float tuple, traces a float array); the analysis checks each for a
+        plateau (evidence of supramaximal stimulation).
     metadata : dict, optional
         Anything else the reader kept (never patient identifiers unless asked).
     age_years, height_cm : float, optional
@@ -185,9 +235,11 @@ class NerveStudy:
     InvalidStudyError
         Listing every problem: site count vs trace count, non-positive distances, a sampling
         rate outside [1, 1e7] Hz, stimulus sample outside the trace, unknown polarity, wrong
-        trace shape, a temperature, filter setting or F-wave latency that is not a number in
+        trace shape, a site's stimulus intensity outside (0, 1000] mA, a temperature, filter
+        setting or F-wave latency that is not a number in
         its range, an F-wave train of the wrong shape, without its sampling rate or with its
-        stimulus sample outside it.
+        stimulus sample outside it, a stimulation series naming no site (or one twice), with
+        intensities not strictly increasing in (0, 1000] mA or not one trace per intensity.
     """
 
     def __init__(
@@ -208,6 +260,7 @@ class NerveStudy:
         f_wave_traces: Any = None,
         f_wave_sampling_rate_hz: float | None = None,
         f_wave_stimulus_sample: int = 0,
+        stimulation_series: Mapping[int | str, StimulationSeries] | None = None,
         metadata: dict[str, Any] | None = None,
         age_years: float | None = None,
         height_cm: float | None = None,
@@ -237,7 +290,7 @@ class NerveStudy:
         if sex is not None and not isinstance(sex, str):
             problems.append(f"sex must be a string or None, got {type(sex).__name__}")
         self.sex = (sex.strip() or None) if isinstance(sex, str) else None
-        problems = self._problems(traces, f_wave_traces) + problems
+        problems = self._problems(traces, f_wave_traces, stimulation_series) + problems
         if metadata is not None and not isinstance(metadata, Mapping):
             problems.append(f"metadata must be a mapping (dict) or None, got {type(metadata).__name__}")
         if problems:
@@ -254,14 +307,18 @@ class NerveStudy:
             self.f_wave_traces = f_arr if f_arr.dtype in (np.float32, np.float64) else f_arr.astype(np.float64)
             self.f_wave_sampling_rate_hz = float(f_wave_sampling_rate_hz)
         self.f_wave_stimulus_sample = int(f_wave_stimulus_sample)
+        self.stimulation_series: dict[int, StimulationSeries] = {
+            _series_site(key, self.sites, []): _float_series(value)
+            for key, value in (stimulation_series or {}).items()}
 
-    def _problems(self, traces: Any, f_wave_traces: Any = None) -> list[str]:
+    def _problems(self, traces: Any, f_wave_traces: Any = None, stimulation_series: Any = None) -> list[str]:
         return study_problems(nerve=self.nerve, sites=self.sites, traces=traces,
                               sampling_rate_hz=self.sampling_rate_hz,
                               stimulus_sample=self.stimulus_sample, polarity=self.polarity,
                               f_wave_traces=f_wave_traces,
                               f_wave_sampling_rate_hz=self.f_wave_sampling_rate_hz,
-                              f_wave_stimulus_sample=self.f_wave_stimulus_sample)
+                              f_wave_stimulus_sample=self.f_wave_stimulus_sample,
+                              stimulation_series=stimulation_series)
 
     @property
     def n_sites(self) -> int:

@@ -1,7 +1,8 @@
-"""Nerve-conduction pictures: stacked CMAPs, segment drops, TLI."""
+"""Nerve-conduction pictures: stacked CMAPs, segment drops, TLI, F-wave trains, SNAPs."""
 
 from __future__ import annotations
 
+from .fwave import plot_f_waves
 from .nerve import (
     FIGURE_FORMATS,
     plot_nerve,
@@ -13,12 +14,15 @@ from .nerve import (
     trace_time_ms,
     nice_step,
 )
+from .sensory import plot_sensory
 
 __all__ = [
     "FIGURE_FORMATS",
     "plot_nerve",
     "plot_segments",
     "plot_tli",
+    "plot_f_waves",
+    "plot_sensory",
     "save_figure",
     "new_axes",
     "site_keys",

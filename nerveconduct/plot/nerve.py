@@ -14,25 +14,36 @@ Every function draws on a :class:`matplotlib.axes.Axes` it is given, or on a new
 ``"verdict:<k>"``, ``"scalebar:gain"``, ``"scalebar:time"``, ``"scalebar:text"``,
 ``"stimulus"``, ``"legend"`` (``<site>`` is the site name
 as recorded, suffixed ``#<position>`` when a name repeats; ``<k>`` is
-:attr:`SegmentResult.index`). :func:`save_figure` writes PNG, SVG or PDF atomically.
+:attr:`SegmentResult.index`). :func:`save_figure` (from :mod:`._common`, re-exported here)
+writes PNG, SVG or PDF atomically.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from .._checks import check_option
 from ..analysis import NerveResult
-from ..io._atomic import atomic_write
+from ._common import (
+    ABNORMAL_COLOR,
+    FIGURE_FORMATS,
+    GAIN_STEPS_MV,
+    HAND_SET_MARK,
+    check_window,
+    fmt_value as _fmt,
+    nice_step,
+    pre_stimulus_baseline,
+    save_figure,
+    scale_bar,
+    site_keys,
+    site_label,
+    trace_time_ms,
+)
 from .criteria import (
     DEFAULT_CB_RULE_SET,
     HIGHLIGHT_LEVELS,
@@ -55,13 +66,6 @@ __all__ = [
     "nice_step",
 ]
 
-#: File formats :func:`save_figure` writes.
-FIGURE_FORMATS = ("png", "svg", "pdf")
-
-_GAIN_STEPS_MV = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
-_TIME_STEPS_MS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
-#: Colour of a value beyond its normal limit or threshold (as in the report's tables).
-ABNORMAL_COLOR = "#b03a2e"
 _MARKERS = (  # kind, marker, colour, what it marks
     ("onset", "v", "tab:blue", "onset"),
     ("peak", "o", "tab:red", "negative peak"),
@@ -69,54 +73,12 @@ _MARKERS = (  # kind, marker, colour, what it marks
 )
 #: The SiteResult field saying whether each marker above was hand-set (drawn hollow).
 _MARKER_SOURCES = ("onset_latency_source", "negative_peak_latency_source", "negative_end_latency_source")
-#: Suffix of a value derived from a hand-set marker (as in the command line's tables).
-HAND_SET_MARK = "*"
-
-
-def nice_step(span: float, steps: Sequence[float]) -> float:
-    """Smallest value of ``steps`` that is >= ``span`` (the largest when none is).
-
-    Examples
-    --------
-    >>> nice_step(3.2, (1.0, 2.0, 5.0, 10.0))
-    5.0
-    """
-    for step in steps:
-        if step >= span:
-            return float(step)
-    return float(steps[-1])
-
-
-def site_keys(names: Sequence[str]) -> list[str]:
-    """Gid keys of the sites: the names, with ``#<position>`` added to repeated names."""
-    counts: dict[str, int] = {}
-    for name in names:
-        counts[name] = counts.get(name, 0) + 1
-    return [name if counts[name] == 1 else f"{name}#{i}" for i, name in enumerate(names)]
-
-
-def trace_time_ms(n_samples: int, sampling_rate_hz: float, stimulus_sample: int) -> np.ndarray:
-    """Time of each sample from the stimulus (ms)."""
-    return (np.arange(n_samples) - stimulus_sample) * 1000.0 / sampling_rate_hz
-
-
-def _fmt(value: float | None, spec: str, unit: str = "") -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:{spec}}{unit}"
-
-
-def _site_label(site: Any) -> str:
-    dist = site.cumulative_distance_mm
-    return f"{site.name}\n{dist:g} mm" if dist is not None else f"{site.name}\n? mm"
 
 
 def _baseline_mv(site: Any, trace: np.ndarray, stim: int) -> float:
     if math.isfinite(site.baseline_mv):
         return float(site.baseline_mv)
-    pre = trace[:stim]
-    pre = pre[np.isfinite(pre)]
-    return float(np.median(pre)) if pre.size else 0.0
+    return pre_stimulus_baseline(trace, stim)
 
 
 def _extent_mv(result: NerveResult, display: np.ndarray, t: np.ndarray) -> float:
@@ -284,12 +246,7 @@ def plot_nerve(
         physical = -physical
     n_sites, n_samples = physical.shape
     t = trace_time_ms(n_samples, fs, stim)
-    if window_ms is None:
-        window_ms = (max(float(t[0]), -1.0), float(t[-1]))
-    lo, hi = (float(w) for w in window_ms)
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and hi > t[0] and lo < t[-1]):
-        raise ValueError(f"window_ms must be an increasing (start, end) pair overlapping the trace "
-                         f"[{t[0]:g}, {t[-1]:g}] ms, got {window_ms!r}")
+    lo, hi = check_window(window_ms, t)
     if isinstance(verdicts, str):
         if verdicts != "auto":
             raise ValueError(f"verdicts must be 'auto', a list of SegmentVerdict or None, got {verdicts!r}")
@@ -306,7 +263,7 @@ def plot_nerve(
     display = np.stack([sign * (physical[k] - _baseline_mv(s, physical[k], stim))
                         for k, s in enumerate(result.sites)])
     extent = _extent_mv(result, display, t)
-    gain_mv = nice_step(extent / 2.0, _GAIN_STEPS_MV)
+    gain_mv = nice_step(extent / 2.0, GAIN_STEPS_MV)
     spacing = max(1.25 * extent, gain_mv)
     keys = site_keys([s.name for s in result.sites])
     left = blended_transform_factory(ax.transAxes, ax.transData)
@@ -316,8 +273,8 @@ def plot_nerve(
     for k, (site, key) in enumerate(zip(result.sites, keys, strict=True)):
         y = offsets[k] + display[k]
         ax.plot(t, y, color="black", lw=0.8, gid=f"trace:{key}", label=site.name)
-        ax.text(-0.02, offsets[k], _site_label(site), transform=left, ha="right", va="center",
-                fontsize=8, gid=f"label:{key}")
+        ax.text(-0.02, offsets[k], site_label(site.name, site.cumulative_distance_mm),
+                transform=left, ha="right", va="center", fontsize=8, gid=f"label:{key}")
         if not site.present:
             ax.text(lo + 0.02 * (hi - lo), offsets[k] + 0.25 * spacing, "absent", fontsize=8,
                     color="tab:red", style="italic", gid=f"absent:{key}")
@@ -370,7 +327,7 @@ def plot_nerve(
     legend = ax.legend(handles=handles, loc="lower left", fontsize=6, frameon=False, ncol=3,
                        handletextpad=0.2, columnspacing=0.8, borderaxespad=0.1)
     legend.set_gid("legend")
-    _scale_bar(ax, lo, hi, offsets[-1] - 0.75 * spacing, gain_mv)
+    scale_bar(ax, lo, hi, offsets[-1] - 0.75 * spacing, gain_mv)
     ax.set_xlim(lo, hi)
     ax.set_ylim(offsets[-1] - spacing * 1.1, offsets[0] + spacing * 0.9)
     ax.set_xlabel("time from stimulus (ms)")
@@ -403,61 +360,3 @@ def _overlay_abnormal(ax: Axes, text: Any, lines: list[tuple[str, bool]], index:
     x, y = text.get_position()
     ax.text(x, y, overlay, transform=text.get_transform(), fontsize=text.get_fontsize(),
             va="center", color=ABNORMAL_COLOR, gid=f"abnormal:{index}")
-
-
-def _scale_bar(ax: Axes, lo: float, hi: float, y0: float, gain_mv: float) -> None:
-    """Draw a gain (vertical) and time (horizontal) scale bar in the lower right corner."""
-    time_ms = nice_step((hi - lo) / 10.0, _TIME_STEPS_MS)
-    x1 = hi - 0.03 * (hi - lo)
-    x0 = x1 - time_ms
-    ax.plot([x0, x1], [y0, y0], color="black", lw=1.5, gid="scalebar:time")
-    ax.plot([x1, x1], [y0, y0 + gain_mv], color="black", lw=1.5, gid="scalebar:gain")
-    ax.text(x0, y0 + 0.15 * gain_mv, f"{gain_mv:g} mV\n{time_ms:g} ms", fontsize=7,
-            ha="right", va="bottom", gid="scalebar:text")
-
-
-def save_figure(fig: Figure, path: str | os.PathLike[str], *, format: str | None = None,
-                dpi: float | None = None) -> Path:
-    """Write a figure as PNG, SVG or PDF, atomically (:func:`nerveconduct.io._atomic.atomic_write`).
-
-    Parameters
-    ----------
-    fig : Figure
-        The figure (``ax.figure`` of a plot function).
-    path : str or PathLike
-        Output file; its folder must exist. Overwritten if it exists (keeping its mode).
-    format : {"png", "svg", "pdf"}, optional
-        Default: from the file suffix.
-    dpi : float, optional
-        Resolution for PNG (dots per inch); default the figure's.
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Raises
-    ------
-    ValueError
-        The format (given or from the suffix) is not one of ``png``, ``svg``, ``pdf``.
-    FileNotFoundError
-        The folder of ``path`` does not exist.
-    """
-    out = Path(path)
-    fmt = (format or out.suffix.lstrip(".")).lower()
-    if fmt not in FIGURE_FORMATS:
-        check_option(f"the figure format of {str(out)!r}", format or out.suffix or "no suffix",
-                     FIGURE_FORMATS, extra=" (from format= or the file suffix)")
-    with atomic_write(out, mode="wb", overwrite=True) as fh:
-        fig.savefig(fh, format=fmt, dpi=dpi if dpi is not None else "figure",
-                    metadata=_metadata(fmt))
-    return out
-
-
-def _metadata(fmt: str) -> dict[str, Any]:
-    """Reproducible files: no creation date in SVG/PDF."""
-    if fmt == "svg":
-        return {"Date": None}
-    if fmt == "pdf":
-        return {"CreationDate": None}
-    return {}

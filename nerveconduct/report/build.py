@@ -4,9 +4,11 @@
 applies the criteria, scores CIDP-MAG when clinical items are given, and writes one HTML file
 that needs no network to view and prints on A4 or US Letter (``paper``): a summary first
 (case header, the all-nerves motor summary table, the patient-level verdicts, scores,
-impression and signature lines), then one page per nerve, then the summary plots and the
-citations, with a running header and footer (case pseudonym, "page x of y"). What it shows is
-described in ``docs/report.md``.
+impression and signature lines), then one page per nerve (with its F-wave raster and table
+when the study holds an F-wave train), then the sensory section when the case has sensory
+studies (``Case.sensory``: SNAP table with limits and SNAP pictures), then the summary plots
+and the citations, with a running header and footer (case pseudonym, "page x of y"). What it
+shows is described in ``docs/report.md``.
 
 Patient names and IDs (``NerveStudy.metadata`` keys such as ``patient_name`` /
 ``patient_id``) and the source file names appear only with ``keep_identifiers=True``; the
@@ -26,9 +28,10 @@ from ..io._atomic import atomic_write, check_target
 from ..model import Case, NerveStudy
 from ..plot.nerve import plot_nerve, plot_segments, plot_tli
 from ..plot.summary import nerve_title
-from .context import cidp_mag, evaluate_criteria, immunoparesis, mmn, plotted_outcome
+from .context import cidp, cidp_mag, evaluate_criteria, immunoparesis, mmn, plotted_outcome
+from .fwave import f_wave_panel_html
 from .html import IMAGE_FORMATS, PAPERS, esc, figure_html, page, print_css
-from .scores import cidp_mag_html, mmn_html, paraprotein_html
+from .scores import cidp_html, cidp_mag_html, mmn_html, paraprotein_html
 from .sections import footer_html, header_html, impression_html, motor_summary_html, nerve_tables_html
 from .verdicts import criteria_summary_html, nerve_verdicts_html
 from ..analysis import NerveResult, analyze_nerves
@@ -95,6 +98,7 @@ def render_html(
     paper: str = "a4",
     values_results: Sequence[Any] = (),
     markers: Sequence[Any] | None = None,
+    sensory_limits: Any = None,
 ) -> str:
     """Build the report of a case as an HTML string (see :func:`write_html`)."""
     case = _as_case(case)
@@ -110,7 +114,9 @@ def render_html(
     cb_outcome = plotted_outcome(outcomes, mmn_case=bool(case.mmn))
     cb_rule_set = cb_outcome.rule_set_id if cb_outcome is not None else None
 
-    body = ['<header class="case"><h1>Motor nerve conduction report</h1>',
+    # "Motor" unless the case also has sensory studies
+    heading = "Nerve conduction report" if case.sensory else "Motor nerve conduction report"
+    body = [f'<header class="case"><h1>{heading}</h1>',
             header_html(case, results, keep_identifiers=keep_identifiers), "</header>"]
     body.append('<section class="motor-summary"><h2>Motor nerve conduction summary</h2>')
     body.append(motor_summary_html(results))
@@ -120,7 +126,8 @@ def render_html(
                 else '<p class="note">No criteria requested.</p>')
     body.append("</section>")
     body.append(cidp_mag_html(case.clinical, cidp_mag(case.clinical, results)))
-    body.append(mmn_html(case.mmn, mmn(case.mmn, results)))
+    body.append(mmn_html(case.mmn, mmn(case.mmn, results, case.sensory)))
+    body.append(cidp_html(case.cidp, cidp(case.cidp, results, case.sensory)))
     body.append(paraprotein_html(case.paraprotein, immunoparesis(case.paraprotein)))
     body.append(impression_html(case))
 
@@ -147,10 +154,17 @@ def render_html(
                                     dpi=dpi, gid=f"plot-nerve-{i}", cls="traces"))
         body.append(nerve_tables_html(result))
         body.append("</div>")
+        panel = f_wave_panel_html(result, i, plots=plots, image_format=image_format, dpi=dpi,
+                                  negative_up=negative_up)
+        if panel:  # the nerve's F-wave train
+            body.append(panel)
         if outcomes:
             body.append(nerve_verdicts_html(outcomes, i))
         body.append("</section>")
 
+    if case.sensory:
+        body.append(_sensory_html(case.sensory, sensory_limits, plots=plots,
+                                  image_format=image_format, dpi=dpi, negative_up=negative_up))
     if results and plots:
         figures = []
         if any(r.segments for r in results):
@@ -174,10 +188,20 @@ def render_html(
     body.append(footer_html(__version__, outcomes, limits_obj, markers=markers))
     title = f"Nerve conduction report {case.case_id or ''}".strip()
     css = print_css(paper,
-                    running_left=f"Motor nerve conduction report \u2014 case {case.case_id or 'not given'}",
+                    running_left=f"{heading} \u2014 case {case.case_id or 'not given'}",
                     running_right=f"study {case.study_date}" if case.study_date else "",
                     footer_left=f"nerveconduct {__version__} \u2014 research and teaching aid")
     return page(title, "\n".join(body), css=css)
+
+
+def _sensory_html(studies: Sequence[Any], limits: Any, **options: Any) -> str:
+    """The sensory section (:mod:`.sensory`) of the case's sensory studies, judged against
+    ``limits`` (a SensoryLimits, a lab's file, or ``None``: the default table)."""
+    from ..analysis.sensory import analyze_sensory
+    from .sensory import sensory_section_html
+
+    results = analyze_sensory(list(studies), limits=limits)
+    return sensory_section_html(results, list(studies), **options)
 
 
 def write_html(
@@ -195,6 +219,7 @@ def write_html(
     paper: str = "a4",
     values_results: Sequence[Any] = (),
     markers: Sequence[Any] | None = None,
+    sensory_limits: Any = None,
 ) -> Path:
     """Write the self-contained, printable HTML report of a case.
 
@@ -226,6 +251,14 @@ def write_html(
         Include the plots (False: tables and verdicts only, much faster for many cases).
     paper : {"a4", "letter"}, default "a4"
         Page size the print layout is made for (``@page { size: … }``).
+    values_results : sequence of NerveResult
+        Nerves entered as values (:func:`~nerveconduct.analysis.analyze_values`), after the
+        case's own.
+    markers : sequence of Marker, optional
+        Hand-set markers applied to the studies.
+    sensory_limits : SensoryLimits, path or None
+        Sensory normal limits for ``case.sensory`` (default: the textbook antidromic table,
+        :meth:`~nerveconduct.limits.SensoryLimits.default`), or a lab's CSV/TOML file.
 
     Returns
     -------
@@ -256,7 +289,8 @@ def write_html(
     check_target(out, overwrite=overwrite)  # fail before the (slow) rendering
     text = render_html(case, criteria=criteria, limits=limits, keep_identifiers=keep_identifiers,
                        image_format=image_format, negative_up=negative_up, dpi=dpi, plots=plots,
-                       paper=paper, values_results=values_results, markers=markers)
+                       paper=paper, values_results=values_results, markers=markers,
+                       sensory_limits=sensory_limits)
     with atomic_write(out, overwrite=overwrite, newline="") as fh:  # newlines as rendered
         fh.write(text)
     return out

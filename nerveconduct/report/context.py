@@ -24,6 +24,7 @@ __all__ = [
     "clinical_items_given",
     "Computed",
     "cidp_mag",
+    "cidp",
     "mmn",
     "MMN_INPUTS",
     "immunoparesis",
@@ -182,11 +183,12 @@ def cidp_mag(clinical: dict[str, Any], results: Sequence[Any]) -> Computed | Non
 MMN_INPUTS = ("core_clinical", "exclusions_absent", "sensory_normal", "supportive", "one_nerve_only")
 
 
-def mmn(mmn_inputs: dict[str, Any], results: Sequence[Any]) -> Computed | None:
+def mmn(mmn_inputs: dict[str, Any], results: Sequence[Any], sensory: Sequence[Any] = ()) -> Computed | None:
     """The EFNS/PNS 2010 MMN category from ``Case.mmn``; ``None`` when no MMN input is given.
 
     Missing inputs are unknown (``None``); keys other than :data:`MMN_INPUTS` are shown in
-    the report but not used.
+    the report but not used. ``sensory`` (``Case.sensory``) gives "normal sensory conduction
+    across the CB segments" from the SNAPs where they decide (the reasons say so).
     """
     if not mmn_inputs:
         return None
@@ -196,7 +198,8 @@ def mmn(mmn_inputs: dict[str, Any], results: Sequence[Any]) -> Computed | None:
     kwargs = {k: mmn_inputs.get(k) for k in ("core_clinical", "exclusions_absent", "sensory_normal")}
     kwargs.update({k: mmn_inputs[k] for k in ("supportive", "one_nerve_only") if k in mmn_inputs})
     try:
-        return Computed(module.mmn_category(list(results), **kwargs))
+        return Computed(module.mmn_category(list(results), sensory_results=module.sensory_results_of(sensory),
+                                            **kwargs))
     except (TypeError, ValueError) as exc:  # invalid MMN input from the case's sheet
         return Computed(error=f"MMN category not computed: {exc}")
 
@@ -239,3 +242,21 @@ def immunoparesis(paraprotein: dict[str, Any]) -> Computed | None:
                                                    involved, lln))
     except (TypeError, ValueError) as exc:  # invalid concentrations from the case's sheet
         return Computed(error=f"immunoparesis grade not computed: {exc}")
+
+
+def cidp(cidp_inputs: dict[str, Any], results: Sequence[Any], sensory: Sequence[Any] = (),
+         rule_set: str = "ean-pns-2021-cidp") -> Computed | None:
+    """The CIDP diagnosis (``rule_set``'s ``[diagnosis]`` table, EAN/PNS 2021 by default) from
+    ``Case.cidp``, the motor results and ``Case.sensory``; ``None`` when no CIDP input is given."""
+    if not cidp_inputs:
+        return None
+    module = scores_module()
+    if module is None:
+        return Computed(error="scores module not installed")
+    try:
+        return Computed(module.cidp_diagnosis(list(results), inputs=dict(cidp_inputs),
+                                              sensory=module.sensory_results_of(sensory),
+                                              rule_set=rule_set))
+    except (TypeError, ValueError) as exc:  # invalid CIDP input from the case's sheet
+        return Computed(error=f"CIDP diagnosis not computed: {exc}")
+

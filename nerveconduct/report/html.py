@@ -38,7 +38,8 @@ __all__ = [
 IMAGE_FORMATS = ("png", "svg")
 
 #: Decimals shown per kind of value.
-DECIMALS = {"ms": 2, "mv": 2, "mv_ms": 1, "mm": None, "m_s": 1, "pct": 1, "index": 3, "c": 1, "hz": None}
+DECIMALS = {"ms": 2, "mv": 2, "mv_ms": 1, "mm": None, "m_s": 1, "pct": 1, "index": 3, "c": 1, "hz": None,
+            "uv": 1, "count": 0}
 
 #: Paper sizes the report is laid out for (``@page { size: … }``).
 PAPERS = {"a4": "A4", "letter": "letter"}

@@ -9,7 +9,7 @@ from typing import Any
 
 from .html import Cell, cell, definition_list, esc, table
 
-__all__ = ["CIDP_MAG_SOURCE", "KEY_LABELS", "label", "cidp_mag_html", "mmn_html",
+__all__ = ["CIDP_MAG_SOURCE", "KEY_LABELS", "label", "cidp_mag_html", "mmn_html", "cidp_html",
            "paraprotein_html", "paraprotein_items", "value_text"]
 
 
@@ -20,6 +20,8 @@ KEY_LABELS = {
     "tremor": "Tremor",
     "relapsing_or_acute_onset": "Relapsing or acute onset",
     "proximal_weakness": "Proximal weakness",
+    "variant": "Variant",
+    "clinical_criteria": "Clinical criteria met",
     "core_clinical": "Core clinical criteria met",
     "exclusions_absent": "Exclusion criteria absent",
     "sensory_normal": "Sensory conduction normal",
@@ -136,6 +138,28 @@ def mmn_html(mmn_inputs: dict[str, Any], computed: Any | None) -> str:
                      f'data-max-category="{esc(cat.max_category)}"><strong>MMN category: '
                      f"{esc(text)}</strong></p>")
         parts.append(_reason_list(cat.reasons))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def cidp_html(cidp_inputs: dict[str, Any], computed: Any | None) -> str:
+    """CIDP inputs given with the case (``Case.cidp``) and the diagnosis computed from them
+    (:func:`nerveconduct.report.context.cidp`: EAN/PNS 2021 CIDP)."""
+    if not cidp_inputs:
+        return ""
+    parts = ['<section class="cidp-diagnosis"><h2>CIDP diagnosis (EAN/PNS 2021)</h2>',
+             definition_list([(_label(k), value_text(v)) for k, v in cidp_inputs.items()],
+                             cls="kv grid2")]
+    if computed is not None and computed.error:
+        parts.append(_error_note(computed))
+    elif computed is not None:
+        d = computed.value
+        text = d.label if d.max_category == d.category else \
+            f"{d.label} (up to {d.max_category} with the unknown inputs)"
+        parts.append(f'<p class="cidp-category" data-category="{esc(d.category)}" '
+                     f'data-max-category="{esc(d.max_category)}"><strong>Diagnosis: '
+                     f"{esc(text)}</strong></p>")
+        parts.append(_reason_list(d.reasons))
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -75,6 +75,11 @@ def header_html(case: Any, results: Sequence[Any], *, keep_identifiers: bool) ->
     ]
     items += [(k, v) for k, v in people if v]
     wide = [("Nerves", ", ".join(nerve_title(r) for r in results) or "none")]
+    sensory = getattr(case, "sensory", None)
+    if sensory:  # the sensory studies, as "right median (antidromic)"
+        wide.append(("Sensory nerves", ", ".join(
+            f"{' '.join(p for p in (s.side, s.canonical_nerve or s.nerve) if p)} ({s.direction})"
+            for s in sensory)))
     if getattr(case, "indication", None):
         wide.insert(0, ("Indication", case.indication))
     return definition_list(items, cls="kv grid") + definition_list(wide, cls="kv wide")
@@ -120,7 +125,8 @@ def _site_rows(result: Any) -> tuple[list[list[Any]], list[dict[str, Any]]]:
             cell(s.negative_peak_duration_ms, "ms", measure="negative_peak_duration_ms"),
             cell(s.negative_peak_area_mv_ms, "mv_ms", measure="negative_peak_area_mv_ms"),
             cell(s.cmap_duration_ms, "ms", measure="cmap_duration_ms"),
-            cell(", ".join(_measure_flag_names(s.flags)), classes=("flags",)),
+            cell(", ".join(_measure_flag_names(s.flags)), classes=("flags",),
+                 title=getattr(s, "supramaximal_note", None)),  # what the intensities show
         ])
         _mark_hand_set(rows[-1], s.hand_set_values)
         attrs.append({"class": "site", "data-site": s.name, "data-present": str(s.present).lower()})

@@ -47,8 +47,10 @@ LANDMARK_FIELDS: dict[str, str] = {
     landmark: column.removesuffix("_source") + "_ms"
     for column, landmark in LANDMARK_SOURCES.items() if landmark != "present"}
 #: Trace flags that put a trace on the page's "to review" list: the quality flags and the
-#: review flags (the two onset detectors disagree; hand-set landmarks out of order).
-REVIEW_FLAGS = int(QUALITY_FLAGS | MeasureFlag.ONSETS_DISAGREE | MeasureFlag.LANDMARKS_OUT_OF_ORDER)
+#: review flags (the two onset detectors disagree; hand-set landmarks out of order; no
+#: evidence of supramaximal stimulation where intensities are recorded).
+REVIEW_FLAGS = int(QUALITY_FLAGS | MeasureFlag.ONSETS_DISAGREE | MeasureFlag.LANDMARKS_OUT_OF_ORDER
+                   | MeasureFlag.SUBMAXIMAL_POSSIBLE)
 #: Changes the undo stack remembers.
 MAX_UNDO = 1000
 

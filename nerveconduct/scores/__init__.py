@@ -1,8 +1,8 @@
-"""Patient-level clinical scores: CIDP-MAG, MMN/CIDP categories, RNS decrement, immunoparesis."""
+"""Patient-level clinical scores: CIDP-MAG, MMN/CIDP categories, CIDP diagnosis, RNS decrement, immunoparesis."""
 
 from __future__ import annotations
 
-from .categories import SUPPORTIVE_MMN
+from .categories import SUPPORTIVE_MMN, cidp_diagnosis, sensory_results_of
 from .cidp_mag import (
     CLINICAL_ITEMS,
     ScoreItem,
@@ -33,6 +33,8 @@ __all__ = [
     "mmn_category",
     "CidpSupport",
     "cidp_electrodiagnostic_support",
+    "cidp_diagnosis",
+    "sensory_results_of",
     "RnsDecrement",
     "rns_decrement",
     "rns_decrement_from_values",

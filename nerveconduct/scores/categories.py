@@ -16,6 +16,9 @@
   alone, the alternative reading).
 - :func:`cidp_electrodiagnostic_support` — EAN/PNS 2021 motor criteria: strongly / weakly
   supportive of demyelination, with the nerves that carry it.
+- :func:`cidp_diagnosis` — EAN/PNS 2021 "CIDP" / "possible CIDP" per variant (or EFNS/PNS
+  2010 definite / probable / possible CIDP): the rule table's ``[diagnosis]`` over clinical,
+  motor, sensory and supportive criteria (:func:`nerveconduct.criteria.patient.evaluate_diagnosis`).
 
 Unknown inputs (``None``) are honoured: the category is computed with every unknown taken as
 unmet (``category``) and as met (``max_category``), and the reasons name the unknowns.
@@ -29,11 +32,13 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..criteria.engine import evaluate
-from ..criteria.patient import evaluate_patient
-from ..criteria.verdicts import PatientVerdict, SegmentVerdict, level_rank
+from ..criteria.patient import evaluate_diagnosis, evaluate_patient
+from ..criteria.verdicts import DiagnosisVerdict, PatientVerdict, SegmentVerdict, level_rank
 from ..analysis import NerveResult
+from ._mmn_sensory import sensory_normal_from_traces
 
-__all__ = ["SUPPORTIVE_MMN", "MmnCategory", "mmn_category", "CidpSupport", "cidp_electrodiagnostic_support"]
+__all__ = ["SUPPORTIVE_MMN", "MmnCategory", "mmn_category", "CidpSupport", "cidp_electrodiagnostic_support",
+           "cidp_diagnosis", "sensory_results_of"]
 
 #: EFNS/PNS 2010 MMN supportive criteria (keys of ``supportive``).
 SUPPORTIVE_MMN: dict[str, str] = {
@@ -120,7 +125,8 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
                  one_nerve_only: bool | None = False,
                  cb_verdicts: Iterable[SegmentVerdict] | None = None,
                  rule_set: str = "efns-pns-2010-mmn", possible_supportive: str = "two",
-                 one_nerve_needs_sensory: bool = True) -> MmnCategory:
+                 one_nerve_needs_sensory: bool = True,
+                 sensory_results: Iterable[Any] | None = None) -> MmnCategory:
     """EFNS/PNS 2010 multifocal motor neuropathy category (see the module notes; [R]).
 
     Parameters
@@ -151,6 +157,12 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
         "Possible" with clinical signs in one nerve only needs definite or probable CB *and*
         normal sensory conduction in that nerve (recalled Table 4: electrophysiological
         criteria 1 or 2, and 3); False: CB alone.
+    sensory_results : iterable of sensory results, optional
+        From :func:`nerveconduct.analysis.sensory.analyze_sensory`. For each nerve with
+        probable or definite CB, the sensory study of the same nerve and side decides its
+        ``sensory_normal``: across the sensory segment(s) covering the CB segment, else the
+        nerve as a whole (``nerveconduct.scores._mmn_sensory``); where it decides and the sheet
+        disagrees, the traces win. The reasons say where each value came from.
 
     Returns
     -------
@@ -176,6 +188,12 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
     if bad:
         raise ValueError(f"unknown supportive criterion {bad}; allowed: {list(SUPPORTIVE_MMN)}")
     supp = {k: _flag(f"supportive[{k!r}]", supportive.get(k)) for k in SUPPORTIVE_MMN}
+    sensory_reasons: list[str] = []
+    cb = [(v.nerve, v.segment) for v in verdicts if level_rank(v.level) >= level_rank("probable")]
+    results = list(sensory_results or ())
+    if results and cb:
+        from_traces, sensory_reasons = sensory_normal_from_traces(cb, results, sensory_normal)
+        sensory_normal = {**(sensory_normal if isinstance(sensory_normal, Mapping) else {}), **from_traces}
     if isinstance(sensory_normal, Mapping):
         per_nerve = {str(k): _flag(f"sensory_normal[{k!r}]", v) for k, v in sensory_normal.items()}
         general = None if not per_nerve or None in per_nerve.values() else all(per_nerve.values())
@@ -203,6 +221,7 @@ def mmn_category(nerve_results: Iterable[NerveResult] | None = None, *,
         reasons.append(f"could be {high[0]} ({high[1]}) if the unknown inputs were met: {', '.join(unknown)}")
     reasons.append(f"CB ({rule_set}): definite in {', '.join(definite) or 'no nerve'}; probable or "
                    f"definite in {', '.join(probable) or 'no nerve'}")
+    reasons.extend(sensory_reasons)
     return MmnCategory(low[0], high[0], tuple(reasons), tuple(definite), tuple(probable),
                        sum(1 for v in supp.values() if v))
 
@@ -265,3 +284,46 @@ def cidp_electrodiagnostic_support(nerve_results: Iterable[NerveResult], *,
                 items[item].append(nv.nerve)
     return CidpSupport(support, verdict.nerves, {k: tuple(v) for k, v in items.items()},
                        tuple(verdict.reasons), verdict, verdict.label)
+
+
+def sensory_results_of(studies: Iterable[Any]) -> list[Any]:
+    """Sensory results of a case's sensory studies (``Case.sensory``); empty when there are none.
+
+    Raises
+    ------
+    ImportError
+        Sensory studies given but the sensory analysis (``nerveconduct.analysis.sensory``) is
+        not installed.
+    """
+    studies = list(studies or ())
+    if not studies:
+        return []
+    from ..analysis.sensory import analyze_sensory  # the sensory core; absent before issue #18 lands
+
+    return list(analyze_sensory(studies))
+
+
+def cidp_diagnosis(nerve_results: Iterable[NerveResult], *, inputs: Mapping[str, Any] | None = None,
+                   sensory: Iterable[Any] = (), rule_set: str = "ean-pns-2021-cidp",
+                   **overrides: bool | None) -> DiagnosisVerdict:
+    """CIDP diagnostic category: clinical, motor, sensory and supportive criteria combined.
+
+    Parameters
+    ----------
+    nerve_results : iterable of NerveResult
+        Every motor nerve studied.
+    inputs : mapping, optional
+        ``Case.cidp``: ``variant``, ``clinical_criteria``, ``supportive`` and per-nerve
+        ``sensory`` (see :func:`nerveconduct.criteria.patient.evaluate_diagnosis`).
+    sensory : iterable of sensory results, optional
+        From :func:`nerveconduct.analysis.sensory.analyze_sensory` (they win over the sheet).
+    rule_set : str, default "ean-pns-2021-cidp"
+        A rule set with a ``[diagnosis]`` table (also ``"efns-pns-2010-cidp"``).
+
+    Returns
+    -------
+    DiagnosisVerdict
+        ``category`` (unknowns unmet), ``max_category`` (unknowns met), ``label`` (e.g.
+        ``"CIDP (typical)"``) and the reasons.
+    """
+    return evaluate_diagnosis(nerve_results, rule_set, sensory=sensory, inputs=inputs, **overrides)

@@ -43,13 +43,15 @@ import numpy as np
 from ..criteria.engine import evaluate, meets_max
 from ..criteria.registry import get_rule_set
 from ..analysis import NerveResult
-from .categories import CidpSupport, MmnCategory, cidp_electrodiagnostic_support, mmn_category
+from .categories import (CidpSupport, MmnCategory, cidp_diagnosis, cidp_electrodiagnostic_support, mmn_category,
+                         sensory_results_of)
 from .immuno import Immunoparesis, immunoparesis_grade
 from .rns import Facilitation, RnsDecrement, facilitation_pct, rns_decrement, rns_decrement_from_values
 
 __all__ = [
     "CLINICAL_ITEMS", "ScoreItem", "CidpMagScore", "cidp_mag_score", "interpret_cidp_mag",
-    "MmnCategory", "mmn_category", "CidpSupport", "cidp_electrodiagnostic_support",
+    "MmnCategory", "mmn_category", "CidpSupport", "cidp_electrodiagnostic_support", "cidp_diagnosis",
+    "sensory_results_of",
     "RnsDecrement", "rns_decrement", "rns_decrement_from_values", "Facilitation",
     "facilitation_pct", "Immunoparesis", "immunoparesis_grade",
 ]

@@ -5,7 +5,9 @@ Data flow: a :class:`~nerveconduct.analysis.NerveTable` (and its verdicts,
 records, as CSV or JSON text, cell by :mod:`.cells`) -> the CLI, the batch and the API
 (:func:`nerve_record`, :func:`nerve_row`, ... read back what ``render`` writes). Its typed
 twin, :func:`.arrow.arrow_table` (Apache Arrow columns, Parquet files: :func:`write_parquet`),
-reads the same columns and verdicts; it is imported when first used.
+reads the same columns and verdicts; it is imported when first used. Sensory studies
+(:class:`~nerveconduct.analysis.SensoryTable`) are written by :mod:`.sensory` with the same
+cell rule.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .rows import (
     site_rows,
     write_csv,
 )
+from .sensory import render_sensory, sensory_columns, sensory_records, write_sensory_parquet
 from .verdicts import VerdictCells, verdict_cells, verdict_map
 
 __all__ = [
@@ -44,7 +47,8 @@ __all__ = [
     "nerve_record", "failure_record", "patient_record", "score_record", "site_rows", "site_columns",
     "segment_rows", "segment_columns", "nerve_row", "nerve_columns", "csv_cell", "json_value",
     "write_csv", "render", "Cells", "VerdictCells", "verdict_cells", "arrow_table", "arrow_schema",
-    "write_parquet", "bids_measures",
+    "write_parquet", "bids_measures", "render_sensory", "sensory_records", "sensory_columns",
+    "write_sensory_parquet",
 ]
 
 #: Names of :mod:`.arrow` and :mod:`.parquet` (which import pyarrow) served on first use.

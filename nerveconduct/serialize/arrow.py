@@ -31,7 +31,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..analysis import LIMIT_COLUMNS, LIMIT_KEYS, NerveTable
-from .rows import (
+from ._arrow_text import constant
+from ._arrow_text import repeated as _repeated
+from ._fields import (
     IDENTIFIER_COLUMNS,
     IDENTITY_COLUMNS,
     LIMIT_SUFFIXES,
@@ -172,34 +174,13 @@ def _array(values: Any, typ: pa.DataType, value_kind: str | None) -> pa.Array:
         return pa.array(np.asarray(values, dtype=np.int64), type=INT)
     if typ == BOOL:
         return pa.array(np.asarray(values, dtype=bool), type=BOOL)
-    if pa.types.is_dictionary(typ):
-        repeated = _repeated(values, typ)
-        if repeated is not None:
-            return repeated
+    # one value in every row (a string, None, no items): made from it (see _arrow_text)
+    built = _repeated(values, typ) if pa.types.is_dictionary(typ) else None
+    if built is None:
+        built = constant(values, typ)
+    if built is not None:
+        return built
     return pa.array(values.tolist() if isinstance(values, np.ndarray) else list(values), type=typ)
-
-
-def _repeated(values: Any, typ: pa.DataType) -> pa.Array | None:
-    """One string in every row, as a dictionary column of type ``typ`` (that string and zero
-    indices), or ``None`` when the values differ (or are not all strings).
-
-    Why: in a batch chunk many text columns hold one value throughout (a site name, a source
-    of the conduction velocity, a level); pyarrow converts a Python string at ~70 ns, one
-    vectorised comparison costs ~15 ns. Differing first, middle and last values give up
-    before the comparison, so mixed columns pay almost nothing.
-    """
-    if not isinstance(values, (list, tuple, np.ndarray)) or len(values) == 0:
-        return None
-    n = len(values)
-    first, middle, last = values[0], values[n // 2], values[n - 1]
-    if not all(type(v) is str for v in (first, middle, last)) or not first == middle == last:
-        return None
-    arr = (values if isinstance(values, np.ndarray) and values.dtype == object
-           else np.fromiter(values, dtype=object, count=n))
-    if arr.ndim != 1 or not bool((arr == first).all()):
-        return None
-    indices = pa.array(np.zeros(n, dtype=typ.index_type.to_pandas_dtype()), type=typ.index_type)
-    return pa.DictionaryArray.from_arrays(indices, pa.array([first], type=typ.value_type))
 
 
 def _one_source(sources: Sequence[Any] | None) -> bool:

@@ -19,8 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..analysis import NerveResult, NerveTable
+from ._arrow_text import first_appearance
 from .arrow import ERROR_COLUMNS, TABLE_KINDS, arrow_columns, arrow_schema, default_columns, rows_table
-from .rows import SCHEMA_VERSION
+from ._fields import SCHEMA_VERSION
 
 __all__ = ["ROW_GROUP_NERVES", "PARQUET_COMPRESSION", "ParquetRowGroups", "write_parquet"]
 
@@ -37,9 +38,12 @@ def _canonical(table: pa.Table) -> pa.Table:
     order of first appearance): the same bytes whatever pieces the rows came in."""
     columns = []
     for fld, col in zip(table.schema, table.columns):
-        if pa.types.is_dictionary(fld.type):
-            col = col.cast(fld.type.value_type).combine_chunks().dictionary_encode()
-            col = col.cast(fld.type) if col.type != fld.type else col
+        if pa.types.is_dictionary(fld.type):  # from the codes; else from the strings
+            coded = first_appearance(col, fld.type) if col.type == fld.type else None
+            if coded is None:
+                coded = col.cast(fld.type.value_type).combine_chunks().dictionary_encode()
+                coded = coded.cast(fld.type) if coded.type != fld.type else coded
+            col = coded
         else:
             col = col.combine_chunks()
         columns.append(col)

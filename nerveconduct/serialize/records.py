@@ -41,7 +41,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..analysis import LIMIT_KEYS, NerveResult
-from .rows import IDENTIFIER_COLUMNS, IDENTITY_COLUMNS, SCHEMA_VERSION, _dict_rows
+from ._fields import IDENTIFIER_COLUMNS, IDENTITY_COLUMNS, SCHEMA_VERSION
+from .rows import _dict_rows
 from .verdicts import verdict_map
 
 __all__ = [

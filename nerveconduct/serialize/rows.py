@@ -3,7 +3,7 @@
 The one row builder. :func:`render` writes the rows of a :class:`~nerveconduct.analysis.NerveTable`
 as CSV lines or JSON objects, column by column with the one cell rule
 (:class:`~.cells.Cells`); the nested nerve record (``kind="record"``) is assembled from the
-same cells. The dict-returning functions (:func:`nerve_row`, :func:`segment_rows`,
+same cells (:mod:`._nested`). The dict-returning functions (:func:`nerve_row`, :func:`segment_rows`,
 :func:`site_rows`, and :func:`~.records.nerve_record`) read back what :func:`render` writes,
 so a value reads the same in every output. Every column and its unit is documented in
 ``docs/output-fields.md``.
@@ -27,10 +27,8 @@ from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis import (EXTREMES, F_WAVE_VALUES, LANDMARK_SOURCES, LIMIT_COLUMNS, LIMIT_KEYS, NERVE_VALUES,
-                        SEGMENT_VALUES, SITE_MEASURES, NerveResult, NerveTable)
+from ..analysis import NerveResult, NerveTable
 from .cells import Cells, csv_cell
-from .verdicts import SEGMENT_VERDICT_FIELDS
 
 __all__ = [
     "SCHEMA_VERSION", "IDENTITY_COLUMNS", "IDENTIFIER_COLUMNS", "SITE_COLUMNS", "SEGMENT_COLUMNS",
@@ -38,172 +36,11 @@ __all__ = [
     "segment_rows", "segment_columns", "nerve_row", "nerve_columns", "write_csv", "csv_cell",
 ]
 
-#: Version of the record layout; bumped when a field changes meaning or is removed.
-SCHEMA_VERSION = 1
-#: Row kinds :func:`render` writes: flat site, segment, nerve rows; nested nerve records.
-KINDS = ("site", "segment", "nerve", "record")
-
-#: Columns naming the nerve a flat row belongs to (first in every flat table).
-IDENTITY_COLUMNS: tuple[str, ...] = ("source", "study_id", "nerve", "nerve_label", "side", "muscle")
-#: Patient identifiers, added after the identity columns only with ``keep_identifiers=True``
-#: (taken from the study's metadata, where readers keep them only when asked).
-from ..model import IDENTIFIER_KEYS as IDENTIFIER_COLUMNS  # noqa: E402  (defined once, in the model)
-
-#: Site fields: output column -> table column (floats unless listed in ``_SITE_KINDS``).
-_SITE_FIELDS: dict[str, str] = {
-    "name": "name", "canonical_name": "canonical", "distance_mm": "distance_mm",
-    "cumulative_distance_mm": "cumulative_distance_mm", **{k: k for k in SITE_MEASURES},
-    "present": "present", "flags": "flags", "stimulus_intensity_ma": "stimulus_intensity_ma",
-    "flag_names": "flag_names", **{k: k for k in LANDMARK_SOURCES}, "hand_set_values": "hand_set_values",
-}
-_SITE_KINDS = {"name": "texts", "canonical_name": "texts", "present": "bools", "flags": "ints",
-               "flag_names": "texts", **{k: "texts" for k in LANDMARK_SOURCES}, "hand_set_values": "lists"}
-#: Segment fields, in output order (floats unless listed in ``_SEGMENT_KINDS``).
-_SEGMENT_FIELDS: tuple[str, ...] = (
-    "segment", "index", "distal_site", "proximal_site", "distal_canonical", "proximal_canonical",
-    "distance_mm", "cumulative_distance_mm", *SEGMENT_VALUES, "distal_amplitude_mv",
-    "proximal_amplitude_mv", "proximal_absent", "distal_absent", "across_entrapment_site",
-    "entrapment_site", "from_erbs_point", "flags", "conduction_velocity_source", "hand_set_values",
+from ._fields import (  # the columns and their cells, shared with the nested record
+    IDENTIFIER_COLUMNS, IDENTITY_COLUMNS, KINDS, NERVE_COLUMNS, SCHEMA_VERSION, SEGMENT_COLUMNS,
+    SITE_COLUMNS, VERDICT_COLUMN_SUFFIXES, _identity, _Lazy, _nerve_cells, _segment_cells, _site_cells,
+    nerve_columns, segment_columns, site_columns,
 )
-_SEGMENT_KINDS = {
-    "segment": "texts", "index": "ints", "distal_site": "texts", "proximal_site": "texts",
-    "distal_canonical": "texts", "proximal_canonical": "texts", "entrapment_site": "texts",
-    "flags": "texts", "proximal_absent": "bools", "distal_absent": "bools",
-    "across_entrapment_site": "bools", "from_erbs_point": "bools",
-    "conduction_velocity_source": "texts", "hand_set_values": "lists",
-}
-_NERVE_FIELDS: tuple[str, ...] = ("known_nerve", "n_sites", "n_segments", *NERVE_VALUES,
-                                   "f_wave_latency_source", *F_WAVE_VALUES, *EXTREMES)
-#: Nerve fields that are not floats (besides the counts, flags and limit parts).
-_NERVE_KINDS = {"f_wave_latency_source": "texts"}
-#: Nested-record-only nerve fields (after :data:`_NERVE_FIELDS`).
-_NERVE_RECORD_FIELDS: tuple[str, ...] = ("hand_set_values",)
-_LIMIT_FIELDS: tuple[str, ...] = ("measure", "value", "limit", "limit_kind", "pct_of_limit", "abnormal", "reason")
-#: Limit sub-columns of the flat nerve row.
-_LIMIT_SUFFIXES: tuple[str, ...] = ("limit", "limit_kind", "pct_of_limit", "abnormal")
-
-#: Public names of the field definitions above, for the typed (Arrow) twin of :func:`render`.
-SITE_FIELDS, SITE_FIELD_KINDS = _SITE_FIELDS, _SITE_KINDS
-SEGMENT_FIELDS, SEGMENT_FIELD_KINDS = _SEGMENT_FIELDS, _SEGMENT_KINDS
-NERVE_FIELDS, NERVE_FIELD_KINDS, LIMIT_SUFFIXES = _NERVE_FIELDS, _NERVE_KINDS, _LIMIT_SUFFIXES
-
-#: Columns of :func:`site_rows` (one row per stimulation site).
-SITE_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + ("position",) + tuple(_SITE_FIELDS)
-#: Columns of :func:`segment_rows` before the per-rule-set verdict columns.
-SEGMENT_COLUMNS: tuple[str, ...] = IDENTITY_COLUMNS + _SEGMENT_FIELDS
-#: Columns of :func:`nerve_row` before the per-rule-set verdict columns.
-NERVE_COLUMNS: tuple[str, ...] = (
-    IDENTITY_COLUMNS + _NERVE_FIELDS
-    + tuple(f"{key}_{suffix}" for key in LIMIT_KEYS for suffix in _LIMIT_SUFFIXES) + ("flags",)
-)
-#: Per rule set ``R``, flat tables carry ``verdict_R_<suffix>`` columns.
-VERDICT_COLUMN_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "segment": SEGMENT_VERDICT_FIELDS, "nerve": ("level", "label", "items_met"),
-}
-
-
-def _with_identifiers(columns: Sequence[str], keep_identifiers: bool) -> list[str]:
-    cols = list(columns)
-    if keep_identifiers:
-        at = len(IDENTITY_COLUMNS)
-        cols[at:at] = IDENTIFIER_COLUMNS
-    return cols
-
-
-def _columns(base: Sequence[str], kind: str, rule_set_ids: Iterable[str], keep_identifiers: bool) -> list[str]:
-    cols = _with_identifiers(base, keep_identifiers)
-    for rid in rule_set_ids:
-        cols += [f"verdict_{rid}_{sfx}" for sfx in VERDICT_COLUMN_SUFFIXES[kind]]
-    return cols
-
-
-def site_columns(*, keep_identifiers: bool = False) -> list[str]:
-    """Columns of :func:`site_rows`."""
-    return _with_identifiers(SITE_COLUMNS, keep_identifiers)
-
-
-def segment_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
-    """Columns of :func:`segment_rows` for verdicts of ``rule_set_ids`` (in that order)."""
-    return _columns(SEGMENT_COLUMNS, "segment", rule_set_ids, keep_identifiers)
-
-
-def nerve_columns(rule_set_ids: Iterable[str] = (), *, keep_identifiers: bool = False) -> list[str]:
-    """Columns of :func:`nerve_row` for verdicts of ``rule_set_ids`` (in that order)."""
-    return _columns(NERVE_COLUMNS, "nerve", rule_set_ids, keep_identifiers)
-
-
-# ------------------------------------------------------------------------------ cells
-def _identity(t: NerveTable, cells: Cells, sources: Sequence[Any], keep_identifiers: bool) -> dict[str, list[str]]:
-    nv = t.nerve
-    out = {"source": cells.texts([None if s is None else os.fspath(s) for s in sources]),
-           "study_id": cells.texts([None if s is None else str(s) for s in nv["study_id"].tolist()]),
-           "nerve": cells.texts(nv["nerve"].tolist()), "nerve_label": cells.texts(nv["nerve_label"].tolist()),
-           "side": cells.texts(nv["side"].tolist()), "muscle": cells.texts(nv["muscle"].tolist())}
-    if keep_identifiers:
-        metas = [getattr(s, "metadata", {}) or {} for s in (t.studies or (None,) * t.n_nerves)]
-        for key in IDENTIFIER_COLUMNS:
-            out[key] = cells.texts([None if m.get(key) is None else str(m[key]) for m in metas])
-    return out
-
-
-def _render(cells: Cells, kind: str, values: np.ndarray) -> list[str]:
-    if kind in ("texts", "lists"):  # "lists": tuples of texts (typed list<string> in Parquet)
-        return cells.texts(values.tolist())
-    return getattr(cells, kind)(values)
-
-
-class _Lazy(dict):
-    """Cells rendered on first use: ``renderers`` maps a column to a function making its cells
-    (a flat table renders only the columns it writes)."""
-
-    def __init__(self, renderers: dict[str, Callable[[], list[str]]]) -> None:
-        super().__init__()
-        self.renderers = renderers
-
-    def __missing__(self, key: str) -> list[str]:
-        value = self[key] = self.renderers[key]()
-        return value
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.renderers or dict.__contains__(self, key)
-
-
-def _site_cells(t: NerveTable, cells: Cells) -> _Lazy:
-    site = t.site
-    renderers = {col: (lambda kind=_SITE_KINDS.get(col, "floats"), key=key: _render(cells, kind, site[key]))
-                 for col, key in _SITE_FIELDS.items()}
-    renderers["position"] = lambda: cells.ints(site["position"])
-    return _Lazy(renderers)
-
-
-def _segment_cells(t: NerveTable, cells: Cells) -> _Lazy:
-    seg = t.segment
-    return _Lazy({col: (lambda col=col: _render(cells, _SEGMENT_KINDS.get(col, "floats"), seg[col]))
-                  for col in _SEGMENT_FIELDS})
-
-
-def _nerve_cells(t: NerveTable, cells: Cells) -> _Lazy:
-    nv = t.nerve
-
-    def f_wave() -> list[str]:
-        values = cells.floats(nv["f_wave_latency_ms"])
-        return [c if s else cells.none for c, s in zip(values, nv["f_wave_studied"].tolist())]
-
-    renderers: dict[str, Callable[[], list[str]]] = {
-        "known_nerve": lambda: cells.bools(nv["known_nerve"]), "n_sites": lambda: cells.ints(nv["n_sites"]),
-        "n_segments": lambda: cells.ints(nv["n_sites"] - 1),
-        "flags": lambda: cells.texts(nv["flags"].tolist()),
-        "hand_set_values": lambda: cells.texts(nv["hand_set_values"].tolist())}
-    for key in (*NERVE_VALUES, *F_WAVE_VALUES, *EXTREMES):
-        renderers[key] = lambda key=key: cells.floats(nv[key])
-    renderers["f_wave_latency_source"] = lambda: cells.texts(nv["f_wave_latency_source"].tolist())
-    renderers["f_wave_latency_ms"] = f_wave
-    for key in LIMIT_KEYS:
-        for part, how in (("value", "floats"), ("limit", "floats"), ("pct_of_limit", "floats"),
-                          ("limit_kind", "texts"), ("reason", "texts"), ("abnormal", "tristate")):
-            column = f"{key}_{part}"
-            renderers[column] = lambda column=column, how=how: _render(cells, how, nv[column])
-    return _Lazy(renderers)
 
 
 def _picker(index: np.ndarray, n: int) -> Callable[[list[str]], list[str]]:
@@ -256,8 +93,10 @@ def render(t: NerveTable, kind: str, fmt: str, columns: Sequence[str] | None = N
     ident = _identity(t, cells, sources if sources is not None else [None] * n, keep_identifiers)
     ident.update(extra or {})
     vcells = verdicts.cells(kind, cells) if verdicts is not None else {}
-    if kind == "record":
-        return _records(t, cells, ident, vcells, keep_identifiers)
+    if kind == "record":  # assembled column by column (repeated columns formatted once)
+        from ._nested import records
+
+        return records(t, ident, vcells, keep_identifiers)
     if kind == "site":
         body, nerve_of = _site_cells(t, cells), t.site["nerve_row"]
         default = site_columns(keep_identifiers=keep_identifiers)
@@ -303,35 +142,6 @@ def _objects_json(columns: Sequence[tuple[str, list[str]]]) -> list[str]:
         return []
     template = "{{" + ", ".join(f'"{key}": {{}}' for key, _ in columns) + "}}"
     return list(map(template.format, *[values for _, values in columns]))
-
-
-def _records(t: NerveTable, cells: Cells, ident: dict[str, list[str]], vcells: dict[str, list[str]],
-             keep_identifiers: bool) -> list[str]:
-    """The nested nerve records (JSON), assembled from the cells column by column."""
-    n = t.n_nerves
-    nerve = _nerve_cells(t, cells)
-    site = _site_cells(t, cells)
-    seg = _segment_cells(t, cells)
-    site_json = _objects_json([(k, site[k]) for k in _SITE_FIELDS])
-    seg["verdicts"] = vcells.get("segment_record", ["{}"] * len(seg["index"]))
-    seg_json = _objects_json([(k, seg[k]) for k in (*_SEGMENT_FIELDS, "verdicts")])
-    limits = []
-    for key in LIMIT_KEYS:
-        measure = [cells.one(LIMIT_COLUMNS[key][3])] * n
-        sub = _objects_json([("measure", measure)] + [(f, nerve[f"{key}_{f}"]) for f in _LIMIT_FIELDS[1:]])
-        limits.append((key, sub))
-    starts = t.nerve["first_row"].tolist()
-    counts = t.nerve["n_sites"].tolist()
-    sites_json = ["[" + ", ".join(site_json[a:a + c]) + "]" for a, c in zip(starts, counts)]
-    segs_json = ["[" + ", ".join(seg_json[a - j:a - j + c - 1]) + "]"
-                 for j, (a, c) in enumerate(zip(starts, counts))]
-    columns = [(c, ident[c]) for c in ("nerve_index",) if c in ident]
-    columns += [("record", ['"nerve"'] * n), ("schema_version", [str(SCHEMA_VERSION)] * n)]
-    columns += [(c, ident[c]) for c in _with_identifiers(IDENTITY_COLUMNS, keep_identifiers)]
-    columns += [(c, nerve[c]) for c in (*_NERVE_FIELDS, *_NERVE_RECORD_FIELDS)]
-    columns += [("limits", _objects_json(limits)), ("flags", nerve["flags"]), ("sites", sites_json),
-                ("segments", segs_json), ("verdicts", vcells.get("nerve_record", ["{}"] * n))]
-    return _objects_json(columns)
 
 
 # ------------------------------------------------------------------------- dict rows (API)

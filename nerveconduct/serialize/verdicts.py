@@ -7,6 +7,9 @@
   without sentences — the fast way for flat tables;
 - **worded**: the verdicts of :func:`nerveconduct.criteria.evaluate_nerves` (or verdicts a
   caller passes per nerve), with their reasons — for the nested records and ``reasons``.
+  For the nested records of rule sets evaluated here, the same text is written from the
+  criteria columns (:mod:`._nested_verdicts`); only the nerves whose sentences the columns
+  do not word become verdict objects.
 
 Both render through the one cell rule (:class:`~.cells.Cells`). The decisions are the same
 either way (one evaluator); only the worded verdicts carry sentences.
@@ -87,12 +90,21 @@ class VerdictCells:
     """The verdicts of a table's nerves, ready to render (see :func:`verdict_cells`)."""
 
     def __init__(self, table: Any, rule_set_ids: Sequence[str], *, columns: Mapping[str, Any] | None = None,
-                 worded: Sequence[Mapping[str, Any]] | None = None, reasons: bool = True) -> None:
+                 worded: Sequence[Mapping[str, Any]] | None = None, reasons: bool = True,
+                 rule_sets: Sequence[Any] | None = None) -> None:
         self.table = table
         self.rule_set_ids = tuple(rule_set_ids)
         self._columns = columns
-        self._worded = worded
+        self._worded_given = worded
+        self._rule_sets = rule_sets
         self.reasons = reasons
+
+    @property
+    def _worded(self) -> Sequence[Mapping[str, Any]]:
+        """Each nerve's verdict objects (``{rule_set_id: NerveVerdict}``), evaluated on first use."""
+        if self._worded_given is None:
+            self._worded_given = _evaluated(self.table, self._rule_sets or ())
+        return self._worded_given
 
     def cells(self, kind: str, cells: Cells) -> dict[str, list[str]]:
         """Rendered cells of rows of ``kind``: ``verdict_R_*`` columns of segment or nerve rows;
@@ -101,7 +113,17 @@ class VerdictCells:
             return {}
         if self._columns is not None:
             return self._from_columns(kind, cells)
+        if kind == "record" and self._rule_sets is not None and self._worded_given is None:
+            # nested records of rule sets evaluated here: worded from the criteria columns
+            from ._nested_verdicts import record_verdict_cells
+
+            return record_verdict_cells(self.table, self._rule_sets, self._fallback_records)
         return self._from_worded(kind, cells)
+
+    def _fallback_records(self, sub_table: Any) -> dict[str, list[str]]:
+        """Record cells of some of the nerves (a table of their own), from the verdict objects."""
+        return VerdictCells(sub_table, self.rule_set_ids, worded=_evaluated(sub_table, self._rule_sets or ()),
+                            reasons=self.reasons).cells("record", Cells("json"))
 
     def _from_columns(self, kind: str, cells: Cells) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -187,15 +209,19 @@ def verdict_cells(table: Any, rule_sets: Sequence[Any] = (), *, per_nerve: Seque
 
     rule_sets = [rs if not isinstance(rs, str) else get_rule_set(rs) for rs in rule_sets]
     ids = [rs.id for rs in rule_sets]
-    if worded:
-        from ..analysis import views
-        from ..criteria.patient import evaluate_nerves
-
-        results = views(table)
-        per_rs = {rs.id: evaluate_nerves(results, rs) for rs in rule_sets}
-        maps = [{rid: per_rs[rid][j] for rid in ids} for j in range(table.n_nerves)]
-        return VerdictCells(table, ids, worded=maps, reasons=reasons)
+    if worded:  # evaluated when the cells are asked for (records: mostly from the columns)
+        return VerdictCells(table, ids, reasons=reasons, rule_sets=rule_sets)
     return VerdictCells(table, ids, columns=_ColumnVerdicts(table, rule_sets), reasons=False)
+
+
+def _evaluated(table: Any, rule_sets: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each nerve's verdict objects of ``rule_sets`` (:func:`~nerveconduct.criteria.evaluate_nerves`)."""
+    from ..analysis import views
+    from ..criteria.patient import evaluate_nerves
+
+    results = views(table)
+    per_rs = {rs.id: evaluate_nerves(results, rs) for rs in rule_sets}
+    return [{rs.id: per_rs[rs.id][j] for rs in rule_sets} for j in range(table.n_nerves)]
 
 
 class _ColumnVerdicts:

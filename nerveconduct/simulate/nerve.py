@@ -19,8 +19,10 @@ import scipy.signal
 
 from ._muap import MUAP_WIDTHS_MS, draw_population, muap_templates, render_nerves, segment_truth
 from ._args import rng_from_seed, validated
+from ._series import (SimulatedSeries, distal_recruited_fraction, draw_thresholds, render_series,
+                      validated_series)
 
-__all__ = ["SimulatedNerve", "SimulationTruth", "simulate_nerve"]
+__all__ = ["SimulatedNerve", "SimulationTruth", "SimulatedSeries", "simulate_nerve"]
 
 #: Time constant of the stimulus artifact (ms): it is under 3 uV per mV of artifact by 1.5 ms.
 ARTIFACT_TAU_MS: float = 0.15
@@ -104,6 +106,9 @@ class SimulatedNerve:
     truth : SimulationTruth
     parameters : dict
         The call's arguments (normalized) and ``seed_used`` (reproduces the run).
+    stimulation_series : dict of int to SimulatedSeries
+        Per site given in ``intensity_series``: its CMAPs at each intensity, with truth
+        (empty without ``intensity_series``).
     """
 
     traces: np.ndarray
@@ -117,6 +122,7 @@ class SimulatedNerve:
     muscle: str
     truth: SimulationTruth
     parameters: dict[str, Any]
+    stimulation_series: dict[int, SimulatedSeries] = dataclasses.field(default_factory=dict)
 
     @property
     def time_ms(self) -> np.ndarray:
@@ -126,18 +132,25 @@ class SimulatedNerve:
 
     def to_studies(self) -> list:
         """One :class:`nerveconduct.model.NerveStudy` per nerve (a list of one for a single
-        nerve), with physical polarity, the stimulus sample and the low-frequency filter."""
+        nerve), with physical polarity, the stimulus sample and the low-frequency filter; a
+        site with an intensity series gets it (``stimulation_series``) and its last intensity
+        as ``stimulus_intensity_ma``."""
         from .. import model  # lazy: the simulator itself needs no model
+        from ..model.motor import StimulationSeries
 
         traces = self.traces if self.traces.ndim == 3 else self.traces[None]
-        sites = [model.Site(name, dist) for name, dist in zip(self.site_names, self.distances_mm)]
+        series = self.stimulation_series
+        sites = [model.Site(name, dist, series[k].intensities_ma[-1] if k in series else None)
+                 for k, (name, dist) in enumerate(zip(self.site_names, self.distances_mm))]
         seed = self.parameters.get("seed_used")
         prefix = "sim" if seed is None else f"sim-{seed}"
         return [model.NerveStudy(
             self.nerve, self.side, self.muscle, sites, nerve_traces, self.sampling_rate_hz,
             stimulus_sample=self.stimulus_sample, polarity="physical",
             low_frequency_filter_hz=self.parameters.get("low_frequency_filter_hz"),
-            study_id=f"{prefix}-{i}")
+            study_id=f"{prefix}-{i}",
+            stimulation_series={k: StimulationSeries(s.intensities_ma, s.traces if s.traces.ndim == 2 else s.traces[i])
+                                for k, s in series.items()} or None)
             for i, nerve_traces in enumerate(traces)]
 
 
@@ -199,6 +212,8 @@ def simulate_nerve(
     pre_stimulus_ms: float = 5.0,
     dtype="float64",
     seed=None,
+    intensity_series: dict[int, Any] | None = None,
+    threshold_ma: Any = 10.0,
 ) -> SimulatedNerve:
     """Simulate motor nerve-conduction traces from motor-unit populations, with their truth.
 
@@ -220,8 +235,11 @@ def simulate_nerve(
     cv_mean_m_s, cv_sd_m_s : float
         Per-unit conduction velocity (m/s): normal, truncated to [15, mean + 4 SD].
     distal_amplitude_mv : float
-        Noiseless distal negative-peak amplitude (mV); each nerve's unit sizes are scaled to
-        it (the truth reports the actual values at every site).
+        Noiseless distal negative-peak amplitude (mV) of a supramaximal distal stimulus
+        (every conducting unit excited); each nerve's unit sizes are scaled to it (the truth
+        reports the actual values at every site). A distal ``intensity_series`` that stops
+        short of the plateau gives a smaller (submaximal) distal CMAP; the other sites keep
+        theirs.
     block : dict {int: float}, optional
         ``{k: fraction}``: a random ``round(fraction * n)`` of the ``n`` units conducting
         through segment ``k`` (between sites ``k-1`` and ``k``) are blocked there: absent at
@@ -254,6 +272,16 @@ def simulate_nerve(
     seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
         Same seed, same arrays. None draws fresh entropy, kept in
         ``parameters["seed_used"]`` to reproduce the run.
+    intensity_series : dict {int: sequence of float}, optional
+        ``{k: intensities}``: site ``k`` stimulated at these increasing intensities (mA),
+        one CMAP each (:attr:`SimulatedNerve.stimulation_series`); the site's own trace is
+        its response at the last intensity, so a series that stops short of the plateau
+        gives a submaximal site CMAP (a false block). Without it nothing changes (every unit
+        is excited; the random draws are those of earlier versions).
+    threshold_ma : float or sequence of float
+        Median motor-unit threshold at each site (mA; one value or one per site): every
+        unit is excited from 1.57 times it (:mod:`nerveconduct.simulate._series`). Used
+        with ``intensity_series`` only.
 
     Returns
     -------
@@ -291,10 +319,15 @@ def simulate_nerve(
     p = validated({k: v for k, v in locals().items() if k != "seed"})
     rng, seed_used = rng_from_seed(seed)
     distances, n_sites = p["distances_mm"], len(p["distances_mm"])
+    p["intensity_series"], p["threshold_ma"] = validated_series(intensity_series, threshold_ma, n_sites)
     n_batch = 1 if n_nerves is None else p["n_nerves"]
     n_samples, fs = p["n_samples"], p["sampling_rate_hz"]
     pop = draw_population(rng, n_batch, p["n_units"], n_sites, p["cv_mean_m_s"],
                           p["cv_sd_m_s"], p["block"])
+    if p["intensity_series"]:  # recruitment: each series' site excited at its last intensity
+        conducting, factor = pop["present"].copy(), draw_thresholds(rng, n_batch, p["n_units"])
+        for k, steps in p["intensity_series"].items():
+            pop["present"][:, k, :] &= factor * p["threshold_ma"][k] <= steps[-1]
     templates = muap_templates(MUAP_WIDTHS_MS, fs)
     lff = p["low_frequency_filter_hz"]
     filt = None if lff is None else scipy.signal.butter(1, lff, btype="highpass", fs=fs)
@@ -302,9 +335,13 @@ def simulate_nerve(
     noiseless = np.zeros((n_batch, n_sites, n_samples), dtype=p["dtype"])
     site_truth: dict[str, list[np.ndarray]] = {}
     chunk = max(1, _CHUNK_TRACES // n_sites)
+    fraction = None  # a distal series short of the plateau: its CMAP is the submaximal one
+    if 0 in p["intensity_series"]:
+        fraction = distal_recruited_fraction(pop, conducting, p, templates, filt)
     for first in range(0, n_batch, chunk):
         sl = slice(first, min(n_batch, first + chunk))
-        for key, val in render_nerves(pop, sl, p, templates, filt, noiseless[sl]).items():
+        p_sl = p if fraction is None else dict(p, distal_amplitude_mv=p["distal_amplitude_mv"] * fraction[sl])
+        for key, val in render_nerves(pop, sl, p_sl, templates, filt, noiseless[sl]).items():
             site_truth.setdefault(key, []).append(val)
         _fill_recording(rng, traces[sl], p)
         if filt is not None:
@@ -313,6 +350,12 @@ def simulate_nerve(
         if p["clip_mv"] is not None:
             np.clip(traces[sl], -p["clip_mv"], p["clip_mv"], out=traces[sl])
 
+    series = {}
+    if p["intensity_series"]:
+        rendered = render_series(pop, conducting, factor, p, templates, filt, p["intensity_series"],
+                                 p["threshold_ma"])
+        series = {k: _recorded_series(rng, clean.astype(p["dtype"]), truth, p, filt, k, n_nerves is None)
+                  for k, (clean, truth) in rendered.items()}
     site = {k: np.concatenate(v) for k, v in site_truth.items()}
     truth = SimulationTruth(**site, **segment_truth(site["onset_latency_ms"], pop, distances,
                                                     p["segment_slowing"]))
@@ -323,9 +366,27 @@ def simulate_nerve(
     parameters = {k: v for k, v in p.items() if k not in ("n_samples", "stimulus_sample")}
     parameters.update(distances_mm=list(distances), site_names=list(p["site_names"]),
                       block=p["block"] or None, segment_slowing=p["segment_slowing"] or None,
+                      intensity_series=p["intensity_series"] or None,
+                      threshold_ma=list(p["threshold_ma"]) if p["intensity_series"] else None,
                       seed=seed if seed is None or seed_used == seed else repr(seed),
                       seed_used=seed_used)
     return SimulatedNerve(traces=traces, noiseless=noiseless, sampling_rate_hz=fs,
                           stimulus_sample=p["stimulus_sample"], distances_mm=distances,
                           site_names=p["site_names"], nerve=nerve, side=side, muscle=muscle,
-                          truth=truth, parameters=parameters)
+                          truth=truth, parameters=parameters, stimulation_series=series)
+
+
+def _recorded_series(rng: np.random.Generator, clean: np.ndarray, truth: dict, p: dict, filt,
+                     site: int, single: bool) -> SimulatedSeries:
+    """A series' recorded traces (the study's noise, artifact, filter and clipping added)."""
+    traces = np.empty_like(clean)
+    _fill_recording(rng, traces, p)
+    if filt is not None:
+        traces = scipy.signal.lfilter(*filt, traces, axis=-1).astype(clean.dtype)
+    traces += clean
+    if p["clip_mv"] is not None:
+        np.clip(traces, -p["clip_mv"], p["clip_mv"], out=traces)
+    pick = (lambda a: a[0]) if single else (lambda a: a)
+    return SimulatedSeries(p["intensity_series"][site], pick(traces), pick(clean),
+                           pick(truth["negative_peak_amplitude_mv"]), pick(truth["n_units_recruited"]),
+                           pick(truth["maximal"]), p["threshold_ma"][site])

@@ -3,8 +3,9 @@
 ``python -m nerveconduct.simulate.samples OUT_DIR`` regenerates ``data/samples/`` from the simulator
 (:func:`nerveconduct.simulate.nerve.simulate_nerve`) with fixed seeds, in every format nerveconduct
 reads: trace CSV exports (with obviously fake patient rows that must not come through by
-default), Nihon Kohden text exports, EDF+D files, one HDF5 archive, and JSON/TOML study
-sheets naming their waveform files. ``data/samples/README.md`` says what each file shows and
+default), Nihon Kohden text exports, EDF+D files, HDF5 archives, and JSON/TOML study
+sheets naming their waveform files; the sensory and F-wave samples come from
+:mod:`.samples_sensory` (trace CSV and archive, the formats that carry them). ``data/samples/README.md`` says what each file shows and
 what nerveconduct finds in it; ``tests/test_samples.py`` checks exactly that.
 
 Examples
@@ -25,9 +26,12 @@ from ..io.edf import write_edf
 from ..io.nihon_kohden import write_nihon_kohden_txt
 from ..io.vendor import write_trace_csv
 from ..model import NerveStudy
+from .samples_sensory import (F_WAVE_SCENARIOS, SENSORY_CASES, SENSORY_SAMPLE_FILES, SENSORY_SCENARIOS,
+                              f_wave_study, sensory_case, sensory_study, write_sensory_samples)
 
 __all__ = ["SAMPLE_FILES", "SCENARIOS", "FAKE_PATIENT_NAME", "FAKE_PATIENT_ID",
-           "generate_samples", "sample_path", "main"]
+           "SENSORY_SCENARIOS", "F_WAVE_SCENARIOS", "SENSORY_CASES", "generate_samples",
+           "sample_path", "sensory_study", "f_wave_study", "sensory_case", "main"]
 
 #: Identifier rows written into the CSV samples: obviously fake, never real people.
 FAKE_PATIENT_NAME = "FAKE^NOT-A-PATIENT"
@@ -157,6 +161,7 @@ SAMPLE_FILES: dict[str, str] = {
     "values_case.csv": "values table (no waveforms): left median and ulnar, forearm CB in the ulnar",
     "two_patients/patient_a_median.csv": "trace CSV of one fake patient: left median (two patients: refused together)",
     "two_patients/patient_b_median.csv": "trace CSV of another fake patient: left median",
+    **SENSORY_SAMPLE_FILES,
 }
 
 #: The values-only sample: the machine's numbers, one row per site (``docs/cli.md``, --values).
@@ -227,6 +232,7 @@ def generate_samples(out_dir: str | Path, *, overwrite: bool = True) -> list[Pat
     write_archive(h5, [_study("absent_proximal")], compression="gzip", chunk_rows=2)
     write_nihon_kohden_txt(out / "noisy_median.txt", _study("noisy_median"), overwrite=overwrite)
     write_case_samples(out, overwrite=overwrite)
+    write_sensory_samples(out, patient_name=FAKE_PATIENT_NAME, overwrite=overwrite)
     return [out / name for name in SAMPLE_FILES]
 
 
