@@ -71,6 +71,10 @@ class MeasureFlag(enum.IntFlag):
     #: :attr:`SegmentFlag.DISTAL_SUBMAXIMAL`. Not a quality flag: the values are measured
     #: as they are.
     SUBMAXIMAL_POSSIBLE = 1 << 12
+    #: F-wave trains (``measure_f_waves``): fewer measured stimuli than the verdict needs
+    #: (``nerveconduct.measure.fwave.MIN_STIMULI_ASSESSABLE``, 10): the train is not
+    #: assessable, neither "absent" nor its minimal latency is used.
+    FEW_STIMULI = 1 << 13
 
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""

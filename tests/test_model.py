@@ -31,6 +31,19 @@ class TestNerveStudy:
         st = _study(sites=[Site("wrist", None), Site("elbow", 230.0)])
         assert st.cumulative_distances_mm == (None, None)
 
+    def test_cumulative_distances_one_rule_for_motor_and_sensory(self):
+        # The distal distance plus each segment (mm), as Python floats, None from the first
+        # unknown distance on: the same for a motor and a sensory study of the same sites.
+        from nerveconduct.model import SensoryStudy
+
+        sites = [Site("wrist", np.float32(70.5)), Site("elbow", 230), Site("axilla", None),
+                 Site("erb", 180.0)]
+        motor = _study(sites=sites, traces=np.zeros((4, 100)))
+        sensory = SensoryStudy("median", "right", sites, np.zeros((4, 100)), 20000.0)
+        assert motor.cumulative_distances_mm == (70.5, 300.5, None, None)
+        assert sensory.cumulative_distances_mm == motor.cumulative_distances_mm
+        assert all(type(d) is float for d in motor.cumulative_distances_mm[:2])
+
     def test_site_count_vs_trace_count(self):
         with pytest.raises(InvalidStudyError, match="2 sites but 3 traces"):
             _study(traces=np.zeros((3, 100)))

@@ -396,3 +396,19 @@ def test_abnormal_values_coloured():
     assert any(line.startswith("CV ") for line in shown)
     assert any(line.startswith("duration +") for line in shown)
     assert "CV" in _by_gid(ax, "segment:1").get_text()  # the full annotation stays
+
+
+def test_finish_trace_stack_frames_the_stack():
+    # One framing for the CMAP and SNAP stacks: window [lo, hi] ms, y from 1.1 spacings below
+    # the last trace to 0.9 above the first, scale bar 0.75 spacing below the last trace.
+    from nerveconduct.plot._common import finish_trace_stack
+
+    ax = Figure().add_subplot()
+    finish_trace_stack(ax, -1.0, 20.0, [0.0, -10.0, -20.0], 10.0, 5.0, unit="uV")
+    assert ax.get_xlim() == (-1.0, 20.0)
+    assert ax.get_ylim() == pytest.approx((-31.0, 9.0))
+    assert list(ax.get_yticks()) == [] and ax.get_xlabel() == "time from stimulus (ms)"
+    assert [s for s in ("left", "right", "top", "bottom") if ax.spines[s].get_visible()] == ["bottom"]
+    gain = [ln for ln in ax.lines if ln.get_gid() == "scalebar:gain"][0]
+    assert list(gain.get_ydata()) == pytest.approx([-27.5, -22.5])
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "scalebar:text"][0].startswith("5 uV")

@@ -209,7 +209,7 @@ def f_wave_inputs(studies: Sequence[NerveStudy], n_threads: int | None = None) -
                               + train.shape, []).append(j)
     if not groups:
         return out
-    from ..measure.fwave import measure_f_waves  # the numeric core: imported on first use
+    from ..measure.fwave import FEW_STIMULI, MIN_STIMULI_ASSESSABLE, measure_f_waves  # on first use
 
     for (rate, stim, *_), members in groups.items():
         m = measure_f_waves(np.stack([studies[j].f_wave_traces for j in members]), rate,
@@ -219,6 +219,11 @@ def f_wave_inputs(studies: Sequence[NerveStudy], n_threads: int | None = None) -
                 names = ", ".join(MeasureFlag(int(m.flags[k])).names())
                 used = ("the sheet's value is used" if out["f_wave_studied"][j]
                         else "F-waves not studied")
+                if int(m.flags[k]) & FEW_STIMULI:  # neither "absent" nor a latency verdict
+                    out["f_wave_notes"][j] = (
+                        f"F-wave train not assessable: {int(m.n_stimuli_measured[k])} stimuli "
+                        f"measured, fewer than the {MIN_STIMULI_ASSESSABLE} needed ({names}): {used}")
+                    continue
                 out["f_wave_notes"][j] = f"F-wave traces could not be measured ({names}): {used}"
                 continue
             latency = float(m.minimal_latency_ms[k])

@@ -25,8 +25,8 @@ from typing import Any, Callable, Iterable, Sequence
 from ..model import IDENTIFIER_KEYS, Case, NerveStudy, SensoryStudy
 from ._atomic import atomic_write
 from ._kinds import TraceKindWarning
-from .bids_sensory import (SENSORY_TASK_LABEL, sensory_channel_row, sensory_events,
-                           sensory_sidecar)
+from .bids_sensory import (SENSORY_TASK_LABEL, recording_fields, sensory_channel_row,
+                           sensory_events, sensory_sidecar)
 from .edf import read_edf, write_edf
 from .errors import quote
 
@@ -144,15 +144,7 @@ def _emg_sidecar(study: NerveStudy, n_records: int, duration_s: float,
         "EMGPlacementSchemeDescription": _PLACEMENT,
         "EMGReference": "Tendon electrode of the belly-tendon montage (see "
                         "EMGPlacementSchemeDescription).",
-        "SamplingFrequency": study.sampling_rate_hz,
-        "PowerLineFrequency": "n/a" if power_line_frequency_hz is None else power_line_frequency_hz,
-        "RecordingType": "epoched",
-        "EpochLength": duration_s,
-        "SoftwareFilters": "n/a",
-        "HardwareFilters": ("n/a" if lff is None else
-                            {"High-pass filter": {"Half amplitude cutoff (Hz)": lff}}),
-        "EMGChannelCount": 1,
-        "RecordingDuration": n_records * duration_s,
+        **recording_fields(study, n_records, duration_s, power_line_frequency_hz),
         STUDY_KEY: {
             "nerve": study.nerve, "side": study.side, "muscle": study.muscle,
             "temperature_c": study.temperature_c, "low_frequency_filter_hz": lff,

@@ -14,8 +14,8 @@ from typing import Any
 from ..model import SensoryStudy, Site
 from ._ranges import check_range
 
-__all__ = ["SENSORY_TASK_LABEL", "sensory_sidecar", "sensory_channel_row", "sensory_events",
-           "sensory_sites_from_events"]
+__all__ = ["SENSORY_TASK_LABEL", "recording_fields", "sensory_sidecar", "sensory_channel_row",
+           "sensory_events", "sensory_sites_from_events"]
 
 #: Task label of the runs of sensory studies (``TaskName`` in their sidecar).
 SENSORY_TASK_LABEL = "sncs"
@@ -23,6 +23,35 @@ _PLACEMENT = ("Sensory nerve conduction montage: active and reference electrodes
               "over the nerve at the recording site, the reference farther from the "
               "stimulation site; antidromic (stimulating proximally, recording distally) or "
               "orthodromic (the reverse).")
+
+
+def recording_fields(study: Any, n_records: int, duration_s: float,
+                     power_line_frequency_hz: float | None) -> dict[str, Any]:
+    """The recording fields of a run's ``_emg.json``, motor or sensory study alike.
+
+    Parameters
+    ----------
+    study : NerveStudy or SensoryStudy
+        Gives the sampling rate (Hz) and the low-frequency (high-pass) filter (Hz).
+    n_records : int
+        EDF+D data records of the run (epochs).
+    duration_s : float
+        Length of one record (s).
+    power_line_frequency_hz : float or None
+        Mains frequency (Hz); ``None`` is written ``"n/a"``.
+    """
+    lff = study.low_frequency_filter_hz
+    return {
+        "SamplingFrequency": study.sampling_rate_hz,
+        "PowerLineFrequency": "n/a" if power_line_frequency_hz is None else power_line_frequency_hz,
+        "RecordingType": "epoched",
+        "EpochLength": duration_s,
+        "SoftwareFilters": "n/a",
+        "HardwareFilters": ("n/a" if lff is None else
+                            {"High-pass filter": {"Half amplitude cutoff (Hz)": lff}}),
+        "EMGChannelCount": 1,
+        "RecordingDuration": n_records * duration_s,
+    }
 
 
 def sensory_sidecar(study: SensoryStudy, n_records: int, duration_s: float,
@@ -39,15 +68,7 @@ def sensory_sidecar(study: SensoryStudy, n_records: int, duration_s: float,
         "EMGPlacementSchemeDescription": _PLACEMENT,
         "EMGReference": "Reference electrode of the sensory montage (see "
                         "EMGPlacementSchemeDescription).",
-        "SamplingFrequency": study.sampling_rate_hz,
-        "PowerLineFrequency": "n/a" if power_line_frequency_hz is None else power_line_frequency_hz,
-        "RecordingType": "epoched",
-        "EpochLength": duration_s,
-        "SoftwareFilters": "n/a",
-        "HardwareFilters": ("n/a" if lff is None else
-                            {"High-pass filter": {"Half amplitude cutoff (Hz)": lff}}),
-        "EMGChannelCount": 1,
-        "RecordingDuration": n_records * duration_s,
+        **recording_fields(study, n_records, duration_s, power_line_frequency_hz),
         study_key: {
             "kind": "sensory", "nerve": study.nerve, "side": study.side,
             "direction": study.direction, "recording_site": study.recording_site,

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..model import Case, NerveStudy, SensoryStudy
 from ._text import atomic_write_bytes
+from .vendor_write import flat_traces, item_text
 
 __all__ = ["write_nihon_kohden_txt"]
 
@@ -24,25 +25,12 @@ __all__ = ["write_nihon_kohden_txt"]
 def _write_item(w: Any, study: Any, kind: str) -> None:
     """One nerve's lines and wave block: a motor study, its F-wave train or a sensory study."""
     sign = 1.0 if study.polarity == "negative-up" else -1.0  # stored negative-up
+    values, rate, stim, names, sweeps = flat_traces(study, kind)
     if kind == "f-wave":
-        values = np.asarray(study.f_wave_traces, dtype=float)
-        rate, stim = study.f_wave_sampling_rate_hz, study.f_wave_stimulus_sample
-        names, sweeps, sign = [f"Stim {i + 1}" for i in range(values.shape[0])], None, -1.0
-    else:
-        values = np.asarray(study.traces, dtype=float)
-        rate, stim = study.sampling_rate_hz, study.stimulus_sample
-        k = values.shape[1] if values.ndim == 3 else 1
-        names = [s.name for s in study.sites for _ in range(k)]
-        sweeps = list(range(1, k + 1)) * study.n_sites if values.ndim == 3 else None
-        values = values.reshape(-1, values.shape[-1])
+        sign = -1.0
     values_uv = values * 1e3 * sign
     n = values_uv.shape[0]
-    words = {"motor": "Motor", "f-wave": "F-Wave",
-             "sensory": f"Sensory {str(getattr(study, 'direction', '')).capitalize()}"}[kind]
-    item = " ".join(p for p in ((study.side or "").capitalize(), study.nerve.capitalize(), words)
-                    if p)
-    extra = study.recording_site if kind == "sensory" else study.muscle
-    w.writerow(["Test Item", item + (f" ({extra})" if extra else "")])
+    w.writerow(["Test Item", item_text(study, kind)])
     if study.metadata.get("study_date"):
         w.writerow(["Date", str(study.metadata["study_date"])])
     if study.temperature_c is not None:

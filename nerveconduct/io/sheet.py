@@ -24,7 +24,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ._sheet_model import (_DETAIL_NUMBERS, _NERVE_KEYS, _SENSORY_KEYS, _SITE_KEYS, _TOP_KEYS,
                            CASE_DETAILS, CLINICAL_ITEMS, SheetNerve, SheetSensory, SheetSite,
@@ -125,6 +125,17 @@ def _keys(mapping: Any, allowed: set[str], where: str, path: Any) -> Mapping[str
     return mapping
 
 
+def _tables(rows: Any, key: str, allowed: set[str], path: Any
+            ) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+    """``(index, location, table)`` of each table of the array ``key`` (checked keys)."""
+    if not isinstance(rows, list):
+        raise SheetError(f"must be a list of tables, got {type(rows).__name__}", path=path,
+                         location=key)
+    for i, raw in enumerate(rows):
+        where = f"{key}[{i}]"
+        yield i, where, _keys(raw, allowed, where, path)
+
+
 def parse_sheet(data: Mapping[str, Any], *, path: str | Path | None = None) -> StudySheet:
     """Validate a sheet given as a mapping (as :func:`load_sheet` does after parsing).
 
@@ -169,13 +180,8 @@ def _parse_sheet(data: Mapping[str, Any], path: str | Path | None) -> StudySheet
         if value is not None:
             details[key] = value
     nerves = top.get("nerves", [])
-    if not isinstance(nerves, list):
-        raise SheetError(f"must be a list of tables, got {type(nerves).__name__}", path=path,
-                         location="nerves")
     entries = []
-    for i, raw in enumerate(nerves):
-        w = f"nerves[{i}]"
-        e = _keys(raw, _NERVE_KEYS, w, path)
+    for i, w, e in _tables(nerves, "nerves", _NERVE_KEYS, path):
         sites, sel, side = _entry_common(e, w, path)
         entries.append(SheetNerve(
             i, _text(e.get("file"), f"{w}.file", path), _text(e.get("nerve"), f"{w}.nerve", path),
@@ -201,13 +207,8 @@ def _sensory(rows: Any, path: Any) -> tuple[SheetSensory, ...]:
 
     if rows is None:
         return ()
-    if not isinstance(rows, list):
-        raise SheetError(f"must be a list of tables, got {type(rows).__name__}", path=path,
-                         location="sensory")
     out = []
-    for i, raw in enumerate(rows):
-        w = f"sensory[{i}]"
-        e = _keys(raw, _SENSORY_KEYS, w, path)
+    for i, w, e in _tables(rows, "sensory", _SENSORY_KEYS, path):
         sites, sel, side = _entry_common(e, w, path)
         direction = _text(e.get("direction"), f"{w}.direction", path)
         if direction is not None and direction.lower() not in DIRECTIONS:

@@ -56,6 +56,31 @@ def _select(studies: Sequence[NerveStudy], entry: SheetNerve, sheet: StudySheet)
                      f"in the file (it holds {avail})", path=sheet.path, location=where)
 
 
+def _merge_sites(mine_sites: Sequence[Site], sheet_sites: Sequence[Site], missing: set[str],
+                 conflicts: list[str]) -> list[Site]:
+    """The file's sites completed from the sheet's (motor and sensory studies alike).
+
+    A site name comes from the sheet only when the file lacked names (``"site_names"`` in
+    ``missing``); a distance (mm) or stimulus intensity (mA) only when the file lacked it. A
+    distance given by both that differs is appended to ``conflicts``. ``"site_names"`` (and
+    ``"distances"`` once every site has one) leave ``missing``.
+    """
+    sites = []
+    for j, (mine, theirs) in enumerate(zip(mine_sites, sheet_sites)):
+        name = theirs.name if (theirs.name and "site_names" in missing) else mine.name
+        dist = mine.distance_mm if mine.distance_mm is not None else theirs.distance_mm
+        if None not in (mine.distance_mm, theirs.distance_mm) and \
+                abs(mine.distance_mm - theirs.distance_mm) > 1e-9:
+            conflicts.append(f"site {j} distance_mm: file {mine.distance_mm}, sheet "
+                             f"{theirs.distance_mm}")
+        amp = mine.stimulus_intensity_ma
+        sites.append(Site(name, dist, amp if amp is not None else theirs.stimulus_intensity_ma))
+    missing.discard("site_names")
+    if all(s.distance_mm is not None for s in sites):
+        missing.discard("distances")
+    return sites
+
+
 def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStudy:
     where = f"nerves[{entry.index}]"
     meta = dict(study.metadata)
@@ -84,20 +109,7 @@ def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStud
             raise SheetError(f"sheet lists {len(entry.sites)} sites but the file "
                              f"{meta.get('source_file')!r} holds {study.n_sites} traces for "
                              f"{quote(study.nerve)}", path=sheet.path, location=f"{where}.sites")
-        sites = []
-        for j, (mine, theirs) in enumerate(zip(study.sites, entry.sites)):
-            name = theirs.name if (theirs.name and "site_names" in missing) else mine.name
-            dist = mine.distance_mm if mine.distance_mm is not None else theirs.distance_mm
-            if None not in (mine.distance_mm, theirs.distance_mm) and \
-                    abs(mine.distance_mm - theirs.distance_mm) > 1e-9:
-                conflicts.append(f"site {j} distance_mm: file {mine.distance_mm}, sheet "
-                                 f"{theirs.distance_mm}")
-            amp = mine.stimulus_intensity_ma
-            sites.append(Site(name, dist, amp if amp is not None else theirs.stimulus_intensity_ma))
-        changes["sites"] = sites
-        missing.discard("site_names")
-        if all(s.distance_mm is not None for s in sites):
-            missing.discard("distances")
+        changes["sites"] = _merge_sites(study.sites, entry.sites, missing, conflicts)
     meta["missing_fields"] = sorted(m for m in missing if m not in changes)
     meta["sheet_entry"] = entry.index
     if sheet.path is not None:
@@ -229,20 +241,7 @@ def _merge_sensory(study: SensoryStudy, entry: SheetSensory, sheet: StudySheet) 
                              f"{meta.get('source_file')!r} holds {study.n_sites} for the "
                              f"sensory study of {quote(study.nerve)}", path=sheet.path,
                              location=f"{where}.sites")
-        sites = []
-        for j, (mine, theirs) in enumerate(zip(study.sites, entry.sites)):
-            name = theirs.name if (theirs.name and "site_names" in missing) else mine.name
-            dist = mine.distance_mm if mine.distance_mm is not None else theirs.distance_mm
-            if None not in (mine.distance_mm, theirs.distance_mm) and \
-                    abs(mine.distance_mm - theirs.distance_mm) > 1e-9:
-                conflicts.append(f"site {j} distance_mm: file {mine.distance_mm}, sheet "
-                                 f"{theirs.distance_mm}")
-            amp = mine.stimulus_intensity_ma
-            sites.append(Site(name, dist, amp if amp is not None else theirs.stimulus_intensity_ma))
-        args["sites"] = sites
-        missing.discard("site_names")
-        if all(s.distance_mm is not None for s in sites):
-            missing.discard("distances")
+        args["sites"] = _merge_sites(study.sites, entry.sites, missing, conflicts)
     meta["missing_fields"] = sorted(missing)
     meta["sheet_entry"] = f"sensory[{entry.index}]"
     if conflicts:

@@ -23,7 +23,7 @@ from ._text import atomic_write_bytes
 __all__ = ["write_trace_csv"]
 
 
-def _item(study: Any, kind: str) -> str:
+def item_text(study: Any, kind: str) -> str:
     """The test item a machine would print: side, nerve, kind, (muscle / recording site)."""
     side = (study.side or "").capitalize()
     words = {"motor": ["Motor"], "f-wave": ["F-Wave"],
@@ -33,26 +33,51 @@ def _item(study: Any, kind: str) -> str:
     return item + (f" ({extra})" if extra else "")
 
 
+def flat_traces(study: Any, kind: str) -> tuple[np.ndarray, float, int, list[str], list[int] | None]:
+    """One item's traces as rows, as the machine exports write them.
+
+    Parameters
+    ----------
+    study : NerveStudy or SensoryStudy
+    kind : {"motor", "f-wave", "sensory"}
+        ``"f-wave"`` takes the study's F-wave train (one row per stimulus).
+
+    Returns
+    -------
+    traces_mv : ndarray, shape (n_rows, n_samples)
+        Stored traces (mV), repeated sweeps of a site one row each.
+    rate_hz : float
+        Sampling rate (Hz).
+    stimulus_sample : int
+        Sample of the stimulus.
+    labels : list of str
+        Row labels: ``"Stim i"`` for an F-wave train, else the site name of each row.
+    sweeps : list of int or None
+        Sweep number (from 1) of each row when the traces hold repeated sweeps.
+    """
+    if kind == "f-wave":
+        traces = np.asarray(study.f_wave_traces, dtype=float)
+        labels = [f"Stim {i + 1}" for i in range(traces.shape[0])]
+        return (traces, study.f_wave_sampling_rate_hz, study.f_wave_stimulus_sample, labels,
+                None)
+    traces = np.asarray(study.traces, dtype=float)
+    k = traces.shape[1] if traces.ndim == 3 else 1
+    labels = [s.name for s in study.sites for _ in range(k)]
+    sweeps = list(range(1, k + 1)) * study.n_sites if traces.ndim == 3 else None
+    return (traces.reshape(-1, traces.shape[-1]), study.sampling_rate_hz, study.stimulus_sample,
+            labels, sweeps)
+
+
 def _write_block(w: Any, study: Any, kind: str, *, patient_name: str | None,
                  patient_id: str | None, distances: bool) -> None:
     """The rows of one test item: the motor study, its F-wave train, or a sensory study."""
-    if kind == "f-wave":
-        traces = np.asarray(study.f_wave_traces, dtype=float)
-        rate, stim = study.f_wave_sampling_rate_hz, study.f_wave_stimulus_sample
-        labels, sweeps = [f"Stim {i + 1}" for i in range(traces.shape[0])], None
-    else:
-        traces = np.asarray(study.traces, dtype=float)
-        rate, stim = study.sampling_rate_hz, study.stimulus_sample
-        k = traces.shape[1] if traces.ndim == 3 else 1
-        labels = [s.name for s in study.sites for _ in range(k)]
-        sweeps = list(range(1, k + 1)) * study.n_sites if traces.ndim == 3 else None
-        traces = traces.reshape(-1, traces.shape[-1])
+    traces, rate, stim, labels, sweeps = flat_traces(study, kind)
     traces_uv = traces * 1e3
     if kind != "f-wave" and study.polarity == "negative-up":
         traces_uv = -traces_uv
     n = traces_uv.shape[0]
     w.writerow(["Test Name", "NCV"])
-    w.writerow(["Test Item", _item(study, kind)])
+    w.writerow(["Test Item", item_text(study, kind)])
     w.writerow(["Patient Name", patient_name or ""])
     w.writerow(["Patient ID", patient_id or ""])
     date = study.metadata.get("study_date")

@@ -42,9 +42,8 @@ F_MIN_AMPLITUDE_UV: float = 40.0
 #: within 0.5 ms. Textbooks (Preston & Shapiro, Electromyography and Neuromuscular
 #: Disorders) recommend 10-20 stimuli: recalled, secondary.
 MIN_STIMULI_ASSESSABLE: int = 10
-#: Flag bit of a train with fewer than :data:`MIN_STIMULI_ASSESSABLE` measured stimuli
-#: (``MeasureFlag.FEW_STIMULI``; the bit value stands in until ``nerveconduct.flags`` has it).
-FEW_STIMULI: int = int(getattr(MeasureFlag, "FEW_STIMULI", 1 << 13))
+#: Flag bit of a train with fewer than :data:`MIN_STIMULI_ASSESSABLE` measured stimuli.
+FEW_STIMULI: int = int(MeasureFlag.FEW_STIMULI)
 
 # Method constants (times in ms).
 SMOOTH_HALF_MS = 0.1       #: half-width of the box smoother (0.2 ms box)

@@ -18,7 +18,7 @@ from ._common import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, _optiona
 from ._series import StimulationSeries, _float_series, _series_problems, _series_site, warn_series_lost
 
 __all__ = ["Site", "NerveStudy", "StimulationSeries", "study_problems", "site_problems",
-           "warn_series_lost"]
+           "warn_series_lost", "cumulative_distances_mm"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,21 @@ class Site:
     def canonical_name(self) -> str | None:
         """Canonical site name, or ``None`` when the name is not one we know."""
         return canonical_site(self.name)
+
+
+def cumulative_distances_mm(sites: Sequence[Site]) -> tuple[float | None, ...]:
+    """Distance of each site from the active recording electrode (mm), motor or sensory.
+
+    ``sites`` follow the machine convention of :class:`Site` (distal first, later distances
+    are segment lengths); the running sum is ``None`` from the first unknown distance on.
+    """
+    out: list[float | None] = []
+    total: float | None = 0.0
+    for site in sites:
+        known = total is not None and site.distance_mm is not None
+        total = total + float(site.distance_mm) if known else None
+        out.append(total)
+    return tuple(out)
 
 
 def site_problems(sites: Sequence[Any]) -> list[str]:
@@ -333,12 +348,7 @@ class NerveStudy:
     @property
     def cumulative_distances_mm(self) -> tuple[float | None, ...]:
         """Distance of each site from the active electrode (mm); ``None`` once one is unknown."""
-        out: list[float | None] = []
-        total: float | None = 0.0
-        for site in self.sites:
-            total = None if (total is None or site.distance_mm is None) else total + site.distance_mm
-            out.append(total)
-        return tuple(out)
+        return cumulative_distances_mm(self.sites)
 
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.sites)

@@ -17,7 +17,7 @@ import numpy as np
 from .._checks import check_number, check_option, check_range_of, gather
 from ..names import canonical_nerve
 from ._common import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, _optional_quantity, _real_array
-from .motor import Site, site_problems
+from .motor import Site, cumulative_distances_mm, site_problems
 
 __all__ = ["SensoryStudy", "sensory_study_problems", "DIRECTIONS", "SIDES", "SENSORY_NERVES"]
 
@@ -243,13 +243,7 @@ class SensoryStudy:
     @property
     def cumulative_distances_mm(self) -> tuple[float | None, ...]:
         """Conduction distance of each site (mm); ``None`` once one is unknown."""
-        out: list[float | None] = []
-        total: float | None = 0.0
-        for site in self.sites:
-            known = total is not None and site.distance_mm is not None
-            total = total + float(site.distance_mm) if known else None
-            out.append(total)
-        return tuple(out)
+        return cumulative_distances_mm(self.sites)
 
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.sites)

@@ -35,6 +35,7 @@ __all__ = [
     "site_label",
     "pre_stimulus_baseline",
     "scale_bar",
+    "finish_trace_stack",
     "check_window",
     "save_figure",
 ]
@@ -129,6 +130,23 @@ def scale_bar(ax: Axes, lo: float, hi: float, y0: float, gain: float, unit: str 
     ax.plot([x1, x1], [y0, y0 + gain], color="black", lw=1.5, gid="scalebar:gain")
     ax.text(x0, y0 + 0.15 * gain, f"{gain:g} {unit}\n{time_ms:g} ms", fontsize=7,
             ha="right", va="bottom", gid="scalebar:text")
+
+
+def finish_trace_stack(ax: Axes, lo: float, hi: float, offsets: Sequence[float], spacing: float,
+                       gain: float, unit: str = "mV") -> None:
+    """Frame a stack of traces (one per site, top to bottom at ``offsets``, ``spacing`` apart).
+
+    Draws the :func:`scale_bar` (``gain`` in ``unit``) below the last trace, limits the x axis
+    to the window ``[lo, hi]`` ms, labels it, and hides the y ticks and the left, right and
+    top spines (the CMAP and SNAP displays alike).
+    """
+    scale_bar(ax, lo, hi, offsets[-1] - 0.75 * spacing, gain, unit=unit)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(offsets[-1] - spacing * 1.1, offsets[0] + spacing * 0.9)
+    ax.set_xlabel("time from stimulus (ms)")
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, format: str | None = None,

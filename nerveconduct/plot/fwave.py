@@ -180,7 +180,13 @@ def plot_f_waves(result: Any, ax: Axes | None = None, *, negative_up: bool = Tru
     beyond = bool(comparison is not None and comparison.abnormal)
     minimal = float(m.minimal_latency_ms)
     top = offsets[0] + 0.9 * spacing
-    if math.isfinite(minimal):
+    from ..measure.fwave import FEW_STIMULI, MIN_STIMULI_ASSESSABLE
+
+    if int(m.flags) & FEW_STIMULI:  # too short a train: no minimal latency, never "absent"
+        ax.text(0.5, 0.5, f"not assessable: {int(m.n_stimuli_measured)} stimuli "
+                f"(< {MIN_STIMULI_ASSESSABLE})", transform=ax.transAxes, ha="center",
+                fontsize=9, color="gray", style="italic", gid="not-assessable")
+    elif math.isfinite(minimal):
         ax.axvline(minimal, color=MINIMAL_COLOR, lw=0.8, ls="--", gid="minimal")
         uln = ("" if comparison is None or comparison.limit is None
                else f" (ULN {comparison.limit:g} ms)")

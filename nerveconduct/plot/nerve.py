@@ -35,11 +35,11 @@ from ._common import (
     GAIN_STEPS_MV,
     HAND_SET_MARK,
     check_window,
+    finish_trace_stack,
     fmt_value as _fmt,
     nice_step,
     pre_stimulus_baseline,
     save_figure,
-    scale_bar,
     site_keys,
     site_label,
     trace_time_ms,
@@ -327,13 +327,7 @@ def plot_nerve(
     legend = ax.legend(handles=handles, loc="lower left", fontsize=6, frameon=False, ncol=3,
                        handletextpad=0.2, columnspacing=0.8, borderaxespad=0.1)
     legend.set_gid("legend")
-    scale_bar(ax, lo, hi, offsets[-1] - 0.75 * spacing, gain_mv)
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(offsets[-1] - spacing * 1.1, offsets[0] + spacing * 0.9)
-    ax.set_xlabel("time from stimulus (ms)")
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
+    finish_trace_stack(ax, lo, hi, offsets, spacing, gain_mv)
     title = " ".join(p for p in (result.side, result.nerve_label) if p)
     if result.muscle:
         title += f" ({result.muscle})"

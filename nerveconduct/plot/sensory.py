@@ -27,10 +27,10 @@ from ._common import (
     ABNORMAL_COLOR,
     GAIN_STEPS_UV,
     check_window,
+    finish_trace_stack,
     fmt_value,
     nice_step,
     pre_stimulus_baseline,
-    scale_bar,
     site_keys,
     site_label,
     trace_time_ms,
@@ -188,13 +188,7 @@ def plot_sensory(result: Any, ax: Axes | None = None, *, study: Any = None,
     legend = ax.legend(handles=handles, loc="lower left", fontsize=6, frameon=False, ncol=2,
                        handletextpad=0.2, columnspacing=0.8, borderaxespad=0.1)
     legend.set_gid("legend")
-    scale_bar(ax, lo, hi, offsets[-1] - 0.75 * spacing, gain_uv, unit="\u00b5V")
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(offsets[-1] - spacing * 1.1, offsets[0] + spacing * 0.9)
-    ax.set_xlabel("time from stimulus (ms)")
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
+    finish_trace_stack(ax, lo, hi, offsets, spacing, gain_uv, unit="\u00b5V")
     polarity = "negative up" if negative_up else "negative down"
     ax.set_title(f"{sensory_title(result)} \u2014 SNAPs, {polarity}, scale bar {gain_uv:g} \u00b5V",
                  fontsize=9)

@@ -5,7 +5,7 @@ Each section is omitted (empty string) when the case gives nothing for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .html import Cell, cell, definition_list, esc, table
 
@@ -121,25 +121,41 @@ def cidp_mag_html(clinical: dict[str, Any], computed: Any | None) -> str:
     return "\n".join(parts)
 
 
-def mmn_html(mmn_inputs: dict[str, Any], computed: Any | None) -> str:
-    """MMN inputs given with the case and the EFNS/PNS 2010 MMN category computed from them."""
-    if not mmn_inputs:
-        return ""
-    parts = ['<section class="mmn"><h2>MMN category (EFNS/PNS 2010)</h2>',
-             definition_list([(_label(k), value_text(v)) for k, v in mmn_inputs.items()],
+def _category_section(inputs: dict[str, Any], computed: Any | None, section_cls: str,
+                      heading: str, category_cls: str, lead: str,
+                      text_of: Callable[[Any], str]) -> str:
+    """A section of the inputs given with the case and the category computed from them.
+
+    ``computed.value`` has ``category``, ``max_category`` (the category the unknown inputs
+    could still reach) and ``reasons``; ``text_of(computed.value)`` is the category as shown
+    after ``lead``.
+    """
+    parts = [f'<section class="{section_cls}"><h2>{heading}</h2>',
+             definition_list([(_label(k), value_text(v)) for k, v in inputs.items()],
                              cls="kv grid2")]
     if computed is not None and computed.error:
         parts.append(_error_note(computed))
     elif computed is not None:
-        cat = computed.value
-        text = cat.category if cat.max_category == cat.category else \
-            f"{cat.category} (could be {cat.max_category} if the unknown inputs were met)"
-        parts.append(f'<p class="mmn-category" data-category="{esc(cat.category)}" '
-                     f'data-max-category="{esc(cat.max_category)}"><strong>MMN category: '
-                     f"{esc(text)}</strong></p>")
-        parts.append(_reason_list(cat.reasons))
+        v = computed.value
+        parts.append(f'<p class="{category_cls}" data-category="{esc(v.category)}" '
+                     f'data-max-category="{esc(v.max_category)}"><strong>{lead}: '
+                     f"{esc(text_of(v))}</strong></p>")
+        parts.append(_reason_list(v.reasons))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def mmn_html(mmn_inputs: dict[str, Any], computed: Any | None) -> str:
+    """MMN inputs given with the case and the EFNS/PNS 2010 MMN category computed from them."""
+    if not mmn_inputs:
+        return ""
+
+    def text(c: Any) -> str:
+        return c.category if c.max_category == c.category else \
+            f"{c.category} (could be {c.max_category} if the unknown inputs were met)"
+
+    return _category_section(mmn_inputs, computed, "mmn", "MMN category (EFNS/PNS 2010)",
+                             "mmn-category", "MMN category", text)
 
 
 def cidp_html(cidp_inputs: dict[str, Any], computed: Any | None) -> str:
@@ -147,21 +163,13 @@ def cidp_html(cidp_inputs: dict[str, Any], computed: Any | None) -> str:
     (:func:`nerveconduct.report.context.cidp`: EAN/PNS 2021 CIDP)."""
     if not cidp_inputs:
         return ""
-    parts = ['<section class="cidp-diagnosis"><h2>CIDP diagnosis (EAN/PNS 2021)</h2>',
-             definition_list([(_label(k), value_text(v)) for k, v in cidp_inputs.items()],
-                             cls="kv grid2")]
-    if computed is not None and computed.error:
-        parts.append(_error_note(computed))
-    elif computed is not None:
-        d = computed.value
-        text = d.label if d.max_category == d.category else \
+
+    def text(d: Any) -> str:
+        return d.label if d.max_category == d.category else \
             f"{d.label} (up to {d.max_category} with the unknown inputs)"
-        parts.append(f'<p class="cidp-category" data-category="{esc(d.category)}" '
-                     f'data-max-category="{esc(d.max_category)}"><strong>Diagnosis: '
-                     f"{esc(text)}</strong></p>")
-        parts.append(_reason_list(d.reasons))
-    parts.append("</section>")
-    return "\n".join(parts)
+
+    return _category_section(cidp_inputs, computed, "cidp-diagnosis",
+                             "CIDP diagnosis (EAN/PNS 2021)", "cidp-category", "Diagnosis", text)
 
 
 def _reason_list(reasons: Any) -> str:

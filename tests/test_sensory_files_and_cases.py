@@ -1,6 +1,6 @@
-"""What a review of the sensory io / report / criteria work found (issue #18), each checked.
+"""Sensory studies across files, cases and criteria (issue #18): each a case that went wrong once.
 
-One test (or a few) per finding; each fails on the code as reviewed: sensory studies of
+One test (or a few) per case: sensory studies of
 another patient merged without a word, sensory nerves renamed to the digit nerves, common
 sensory labels read as motor, F-wave trains claimed but dropped by ``export-bids``, the
 sample's CIDP inputs lost by the archive, non-applicable nerves counted as unknown, a plot

@@ -1,4 +1,4 @@
-"""The sensory core's review fixes (issue #18 item 1): quality of the distal SNAP, the absent
+"""Edge cases of the sensory core (issue #18 item 1): quality of the distal SNAP, the absent
 lower-limb SNAP of older people, limits without a direction, a segment CV after an
 unmeasurable site, letter case, one limit comparison with the motor core, and
 ``nerveconduct analyze --table sensory`` on a real file.
