@@ -15,15 +15,38 @@ DS, Manzano GM, Kimura J. Various aspects of F-wave values in a healthy populati
 Neurophysiol 2004;115:2336-2342, PMID 15351376; confidence: secondary, the abstract was read,
 its coefficients were not). A row may carry a height-adjusted F-wave ULN
 (``f_wave_uln_intercept_ms`` + ``f_wave_uln_slope_ms_per_cm`` x height,
-:meth:`LimitRow.f_wave_uln`), used when the patient's height is known. The default table
-carries none: no published regression's coefficients or height-band ULNs could be read in
-a public copy (checked: the abstracts of Nobrega et al. 2004 and of later normative studies
-report means, SDs and correlation with height, not the coefficients; Buschbacher's
-height-banded F-wave tables and Puksa et al. 2003 were not found in a readable public copy),
-and none is recalled with enough confidence to ship, so its fixed F-wave ULNs apply and each
-comparison's reason says so. A lab loads its own formula, or height-banded rows
+:meth:`LimitRow.f_wave_uln`), used when the patient's height is known, or height-banded rows
 (``height_min_cm``/``height_max_cm``, whose ``f_wave_uln_ms`` is then reported as a
-height-banded ULN), with its limits file.
+height-banded ULN); a lab loads either with its limits file.
+
+The default table carries neither, so its fixed F-wave ULNs apply whatever the height and each
+comparison's reason says so: no readable published source has been found. A default row needs the
+source's own numbers -- an intercept and slope with the residual SD (or percentile) that makes
+them an upper limit, or a ULN per height band -- for the median, ulnar, fibular and tibial
+nerves, read in the paper's table. The public copies found give only these:
+
+- Buschbacher RM, the 1999 Am J Phys Med Rehabil normative series (F-wave latencies by height
+  band), and Puksa L, Stalberg E, Falck B (reference values of F wave parameters, Clin
+  Neurophysiol 2003): no public copy; a third party's transcription of Buschbacher's tables is
+  not the paper and was not used.
+- Nobrega et al. 2004 (above): abstract only -- means and SDs (ulnar minimal F 26.5 +/- 2.1 ms,
+  tibial 47.0 +/- 4.1 ms), no coefficients.
+- Beijing normative study, Clin Neurophysiol 2013;124:183-189 (PMID 22795632; 127 subjects,
+  21-78 years, median, ulnar, tibial and fibular): abstract only -- "linear correlation to
+  height", no coefficients.
+- Gupta S, Singh R. Study of F-wave components in a control population of young adults. Cureus
+  2025 (doi:10.7759/cureus.81059, PMC12015991; 100 subjects, 18-40 years, the four nerves):
+  open access, but only the abstract could be read here -- R^2 of minimal F latency on height
+  (0.755, 0.761, 0.739, 0.650), no coefficients; the likeliest source once its full text
+  can be read.
+- Tartu reference values, Clin Neurophysiol 2011;122:199-204 (PMID 20650680): 3-20 years
+  only; slopes (0.12 and 0.28 ms/cm) of minimal F latency minus the distal motor latency, no
+  intercepts or SDs.
+- Iranmanesh F et al. (Hormozgan Med J 2007;12(2), 60 subjects) and Subedi P et al. (Kathmandu
+  Univ Med J 2018;16(63), 90 subjects): abstracts give means by sex and a correlation with
+  height only.
+
+None is recalled with enough confidence to ship.
 
 A missing limit is ``None``: comparisons that need it are ``None`` with a reason, never a
 guess. Rows may be banded by the patient's age and height (:meth:`NormalLimits.match`); a
