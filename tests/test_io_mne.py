@@ -8,7 +8,7 @@ import pytest
 
 import nerveconduct as nc
 from nerveconduct.io.errors import FormatError
-from nerveconduct.io.mne import METADATA_COLUMNS, from_mne_epochs, to_mne_epochs
+from nerveconduct.io.mne import METADATA_COLUMNS, EpochsSetupError, from_mne_epochs, to_mne_epochs
 from nerveconduct.model import NerveStudy, Site
 
 REASON = "MNE-Python is not installed (the optional extra: pip install '.[mne]')"
@@ -106,7 +106,9 @@ class TestWithMne:
         a, _ = studies()
         short = NerveStudy("radial", "left", "EIP", a.sites, a.traces[:, :500],
                            a.sampling_rate_hz, stimulus_sample=a.stimulus_sample)
-        with pytest.raises(ValueError, match="convert each group"):
+        with pytest.raises(EpochsSetupError, match=r"1000 samples, stimulus at sample 100: "
+                                                   r"study 0 \(motor, left median\); 20000 Hz, "
+                                                   r"500 samples.*Convert each set-up apart"):
             to_mne_epochs([a, short])
         with pytest.raises(ValueError, match="at least one"):
             to_mne_epochs([])

@@ -22,6 +22,7 @@ _EXPORTS = {
     "write_archive": "archive", "open_archive": "archive", "Archive": "archive",
     "TraceChunk": "archive", "read_edf": "edf", "write_edf": "edf", "write_bids": "bids",
     "read_bids": "bids_read", "to_mne_epochs": "mne", "from_mne_epochs": "mne",
+    "EpochsSetupError": "mne",
     "write_trace_csv": "vendor", "write_nihon_kohden_txt": "nihon_kohden",
     "write_natus_text": "natus_write", "pseudonymize": "pseudonym", "source_key": "pseudonym", "atomic_write": "_atomic",
     "NerveConductIOError": "errors", "FormatError": "errors", "UnknownFormatError": "errors",

@@ -1,10 +1,12 @@
 """Nerve studies to and from MNE-Python: :func:`to_mne_epochs`, :func:`from_mne_epochs`.
 
-MNE users hold stimulus-locked responses as :class:`mne.EpochsArray`: here one epoch per
-stimulation site, one channel ``CMAP`` of type ``emg`` in volts (MNE's unit), ``tmin`` at the
-stimulus, ``event_id`` by site name and ``metadata`` a pandas DataFrame of plain str / float /
-int / bool columns that carries what a round trip needs. MNE is an optional dependency
-(``pip install 'nerveconduct[mne]'``), imported only when these functions run.
+MNE users hold stimulus-locked responses as :class:`mne.EpochsArray`: here one epoch per trace
+(a motor site's CMAP, a sensory site's SNAP or each of its sweeps, each stimulus of an F-wave
+train), one channel ``CMAP`` of type ``emg`` in volts (MNE's unit), ``tmin`` at the stimulus,
+``event_id`` by site name (``"sensory/<site>"`` for SNAPs, ``"f-wave"`` for F-wave stimuli) and
+``metadata`` a pandas DataFrame of plain str / float / int / bool columns that carries what a
+round trip needs, its ``kind`` column saying which trace is which. MNE is an optional
+dependency (``pip install 'nerveconduct[mne]'``), imported only when these functions run.
 
 Do not read our EDF+D files with ``mne.io.read_raw_edf``: MNE reads EDF+D as if it were
 continuous (its open issue #13429), which joins the sites' sweeps end to end. Read them with
@@ -13,26 +15,26 @@ continuous (its open issue #13429), which joins the sites' sweeps end to end. Re
 
 from __future__ import annotations
 
-import math
+import logging
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..model import NerveStudy, Site
+from ._kinds import StudyList
+from ._mne_rows import (FIRST_COLUMNS, METADATA_COLUMNS, MV_PER_V, WORDS, EpochsSetupError,
+                        chosen_kinds, epoch_blocks, kinds_of_one_set_up, one_set_up,
+                        study_items)
+from ._mne_studies import studies_from_metadata
 from .errors import FormatError, boundary, quote
 
-__all__ = ["CHANNEL_NAME", "METADATA_COLUMNS", "to_mne_epochs", "from_mne_epochs"]
+__all__ = ["CHANNEL_NAME", "METADATA_COLUMNS", "EpochsSetupError", "to_mne_epochs",
+           "from_mne_epochs"]
+
+_LOG = logging.getLogger("nerveconduct")
 
 #: The one channel of the epochs.
 CHANNEL_NAME = "CMAP"
-#: Columns of ``epochs.metadata`` (one row per epoch = site), and their kinds.
-METADATA_COLUMNS: dict[str, type] = {
-    "study_index": int, "study_id": str, "nerve": str, "side": str, "muscle": str,
-    "site_index": int, "site": str, "distance_mm": float, "stimulus_intensity_ma": float,
-    "temperature_c": float, "low_frequency_filter_hz": float, "f_wave_latency_ms": float,
-    "f_waves_studied": bool,
-}
-_MV_PER_V = 1e3
 
 
 def _require(module: str) -> Any:
@@ -44,108 +46,129 @@ def _require(module: str) -> Any:
             f"pip install 'nerveconduct[mne]'", name=module) from exc
 
 
-def _float(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def to_mne_epochs(studies: NerveStudy | Sequence[NerveStudy]) -> Any:
-    """Nerve studies as one :class:`mne.EpochsArray`: one epoch per stimulation site.
+def to_mne_epochs(studies: Any, *, kinds: str | Sequence[str] | None = None) -> Any:
+    """Nerve studies as one :class:`mne.EpochsArray`: one epoch per trace.
 
     Parameters
     ----------
-    studies : NerveStudy or sequence of NerveStudy
-        All with the same sampling rate (Hz), trace length (samples) and stimulus sample.
+    studies : NerveStudy, SensoryStudy, Case, or a sequence of NerveStudy / SensoryStudy
+        A :class:`~nerveconduct.model.Case` gives its motor then its sensory studies; what
+        :func:`nerveconduct.read` returns gives its studies and their ``.sensory``.
+    kinds : str or sequence of str, optional
+        Which traces to convert: ``"motor"`` (each site's CMAP), ``"sensory"`` (each site's
+        SNAP, or each of its sweeps), ``"f-wave"`` (each stimulus of a motor study's F-wave
+        train). The traces converted must share one sampling rate (Hz), one length (samples)
+        and one stimulus sample. Default: every kind that shares the set-up of the first kind
+        present (motor, then sensory, then F-wave); a kind whose set-up differs (F-wave trains
+        are often longer than the CMAPs) is left out whole with a warning on the
+        ``"nerveconduct"`` logger naming it -- convert it apart with ``kinds=``.
 
     Returns
     -------
     mne.EpochsArray
-        Data in V (shape ``(n_sites_total, 1, n_samples)``, physical polarity), channel
-        ``CMAP`` of type ``emg``; ``tmin = -stimulus_sample / sampling_rate_hz`` s, so time 0
-        is the stimulus; ``event_id`` maps each site name to an event code; ``metadata`` has
-        the columns of :data:`METADATA_COLUMNS` (missing text ``""``, missing numbers NaN;
-        ``f_waves_studied`` tells an absent F-wave, NaN, from one not studied). No baseline
-        correction is applied. The machine's low-frequency filter is in the metadata
-        (``info["highpass"]`` describes filters MNE applied, and stays 0).
+        Data in V (shape ``(n_epochs, 1, n_samples)``), channel ``CMAP`` of type ``emg``:
+        motor and sensory traces in physical polarity, F-wave trains as stored (the model
+        gives a train no polarity). ``tmin = -stimulus_sample / sampling_rate_hz`` s, so time
+        0 is the stimulus. Epochs in input order: a motor study's sites, then its F-wave
+        stimuli; a sensory study's sites, each site's sweeps together. ``event_id`` maps
+        each event name to a code: the site name for a motor site, ``"sensory/<site>"`` for
+        a sensory one (so ``epochs["sensory"]`` selects the SNAPs, MNE's tags), ``"f-wave"``
+        for an F-wave stimulus. ``metadata`` has the columns of :data:`METADATA_COLUMNS`
+        (missing text ``""``, missing numbers NaN; ``f_waves_studied`` tells an absent
+        F-wave, NaN, from one not studied; ``kind`` is ``"motor"``, ``"sensory"`` or
+        ``"f-wave"``; ``stimulus_index`` numbers an F-wave train's stimuli and a sensory
+        site's sweeps, 0 otherwise; ``n_sweeps`` is a sensory study's sweeps per site, 0 when
+        it holds one trace per site; an F-wave stimulus has the study's distal site, where
+        the train is stimulated, and no stimulus intensity). No baseline correction is
+        applied. The machine's low-frequency filter is in the metadata (``info["highpass"]``
+        describes filters MNE applied, and stays 0).
 
     Raises
     ------
+    EpochsSetupError
+        The traces of the kinds asked for (or, by default, of the first kind present) differ
+        in sampling rate, length or stimulus sample (one EpochsArray has one of each); the
+        message names each set-up and its studies: convert them apart (``kinds=``, or the
+        studies of one set-up). A :class:`ValueError`.
     ValueError
-        No studies, or studies whose sampling rate, trace length or stimulus sample differ
-        (one EpochsArray has one of each: convert such groups separately).
+        No studies, no traces of the kinds asked for, or an unknown kind.
+    TypeError
+        ``studies`` holds something other than nerve studies.
     ModuleNotFoundError
         MNE-Python or pandas is not installed (the ``[mne]`` extra).
+
+    Notes
+    -----
+    Stimulation series (a site's CMAPs at increasing intensities) are not converted; a
+    warning on the ``"nerveconduct"`` logger names the studies that have them.
     """
     mne = _require("mne")
     pd = _require("pandas")
-    studies = [studies] if isinstance(studies, NerveStudy) else list(studies)
-    if not studies:
-        raise ValueError("to_mne_epochs needs at least one NerveStudy, got none")
-    setups = {(s.sampling_rate_hz, s.traces.shape[1], s.stimulus_sample) for s in studies}
-    if len(setups) != 1:
-        raise ValueError(f"one EpochsArray needs one (sampling_rate_hz, n_samples, "
-                         f"stimulus_sample), got {sorted(setups)}; convert each group apart")
-    rate_hz, n_samples, stimulus_sample = setups.pop()
-    data, rows, codes = [], [], {}
-    for i, s in enumerate(studies):
-        sign = -1.0 if s.polarity == "negative-up" else 1.0
-        fwave = s.f_wave_latency_ms
-        for j, site in enumerate(s.sites):
-            data.append(sign * np.asarray(s.traces[j], float) / _MV_PER_V)
-            codes.setdefault(site.name, len(codes) + 1)
-            rows.append({"study_index": i, "study_id": s.study_id or "", "nerve": s.nerve,
-                         "side": s.side or "", "muscle": s.muscle or "", "site_index": j,
-                         "site": site.name, "distance_mm": _float(site.distance_mm),
-                         "stimulus_intensity_ma": _float(site.stimulus_intensity_ma),
-                         "temperature_c": _float(s.temperature_c),
-                         "low_frequency_filter_hz": _float(s.low_frequency_filter_hz),
-                         "f_wave_latency_ms": _float(fwave),
-                         "f_waves_studied": fwave is not None})
+    items = study_items(studies)
+    if not items:
+        raise ValueError("to_mne_epochs needs at least one NerveStudy or SensoryStudy, got none")
+    chosen = chosen_kinds(kinds)
+    blocks = epoch_blocks(items, chosen)
+    if not blocks:
+        raise ValueError(f"the studies hold no traces of the kinds {list(chosen)}")
+    if kinds is None:
+        blocks, left_out = kinds_of_one_set_up(blocks)
+        if left_out:
+            _LOG.warning("to_mne_epochs: %s traces left out: their sampling rate, length or "
+                         "stimulus sample differs from the %s traces' (one EpochsArray has one "
+                         "of each); convert them apart with kinds=%r",
+                         " and ".join(WORDS[k] for k in left_out), WORDS[blocks[0].kind],
+                         left_out[0] if len(left_out) == 1 else left_out)
+    rate_hz, n_samples, stimulus_sample = one_set_up(blocks)
+    names = [name for b in blocks for name in b.events]
+    codes: dict[str, int] = {}
+    for name in names:
+        codes.setdefault(name, len(codes) + 1)
+    events = np.array([[k * n_samples + stimulus_sample, 0, codes[name]]
+                       for k, name in enumerate(names)], dtype=np.int64)
     info = mne.create_info([CHANNEL_NAME], rate_hz, ch_types="emg")
-    events = np.array([[k * n_samples + stimulus_sample, 0, codes[r["site"]]]
-                       for k, r in enumerate(rows)], dtype=np.int64)
-    metadata = pd.DataFrame(rows, columns=list(METADATA_COLUMNS))
-    return mne.EpochsArray(np.stack(data)[:, None, :], info, events=events,
+    metadata = pd.DataFrame([row for b in blocks for row in b.rows],
+                            columns=list(METADATA_COLUMNS))
+    data = np.concatenate([b.data_v for b in blocks])
+    return mne.EpochsArray(data[:, None, :], info, events=events,
                            tmin=-stimulus_sample / rate_hz, event_id=codes, baseline=None,
                            metadata=metadata, verbose="error")
 
 
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value) or None
-
-
-def _number(value: Any) -> float | None:
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def from_mne_epochs(epochs: Any, *, channel: str | None = None) -> list[NerveStudy]:
+def from_mne_epochs(epochs: Any, *, channel: str | None = None) -> StudyList:
     """Nerve studies from an :class:`mne.Epochs` (as :func:`to_mne_epochs` makes them).
 
     Parameters
     ----------
     epochs : mne.Epochs or mne.EpochsArray
-        One epoch per stimulation site, data in V, time 0 at the stimulus.
+        One epoch per trace, data in V, time 0 at the stimulus.
     channel : str, optional
         The channel to read; needed only when the epochs hold several.
 
     Returns
     -------
-    list of NerveStudy
-        Traces in mV. With our ``metadata`` columns (:data:`METADATA_COLUMNS`), the studies
-        and sites are rebuilt exactly (epochs grouped by ``study_index``, sites ordered by
-        ``site_index``). Without them, all epochs are the sites of one study named by their
-        event names, with unknown nerve, side, muscle and distances (listed in
-        ``metadata["missing_fields"]``) and ``info["highpass"]`` (Hz, when > 0) as the
-        low-frequency filter.
+    StudyList
+        A list of the motor studies (:class:`~nerveconduct.model.NerveStudy`, with their
+        F-wave trains) and the sensory studies (:class:`~nerveconduct.model.SensoryStudy`) in
+        its ``.sensory``, as :func:`nerveconduct.read` returns them; traces in mV. With our
+        ``metadata`` columns (:data:`METADATA_COLUMNS`), the studies are rebuilt as converted
+        (epochs grouped by ``study_index``, in its order; sites ordered by ``site_index``,
+        sweeps and F-wave stimuli by ``stimulus_index``; also after selecting or reordering
+        epochs). Epochs with the columns of earlier versions and no ``kind`` are motor sites.
+        An F-wave train whose motor epochs were not selected goes to ``.f_wave_trains``, with
+        a :class:`~nerveconduct.io.TraceKindWarning`. Without our columns, all epochs are the
+        sites of one motor study named by their event names, with unknown nerve, side, muscle
+        and distances (listed in ``metadata["missing_fields"]``) and ``info["highpass"]``
+        (Hz, when > 0) as the low-frequency filter.
 
     Raises
     ------
     FormatError
         No epochs, ``tmin`` after the first sample or before the epoch (the stimulus must lie
-        inside it), several channels and no ``channel``, an unknown channel, or metadata with
-        values of the wrong kind (the row is named).
+        inside it), several channels and no ``channel``, an unknown channel, metadata with
+        values of the wrong kind (the row is named), an unknown ``kind``, one study with
+        motor and sensory epochs, one trace twice, or sensory sites left with unequal numbers
+        of sweeps.
     ModuleNotFoundError
         MNE-Python is not installed (the ``[mne]`` extra).
     """
@@ -158,7 +181,7 @@ def from_mne_epochs(epochs: Any, *, channel: str | None = None) -> list[NerveStu
         name = channel if channel is not None else names[0]
         if name not in names:
             raise FormatError(f"no channel {quote(name)} in the epochs", location="epochs")
-        data = np.asarray(epochs.get_data(picks=[name]), float)[:, 0, :] * _MV_PER_V
+        data = np.asarray(epochs.get_data(picks=[name]), float)[:, 0, :] * MV_PER_V
         rate_hz = float(epochs.info["sfreq"])
         stimulus_sample = int(round(-float(epochs.tmin) * rate_hz))
         if len(data) == 0 or not 0 <= stimulus_sample < data.shape[1]:
@@ -167,31 +190,13 @@ def from_mne_epochs(epochs: Any, *, channel: str | None = None) -> list[NerveStu
                               location="epochs")
         highpass = float(epochs.info["highpass"] or 0.0) or None
         meta = epochs.metadata
-        if meta is None or not set(METADATA_COLUMNS) <= set(meta.columns):
+        if meta is None or not set(FIRST_COLUMNS) <= set(meta.columns):
             codes = {v: k for k, v in epochs.event_id.items()}
             sites = [Site(codes.get(int(c), f"epoch {k + 1}"), None)
                      for k, c in enumerate(epochs.events[:, 2])]
-            return [NerveStudy("unknown", None, None, sites, data, rate_hz,
-                               stimulus_sample=stimulus_sample, low_frequency_filter_hz=highpass,
-                               metadata={"format": "mne-epochs", "missing_fields": [
-                                   "nerve", "side", "muscle", "distances"]})]
-        groups: dict[int, list[int]] = {}
-        for k, index in enumerate(meta["study_index"]):
-            groups.setdefault(int(index), []).append(k)
-        studies = []
-        for index, ks in groups.items():
-            ks.sort(key=lambda k: int(meta["site_index"].iloc[k]))
-            where.location = f"epochs metadata row {ks[0]}"
-            first = meta.iloc[ks[0]]
-            sites = [Site(str(meta["site"].iloc[k]), _number(meta["distance_mm"].iloc[k]),
-                          _number(meta["stimulus_intensity_ma"].iloc[k])) for k in ks]
-            fwave = _number(first["f_wave_latency_ms"])
-            studies.append(NerveStudy(
-                _text(first["nerve"]) or "unknown", _text(first["side"]), _text(first["muscle"]),
-                sites, data[ks], rate_hz, stimulus_sample=stimulus_sample,
-                temperature_c=_number(first["temperature_c"]),
-                low_frequency_filter_hz=_number(first["low_frequency_filter_hz"]),
-                f_wave_latency_ms=math.nan if fwave is None and bool(first["f_waves_studied"])
-                else fwave, study_id=_text(first["study_id"]),
-                metadata={"format": "mne-epochs", "source_traces": ks, "missing_fields": []}))
-        return studies
+            return StudyList([NerveStudy(
+                "unknown", None, None, sites, data, rate_hz, stimulus_sample=stimulus_sample,
+                low_frequency_filter_hz=highpass, metadata={
+                    "format": "mne-epochs", "missing_fields": ["nerve", "side", "muscle",
+                                                               "distances"]})])
+        return studies_from_metadata(meta, data, rate_hz, stimulus_sample, where)
