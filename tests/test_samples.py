@@ -121,11 +121,12 @@ def test_every_file_listed_read_and_small():
                and "__pycache__" not in p.parts}
     assert present == set(SAMPLE_FILES)
     assert all(f"`{name}`" in README for name in SAMPLE_FILES)
-    # ~190 kB of motor samples, ~360 kB of sensory/F-wave samples (the archive ~220 kB of it)
-    assert sum((SAMPLES / n).stat().st_size for n in present) < 600_000
+    # ~190 kB of motor samples, ~360 kB of sensory/F-wave samples (the archive ~220 kB of it),
+    # ~445 kB of the two-nerve case in NK text, Natus text (UTF-16, 260 kB) and EDF+D
+    assert sum((SAMPLES / n).stat().st_size for n in present) < 1_050_000
     formats = {detect_format(SAMPLES / n) for n in present}
     assert formats == {"trace-csv", "nihon-kohden-txt", "edf", "hdf5-archive", "sheet-json",
-                       "sheet-toml", "values-csv"}
+                       "sheet-toml", "values-csv", "natus-txt"}
     assert sample_path("mmn_ulnar.edf").name == "mmn_ulnar.edf"
     with pytest.raises(FileNotFoundError, match="no bundled sample"):
         sample_path("nope.csv")

@@ -418,17 +418,25 @@ def test_series_lost_by_a_writer_is_a_named_warning():
     assert "studies[1] (median: site(s) elbow)" in rec.getMessage() and "SECRET" not in rec.getMessage()
 
 
-@pytest.mark.parametrize("fmt", ["h5", "csv"])
+@pytest.mark.parametrize("fmt", ["csv", "nk", "natus"])
 def test_writers_warn_that_series_would_be_lost(tmp_path, fmt):
-    """write_archive and write_trace_csv cannot store intensity series: they say so."""
-    from nerveconduct.io.archive import write_archive
+    """The text writers store a series as more traces of its site (one trace length per item):
+    a series whose traces are longer than the study's cannot be stored, and they say so (the
+    archive, EDF+D and BIDS store any series: tests/test_io_stimulation_series.py)."""
+    from nerveconduct.io.natus_write import write_natus_text
+    from nerveconduct.io.nihon_kohden_write import write_nihon_kohden_txt
     from nerveconduct.io.vendor_write import write_trace_csv
+    from nerveconduct.model import StimulationSeries
 
     st = simulate_nerve((70.0, 230.0), seed=31, intensity_series={1: (8.0, 10.0)}, threshold_ma=12.0).to_studies()[0]
+    s = st.stimulation_series[1]
+    st.stimulation_series[1] = StimulationSeries(s.intensities_ma, np.pad(s.traces, ((0, 0), (0, 4))))
     with _Records() as records:
-        if fmt == "h5":
-            write_archive(tmp_path / "a.h5", [st])
-        else:
+        if fmt == "csv":
             write_trace_csv(tmp_path / "a.csv", [st])
+        elif fmt == "nk":
+            write_nihon_kohden_txt(tmp_path / "a.txt", [st])
+        else:
+            write_natus_text([st], tmp_path / "a.txt")
     assert any("stimulation series are not stored in" in r.getMessage() and "would be lost" in r.getMessage()
                for r in records)

@@ -40,6 +40,8 @@ __all__ = [
     "SENSORY_NULLABLE_STRINGS",
     "SENSORY_SITE_COLUMNS",
     "SENSORY_STUDY_COLUMNS",
+    "STIMULATION",
+    "STIMULATION_STEP_COLUMNS",
     "SITES",
     "SITE_COLUMNS",
     "STRING_DTYPE",
@@ -77,6 +79,11 @@ F_WAVES = "f_waves"
 SENSORY = "sensory"
 #: Version that added the optional groups.
 EXTRAS_VERSION = (1, 3)
+#: Optional group (format 1.3, added later and read only by the readers that know it: an
+#: older 1.3 reader ignores it, as readers ignore members they do not know): the stimulus
+#: intensity series of motor sites (``NerveStudy.stimulation_series``), one row of its
+#: ``traces`` per step, aligned with the rows of its ``steps`` table.
+STIMULATION = "stimulation"
 
 #: HDF5 variable-length UTF-8 string type.
 STRING_DTYPE = h5py.string_dtype("utf-8")
@@ -129,6 +136,17 @@ F_WAVE_TRAIN_COLUMNS: dict[str, Any] = {
     "row_start": np.int64,         # first row in f_waves/traces
     "n_stimuli": np.int32,         # rows of the train (one per stimulus)
     "n_samples": np.int32,         # valid samples of each row
+}
+
+#: ``stimulation/steps``: one row per step of an intensity series (aligned with the rows of
+#: ``stimulation/traces``); a series = the consecutive rows of one (nerve, site), in step
+#: order; nerves in order. The series shares its nerve's sampling set-up (rate, stimulus
+#: sample, polarity).
+STIMULATION_STEP_COLUMNS: dict[str, Any] = {
+    "nerve_index": np.int64,       # row of the motor nerve in /nerves (non-decreasing)
+    "site_position": np.int32,     # the site of the nerve (0 = most distal)
+    "intensity_ma": np.float64,    # stimulus intensity of the step (mA)
+    "n_samples": np.int32,         # valid samples of the row
 }
 
 #: ``sensory/studies``: one row per sensory study (``SensoryStudy``).

@@ -20,9 +20,9 @@ import numpy as np
 from .._checks import check_number, check_option
 from ..constants import VERSION
 from ..model import Case, InvalidStudyError, NerveStudy, SensoryStudy, study_problems
-from ..model.motor import warn_series_lost
 from . import _archive_layout as L
 from ._archive_extra import ExtraWriter, noting_cases, write_case_inputs
+from ._archive_series import write_series
 from ._archive_checks import check_layout
 from ._guard import open_checked
 from ._atomic import atomic_path
@@ -72,7 +72,8 @@ def _study_problems(study: NerveStudy) -> list[str]:
                                      stimulus_sample=study.stimulus_sample, polarity=study.polarity,
                                      f_wave_traces=getattr(study, "f_wave_traces", None),
                                      f_wave_sampling_rate_hz=getattr(study, "f_wave_sampling_rate_hz", None),
-                                     f_wave_stimulus_sample=getattr(study, "f_wave_stimulus_sample", 0))
+                                     f_wave_stimulus_sample=getattr(study, "f_wave_stimulus_sample", 0),
+                                     stimulation_series=getattr(study, "stimulation_series", None))
 
 
 def _nan(value: float | None) -> float:
@@ -172,7 +173,7 @@ class _Writer:
     def write_block(self, studies: list[tuple[str, NerveStudy]],
                     sensory: list[tuple[str, SensoryStudy]] = ()) -> None:
         """Write one block of (where in the input, study) pairs: motor studies (with their
-        F-wave trains) and sensory studies."""
+        F-wave trains and stimulus intensity series) and sensory studies."""
         self.extra.write_sensory(list(sensory))
         if not studies:
             return
@@ -184,7 +185,6 @@ class _Writer:
         nerves: dict[str, list[Any]] = {name: [] for name in L.NERVE_COLUMNS}
         sites: dict[str, list[Any]] = {name: [] for name in L.SITE_COLUMNS}
         row = 0
-        warn_series_lost([s for _, s in studies], "the HDF5 archive", [w for w, _ in studies])
         for k, (position, study) in enumerate(studies):
             problems = _study_problems(study)
             if problems:
@@ -233,6 +233,7 @@ class _Writer:
         self._append(L.SITES, L.SITE_COLUMNS, sites, r0)
         self.extra.write_trains([(self.n_nerves + k, study) for k, (_, study) in enumerate(studies)
                                  if getattr(study, "f_wave_traces", None) is not None])
+        write_series(self.extra, [(self.n_nerves + k, study) for k, (_, study) in enumerate(studies)])
         self.n_nerves += len(studies)
         self.n_traces = r1
 
@@ -287,6 +288,8 @@ def _blocks(studies: Iterable[Any], itemsize: int):
             nbytes += int(np.size(study.traces)) * itemsize
             train = getattr(study, "f_wave_traces", None)
             nbytes += 0 if train is None else int(np.size(train)) * itemsize
+            nbytes += sum(int(np.size(s.traces)) * itemsize
+                          for s in (getattr(study, "stimulation_series", None) or {}).values())
         if nbytes >= _BLOCK_BYTES or len(motor) + len(sensory) >= _BLOCK_STUDIES:
             yield motor, sensory
             motor, sensory, nbytes = [], [], 0
@@ -305,7 +308,8 @@ def write_archive(path: str | PathLike[str], studies: Iterable[Any], *,
     path : str or path-like
         Archive file to write (conventionally ``*.h5``).
     studies : iterable of NerveStudy, SensoryStudy or Case
-        Motor studies (with their F-wave trains, ``f_wave_traces``), sensory studies, or
+        Motor studies (with their F-wave trains, ``f_wave_traces``, and stimulus intensity
+        series, ``stimulation_series``: the optional group ``/stimulation``), sensory studies, or
         cases (a :class:`~nerveconduct.model.Case` gives its ``studies`` and ``sensory``), in
         any mix; motor and sensory studies keep their order among their kind. May be a
         generator: it is consumed in blocks of ~8 MiB of traces, so memory stays bounded

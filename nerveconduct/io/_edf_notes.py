@@ -2,7 +2,7 @@
 
 Shared by :mod:`nerveconduct.io.edf` (the reader). The writer (:mod:`.edf_write`) puts one
 note in each record: the study it belongs to, its site, and for the records of sensory
-studies and F-wave trains their ``kind`` (``docs/formats.md``, "EDF" and "Sensory studies and
+studies, F-wave trains and stimulus intensity series their ``kind`` (``docs/formats.md``, "EDF" and "Sensory studies and
 F-wave trains").
 """
 
@@ -27,9 +27,9 @@ _NOTE_TEXT = ("nerve", "side", "muscle", "site", "study_id", "study_date", "dire
 #: Integer fields of our note (records of sensory studies and F-wave trains), and the largest
 #: value each may take.
 _NOTE_INTEGERS = {"sweep": 99_999, "n_sweeps": 99_999, "stimulus": 99_999,
-                  "n_samples": 10_000_000}
+                  "n_samples": 10_000_000, "site_index": 99_999, "step": 99_999}
 #: ``kind`` of our note: absent = a motor study's site.
-_NOTE_KINDS = ("sensory", "f-wave")
+_NOTE_KINDS = ("sensory", "f-wave", "series")
 _NOTE_NUMBERS = {"distance_mm": "distance_mm", "stimulus_intensity_ma": "stimulus_intensity_ma",
                  "temperature_c": "temperature_c",
                  "low_frequency_filter_hz": "low_frequency_filter_hz",
@@ -69,6 +69,10 @@ def our_note(text: str, *, path: Any, record: int) -> dict[str, Any]:
         note["sampling_rate_hz"] = check_range(note["sampling_rate_hz"], "sampling_rate_hz",
                                                path=path, location=loc,
                                                what="nerveconduct note field 'sampling_rate_hz'")
+    if note.get("kind") == "series" and any(note.get(k) is None for k in
+                                            ("site_index", "step", "stimulus_intensity_ma")):
+        raise FormatError("nerveconduct note of a series step must give 'site_index', 'step' and "
+                          "'stimulus_intensity_ma'", path=path, location=loc)
     for key, quantity in _NOTE_NUMBERS.items():
         value = note.get(key)
         if value is None or (key == "f_wave_latency_ms" and isinstance(value, float)

@@ -270,12 +270,14 @@ def warn_sensory_sized(studies: Sequence[NerveStudy], source: str) -> None:
 
 def with_train(study: NerveStudy, traces: Any, sampling_rate_hz: float, stimulus_sample: int,
                **changes: Any) -> NerveStudy:
-    """``study`` rebuilt with an F-wave train (validated by :class:`NerveStudy`)."""
+    """``study`` rebuilt with an F-wave train (validated by :class:`NerveStudy`), its
+    stimulus intensity series kept."""
     args = dict(temperature_c=study.temperature_c,
                 low_frequency_filter_hz=study.low_frequency_filter_hz, study_id=study.study_id,
                 f_wave_latency_ms=study.f_wave_latency_ms, metadata=dict(study.metadata),
                 age_years=study.age_years, height_cm=study.height_cm, sex=study.sex,
-                stimulus_sample=study.stimulus_sample, polarity=study.polarity)
+                stimulus_sample=study.stimulus_sample, polarity=study.polarity,
+                stimulation_series=getattr(study, "stimulation_series", None))
     args.update(changes)
     return NerveStudy(study.nerve, study.side, study.muscle, study.sites, study.traces,
                       study.sampling_rate_hz, f_wave_traces=traces,

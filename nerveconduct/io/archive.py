@@ -34,6 +34,7 @@ from ..model import NerveStudy, SensoryStudy
 from . import _archive_layout as L
 from ._archive_extra import iter_sensory, read_trains
 from ._archive_read import assemble_chunk, read_problem
+from ._archive_series import attach_series, read_series
 from ._archive_strings import TextColumn
 from ._guard import open_checked
 from ._archive_write import write_archive
@@ -317,11 +318,16 @@ class Archive:
             yield from self._studies_of(chunk)
 
     def _studies_of(self, chunk: TraceChunk) -> list[NerveStudy]:
-        """``chunk.studies()``, with what its parsing raises named (e.g. deep JSON)."""
+        """``chunk.studies()``, with what its parsing raises named (e.g. deep JSON), and their
+        stimulus intensity series (``/stimulation``) attached."""
         first = int(chunk.nerves["nerve_index"][0])
         with boundary(ArchiveError, self.path,
                       location=f"nerves {first}:{first + chunk.n_nerves}"):
             studies = chunk.studies()
+        with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError), describe=read_problem,
+                      location=f"{L.STIMULATION}, nerves {first}:{first + chunk.n_nerves}"):
+            steps = read_series(self._file, first, first + chunk.n_nerves, self.path)
+            attach_series(studies, first, steps, self.path)
         return studies
 
     def __iter__(self) -> Iterator[NerveStudy]:

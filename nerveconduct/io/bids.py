@@ -267,13 +267,23 @@ def write_bids(studies_or_case: Any,
                    "trial_type": site.name, "site": site.name, "distance_mm": site.distance_mm,
                    "stimulus_intensity_ma": site.stimulus_intensity_ma}
                   for t, site in zip(onsets, study.sites)]
+        s_onsets = back.metadata.get("series_record_onsets_s", [])
+        steps = [(study.sites[j].name, ma, k + 1, ser.traces.shape[1])  # the records' order
+                 for j, ser in sorted(clean.stimulation_series.items())
+                 for k, ma in enumerate(ser.intensities_ma)]
+        events += [{"onset": round(t + study.stimulus_sample / rate, 9), "duration": 0.0,
+                    "trial_type": f"intensity series step {k}", "site": name,
+                    "distance_mm": None, "stimulus_intensity_ma": ma}
+                   for t, (name, ma, k, _) in zip(s_onsets, steps)]
+        duration_s = max([duration_s] + [n / rate for *_, n in steps])
         f_onsets = back.metadata.get("f_wave_record_onsets_s", [])
         if f_onsets:  # the F-wave train's records follow the sites (one stimulus each)
             duration_s = max(duration_s, clean.f_wave_traces.shape[1] / rate)
             events += [{"onset": round(t + clean.f_wave_stimulus_sample / rate, 9),
                         "duration": 0.0, "trial_type": "F-wave", "site": study.sites[0].name,
                         "distance_mm": None, "stimulus_intensity_ma": None} for t in f_onsets]
-        texts = {"_emg.json": _json(_emg_sidecar(study, len(onsets) + len(f_onsets), duration_s,
+        texts = {"_emg.json": _json(_emg_sidecar(study, len(onsets) + len(s_onsets) + len(f_onsets),
+                                                 duration_s,
                                                  power_line_frequency_hz)),
                  "_channels.tsv": _tsv(_CHANNEL_COLUMNS,
                                        [_channel_row(study, back.metadata["signal_label"])]),

@@ -166,7 +166,8 @@ def _merge_run(study: NerveStudy, edf: Path, root: Path) -> NerveStudy:
                       study_id=values["study_id"], metadata=meta,
                       f_wave_traces=study.f_wave_traces,
                       f_wave_sampling_rate_hz=study.f_wave_sampling_rate_hz,
-                      f_wave_stimulus_sample=study.f_wave_stimulus_sample)
+                      f_wave_stimulus_sample=study.f_wave_stimulus_sample,
+                      stimulation_series=study.stimulation_series)
 
 
 def _merge_sensory_run(study: SensoryStudy, edf: Path, root: Path) -> SensoryStudy:

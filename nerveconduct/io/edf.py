@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from ..model import NerveStudy, SensoryStudy, Site
+from ..model import NerveStudy, SensoryStudy, Site, StimulationSeries
 from ._kinds import StudyList, trace_kind, with_train
 from ._ranges import check_range
 from ._text import amplitude_scale_to_mv
 from ._edf_notes import sensory_from_records as _sensory
+from ._series_io import with_series
 from ._edf_parse import _NUM, _header, _label_parts, _record_times_and_notes, _study_date
 from .edf_write import write_edf
 from .errors import FormatError, boundary
@@ -103,6 +104,7 @@ def read_edf(path: str | os.PathLike[str], *, keep_identifiers: bool = False) ->
         studies = []
         sensory: list[SensoryStudy] = []
         trains: list[dict[str, Any]] = []
+        steps: list[tuple[int, int, int, list[int], list[Any], np.ndarray, list[float]]] = []
         by_note: dict[int, int] = {}  # our note's study number -> position in studies
         for i in ordinary:
             s = sigs[i]
@@ -123,10 +125,12 @@ def read_edf(path: str | os.PathLike[str], *, keep_identifiers: bool = False) ->
                 float(hp[1]) * (1e3 if hp[2].lower() == "khz" else 1.0), "low_frequency_filter_hz",
                 path=path, location=sloc, what="high-pass prefilter")
             groups: dict[Any, list[int]] = {}
-            for k, (_, note) in enumerate(notes):
-                groups.setdefault((note.get("study", 0), note.get("kind")), []).append(k)
+            for k, (_, note) in enumerate(notes):  # a series: one group per site
+                groups.setdefault((note.get("study", 0), note.get("kind"),
+                                   note.get("site_index") if note.get("kind") == "series" else None),
+                                  []).append(k)
             label_kind = trace_kind(s["label"], " ".join(rec_words))
-            for (number, noted_kind), ks in groups.items():
+            for (number, noted_kind, _), ks in groups.items():
                 where.location = f"record {ks[0]}"
                 first = notes[ks[0]][1]
                 ours = "nerve" in first or noted_kind is not None
@@ -166,6 +170,11 @@ def read_edf(path: str | os.PathLike[str], *, keep_identifiers: bool = False) ->
                     missing.append("site_names")
                 if all(d is None for d in dists):
                     missing.append("distances")
+                if kind == "series":
+                    steps.append((number, int(first["site_index"]), stims.pop(),
+                                  [notes[k][1]["step"] for k in ks], amps, phys[ks, :width] * scale,
+                                  [onsets[k] for k in ks]))
+                    continue
                 if kind == "f-wave":
                     trains.append({"study": number if ours else None, "nerve": lab_nerve or rec_nerve,
                                    "side": lab_side or rec_side, "traces": phys[ks, :width] * scale,
@@ -226,4 +235,33 @@ def read_edf(path: str | os.PathLike[str], *, keep_identifiers: bool = False) ->
                                         train["stimulus_sample"], metadata=meta)
             else:
                 left.append(train)
+        _attach_series(studies, by_note, steps, path)
         return StudyList(studies, sensory, left)
+
+
+def _attach_series(studies: list[NerveStudy], by_note: dict[int, int],
+                   steps: list[tuple[int, int, int, list[int], list[Any], np.ndarray, list[float]]],
+                   path: Any) -> None:
+    """Give our motor studies the intensity series of their ``kind = "series"`` records:
+    ``(study number, site index, stimulus sample, step numbers, intensities, traces, record
+    start times)``; ``metadata["series_record_onsets_s"]`` keeps the records' start times (s),
+    in file order."""
+    for number, site, stim, numbers, intensities, traces, starts in steps:
+        where = f"series records of study {number}, site {site}"
+        if number not in by_note:
+            raise FormatError("series records belong to no motor study of the file", path=path,
+                              location=where)
+        i = by_note[number]
+        if stim != studies[i].stimulus_sample:
+            raise FormatError(f"the stimulus of a series step (sample {stim}) must be the study's "
+                              f"(sample {studies[i].stimulus_sample}): a series shares its set-up",
+                              path=path, location=where)
+        if len(set(numbers)) != len(numbers):
+            raise FormatError(f"series step numbers {numbers} repeat; one record per step",
+                              path=path, location=where)
+        order = np.argsort(numbers, kind="stable")
+        series = StimulationSeries(tuple(float(intensities[k]) for k in order), traces[order])
+        study = studies[i]
+        study.metadata["series_record_onsets_s"] = [*study.metadata.get("series_record_onsets_s", []),
+                                                    *starts]
+        studies[i] = with_series(study, {site: series})  # the site checked by the model

@@ -51,9 +51,10 @@ def _fmt8(value: float) -> str:
 def _records(studies: Sequence[Any]) -> list[tuple[np.ndarray, dict[str, Any], str]]:
     """Every data record of the file: (physical trace in mV, our note, the stimulus text).
 
-    A motor study gives one record per site, then one per stimulus of its F-wave train
-    (note ``kind = "f-wave"``); a sensory study one per site and sweep (``kind =
-    "sensory"``). Records shorter than the file's longest note their ``n_samples``.
+    A motor study gives one record per site, then one per step of each stimulus intensity
+    series (note ``kind = "series"``, ``site_index``, ``step`` from 1 and the step's
+    ``stimulus_intensity_ma``), then one per stimulus of its F-wave train (note ``kind =
+    "f-wave"``); a sensory study one per site and sweep (``kind = "sensory"``). Records shorter than the file's longest note their ``n_samples``.
     """
     out = []
     for si, s in enumerate(studies):
@@ -79,6 +80,13 @@ def _records(studies: Sequence[Any]) -> list[tuple[np.ndarray, dict[str, Any], s
                 text = f"Stimulus {s.side or ''} {site.name}{where}"
                 out.append((trace, dict(note, sweep=k) if traces.ndim == 3 else note,
                             text + (" sensory" if sensory else ""), s.stimulus_sample))
+        for j, series in ([] if sensory else sorted(s.stimulation_series.items())):
+            note = {"study": si, "kind": "series", "site_index": j}
+            for k, (ma, trace) in enumerate(zip(series.intensities_ma,
+                                                sign * np.asarray(series.traces, float))):
+                out.append((trace, dict(note, step=k + 1, stimulus_intensity_ma=float(ma)),
+                            f"Stimulus {s.side or ''} {s.sites[j].name} {float(ma):g}mA "
+                            f"series step {k + 1}", s.stimulus_sample))
         train = None if sensory else getattr(s, "f_wave_traces", None)
         if train is not None:
             note = {"study": si, "kind": "f-wave", "sampling_rate_hz": s.f_wave_sampling_rate_hz}
@@ -100,7 +108,9 @@ def write_edf(path: str | os.PathLike[str], studies: Any, *,
     studies : NerveStudy, SensoryStudy, Case, or a sequence of NerveStudy/SensoryStudy
         All at one sampling rate; the motor studies with one trace length (one record
         duration per file). A motor study's F-wave train (at the same rate) follows its sites,
-        one record per stimulus; a sensory study gives one record per site (and sweep).
+        one record per stimulus; a site's stimulus intensity series (``stimulation_series``),
+        one record per step, the intensity in its annotation and note; a sensory study gives
+        one record per site (and sweep).
         Records shorter than the longest are padded with zeros and their note says their
         length.
     overwrite : bool, default False

@@ -26,8 +26,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..model import NerveStudy, SensoryStudy, Site
-from ._kinds import (StudyList, attach_f_wave_trains, group_sweeps, parse_sensory_item,
-                     trace_kind)
+from ._kinds import StudyList, group_sweeps, parse_sensory_item, trace_kind
+from ._series_io import attach_trains_keeping_series, step_numbers, take_series
 from ._text import amplitude_scale_to_mv, parse_date, parse_test_item
 from ._natus_parse import (_DELAY_MS, _DURATION_MS, _FILTER_HZ, _POSITIVE, _RATE_HZ, _RATE_RANGE_HZ,
                            _TIME_MS, FORMAT_ID, _decode, _Nerve,
@@ -151,8 +151,14 @@ def _study(nv: _Nerve, *, first_trace: int, option_hz: float | None, name: str |
     if kind == "f-wave":
         return {"nerve": nerve, "side": side, "traces": data, "sampling_rate_hz": rate,
                 "stimulus_sample": stimulus_sample, "label": f"(at line {nv.group.line})"}
-    if sensory is None:
-        return NerveStudy(nerve or "unknown", side, muscle, sites, data, rate, **common)
+    if sensory is None:  # a site's intensity series: more traces, with a Series Step= each
+        steps = nv.per_trace("series step", "Series Step")
+        where = f"line {steps[0][0]}" if steps else ""
+        data, sites, series = take_series(data, sites, steps and step_numbers(
+            [e[2] for e in steps], path=path, location=where), path=path, location=where,
+            metadata=metadata)
+        return NerveStudy(nerve or "unknown", side, muscle, sites, data, rate,
+                          stimulation_series=series, **common)
     sweeps = nv.per_trace("sweep", "Sweep")
     if sweeps is not None:
         numbers = [_number(e[2], what="Sweep", path=path, line=e[0]) for e in sweeps]
@@ -172,7 +178,9 @@ def read_natus_text(path: str | os.PathLike[str], *, sheet: Any = None,
 
     A ``Nerve=`` text naming a sensory study gives a :class:`~nerveconduct.model.SensoryStudy`
     (``.sensory``; per-trace ``Sweep=`` keys group repeated sweeps), one naming an F-wave
-    the train of the motor study of the same nerve and side (``docs/formats.md``).
+    the train of the motor study of the same nerve and side (``docs/formats.md``). In a motor
+    block, the traces with a ``Series Step=`` number are the steps of a site's stimulus
+    intensity series (``stimulation_series``).
 
     Parameters
     ----------
@@ -241,7 +249,7 @@ def read_natus_text(path: str | os.PathLike[str], *, sheet: Any = None,
             first_trace += len(g.traces)
             (trains if isinstance(found, dict) else studies if isinstance(found, NerveStudy)
              else sensory).append(found)
-    studies, left = attach_f_wave_trains(studies, trains)
+    studies, left = attach_trains_keeping_series(studies, trains)
     if sheet_obj is not None:
         from .sheet_apply import apply_sheet, apply_sheet_sensory
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from .._checks import check_number
 from ..model import Case, NerveStudy, SensoryStudy
+from ..model.motor import warn_series_lost
+from ._series_io import carries_series, series_columns
 from ._text import atomic_write_bytes
 from .natus import _RATE_HZ, _TIME_MS
 
@@ -36,6 +38,9 @@ def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
         A motor study's F-wave train follows as its own block (``Nerve=... F-Wave (<muscle>)``,
         one trace per stimulus); a sensory study's block is ``Nerve=<Side> <Nerve> Sensory
         <Direction> (<recording site>)``, with a ``Sweep=`` per trace when it holds sweeps.
+        A motor study's stimulus intensity series are more traces of its block, one per step,
+        with ``Stim Intensity(mA)=`` and ``Series Step=`` (``docs/formats.md``); a series
+        whose traces are not as long as the study's is not written (a named warning).
     path : path-like
         Output file, written atomically (``overwrite`` to replace one).
     patient_name, patient_id : str, optional
@@ -58,6 +63,10 @@ def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
     if not items or not all(isinstance(s, (NerveStudy, SensoryStudy)) for s in items):
         raise ValueError("studies must be a NerveStudy or a non-empty iterable of NerveStudy "
                          "(or SensoryStudy)")
+    lost = [(f"studies[{i}]", s) for i, s in enumerate(items)
+            if isinstance(s, NerveStudy) and not carries_series(s)]
+    warn_series_lost([s for _, s in lost], "a Natus text file (a series needs traces as long as "
+                     "its study's)", [w for w, _ in lost])
     blocks = []
     for study in items:
         blocks.append((study, "sensory" if isinstance(study, SensoryStudy) else "motor"))
@@ -72,6 +81,7 @@ def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
     if items[0].metadata.get("study_date"):
         lines.append(f"Visit Date={items[0].metadata['study_date']}")
     for study, kind in blocks:
+        steps: list[int | None] | None = None  # a motor item's series steps
         if kind == "f-wave":
             rate, stim, sign = study.f_wave_sampling_rate_hz, study.f_wave_stimulus_sample, 1.0
             raw = np.asarray(study.f_wave_traces, dtype=np.float64)
@@ -84,6 +94,10 @@ def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
             sites = [(s.name, s.distance_mm, s.stimulus_intensity_ma,
                       j + 1 if raw.ndim == 3 else None) for s in study.sites for j in range(k)]
             raw = raw.reshape(-1, raw.shape[-1])
+            if kind == "motor" and carries_series(study):  # each step one more trace of its site
+                raw, names, intensities, steps = series_columns(study)
+                by_name = {s.name: s.distance_mm for s in study.sites}
+                sites = [(x, by_name[x], ma, None) for x, ma in zip(names, intensities)]
         traces_uv = raw * (1e3 * sign)
         n = traces_uv.shape[1]
         words = {"motor": "Motor", "f-wave": "F-Wave",
@@ -99,7 +113,7 @@ def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
         hff = study.metadata.get("high_frequency_filter_hz") if high_frequency_filter_hz is None \
             else high_frequency_filter_hz
         with_intensity = any(s[2] is not None for s in sites)
-        for (name, distance_mm, intensity_ma, sweep), trace in zip(sites, traces_uv):
+        for t, ((name, distance_mm, intensity_ma, sweep), trace) in enumerate(zip(sites, traces_uv)):
             lines += [f"Site={name}"]
             if kind != "f-wave":
                 lines.append("Distance(mm)=" + ("" if distance_mm is None else
@@ -108,7 +122,11 @@ def write_natus_text(studies: Any, path: str | os.PathLike[str], *,
                 lines.append(f"Sweep={sweep}")
             if with_intensity:
                 lines.append("Stim Intensity(mA)=" + ("" if intensity_ma is None
-                                                      else f"{intensity_ma:.6f}"))
+                                                      else f"{intensity_ma:.6f}"
+                                                      if float(f"{intensity_ma:.6f}") == intensity_ma
+                                                      else repr(float(intensity_ma))))
+            if steps is not None:
+                lines.append("Series Step=" + ("" if steps[t] is None else str(steps[t])))
             lines += [f"Subsampled(kHz)={rate / 1e3:.9f}",
                       f"Trace Duration(ms)={n * 1e3 / rate:.6f}",
                       f"Sweep Duration({sweep_unit})={n * 1e3 / rate / _TIME_MS[sweep_unit]:.6f}"]

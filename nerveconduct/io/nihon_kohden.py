@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy, SensoryStudy, Site
-from ._kinds import (StudyList, attach_f_wave_trains, group_sweeps, parse_sensory_item,
-                     trace_kind)
+from ._kinds import StudyList, group_sweeps, parse_sensory_item, trace_kind
+from ._series_io import attach_trains_keeping_series, step_numbers, take_series
 from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, csv_rows, decode_text, parse_date, parse_samples,
                     parse_test_item)
@@ -42,7 +42,7 @@ from .pseudonym import file_pseudonym, pseudonymize
 __all__ = ["read_nihon_kohden_txt", "write_nihon_kohden_txt"]
 
 _WAVE_END = "*wave end"
-_PER_SITE = ("stim site", "site", "distance", "stim intensity", "sweep")
+_PER_SITE = ("stim site", "site", "distance", "stim intensity", "sweep", "series step")
 _N_DIVISIONS = 10
 _TIME_MS = {"ms": 1.0, "s": 1e3, "us": 1e-3, "µs": 1e-3, "μs": 1e-3}
 
@@ -242,7 +242,12 @@ def _study(header: dict[str, tuple[int, list[str]]], blocks: list[tuple[int, np.
         return SensoryStudy(nerve or "unknown", side, sites, data, rate,
                             direction=sensory["direction"] or "antidromic",
                             recording_site=muscle, **common)
-    return NerveStudy(nerve or "unknown", side, muscle, sites, traces, rate, **common)
+    steps = per_site(("series step",), "series step")  # a site's intensity series: more traces
+    where = f"line {get('series step')[0]}" if steps is not None else ""
+    traces, sites, series = take_series(traces, sites, steps and step_numbers(
+        steps, path=path, location=where), path=path, location=where, metadata=metadata)
+    return NerveStudy(nerve or "unknown", side, muscle, sites, traces, rate,
+                      stimulation_series=series, **common)
 
 
 def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: bool = False,
@@ -252,7 +257,9 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
     A test item (or test name) naming a sensory study gives a
     :class:`~nerveconduct.model.SensoryStudy` (``.sensory`` of the result; a ``"Sweep"`` line
     groups repeated sweeps), one naming an F-wave the train of the motor study of the same
-    nerve and side (``docs/formats.md``, "Sensory studies and F-wave trains").
+    nerve and side (``docs/formats.md``, "Sensory studies and F-wave trains"). In a motor
+    item, the traces numbered in a ``"Series Step"`` line are the steps of a site's stimulus
+    intensity series (``stimulation_series``; ``docs/formats.md``, "Stimulus intensity series").
 
     Parameters
     ----------
@@ -338,5 +345,5 @@ def read_nihon_kohden_txt(path: str | os.PathLike[str], *, keep_identifiers: boo
             raise FormatError('no wave block (a line starting with "1" or "1-1") found', path=path,
                               location="line 1")
         flush()
-        studies, left = attach_f_wave_trains(studies, trains)
+        studies, left = attach_trains_keeping_series(studies, trains)
         return StudyList(studies, sensory, left)

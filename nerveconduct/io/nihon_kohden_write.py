@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..model import Case, NerveStudy, SensoryStudy
+from ..model.motor import warn_series_lost
 from ._text import atomic_write_bytes
+from ._series_io import carries_series, ma_text, series_columns
 from .vendor_write import flat_traces, item_text
 
 __all__ = ["write_nihon_kohden_txt"]
@@ -26,6 +28,11 @@ def _write_item(w: Any, study: Any, kind: str) -> None:
     """One nerve's lines and wave block: a motor study, its F-wave train or a sensory study."""
     sign = 1.0 if study.polarity == "negative-up" else -1.0  # stored negative-up
     values, rate, stim, names, sweeps = flat_traces(study, kind)
+    intensities: list[Any] = ([s.stimulus_intensity_ma for s in study.sites] if kind == "motor"
+                              else [None] * len(names))
+    steps: list[int | None] | None = None
+    if kind == "motor" and carries_series(study):  # each step one more trace of its site
+        values, names, intensities, steps = series_columns(study)
     if kind == "f-wave":
         sign = -1.0
     values_uv = values * 1e3 * sign
@@ -47,7 +54,7 @@ def _write_item(w: Any, study: Any, kind: str) -> None:
     w.writerow(["Stim Site"] + names)
     if sweeps is not None:
         w.writerow(["Sweep"] + [str(x) for x in sweeps])
-    if kind != "f-wave":
+    if kind == "sensory" or (kind == "motor" and steps is None):
         k = n // study.n_sites
         w.writerow(["Distance"] + ["" if s.distance_mm is None else f"{s.distance_mm:g}mm"
                                    for s in study.sites for _ in range(k)])
@@ -55,6 +62,11 @@ def _write_item(w: Any, study: Any, kind: str) -> None:
             w.writerow(["Stim Intensity"] + ["" if s.stimulus_intensity_ma is None else
                                              f"{s.stimulus_intensity_ma:g}mA"
                                              for s in study.sites for _ in range(k)])
+    elif steps is not None:  # a series step: its site's distance, its own intensity
+        by_name = {s.name: s.distance_mm for s in study.sites}
+        w.writerow(["Distance"] + ["" if by_name[x] is None else f"{by_name[x]:g}mm" for x in names])
+        w.writerow(["Stim Intensity"] + ["" if v is None else f"{ma_text(v)}mA" for v in intensities])
+        w.writerow(["Series Step"] + ["" if k is None else str(k) for k in steps])
     for k in range(values_uv.shape[1]):
         w.writerow([str(k + 1)] + [f"{v:.2f}" for v in values_uv[:, k]])
     w.writerow(["*Wave End"])
@@ -74,7 +86,10 @@ def write_nihon_kohden_txt(path: str | os.PathLike[str], study: Any, *,
         One test item each, in order; a motor study's F-wave train follows it as its own
         item (``"... F-Wave (<muscle>)"``, one column per stimulus); a sensory study's item
         is ``"<Side> <Nerve> Sensory <Direction> (<recording site>)"``, with a ``"Sweep"``
-        line when it holds repeated sweeps. A Case gives its motor, then sensory studies.
+        line when it holds repeated sweeps. A Case gives its motor, then sensory studies. A
+        motor study's stimulus intensity series are more traces of its item, one per step,
+        with ``"Stim Intensity"`` and ``"Series Step"`` lines (``docs/formats.md``); a series
+        whose traces are not as long as the study's is not written (a named warning).
     overwrite : bool, default False
         Replace an existing file.
 
@@ -96,6 +111,10 @@ def write_nihon_kohden_txt(path: str | os.PathLike[str], study: Any, *,
         items = list(study)
     out = io.StringIO()
     w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    lost = [(f"studies[{i}]", s) for i, s in enumerate(items)
+            if isinstance(s, NerveStudy) and not carries_series(s)]
+    warn_series_lost([s for _, s in lost], "a Nihon Kohden text file (a series needs traces "
+                     "as long as its study's)", [w for w, _ in lost])
     for i, item in enumerate(items):
         if isinstance(item, SensoryStudy):
             _write_item(w, item, "sensory")

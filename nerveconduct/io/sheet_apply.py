@@ -34,7 +34,8 @@ def _rebuild(study: NerveStudy, **changes: Any) -> NerveStudy:
                 age_years=study.age_years, height_cm=study.height_cm, sex=study.sex,
                 f_wave_traces=study.f_wave_traces,
                 f_wave_sampling_rate_hz=study.f_wave_sampling_rate_hz,
-                f_wave_stimulus_sample=study.f_wave_stimulus_sample)
+                f_wave_stimulus_sample=study.f_wave_stimulus_sample,
+                stimulation_series=study.stimulation_series)
     args.update(changes)
     return NerveStudy(args.pop("nerve"), args.pop("side"), args.pop("muscle"), args.pop("sites"),
                       args.pop("traces"), args.pop("sampling_rate_hz"), **args)
@@ -49,8 +50,10 @@ def _select(studies: Sequence[NerveStudy], entry: SheetNerve, sheet: StudySheet)
             meta = dict(study.metadata, source_traces=list(entry.selector))
             if "record_onsets_s" in meta:
                 meta["record_onsets_s"] = [meta["record_onsets_s"][r] for r in rows]
+            series = {rows.index(k): s for k, s in study.stimulation_series.items() if k in rows}
             return _rebuild(study, sites=[study.sites[r] for r in rows],
-                            traces=np.asarray(study.traces)[rows], metadata=meta)
+                            traces=np.asarray(study.traces)[rows], metadata=meta,
+                            stimulation_series=series)
     avail = [list(s.metadata.get("source_traces", [])) for s in studies]
     raise SheetError(f"indices {list(entry.selector)} are not all traces/records of one nerve "
                      f"in the file (it holds {avail})", path=sheet.path, location=where)

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..model import NerveStudy, SensoryStudy, Site
-from ._kinds import (StudyList, attach_f_wave_trains, group_sweeps, parse_sensory_item,
-                     trace_kind)
+from ._kinds import StudyList, group_sweeps, parse_sensory_item, trace_kind
+from ._series_io import attach_trains_keeping_series, step_numbers, take_series
 from .vendor_write import write_trace_csv
 from ._ranges import check_range
 from ._text import (amplitude_scale_to_mv, atomic_write_bytes, csv_rows, decode_text,
@@ -264,11 +264,17 @@ def _finish_block(block: dict[str, Any], *, path: Any, keep_identifiers: bool,
             direction=sensory["direction"] or "antidromic", recording_site=muscle,
             temperature_c=temperature, low_frequency_filter_hz=lff, study_id=study_id,
             metadata=metadata)
+    series_row = row(r"^series\s*step")  # a site's stimulus intensity series: more columns
+    steps = None if series_row is None else step_numbers(
+        series_row[2] + [""] * (n_traces - len(series_row[2])), path=path,
+        location=f"line {series_row[1]}")
+    traces, sites, series = take_series(traces, sites, steps, path=path, location=(
+        f"line {series_row[1]}" if series_row else ""), metadata=metadata)
     return NerveStudy(
         nerve or "unknown", side, muscle, sites, traces, rate, stimulus_sample=stimulus_sample,
         temperature_c=temperature, low_frequency_filter_hz=lff,
         study_id=study_id,
-        metadata=metadata,
+        metadata=metadata, stimulation_series=series,
     )
 
 
@@ -281,7 +287,9 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
     parentheses is the recording site, ``Antidromic``/``Orthodromic`` the direction, a
     ``Sweep`` row groups repeated sweeps per site); one naming an F-wave (``F-Wave``) gives
     the F-wave train of the motor study of the same nerve and side in the file (one column
-    per stimulus); others give a :class:`NerveStudy` (``docs/formats.md``).
+    per stimulus); others give a :class:`NerveStudy` (``docs/formats.md``), whose columns
+    numbered in a ``Series Step`` row are the steps of a site's stimulus intensity series
+    (``stimulation_series``, intensities from the ``Stim Intensity (mA)`` row).
 
     Parameters
     ----------
@@ -367,5 +375,5 @@ def read_trace_csv(path: str | os.PathLike[str], *, keep_identifiers: bool = Fal
                 continue
             first += study.n_sites if isinstance(study, NerveStudy) else np.shape(study.traces)[0] * study.n_sweeps
             (studies if isinstance(study, NerveStudy) else sensory).append(study)
-        studies, left = attach_f_wave_trains(studies, trains)
+        studies, left = attach_trains_keeping_series(studies, trains)
         return StudyList(studies, sensory, left)

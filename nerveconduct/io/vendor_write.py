@@ -18,6 +18,7 @@ import numpy as np
 
 from ..model import Case, NerveStudy, SensoryStudy
 from ..model.motor import warn_series_lost
+from ._series_io import carries_series, ma_text, series_columns
 from ._text import atomic_write_bytes
 
 __all__ = ["write_trace_csv"]
@@ -72,6 +73,11 @@ def _write_block(w: Any, study: Any, kind: str, *, patient_name: str | None,
                  patient_id: str | None, distances: bool) -> None:
     """The rows of one test item: the motor study, its F-wave train, or a sensory study."""
     traces, rate, stim, labels, sweeps = flat_traces(study, kind)
+    intensities: list[Any] = ([s.stimulus_intensity_ma for s in study.sites] if kind == "motor"
+                              else [None] * len(labels))
+    steps: list[int | None] | None = None
+    if kind == "motor" and carries_series(study):  # each step one more column of its site
+        traces, labels, intensities, steps = series_columns(study)
     traces_uv = traces * 1e3
     if kind != "f-wave" and study.polarity == "negative-up":
         traces_uv = -traces_uv
@@ -92,9 +98,16 @@ def _write_block(w: Any, study: Any, kind: str, *, patient_name: str | None,
     if sweeps is not None:
         w.writerow(["Sweep"] + [str(k) for k in sweeps])
     if distances and kind != "f-wave" and any(s.distance_mm is not None for s in study.sites):
-        k = n // study.n_sites
-        w.writerow(["Distance (mm)"] + ["" if s.distance_mm is None else f"{s.distance_mm:g}"
-                                        for s in study.sites for _ in range(k)])
+        k = n // study.n_sites if steps is None else 1
+        per_site = [s.distance_mm for s in study.sites for _ in range(k)]
+        if steps is not None:  # a series step: its site's distance
+            by_name = {s.name: s.distance_mm for s in study.sites}
+            per_site += [by_name[name] for name in labels[len(per_site):]]
+        w.writerow(["Distance (mm)"] + ["" if d is None else f"{d:g}" for d in per_site])
+    if any(v is not None for v in intensities):
+        w.writerow(["Stim Intensity (mA)"] + ["" if v is None else ma_text(v) for v in intensities])
+    if steps is not None:
+        w.writerow(["Series Step"] + ["" if k is None else str(k) for k in steps])
     peak = float(np.max(np.abs(traces_uv))) if traces_uv.size else 0.0
     w.writerow(["Sensitivity (μV/Div)"] + [f"{max(peak / 4, 1.0):.2f}"] * n)
     w.writerow(["Sampling Rate (Hz)"] + [f"{rate:g}"] * n)
@@ -119,7 +132,11 @@ def write_trace_csv(path: str | os.PathLike[str], study: Any, *,
         ``"<Side> <Nerve> Motor (<muscle>)"``), then its F-wave train when it has one
         (``"... F-Wave (<muscle>)"``, one column per stimulus); a sensory study
         (``"<Side> <Nerve> Sensory <Direction> (<recording site>)"``, with a ``Sweep`` row
-        when it holds repeated sweeps). A Case gives its motor, then its sensory studies.
+        when it holds repeated sweeps). A Case gives its motor, then its sensory studies. A
+        motor study's stimulus intensity series (``stimulation_series``) are more columns of
+        its item, one per step, with ``Stim Intensity (mA)`` and ``Series Step`` rows
+        (``docs/formats.md``); a series whose traces are not as long as the study's is not
+        written (a named warning).
     patient_name, patient_id : str, optional
         Identifier rows to write (use obviously fake values in fixtures).
     overwrite : bool, default False
@@ -148,7 +165,9 @@ def write_trace_csv(path: str | os.PathLike[str], study: Any, *,
         if not isinstance(item, (NerveStudy, SensoryStudy)):
             raise TypeError(f"study[{i}] must be a NerveStudy or SensoryStudy, got "
                             f"{type(item).__name__}")
-    warn_series_lost(items, "a trace CSV export")
+    lost = [(f"studies[{i}]", s) for i, s in enumerate(items) if not carries_series(s)]
+    warn_series_lost([s for _, s in lost], "a trace CSV export (a series needs traces as long "
+                     "as its study's)", [w for w, _ in lost])
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     ids = dict(patient_name=patient_name, patient_id=patient_id, distances=distances)

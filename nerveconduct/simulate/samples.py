@@ -5,7 +5,8 @@
 reads: trace CSV exports (with obviously fake patient rows that must not come through by
 default), Nihon Kohden text exports, EDF+D files, HDF5 archives, and JSON/TOML study
 sheets naming their waveform files; the sensory and F-wave samples come from
-:mod:`.samples_sensory` (trace CSV and archive, the formats that carry them). ``data/samples/README.md`` says what each file shows and
+:mod:`.samples_sensory` (trace CSV and archive), the two-nerve CIDP-like case also in
+Nihon Kohden text, Natus text and EDF+D (:mod:`.samples_formats`). ``data/samples/README.md`` says what each file shows and
 what nerveconduct finds in it; ``tests/test_samples.py`` checks exactly that.
 
 Examples
@@ -28,6 +29,7 @@ from ..io.vendor import write_trace_csv
 from ..model import NerveStudy
 from .samples_sensory import (F_WAVE_SCENARIOS, SENSORY_CASES, SENSORY_SAMPLE_FILES, SENSORY_SCENARIOS,
                               f_wave_study, sensory_case, sensory_study, write_sensory_samples)
+from .samples_formats import FORMAT_SAMPLE_FILES, write_format_samples
 
 __all__ = ["SAMPLE_FILES", "SCENARIOS", "FAKE_PATIENT_NAME", "FAKE_PATIENT_ID",
            "SENSORY_SCENARIOS", "F_WAVE_SCENARIOS", "SENSORY_CASES", "generate_samples",
@@ -162,6 +164,7 @@ SAMPLE_FILES: dict[str, str] = {
     "two_patients/patient_a_median.csv": "trace CSV of one fake patient: left median (two patients: refused together)",
     "two_patients/patient_b_median.csv": "trace CSV of another fake patient: left median",
     **SENSORY_SAMPLE_FILES,
+    **FORMAT_SAMPLE_FILES,
 }
 
 #: The values-only sample: the machine's numbers, one row per site (``docs/cli.md``, --values).
@@ -233,6 +236,7 @@ def generate_samples(out_dir: str | Path, *, overwrite: bool = True) -> list[Pat
     write_nihon_kohden_txt(out / "noisy_median.txt", _study("noisy_median"), overwrite=overwrite)
     write_case_samples(out, overwrite=overwrite)
     write_sensory_samples(out, patient_name=FAKE_PATIENT_NAME, overwrite=overwrite)
+    write_format_samples(out, patient_name=FAKE_PATIENT_NAME, overwrite=overwrite)
     return [out / name for name in SAMPLE_FILES]
 
 
