@@ -39,7 +39,7 @@ from ..limits import at_least, at_most
 from ..model import InvalidStudyError
 
 __all__ = ["PLATEAU_STEP_MIN_PCT", "PLATEAU_CHANGE_MAX_PCT", "EVIDENCE", "FLAGGED", "series_inputs",
-           "supramaximal_columns"]
+           "series_columns", "supramaximal_columns"]
 
 #: The last step of a series must raise the intensity by at least this (%) to show a plateau:
 #: the textbook practice of raising the current 20-30 % beyond the level of the maximal
@@ -77,7 +77,7 @@ def series_inputs(studies: Sequence[Any], n_threads: int | None = None) -> dict[
         (``series_previous_*`` also for a one-step series). Empty when no study has a series.
     """
     starts = np.concatenate([[0], np.cumsum([st.n_sites for st in studies])]).astype(np.int64)
-    groups: dict[tuple[Any, ...], list[tuple[int, Any]]] = {}
+    entries = []
     for j, st in enumerate(studies):
         for i, series in sorted(getattr(st, "stimulation_series", {}).items()):
             if not 0 <= i < st.n_sites:  # the study's sites changed after it was built
@@ -86,27 +86,54 @@ def series_inputs(studies: Sequence[Any], n_threads: int | None = None) -> dict[
                      f"sites (0-{st.n_sites - 1}): were its sites changed after it was built? "
                      "give each series the index of a site it has"],
                     study_id=st.study_id if isinstance(getattr(st, "study_id", None), str) else None)
-            key = (st.sampling_rate_hz, st.stimulus_sample, st.polarity, series.traces.shape[1])
-            groups.setdefault(key, []).append((int(starts[j] + i), series))
+            entries.append((int(starts[j] + i), (st.sampling_rate_hz, st.stimulus_sample, st.polarity),
+                            series.intensities_ma, series.traces))
+    return series_columns(entries, int(starts[-1]), n_threads)
+
+
+def series_columns(entries: Sequence[tuple[int, tuple[Any, Any, Any], Sequence[float], np.ndarray]],
+                   n_rows: int, n_threads: int | None = None) -> dict[str, np.ndarray]:
+    """The intensity-series columns of ``n_rows`` site rows from their series, however stored.
+
+    Parameters
+    ----------
+    entries : sequence of (int, tuple, sequence of float, ndarray)
+        One per series: its site row, its nerve's sampling set-up ``(sampling_rate_hz,
+        stimulus_sample, polarity)``, its intensities (mA, increasing) and its traces
+        (n_steps, n_samples) mV. Studies (:func:`series_inputs`) and archive chunks
+        (:func:`~.sources.table_from_chunk`) give them.
+    n_rows : int
+        Site rows of the table.
+    n_threads : int, optional
+        Threads of :func:`~nerveconduct.measure.measure_cmap`.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (n_rows,)
+        As :func:`series_inputs`; empty when ``entries`` is.
+    """
+    groups: dict[tuple[Any, ...], list[tuple[int, Any, np.ndarray]]] = {}
+    for row, setup, intensities, traces in entries:
+        groups.setdefault((*setup, traces.shape[1]), []).append((row, intensities, traces))
     if not groups:
         return {}
     from ..measure import measure_cmap  # the numeric core: imported on first use
 
-    n_rows = int(starts[-1])
     out = {k: np.full(n_rows, v, dtype=np.int64 if k == "series_steps" else float)
            for k, v in _SERIES_COLUMNS.items()}
     for (rate, stim, polarity, _), members in groups.items():
-        traces = np.concatenate([s.traces for _, s in members]) if len(members) > 1 else members[0][1].traces
+        traces = (np.concatenate([t for *_, t in members]) if len(members) > 1
+                  else np.ascontiguousarray(members[0][2]))
         m = measure_cmap(traces, rate, stimulus_sample=int(stim), polarity=polarity, n_threads=n_threads)
         amp = np.where(m.present, m.negative_peak_amplitude_mv, 0.0)
         end = 0
-        for row, s in members:
-            steps = len(s.intensities_ma)
+        for row, intensities, _ in members:
+            steps = len(intensities)
             end += steps
             out["series_steps"][row] = steps
-            out["series_last_ma"][row], out["series_last_mv"][row] = s.intensities_ma[-1], amp[end - 1]
+            out["series_last_ma"][row], out["series_last_mv"][row] = intensities[-1], amp[end - 1]
             if steps > 1:
-                out["series_previous_ma"][row] = s.intensities_ma[-2]
+                out["series_previous_ma"][row] = intensities[-2]
                 out["series_previous_mv"][row] = amp[end - 2]
     return out
 

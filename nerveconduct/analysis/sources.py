@@ -18,7 +18,7 @@ from ..flags import MeasureFlag
 from ..limits import NormalLimits
 from ..model import InvalidStudyError, NerveStudy, Site
 from ..model.motor import site_problems
-from ._stimulation import series_inputs
+from ._stimulation import series_columns, series_inputs
 from .table import SITE_MEASURES, NerveTable, build_table
 
 __all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits",
@@ -266,7 +266,9 @@ def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
 def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None = None) -> NerveTable:
     """Measure and analyze every nerve of an archive chunk (a
     :class:`~nerveconduct.io.archive.TraceChunk` whose nerves are valid studies:
-    :meth:`~nerveconduct.io.archive.TraceChunk.valid_nerves`)."""
+    :meth:`~nerveconduct.io.archive.TraceChunk.valid_nerves`); its stored intensity series
+    (:meth:`~nerveconduct.io.archive.TraceChunk.stimulation_series`) give the same columns as
+    the studies' (:func:`~._stimulation.series_columns`)."""
     nv, st = chunk.nerves, chunk.sites
     starts = nv["row_start"].astype(np.int64) - chunk.row_start
     counts = nv["n_sites"].astype(np.int64)
@@ -282,6 +284,13 @@ def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None 
                "distance_mm": np.asarray(st["distance_mm"], dtype=float),
                "stimulus_intensity_ma": np.asarray(st["stimulus_intensity_ma"], dtype=float)}
     site_in.update(_measure(setups, counts, traces_of, n_threads))
+    stored = chunk.stimulation_series() if getattr(chunk, "series", None) is not None else []
+    if stored:  # intensity series stored in the archive (its /stimulation group)
+        series = series_columns([(int(starts[j]) + site, setups[j][:3], intensities, traces)
+                                 for j, site, intensities, traces in stored],
+                                chunk.n_rows, n_threads)
+        if series:
+            site_in["series"] = series
     latency = np.asarray(nv["f_wave_latency_ms"], dtype=float)
     absent = np.asarray(nv.get("f_wave_absent", np.zeros(len(counts), dtype=bool)), dtype=bool)
     nerve_in = {

@@ -21,8 +21,14 @@ __all__ = ["assemble_chunk", "read_problem"]
 
 
 def assemble_chunk(nerves: dict[str, np.ndarray], rows: dict[str, np.ndarray], traces: np.ndarray,
-                   trains: Any, a: int, b: int, r0: int, r1: int, path: Any) -> TraceChunk:
+                   trains: Any, a: int, b: int, r0: int, r1: int, path: Any, *,
+                   series: dict[str, np.ndarray] | None = None,
+                   series_error: ArchiveError | None = None) -> TraceChunk:
     """The checked :class:`TraceChunk` of nerves ``[a, b)`` (rows ``[r0, r1)``) read from ``path``.
+
+    ``trains``, ``series`` and ``series_error``: the chunk's F-wave trains and intensity
+    series as read (:func:`~._archive_extra.read_trains`,
+    :func:`~._archive_series.read_chunk_series`; ``None``: none).
 
     Raises
     ------
@@ -54,7 +60,8 @@ def assemble_chunk(nerves: dict[str, np.ndarray], rows: dict[str, np.ndarray], t
         traces=traces, n_samples=rows.pop("n_samples").astype(np.int64),
         nerve_index=rows.pop("nerve_index"),
         site_position=rows.pop("site_position").astype(np.int64),
-        row_start=r0, row_stop=r1, nerves=nerves, sites=rows, f_waves=trains)
+        row_start=r0, row_stop=r1, nerves=nerves, sites=rows, f_waves=trains, series=series,
+        series_error=series_error)
 
 
 def _f_wave_absent(nerves: dict[str, np.ndarray], a: int, path: Any) -> np.ndarray:

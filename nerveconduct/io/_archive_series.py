@@ -7,8 +7,11 @@ aligned with the ``stimulation/steps`` table (:data:`~._archive_layout.STIMULATI
 nerve row, site position, intensity in mA, valid samples). The group is written only when a
 study has a series, so an archive without series is laid out as before; a reader that does not
 know the group ignores it (it then sees one intensity per site at most). Private to
-:mod:`nerveconduct.io`: :mod:`._archive_write` writes it, :meth:`.archive.Archive.study` and
-:meth:`.archive.Archive.studies` attach it.
+:mod:`nerveconduct.io`: :mod:`._archive_write` writes it; :meth:`.archive.Archive.read_chunk`
+reads the steps of a chunk's nerves (:func:`read_chunk_series`) into the
+:class:`~._trace_chunk.TraceChunk`, whose :meth:`~._trace_chunk.TraceChunk.studies` attaches them
+(:func:`attach_series`) and whose :meth:`~._trace_chunk.TraceChunk.valid_nerves` applies the
+same rule column-wise (:func:`invalid_series_nerves`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .._checks import in_range
 from ..model import NerveStudy, StimulationSeries, study_problems
 from . import _archive_layout as L
 from ._archive_extra import ExtraWriter, _first_at_least
 from .errors import ArchiveError
 
-__all__ = ["write_series", "read_series", "attach_series"]
+__all__ = ["write_series", "read_series", "read_chunk_series", "attach_series",
+           "invalid_series_nerves", "series_runs"]
 
 _STEPS = f"{L.STIMULATION}/steps"
 
@@ -102,15 +107,19 @@ def read_series(f: h5py.File, a: int, b: int, path: Any = None) -> dict[str, np.
         order, or a trace holds an infinite value.
     """
     grp = _group(f, path)
-    if grp is None:
-        return None
+    return None if grp is None else _read_steps(grp, a, b, path)
+
+
+def _read_steps(grp: h5py.Group, a: int, b: int, path: Any) -> dict[str, np.ndarray] | None:
+    """:func:`read_series` in a checked group (:func:`_group`)."""
     steps = grp["steps"]
     t0 = _first_at_least(steps["nerve_index"], a)
     t1 = _first_at_least(steps["nerve_index"], b)
     if t1 == t0:
         return None
     out = {name: steps[name][t0:t1] for name in L.STIMULATION_STEP_COLUMNS}
-    where = f"{L.STIMULATION}, rows {t0}:{t1}"
+    nerves = f"nerve {a}" if b - a == 1 else f"nerves {a}:{b}"
+    where = f"{nerves}, {L.STIMULATION} rows {t0}:{t1}"
     if np.any(np.diff(out["nerve_index"]) < 0) or out["nerve_index"][0] < a \
             or out["nerve_index"][-1] >= b:
         raise ArchiveError(f"{_STEPS}/nerve_index must be in nerve order", path=path, location=where)
@@ -126,6 +135,72 @@ def read_series(f: h5py.File, a: int, b: int, path: Any = None) -> dict[str, np.
     return out
 
 
+def read_chunk_series(f: h5py.File, a: int, b: int,
+                      path: Any = None) -> tuple[dict[str, np.ndarray] | None, ArchiveError | None]:
+    """The steps of nerves ``[a, b)`` for a :class:`~._trace_chunk.TraceChunk`: ``(steps,
+    None)``, or ``(None, error)`` when the group as a whole is damaged (incomplete, tables of
+    different lengths, traces not 2-D floats): every nerve may then have lost its series, and
+    each becomes a failure naming it, without the slice being read again nerve by nerve.
+
+    Raises
+    ------
+    ArchiveError
+        A problem of the slice itself (``nerve_index`` out of order, ``n_samples`` out of
+        range, an infinite trace value), located at its nerves and step rows: a reader that
+        halves the slice finds the nerves concerned.
+    """
+    try:
+        grp = _group(f, path)
+    except ArchiveError as exc:
+        return None, exc
+    return (None if grp is None else _read_steps(grp, a, b, path)), None
+
+
+def series_runs(steps: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of consecutive steps of one (nerve, site): ``(first step, stop step)`` per run
+    (int64 arrays; a valid series is one run)."""
+    key = steps["nerve_index"].astype(np.int64) * (1 << 32) + steps["site_position"].astype(np.int64)
+    edges = np.flatnonzero(np.diff(key)) + 1
+    return (np.concatenate([[0], edges]).astype(np.int64),
+            np.concatenate([edges, [len(key)]]).astype(np.int64))
+
+
+def invalid_series_nerves(steps: dict[str, np.ndarray], first: int, n_sites: np.ndarray,
+                          stimulus_sample: np.ndarray) -> np.ndarray:
+    """Per nerve ``first, first + 1, ...`` (``len(n_sites)`` of them): True where its stored
+    steps make no valid series, column-wise.
+
+    The rule of :func:`attach_series` and of the model's study rule
+    (:func:`~nerveconduct.model.study_problems`, ``stimulation_series``) on whole columns: each
+    (nerve, site) series is one run of consecutive rows of one ``n_samples``, its site is one of
+    the nerve's, its intensities lie in ``RANGES["stimulus_intensity_ma"]`` and increase
+    strictly, and the nerve's stimulus sample lies inside its traces. ``steps`` as
+    :func:`read_series` returns them (``nerve_index`` in order, ``n_samples`` already checked).
+    """
+    n = len(n_sites)
+    bad_nerve = np.zeros(n, dtype=bool)
+    if not steps or not len(steps["nerve_index"]):
+        return bad_nerve
+    pos = steps["nerve_index"].astype(np.int64) - first
+    site = steps["site_position"].astype(np.int64)
+    width = steps["n_samples"].astype(np.int64)
+    intensity = np.asarray(steps["intensity_ma"], dtype=float)
+    bad = (pos < 0) | (pos >= n)
+    pos = np.clip(pos, 0, max(n - 1, 0))
+    bad |= (site < 0) | (site >= np.asarray(n_sites, dtype=np.int64)[pos])
+    bad |= ~in_range("stimulus_intensity_ma", intensity)
+    bad |= np.asarray(stimulus_sample, dtype=np.int64)[pos] >= width
+    key = pos * (1 << 32) + site
+    same = np.diff(key) == 0  # a step continuing the series of the step before it
+    bad[1:] |= same & ((np.diff(width) != 0) | ~(np.diff(intensity) > 0))
+    run_key = key[np.concatenate([[True], ~same])]  # one key per run of rows
+    if len(np.unique(run_key)) != len(run_key):  # a (nerve, site) in two runs: not consecutive
+        values, counts = np.unique(run_key, return_counts=True)
+        bad |= np.isin(key, values[counts > 1])
+    np.logical_or.at(bad_nerve, pos, bad)
+    return bad_nerve
+
+
 def attach_series(studies: list[NerveStudy], first: int, steps: dict[str, np.ndarray] | None,
                   path: Any = None) -> None:
     """Give the studies of nerves ``first, first + 1, ...`` their intensity series (traces
@@ -139,10 +214,8 @@ def attach_series(studies: list[NerveStudy], first: int, steps: dict[str, np.nda
     """
     if not steps:
         return
-    key = steps["nerve_index"].astype(np.int64) * (1 << 32) + steps["site_position"].astype(np.int64)
-    edges = np.flatnonzero(np.diff(key)) + 1
     found: dict[int, dict[int, StimulationSeries]] = {}
-    for r0, r1 in zip([0, *edges.tolist()], [*edges.tolist(), len(key)]):
+    for r0, r1 in zip(*(v.tolist() for v in series_runs(steps))):
         index, site = int(steps["nerve_index"][r0]), int(steps["site_position"][r0])
         n = int(steps["n_samples"][r0])
         per_nerve = found.setdefault(index, {})

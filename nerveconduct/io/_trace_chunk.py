@@ -17,6 +17,7 @@ from .._checks import in_range
 from ..model import DEMOGRAPHIC_RANGES, POLARITIES, InvalidStudyError, NerveStudy, Site
 from . import _archive_layout as L
 from ._archive_extra import attach_trains
+from ._archive_series import attach_series, invalid_series_nerves, series_runs
 from .errors import ArchiveError
 
 __all__ = ["TraceChunk"]
@@ -56,6 +57,16 @@ class TraceChunk:
         ``sampling_rate_hz``, ``stimulus_sample``, ``n_stimuli``, ``n_samples``,
         ``row_start`` (first row in ``f_waves["traces"]``) -- and ``traces`` (mV, one row
         per stimulus, NaN beyond each train's ``n_samples``).
+    series : dict of str to ndarray, optional
+        The stimulus intensity series of the chunk's nerves (the archive's ``/stimulation``
+        group; ``None`` when the archive or the chunk holds none): one entry per step, in
+        nerve order -- ``nerve_index`` (global), ``site_position``, ``intensity_ma`` (mA),
+        ``n_samples`` -- and ``traces`` (mV, one row per step, aligned with the steps, NaN
+        beyond each step's ``n_samples``).
+    series_error : ArchiveError, optional
+        Why the archive's ``/stimulation`` group as a whole cannot be read (incomplete,
+        tables of different lengths): every nerve of the chunk is then invalid
+        (:meth:`valid_nerves`) and :meth:`studies` raises it, naming the nerve.
     """
 
     traces: np.ndarray
@@ -67,6 +78,8 @@ class TraceChunk:
     nerves: dict[str, np.ndarray]
     sites: dict[str, np.ndarray]
     f_waves: dict[str, np.ndarray] | None = None
+    series: dict[str, np.ndarray] | None = None
+    series_error: ArchiveError | None = None
 
     @property
     def n_rows(self) -> int:
@@ -93,9 +106,24 @@ class TraceChunk:
                 float(fw["sampling_rate_hz"][t]), int(fw["stimulus_sample"][t]))
         return out
 
+    def stimulation_series(self) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+        """Every intensity series of the chunk, in nerve and step order: ``(nerve position in
+        the chunk, site position, intensities (mA), traces (n_steps, n_samples) mV)`` (views,
+        unpadded; one entry per run of consecutive steps of one site, as stored)."""
+        steps = self.series
+        if not steps or not len(steps["nerve_index"]):
+            return []
+        first = int(self.nerves["nerve_index"][0])
+        out = []
+        for r0, r1 in zip(*(v.tolist() for v in series_runs(steps))):
+            out.append((int(steps["nerve_index"][r0]) - first, int(steps["site_position"][r0]),
+                        steps["intensity_ma"][r0:r1],
+                        steps["traces"][r0:r1, :int(steps["n_samples"][r0])]))
+        return out
+
     def sub_chunk(self, j0: int, j1: int) -> "TraceChunk":
         """Nerves ``j0:j1`` (positions within the chunk) as a chunk of their own, with their
-        F-wave trains (views, no copy)."""
+        F-wave trains and intensity series (views, no copy)."""
         a = int(self.nerves["row_start"][j0]) - self.row_start
         b = int(self.nerves["row_start"][j1 - 1] + self.nerves["n_sites"][j1 - 1]) - self.row_start
         f_waves = self.f_waves
@@ -105,25 +133,38 @@ class TraceChunk:
             f_waves = {k: v for k, v in f_waves.items() if k != "traces"}
             f_waves = {k: v[keep] for k, v in f_waves.items()}
             f_waves["traces"] = self.f_waves["traces"]  # row_start still points into it
+        series = self.series
+        if series is not None:  # steps in nerve order, aligned with their traces: one slice
+            index = self.nerves["nerve_index"]
+            t0, t1 = np.searchsorted(series["nerve_index"], [index[j0], index[j1 - 1] + 1])
+            series = {k: v[t0:t1] for k, v in series.items()} if t1 > t0 else None
         return TraceChunk(
             traces=self.traces[a:b], n_samples=self.n_samples[a:b],
             nerve_index=self.nerve_index[a:b], site_position=self.site_position[a:b],
             row_start=self.row_start + a, row_stop=self.row_start + b,
             nerves={k: v[j0:j1] for k, v in self.nerves.items()},
-            sites={k: v[a:b] for k, v in self.sites.items()}, f_waves=f_waves)
+            sites={k: v[a:b] for k, v in self.sites.items()}, f_waves=f_waves, series=series,
+            series_error=self.series_error)
 
     def studies(self) -> list[NerveStudy]:
         """Build one :class:`NerveStudy` per nerve of the chunk (traces copied, unpadded).
 
         ``f_wave_latency_ms`` is NaN where ``nerves["f_wave_absent"]`` is True (F-waves
         sought and absent), ``None`` where the stored latency is NaN otherwise (not studied).
-        A nerve's F-wave train (:attr:`f_waves`) becomes its ``f_wave_traces``.
+        A nerve's F-wave train (:attr:`f_waves`) becomes its ``f_wave_traces``, its intensity
+        series (:attr:`series`) its ``stimulation_series``.
 
         Raises
         ------
         ArchiveError
-            The stored values do not make a valid study (names the nerve and the problems).
+            The stored values do not make a valid study, or the archive's intensity series
+            cannot be read (:attr:`series_error`); names the nerve and the problems.
         """
+        if self.series_error is not None and self.n_nerves:
+            err = self.series_error
+            where = f"nerve {int(self.nerves['nerve_index'][0])}"
+            raise ArchiveError(err.detail, path=err.path,
+                               location=f"{where}, {err.location}" if err.location else where)
         out = []
         nv, st = self.nerves, self.sites
         for j in range(self.n_nerves):
@@ -161,6 +202,7 @@ class TraceChunk:
                                    location=f"nerve {index}") from exc
         if out:
             attach_trains(out, nv["nerve_index"], self.f_waves)
+            attach_series(out, int(nv["nerve_index"][0]), self.series)
         return out
 
     def valid_nerves(self) -> np.ndarray:
@@ -173,12 +215,14 @@ class TraceChunk:
         metadata that is a JSON object or null. True for a nerve guarantees that
         :meth:`studies` builds it (``tests/test_batch_columns.py`` checks it on corrupted
         chunks); the analysis core reads only such nerves, and the batch writes a failure row
-        naming the problem (from :meth:`studies`) for the others.
+        naming the problem (from :meth:`studies`) for the others. A nerve whose intensity
+        series break the series rule (:func:`~._archive_series.invalid_series_nerves`), or any
+        nerve when the archive's series cannot be read (:attr:`series_error`), is invalid.
         """
         nv, st = self.nerves, self.sites
         n = self.n_nerves
-        if n == 0:
-            return np.zeros(0, dtype=bool)
+        if n == 0 or self.series_error is not None:
+            return np.zeros(n, dtype=bool)
         if self.traces.dtype not in (np.float32, np.float64) or self.traces.ndim != 2:
             return np.zeros(n, dtype=bool)
         starts = nv["row_start"].astype(np.int64) - self.row_start
@@ -209,6 +253,8 @@ class TraceChunk:
         ok &= _per_distinct(nv["metadata_json"], _is_json_object_or_null)
         if self.f_waves is not None and len(self.f_waves["nerve_index"]):
             ok &= _valid_trains(self.f_waves, nv["nerve_index"])
+        if self.series is not None:
+            ok &= ~invalid_series_nerves(self.series, int(nv["nerve_index"][0]), counts, stim)
         return ok
 
 

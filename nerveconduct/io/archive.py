@@ -34,7 +34,7 @@ from ..model import NerveStudy, SensoryStudy
 from . import _archive_layout as L
 from ._archive_extra import iter_sensory, read_trains
 from ._archive_read import assemble_chunk, read_problem
-from ._archive_series import attach_series, read_series
+from ._archive_series import read_chunk_series
 from ._archive_strings import TextColumn
 from ._guard import open_checked
 from ._archive_write import write_archive
@@ -104,6 +104,8 @@ class Archive:
                                if name in info["nerve_columns"]}  # older 1.x: fewer
         self._row_start = self._nerve_columns["row_start"]
         self._n_sites = self._nerve_columns["n_sites"]
+        # the optional intensity series: looked up once, read per chunk only when present
+        self._has_series = L.STIMULATION in f
         attrs = f.attrs
         self.creator = str(L._decode(attrs.get("creator", "")))
         self.created = str(L._decode(attrs.get("created", "")))
@@ -270,7 +272,10 @@ class Archive:
             dataset), its rows disagree with the nerve table, it holds infinite values
             (traces or numeric columns), or ``nerves/f_wave_absent`` holds a value other
             than 0/1 or is 1 next to a stored (non-NaN) F-wave latency (location
-            ``nerve <i>``).
+            ``nerve <i>``); the slice's intensity series (``/stimulation``) are out of
+            order or hold infinite values. A ``/stimulation`` group damaged as a whole
+            does not raise here: the chunk carries the error
+            (:attr:`TraceChunk.series_error`).
         ValueError
             The range is empty or outside ``[0, n_nerves]``.
 
@@ -299,7 +304,11 @@ class Archive:
             traces = self._traces[r0:r1]  # width checked on open against sites/n_samples
             where.location = f"{L.F_WAVES}, nerves {a}:{b}"
             trains = read_trains(self._file, a, b, self.path) if self.n_f_wave_trains else None
-        return assemble_chunk(nerves, rows, traces, trains, a, b, r0, r1, self.path)
+            where.location = f"{L.STIMULATION}, nerves {a}:{b}"
+            series, series_error = (read_chunk_series(self._file, a, b, self.path)
+                                    if self._has_series else (None, None))
+        return assemble_chunk(nerves, rows, traces, trains, a, b, r0, r1, self.path,
+                              series=series, series_error=series_error)
 
     def iter_chunks(self, chunk_rows: int = 65536, *, start_nerve: int = 0,
                     stop_nerve: int | None = None) -> Iterator[TraceChunk]:
@@ -318,17 +327,12 @@ class Archive:
             yield from self._studies_of(chunk)
 
     def _studies_of(self, chunk: TraceChunk) -> list[NerveStudy]:
-        """``chunk.studies()``, with what its parsing raises named (e.g. deep JSON), and their
-        stimulus intensity series (``/stimulation``) attached."""
+        """``chunk.studies()`` (with their stimulus intensity series, read with the chunk), with
+        what its parsing raises named (e.g. deep JSON)."""
         first = int(chunk.nerves["nerve_index"][0])
         with boundary(ArchiveError, self.path,
                       location=f"nerves {first}:{first + chunk.n_nerves}"):
-            studies = chunk.studies()
-        with boundary(ArchiveError, self.path, extra=(OSError, RuntimeError), describe=read_problem,
-                      location=f"{L.STIMULATION}, nerves {first}:{first + chunk.n_nerves}"):
-            steps = read_series(self._file, first, first + chunk.n_nerves, self.path)
-            attach_series(studies, first, steps, self.path)
-        return studies
+            return chunk.studies()
 
     def __iter__(self) -> Iterator[NerveStudy]:
         return self.studies()
