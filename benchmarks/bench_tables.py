@@ -75,7 +75,7 @@ def task_cpu(archive: Path, criteria: tuple[str, ...] | None, repeat: int,
     import pyarrow as pa
 
     from nerveconduct.batch.engine import DEFAULT_CRITERIA
-    from nerveconduct.batch.task import TaskOptions, process_chunk_range
+    from nerveconduct.batch.task import READ_ROWS, TaskOptions, process_chunk_range
     from nerveconduct.criteria.registry import get_rule_set
     from nerveconduct.io import open_archive
     from nerveconduct.limits import NormalLimits
@@ -113,8 +113,8 @@ def task_cpu(archive: Path, criteria: tuple[str, ...] | None, repeat: int,
                 parent(table)
                 key = f"{table}.parquet parent"
                 best[key] = min(best.get(key, np.inf), (time.process_time() - c0) / n * 1e6)
-    print(f"# CPU per two-site nerve, one process, one thread, {n} nerves, best of {repeat}, "
-          f"load {os.getloadavg()[0]:.2f}")
+    print(f"# CPU per two-site nerve, one process, one thread, {n} nerves in slices of "
+          f"{READ_ROWS} rows, best of {repeat}, load {os.getloadavg()[0]:.2f}")
     for table in ("segment", "nerve"):
         csv_task, pq_task = best[f"{table}.csv task"], best[f"{table}.parquet task"]
         pq_parent = best[f"{table}.parquet parent"]

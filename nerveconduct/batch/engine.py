@@ -224,7 +224,8 @@ def run(
         for a remote scheduler.
     chunk_rows : int, default 16384
         Trace rows per task (whole nerves; a nerve is never split). A task reads and
-        analyzes its rows in slices of 2048, so memory does not grow with ``chunk_rows``;
+        analyzes its rows in slices of 8192 (2048 for nested records and reasons), so
+        memory does not grow with ``chunk_rows``;
         smaller tasks give finer progress and load balance, larger ones less overhead. The
         results do not depend on it.
     scheduler : str, optional

@@ -66,10 +66,16 @@ RECORD_ERRORS: tuple[type[BaseException], ...] = (
 )
 #: Columns that failure rows fill (besides ``nerve_index``, ``source`` and ``study_id``).
 ERROR_COLUMNS = ("error_type", "error")
-#: Trace rows read and analyzed at once inside a task (whole nerves): bounds a worker's memory
-#: (traces and per-nerve objects) whatever the task's size, while keeping each read and each
-#: ``measure_cmap`` call large enough to run at full speed.
-READ_ROWS = 2048
+#: Trace rows read and analyzed at once inside a task (whole nerves) for the flat tables (CSV,
+#: JSON Lines, Parquet): bounds a worker's memory (traces and per-row arrays: ~60 MB at the
+#: slice's peak with 500-sample float32 traces) whatever the task's size, while keeping each
+#: read, each ``measure_cmap`` call and each column operation large enough that its fixed cost
+#: is small (per two-site nerve, one thread, ``benchmarks/README.md``: the Parquet task
+#: ~3 µs less at 8192 rows than at 2048, of ~20; the CSV task ~1-2 µs less, of ~32).
+READ_ROWS = 8192
+#: The same for the worded outputs (nested records, ``reasons``), whose per-nerve objects and
+#: sentences take ~4x the memory of a flat slice (~90 MB traced at 8192 rows, ~27 at 2048).
+WORDED_READ_ROWS = 2048
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,8 @@ def process_chunk_range(archive: Archive, start_nerve: int, stop_nerve: int,
     """
     encoder = Encoder(opts.fmt, opts.columns, compress=opts.worded, kind=opts.kind)
     failed = n_traces = 0
-    for a, b in archive.plan_chunks(READ_ROWS, start_nerve=start_nerve, stop_nerve=stop_nerve):
+    read_rows = WORDED_READ_ROWS if opts.worded else READ_ROWS
+    for a, b in archive.plan_chunks(read_rows, start_nerve=start_nerve, stop_nerve=stop_nerve):
         for piece in _read(archive, a, b):
             if isinstance(piece, tuple):  # unreadable nerves: their study_id is unknown too
                 bad_a, bad_b, exc = piece

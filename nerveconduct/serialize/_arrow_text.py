@@ -104,6 +104,8 @@ def first_appearance(column: pa.ChunkedArray, typ: pa.DataType) -> pa.Array | No
     if n_values > 1 and len(dictionary.unique()) != n_values:
         return None
     indices = pa.concat_arrays([c.indices for c in unified.chunks])
+    if n_values == 1 and not indices.null_count:  # one value in every row: codes all 0
+        return pa.DictionaryArray.from_arrays(indices.cast(typ.index_type), dictionary)
     codes = indices.fill_null(-1).to_numpy() if indices.null_count else indices.to_numpy()
     n = len(codes)
     first = np.full(n_values, n, dtype=np.int64)  # each value's first row (n: none)

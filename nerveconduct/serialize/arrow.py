@@ -266,7 +266,9 @@ def arrow_columns(t: NerveTable, kind: str, columns: Sequence[str], *,
             pick = pa.array(order, type=INT, mask=order < 0)
     vcells = verdicts.cells(kind, _Raw()) if verdicts is not None else {}
     schema, value_kinds = _plan(kind, tuple(columns))
-    per_nerve_take = None if kind == "nerve" else pa.array(nerve_of, type=INT)
+    # one row per nerve (e.g. the segments of two-site nerves): the per-nerve columns as they are
+    one_each = len(nerve_of) == n and bool(np.array_equal(nerve_of, np.arange(n)))
+    per_nerve_take = None if one_each else pa.array(nerve_of, type=INT)
     arrays = []
     for fld, value_kind in zip(schema, value_kinds):
         col, typ = fld.name, fld.type
