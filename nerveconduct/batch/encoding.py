@@ -138,15 +138,15 @@ class Encoder:
         """Rows of the row builder: text lines, UTF-8 bytes, or an Arrow table (Parquet)."""
         if self.arrow is not None:
             self.arrow.write_table(rows)
-        elif isinstance(rows, bytes):
+        elif isinstance(rows, (bytes, pa.Buffer)):
             self.add_encoded(rows)
         else:
             self.add_lines(rows)
 
-    def add_encoded(self, data: bytes) -> None:
+    def add_encoded(self, data: bytes | pa.Buffer) -> None:
         """Rows already encoded as UTF-8, each ending in ``"\\n"`` (the nested records of
-        :func:`nerveconduct.serialize._nested.record_block`): kept as one piece, after the
-        rows added before them."""
+        :func:`nerveconduct.serialize._nested.record_block`, bytes or an Arrow buffer): kept
+        as one piece, after the rows added before them."""
         self._flush()
         self._piece(data)
 
@@ -175,7 +175,7 @@ class Encoder:
     def _piece(self, data: bytes) -> None:
         """One piece of ``ChunkOutput.data``: a Zstandard frame, or the bytes as they are."""
         if self.codec is None:
-            self.parts.append(data)
+            self.parts.append(data if isinstance(data, bytes) else bytes(data))
         elif data:
             self.parts.append(self.codec.compress(data, asbytes=True))
             self.sizes.append(len(data))

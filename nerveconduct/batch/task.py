@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from ..analysis import table_from_chunk
 from ..criteria.tables import RuleSet
@@ -187,7 +188,8 @@ def _rows(chunk: TraceChunk, opts: TaskOptions) -> Any:
                            extra={"nerve_index": table.nerve["nerve_index"]})
     if opts.kind == "record":  # the nested records: the slice's UTF-8 bytes, no line made first
         return record_block(table, sources=[opts.source] * table.n_nerves, verdicts=verdicts,
-                            extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]})
+                            extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]},
+                            as_buffer=True)  # the records' Arrow memory, not copied into bytes
     cells = render(table, opts.kind, opts.fmt, opts.columns[:-len(ERROR_COLUMNS)],
                    sources=[opts.source] * table.n_nerves, verdicts=verdicts, blank_single_site=True,
                    extra={"nerve_index": [str(i) for i in table.nerve["nerve_index"].tolist()]})
@@ -201,8 +203,8 @@ def _runs(chunk: TraceChunk, opts: TaskOptions, encoder: Encoder, j0: int, j1: i
     that raises, which gets a failure row. Returns the number of failed nerves."""
     try:
         rows = _rows(_sub_chunk(chunk, j0, j1), opts)
-        if isinstance(rows, bytes) and not hasattr(encoder, "add_encoded"):  # an encoder of text only
-            rows = [rows[:-1].decode("utf-8")] if rows else []
+        if isinstance(rows, (bytes, pa.Buffer)) and not hasattr(encoder, "add_encoded"):  # an encoder of text only
+            rows = [bytes(rows)[:-1].decode("utf-8")] if len(rows) else []
         encoder.add_rendered(rows)
         return 0
     except RECORD_ERRORS as exc:

@@ -35,22 +35,21 @@ def _distal_column(rule: SegmentRule, rc: RuleChecks, amp: list, lln: list) -> l
     if rc.distal_mv is not None:
         op = "\u2265" if rule.distal_amplitude_min_mv_inclusive else ">"
         tail = f"{op} {rule.distal_amplitude_min_mv:g} mV"
-        mv = [tail if st == _T else "not " + tail for st in rc.distal_mv]
+        not_tail = "not " + tail
+        mv = [tail if st == _T else not_tail for st in rc.distal_mv]
     if rc.distal_lln is not None:
         op = "\u2265" if rule.distal_amplitude_min_pct_lln_inclusive else ">"
         tail = f"{op} {rule.distal_amplitude_min_pct_lln:g}% of LLN "
-        lln_part = [None if x != x else f"{'' if st == _T else 'not '}{tail}{x:g} mV ({100.0 * a / x:.1f}%)"
+        not_tail = "not " + tail
+        limits = {x: f"{x:g}" for x in set(lln) if x == x}  # each LLN worded once
+        lln_part = [None if x != x else f"{tail if st == _T else not_tail}{limits[x]} mV ({100.0 * a / x:.1f}%)"
                     for st, a, x in zip(rc.distal_lln, amp, lln)]
-    if mv is None and lln_part is None:
-        clauses = [""] * len(amp)
-    elif lln_part is None:
-        clauses = mv
-    elif mv is None:
-        clauses = lln_part
-    else:
-        clauses = [None if b is None else f"{a} and {b}" for a, b in zip(mv, lln_part)]
-    return [("distal amplitude not available" if not known else
-             None if clause is None else f"distal amplitude {a:.2f} mV {clause}")
+    na = "distal amplitude not available"
+    if mv is not None and lln_part is not None:  # both clauses, joined in the one pass
+        return [na if not known else None if b is None else f"distal amplitude {a:.2f} mV {m} and {b}"
+                for a, known, m, b in zip(amp, rc.distal_known, mv, lln_part)]
+    clauses = mv if mv is not None else lln_part if lln_part is not None else [""] * len(amp)
+    return [na if not known else None if clause is None else f"distal amplitude {a:.2f} mV {clause}"
             for a, known, clause in zip(amp, rc.distal_known, clauses)]
 
 
@@ -81,9 +80,8 @@ def rule_texts(rs: RuleSet, d: SegmentDecisions) -> list[list[str | None] | None
             columns.append(_distal_column(rule, rc, c["distal_amplitude_mv"], d.lln))
         head = f"{rs.short_name} {rule.label}"
         heads = {st: f"{head}{_STATUS[MET[st]]}: " for st in (_T, _N, _F)}
-        joined = ["; ".join(checks) if None not in checks else None for checks in zip(*columns)]
-        out.append([None if why or text is None else heads[st] + text
-                    for why, st, text in zip(rc.why_not, rc.state, joined)])
+        out.append([None if why or None in checks else heads[st] + "; ".join(checks)
+                    for why, st, checks in zip(rc.why_not, rc.state, zip(*columns))])
     return out
 
 

@@ -165,9 +165,8 @@ def _segment_cells(t: NerveTable, cells: Cells) -> _Lazy:
 def _nerve_cells(t: NerveTable, cells: Cells) -> _Lazy:
     nv = t.nerve
 
-    def f_wave() -> list[str]:
-        values = cells.floats(nv["f_wave_latency_ms"])
-        return [c if s else cells.none for c, s in zip(values, nv["f_wave_studied"].tolist())]
+    def f_wave() -> list[str]:  # missing where F-waves were not studied
+        return cells.floats(np.where(nv["f_wave_studied"], nv["f_wave_latency_ms"], np.nan))
 
     renderers: dict[str, Callable[[], list[str]]] = {
         "known_nerve": lambda: cells.bools(nv["known_nerve"]), "n_sites": lambda: cells.ints(nv["n_sites"]),

@@ -14,6 +14,12 @@ word (a segment across a compression site or from Erb's point, an absent respons
 measurement note, a rule worded from the nerve itself, a caveat, ...) is evaluated and
 worded by :func:`~nerveconduct.criteria.evaluate_nerves` as before, on a table of those
 nerves only; its cells take their place in the output.
+
+The sentences are made by the column-wise wording (Python lists; Arrow's string kernels
+cost more per value than a Python f-string of a whole sentence); quoting them as JSON
+strings and putting the objects together is done in Arrow (element-wise joins over whole
+columns; a missing value marks a nerve worded per nerve), so the cells come out as Arrow
+string arrays, one per kind.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import json
 from typing import Any, Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..criteria import _columns_items as ci
 from ..criteria._common import resolve_options
 from ..criteria._reasons import _why_not, decisions_as_lists
 from ..criteria._reasons_columns import nerve_item_texts, rule_texts
 from ..criteria.columns import evaluate_nerve_columns, evaluate_segment_columns, nerve_frame, segment_frame
+from ._nested import Column, as_array, as_column, join_columns
 
 __all__ = ["record_verdict_cells"]
 
@@ -38,17 +47,56 @@ _F, _N, _T = int(ci.F), int(ci.N), int(ci.T)
 _GRADED_OUTCOME = 5
 
 
-def _quoted(texts: list) -> list:
-    """Each text of a column as a JSON string (``None`` kept): quoted as it is unless some
-    text of the column needs escaping (checked once for the column), then by :mod:`json`."""
-    joined = "".join([t for t in texts if t is not None])
-    if '"' not in joined and "\\" not in joined and joined.isprintable():  # nothing to escape
-        return [None if t is None else f'"{t}"' for t in texts]
-    return [None if t is None else _enc(t) for t in texts]
+def _needs_escaping(col: pa.Array) -> bool:
+    """Whether some text of a string array holds a character that JSON escapes
+    (``ensure_ascii=False``: a control character, ``"`` or ``\\``), from its UTF-8 bytes (the
+    bytes of those characters occur in no other character's encoding)."""
+    _, offset_buffer, data_buffer = col.buffers()
+    if data_buffer is None:  # only empty texts
+        return False
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=len(col) + 1, offset=4 * col.offset)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return bool(((data < 0x20) | (data == 0x22) | (data == 0x5C)).any())
+
+
+def _quoted(texts: Column | list) -> Column:
+    """Each text of a column as a JSON string (missing values kept): quoted as it is unless
+    some text of the column needs escaping (checked once for the column), then by :mod:`json`."""
+    col = as_column(texts)
+    if isinstance(col, str):
+        return _enc(col)
+    if len(col) - col.null_count == 0:
+        return col
+    if _needs_escaping(col):
+        return pa.array([None if t is None else _enc(t) for t in col.to_pylist()], pa.string())
+    return pc.binary_join_element_wise('"', col, '"', "")
+
+
+def _json_texts(values: np.ndarray) -> Column:
+    """JSON text of each value of an object column (str, None or tuple of str), each distinct
+    value encoded once."""
+    cache: dict[Any, str] = {}
+    out = []
+    for v in values.tolist():
+        text = cache.get(v)
+        if text is None:
+            text = cache[v] = _enc(list(v) if isinstance(v, tuple) else v)
+        out.append(text)
+    return as_column(out)
+
+
+def _pick(codes: np.ndarray, texts: list[str]) -> Column:
+    """``texts[code]`` per row (a missing value where ``code < 0``)."""
+    codes = np.asarray(codes, dtype=np.int32)
+    if len(codes) and (codes == codes[0]).all() and codes[0] >= 0:
+        return texts[int(codes[0])]
+    return pc.take(pa.array(texts, pa.string()), pa.array(codes, mask=codes < 0))
 
 
 class _RuleSetCells:
-    """One rule set's verdict cells for the nerves and segments of one table (or a fallback mark)."""
+    """One rule set's verdict cells for the nerves and segments of one table: ``segment`` and
+    ``nerve``, Arrow string arrays or one text for every row; a missing value marks a nerve
+    worded per nerve (``slow`` is set for it)."""
 
     def __init__(self, rs: Any, table: Any, sf: dict, nf: dict, slow: np.ndarray) -> None:
         self.rs = rs
@@ -67,12 +115,12 @@ class _RuleSetCells:
         plain &= np.fromiter((not f for f in seg["flags"].tolist()), dtype=bool, count=n_seg)
         slow[np.unique(nrow[~plain])] = True
         nerve_names = sf["nerve"].tolist()
-        rule_cols: list[list[str | None]] = []
+        pieces: list[Column] = []  # the reasons array: "[" rule, ", ", rule, ... "]"
         short = rs.short_name
         for rule, rc, col in zip(rs.segment_rules, lists.rules, texts):
             if col is None:  # a rule worded per nerve only (ratio bands)
                 slow[np.unique(nrow)] = True
-                col = [None] * n_seg
+                quoted: Column = pa.nulls(n_seg, pa.string())
             else:
                 col = list(col)
                 heads: dict[tuple[int, str], str] = {}
@@ -83,31 +131,24 @@ class _RuleSetCells:
                         text = heads[key] = (f"{short} {rule.label}: not applicable "
                                              f"({_why_not(rule, key[0], key[1])})")
                     col[k] = text
-            rule_cols.append(_quoted(col))
+                quoted = _quoted(col)
+            pieces += [", ", quoted]
         no_rule = _enc(f"{short}: no rule of this rule set applies to this segment")
-        excluded = sc.excluded_by.tolist()
-        reasons_of = []
-        for k, checks in enumerate(zip(*rule_cols)) if rule_cols else enumerate([()] * n_seg):
-            if None in checks:
-                slow[nrow[k]] = True
-                reasons_of.append(None)
-                continue
-            reasons_of.append("[" + ", ".join(checks + (no_rule,) if excluded[k] == "not-applicable" else checks)
-                              + "]")
-        head = f'{_enc(rs.id)}: {{"level": '
-        level_json, label_json = self._texts(sc.level), self._texts(sc.label)
-        items_json = self._texts(sc.items)
-        excl_json = self._texts(sc.excluded_by)
-        self.segment = [None if r is None else
-                        f'{head}{lv}, "label": {lb}, "items": {it}, "reasons": {r}, "excluded_by": {ex}}}'
-                        for r, lv, lb, it, ex in zip(reasons_of, level_json, label_json, items_json, excl_json)]
+        not_applicable = np.asarray(sc.excluded_by == "not-applicable", dtype=bool)
+        reasons_parts = ["[", *pieces[1:]]
+        if not_applicable.any():  # the rules' sentences, then why none of them applies
+            tail = f", {no_rule}" if pieces else no_rule
+            reasons_parts.append(tail if not_applicable.all() else pc.if_else(pa.array(not_applicable), tail, ""))
+        reasons = join_columns(reasons_parts + ["]"])
+        self.segment = join_columns([
+            f'{_enc(rs.id)}: {{"level": ', _json_texts(sc.level), ', "label": ', _json_texts(sc.label),
+            ', "items": ', _json_texts(sc.items), ', "reasons": ', reasons, ', "excluded_by": ',
+            _json_texts(sc.excluded_by), "}"])
         # ---- nerves
         n = table.n_nerves
         by_level = rs.level_scope == "segment"
-        states = {k: v.tolist() for k, v in nc.item_states.items()}
+        states = {k: np.asarray(v) for k, v in nc.item_states.items()}
         branches = {k: v.tolist() for k, v in nc.item_branches.items()}
-        item_texts = {item.item: nerve_item_texts(item, rs, nf, states[item.item], branches[item.item])
-                      for item in rs.nerve_items}
         seg_items: list[tuple[str, str, str]] = []
         for rule in rs.segment_rules:
             if rule.item not in (it for it, _, _ in seg_items):
@@ -126,67 +167,42 @@ class _RuleSetCells:
         seg_item_sets = sc.items.tolist()
         graded = np.zeros(n, dtype=bool)
         graded[nrow[sc.graded]] = True
-        graded_list = graded.tolist()
         starts = np.searchsorted(nrow, np.arange(n + 1)).tolist()
-        item_keys = {it: _enc(it) for it, _, _ in seg_items}
-        item_keys.update((it, _enc(it)) for it, _ in nerve_items)
-        item_labels = {it: _enc(label) for it, label, _ in seg_items}
-        item_labels.update((it, _enc(label)) for it, label in nerve_items)
-        met_word = {_T: "true", _F: "false", _N: "null"}
-        cols: list[list[str | None]] = []  # per item: its JSON member on every nerve (None: worded per nerve)
+        members: list[Column] = []  # per item: its JSON member on every nerve (missing: worded per nerve)
         for it, label, head_text in seg_items:
-            start = f'{item_keys[it]}: {{"label": {item_labels[it]}, "met": '
-            not_met = f'{start}false, "reasons": [{_enc(head_text + "not met in any segment")}]}}'
-            nothing = (f'{start}null, "reasons": '
-                       f'[{_enc(head_text + "not assessable: no segment that this rule set grades")}]}}')
+            start = f'{_enc(it)}: {{"label": {_enc(label)}, "met": '
+            st = states[it]
+            codes = np.full(n, -1, dtype=np.int32)  # 0 not met, 1 nothing graded, 2.. met (per nerve)
+            codes[st == _F] = 0
+            codes[(st != _F) & (st != _T) & ~graded] = 1
+            met_at = np.flatnonzero(st == _T)
             met_texts: list[str] = []
-            at: list[int] = []
-            col: list[str | None] = []
-            for i, st in enumerate(states[it]):
-                if st == _F:
-                    col.append(not_met)
-                elif st == _T:
-                    where = ", ".join(f"{names[k]} ({seg_levels[k]})" if by_level else names[k]
-                                      for k in range(starts[i], starts[i + 1]) if it in seg_item_sets[k])
-                    met_texts.append(f"{head_text}met in {where}")
-                    at.append(i)
-                    col.append(None)
-                else:  # not assessable: worded here when no segment is graded
-                    col.append(None if graded_list[i] else nothing)
-            for i, text in zip(at, _quoted(met_texts)):
-                col[i] = f'{start}true, "reasons": [{text}]}}'
-            cols.append(col)
-        for it, _ in nerve_items:
-            start = f'{item_keys[it]}: {{"label": {item_labels[it]}, "met": '
-            cols.append([None if text is None else f'{start}{met_word[st]}, "reasons": [{text}]}}'
-                         for text, st in zip(_quoted(item_texts[it]), states[it])])
-        level_json, label_json = self._texts(nc.level), self._texts(nc.label)
-        met_json = self._texts(nc.items_met)
-        out: list[str | None] = []
-        for i, (members, lv, lb, met, is_slow) in enumerate(zip(zip(*cols) if cols else [()] * n, level_json,
-                                                                  label_json, met_json, slow.tolist())):
-            if is_slow or None in members:
-                slow[i] = True
-                out.append(None)
-            else:
-                out.append(f'{head}{lv}, "label": {lb}, "items_met": {met}, "items": {{{", ".join(members)}}}}}')
-        self.nerve = out
-
-    @staticmethod
-    def _texts(values: np.ndarray) -> list[str]:
-        """JSON text of each value of an object column (str, None or tuple of str), each
-        distinct value encoded once."""
-        cache: dict[Any, str] = {}
-        out = []
-        for v in values.tolist():
-            text = cache.get(v)
-            if text is None:
-                text = cache[v] = _enc(list(v) if isinstance(v, tuple) else v)
-            out.append(text)
-        return out
+            for i in met_at.tolist():
+                where = ", ".join(f"{names[k]} ({seg_levels[k]})" if by_level else names[k]
+                                  for k in range(starts[i], starts[i + 1]) if it in seg_item_sets[k])
+                met_texts.append(f"{head_text}met in {where}")
+            codes[met_at] = np.arange(2, 2 + len(met_at), dtype=np.int32)
+            quoted_met = as_array(_quoted(met_texts), len(met_texts)).to_pylist()
+            nothing = head_text + "not assessable: no segment that this rule set grades"
+            members.append(_pick(codes, [
+                f'{start}false, "reasons": [{_enc(head_text + "not met in any segment")}]}}',
+                f'{start}null, "reasons": [{_enc(nothing)}]}}',
+                *(f'{start}true, "reasons": [{text}]}}' for text in quoted_met)]))
+        for item in rs.nerve_items:
+            st = states[item.item]
+            words = _pick(np.select([st == _T, st == _F], [2, 0], 1), ["false", "null", "true"])
+            sentences = nerve_item_texts(item, rs, nf, st.tolist(), branches[item.item])
+            members.append(join_columns([f'{_enc(item.item)}: {{"label": {_enc(item.label)}, "met": ', words,
+                                         ', "reasons": [', _quoted(sentences), "]}"]))
+        items: list[Column] = []
+        for member in members:
+            items += [", ", member]
+        self.nerve = join_columns([
+            f'{_enc(rs.id)}: {{"level": ', _json_texts(nc.level), ', "label": ', _json_texts(nc.label),
+            ', "items_met": ', _json_texts(nc.items_met), ', "items": {', *items[1:], "}}"])
 
 
-def record_verdict_cells(table: Any, rule_sets: Sequence[Any], fallback: Any) -> dict[str, list[str]]:
+def record_verdict_cells(table: Any, rule_sets: Sequence[Any], fallback: Any) -> dict[str, pa.Array]:
     """``segment_record`` and ``nerve_record`` cells of every segment and nerve of ``table``.
 
     Parameters
@@ -201,12 +217,13 @@ def record_verdict_cells(table: Any, rule_sets: Sequence[Any], fallback: Any) ->
     Returns
     -------
     dict
-        ``{"segment_record": [...], "nerve_record": [...]}``: JSON object texts.
+        ``{"segment_record": ..., "nerve_record": ...}``: Arrow string arrays of JSON object
+        texts, one per segment and one per nerve.
     """
     n = table.n_nerves
     n_seg = len(table.segment["index"])
     if not rule_sets:
-        return {"segment_record": ["{}"] * n_seg, "nerve_record": ["{}"] * n}
+        return {"segment_record": as_array("{}", n_seg), "nerve_record": as_array("{}", n)}
     slow = np.zeros(n, dtype=bool)
     if n_seg:  # a compression site crossed anywhere in a nerve: its comparisons are worded per nerve
         crossing = ((table.segment["entrapment_site"] != None)  # noqa: E711 (object array)
@@ -216,18 +233,33 @@ def record_verdict_cells(table: Any, rule_sets: Sequence[Any], fallback: Any) ->
     try:
         per_rs = [_RuleSetCells(rs, table, sf, nf, slow) for rs in rule_sets]
     except NotImplementedError:  # a table feature the column evaluator lacks: every nerve worded per nerve
-        return fallback(table)
+        return _arrays(fallback(table), n, n_seg)
     nrow = table.segment["nerve_row"]
-    seg_cells = ["{" + ", ".join(parts) + "}" if None not in parts else None
-                 for parts in zip(*[c.segment for c in per_rs])] if n_seg else []
-    nerve_cells = ["{" + ", ".join(parts) + "}" if None not in parts else None
-                   for parts in zip(*[c.nerve for c in per_rs])]
-    slow_idx = np.flatnonzero(slow)
-    if len(slow_idx):
+    seg_cells = as_array(_objects([c.segment for c in per_rs]), n_seg)
+    nerve_cells = as_array(_objects([c.nerve for c in per_rs]), n)
+    if nerve_cells.null_count:
+        slow |= np.asarray(nerve_cells.is_null())
+    if seg_cells.null_count:
+        slow[nrow[np.asarray(seg_cells.is_null())]] = True
+    if slow.any():
+        slow_idx = np.flatnonzero(slow)
         worded = fallback(table.take(slow_idx))
-        for i, cell in zip(slow_idx.tolist(), worded["nerve_record"]):
-            nerve_cells[i] = cell
-        seg_pos = np.flatnonzero(slow[nrow]).tolist()
-        for k, cell in zip(seg_pos, worded["segment_record"]):
-            seg_cells[k] = cell
+        nerve_cells = pc.replace_with_mask(nerve_cells, pa.array(slow), as_array(worded["nerve_record"]))
+        seg_slow = slow[nrow]
+        if seg_slow.any():
+            seg_cells = pc.replace_with_mask(seg_cells, pa.array(seg_slow), as_array(worded["segment_record"]))
     return {"segment_record": seg_cells, "nerve_record": nerve_cells}
+
+
+def _objects(parts: list[Column]) -> Column:
+    """``{part, part, ...}`` per row."""
+    pieces: list[Column] = []
+    for part in parts:
+        pieces += [", ", part]
+    return join_columns(["{", *pieces[1:], "}"])
+
+
+def _arrays(cells: dict[str, list[str]], n: int, n_seg: int) -> dict[str, pa.Array]:
+    """Record cells given as lists, as Arrow arrays."""
+    return {"segment_record": as_array(cells["segment_record"], n_seg),
+            "nerve_record": as_array(cells["nerve_record"], n)}

@@ -113,12 +113,21 @@ class VerdictCells:
             return {}
         if self._columns is not None:
             return self._from_columns(kind, cells)
-        if kind == "record" and self._rule_sets is not None and self._worded_given is None:
+        if kind == "record":
+            return {k: v if isinstance(v, list) else v.to_pylist() for k, v in self.record_cells(cells).items()}
+        return self._from_worded(kind, cells)
+
+    def record_cells(self, cells: Cells) -> dict[str, Any]:
+        """The cells of :meth:`cells` for ``kind="record"``, each kind a list of texts or an Arrow
+        string array (what the nested records are assembled from)."""
+        if self._columns is not None:
+            return self._from_columns("record", cells)
+        if self._rule_sets is not None and self._worded_given is None:
             # nested records of rule sets evaluated here: worded from the criteria columns
             from ._nested_verdicts import record_verdict_cells
 
             return record_verdict_cells(self.table, self._rule_sets, self._fallback_records)
-        return self._from_worded(kind, cells)
+        return self._from_worded("record", cells)
 
     def _fallback_records(self, sub_table: Any) -> dict[str, list[str]]:
         """Record cells of some of the nerves (a table of their own), from the verdict objects."""
