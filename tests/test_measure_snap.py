@@ -157,6 +157,32 @@ def test_bad_data_is_flagged_not_raised():
     assert m.flags[2] == F.UNMEASURABLE and not m.present[2]
 
 
+def test_nan_gap_is_measured_as_the_interpolated_trace_and_neighbours_unchanged():
+    """A gap of <= MAX_GAP_MS (0.1 ms: 2 samples at 20 kHz) inside the SNAP is filled by
+    linear interpolation: the measures equal those of the filled trace, plus NAN_SAMPLES; a
+    longer gap is UNMEASURABLE. The kernel's repaired-trace path shares scratch arrays with
+    the rows around it: their measures equal those of each row alone."""
+    sim = simulate_snap(140.0, n_snaps=3, noise_uv_rms=1.0, seed=15)
+    fs, s = sim.sampling_rate_hz, sim.stimulus_sample
+    k = s + int(round(float(sim.truth.negative_peak_latency_ms[1]) * fs / 1000.0)) - 3
+    x = sim.traces.copy()
+    filled = x[1].copy()
+    filled[k:k + 2] = filled[k - 1] + (filled[k + 2] - filled[k - 1]) * np.array([1, 2]) / 3
+    x[1, k:k + 2] = np.nan
+    m = measure_snap(x, fs, stimulus_sample=s)
+    ref = measure_snap(filled, fs, stimulus_sample=s)
+    alone = [measure_snap(x[i], fs, stimulus_sample=s) for i in (0, 2)]
+    assert m.present.all() and int(m.flags[1]) == int(ref.flags) | F.NAN_SAMPLES
+    assert [int(m.flags[i]) for i in (0, 2)] == [int(a.flags) for a in alone]
+    for f in SNAP_MEASURE_FIELDS[:-2]:
+        assert getattr(m, f)[1] == getattr(ref, f), f
+        assert [getattr(m, f)[i] for i in (0, 2)] == [getattr(a, f) for a in alone], f
+    x[1, k + 2] = np.nan  # 3 samples: too long to fill
+    m3 = measure_snap(x, fs, stimulus_sample=s)
+    assert int(m3.flags[1]) == F.UNMEASURABLE | F.NAN_SAMPLES and not m3.present[1]
+    assert np.isnan(m3.negative_peak_amplitude_uv[1]) and m3.present[[0, 2]].all()
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"sampling_rate_hz": 0.0}, r"sampling_rate_hz must be a finite number in \[1, .*\] Hz, got 0.0"),
     ({"stimulus_sample": 400}, r"stimulus_sample must be an integer in \[0, 299\], got 400"),
