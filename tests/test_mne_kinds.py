@@ -337,13 +337,41 @@ class TestReadingBack:
         with pytest.raises(FormatError, match="each trace once"):
             from_mne_epochs(twice)
 
-    def test_stimulation_series_are_said_to_be_lost(self, caplog):
+    @pytest.mark.parametrize("polarity", ["physical", "negative-up"])
+    def test_stimulation_series_round_trip_with_the_same_plateau_evidence(self, polarity):
+        from nerveconduct.analysis import analyze_nerve
+
         st = f_wave_study("normal_ulnar_fwave")
-        series = StimulationSeries((10.0, 20.0), np.stack([st.traces[0] / 2, st.traces[0]]))
-        with_series = NerveStudy(st.nerve, st.side, st.muscle, st.sites, st.traces,
-                                 st.sampling_rate_hz, stimulus_sample=st.stimulus_sample,
-                                 stimulation_series={0: series})
-        with caplog.at_level(logging.WARNING, logger="nerveconduct"):
-            to_mne_epochs(with_series)
-        assert "stimulation series are not stored in MNE epochs" in caplog.text
-        assert "ulnar: site(s) Wrist" in caplog.text
+        sign = -1.0 if polarity == "negative-up" else 1.0
+        plateau = StimulationSeries((10.0, 15.0, 20.0),  # +33 % last step, amplitude +2 %
+                                    np.stack([st.traces[0] * 0.6, st.traces[0] / 1.02, st.traces[0]]))
+        rising = StimulationSeries((20.0, 30.0), np.stack([st.traces[1] * 0.7, st.traces[1]]))
+        study = NerveStudy(st.nerve, st.side, st.muscle, st.sites, sign * st.traces,
+                           st.sampling_rate_hz, stimulus_sample=st.stimulus_sample,
+                           polarity=polarity, stimulation_series={
+                               0: StimulationSeries(plateau.intensities_ma, sign * plateau.traces),
+                               1: StimulationSeries(rising.intensities_ma, sign * rising.traces)})
+        epochs = to_mne_epochs(study, kinds=["motor", "series"])
+        meta = epochs.metadata
+        steps = meta[meta["kind"] == "series"]
+        assert list(steps["stimulus_intensity_ma"]) == [10.0, 15.0, 20.0, 20.0, 30.0]
+        assert list(steps["stimulus_index"]) == [0, 1, 2, 0, 1]
+        assert set(epochs.event_id) >= {"series/Wrist", "series/Below Elbow"}
+        (back,) = from_mne_epochs(epochs)
+        assert sorted(back.stimulation_series) == [0, 1]
+        for j, want in ((0, plateau), (1, rising)):  # physical polarity, as the sites come back
+            assert tuple(back.stimulation_series[j].intensities_ma) == tuple(want.intensities_ma)
+            np.testing.assert_allclose(back.stimulation_series[j].traces, want.traces, rtol=1e-12)
+        evidence = [s.supramaximal for s in analyze_nerve(study).sites]
+        assert evidence[1] == "no plateau"
+        assert [s.supramaximal for s in analyze_nerve(back).sites] == evidence
+
+    def test_series_without_their_motor_epochs_are_left_out_with_a_warning(self):
+        st = f_wave_study("normal_ulnar_fwave")
+        study = NerveStudy(st.nerve, st.side, st.muscle, st.sites, st.traces, st.sampling_rate_hz,
+                           stimulus_sample=st.stimulus_sample, stimulation_series={
+                               0: StimulationSeries((10.0, 20.0), np.stack([st.traces[0] / 2,
+                                                                            st.traces[0]]))})
+        with pytest.warns(TraceKindWarning, match="stimulation series of study 0 left out"):
+            back = from_mne_epochs(to_mne_epochs(study, kinds="series"))
+        assert len(back) == 0 and not back.sensory

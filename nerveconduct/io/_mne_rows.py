@@ -3,8 +3,10 @@ which metadata row, and the one-set-up rule of an :class:`mne.EpochsArray`.
 
 Every trace becomes one epoch: a motor study's site (its CMAP), a sensory study's site (its
 SNAP) or each of its sweeps when the study keeps repeated sweeps, and each stimulus of a motor
-study's F-wave train. The kinds are named as :data:`nerveconduct.io._kinds.KINDS` names them
-(``"motor"``, ``"sensory"``, ``"f-wave"``). Nothing here imports MNE or pandas.
+study's F-wave train, and each step of a site's stimulation series (its CMAPs at increasing
+intensities). The kinds are :data:`EPOCH_KINDS`: the trace kinds of
+:data:`nerveconduct.io._kinds.KINDS` (``"motor"``, ``"sensory"``, ``"f-wave"``) and
+``"series"``. Nothing here imports MNE or pandas.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ import numpy as np
 
 from .._checks import check_option
 from ..model import Case, NerveStudy, SensoryStudy
-from ..model.motor import warn_series_lost
 from ._kinds import KINDS, StudyList
 
-__all__ = ["METADATA_COLUMNS", "FIRST_COLUMNS", "MV_PER_V", "WORDS", "EpochsSetupError", "Block",
+__all__ = ["EPOCH_KINDS", "METADATA_COLUMNS", "FIRST_COLUMNS", "MV_PER_V", "WORDS", "EpochsSetupError", "Block",
            "study_items", "chosen_kinds", "epoch_blocks", "one_set_up", "kinds_of_one_set_up",
            "event_name"]
 
@@ -39,8 +40,12 @@ FIRST_COLUMNS: tuple[str, ...] = tuple(METADATA_COLUMNS)[:13]
 
 #: mV per V: the model's traces are in mV, MNE's ``emg`` channels in V.
 MV_PER_V = 1e3
+#: The kinds of epochs, in the order :func:`kinds_of_one_set_up` takes them: the trace kinds a
+#: reader tells apart, and the steps of stimulation series (a motor study's).
+EPOCH_KINDS = (*KINDS, "series")
 #: The kinds as messages name them.
-WORDS = {"motor": "motor", "sensory": "sensory", "f-wave": "F-wave train"}
+WORDS = {"motor": "motor", "sensory": "sensory", "f-wave": "F-wave train",
+         "series": "stimulation series"}
 #: Traces named per set-up in an :class:`EpochsSetupError` before "and N more".
 _SHOWN = 3
 
@@ -107,26 +112,26 @@ def study_items(studies: Any) -> list[NerveStudy | SensoryStudy]:
 
 
 def chosen_kinds(kinds: str | Sequence[str] | None) -> tuple[str, ...]:
-    """The kinds to convert: every kind of :data:`KINDS` for None, else each one checked."""
+    """The kinds to convert: every kind of :data:`EPOCH_KINDS` for None, else each one checked."""
     if kinds is None:
-        return KINDS
+        return EPOCH_KINDS
     chosen = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     if not chosen:
-        raise ValueError(f"kinds must name at least one of {list(KINDS)} (or be None: all), "
+        raise ValueError(f"kinds must name at least one of {list(EPOCH_KINDS)} (or be None: all), "
                          "got none")
-    return tuple(check_option("kinds", k, KINDS) for k in chosen)
+    return tuple(check_option("kinds", k, EPOCH_KINDS) for k in chosen)
 
 
 def kinds_of_one_set_up(blocks: Sequence[Block]) -> tuple[list[Block], list[str]]:
     """The blocks of the kinds that share the first kind's set-up, and the kinds left out.
 
     The rule of ``to_mne_epochs`` when no ``kinds`` are asked for: the kinds are taken in the
-    order of :data:`KINDS` (motor, sensory, F-wave); the first kind present sets the set-up,
+    order of :data:`EPOCH_KINDS` (motor, sensory, F-wave, series); the first kind present sets the set-up,
     and a later kind is kept whole when every one of its traces has that set-up, else left out
     (whole: never some of its studies). Blocks of the first kind that differ among themselves
     are kept, so that :func:`one_set_up` names them.
     """
-    present = [k for k in KINDS if any(b.kind == k for b in blocks)]
+    present = [k for k in EPOCH_KINDS if any(b.kind == k for b in blocks)]
     if not present:
         return [], []
     first = {b.set_up for b in blocks if b.kind == present[0]}
@@ -147,8 +152,10 @@ def _float(value: float | None) -> float:
 def event_name(kind: str, site: str) -> str:
     """The event name of an epoch: the site name for a motor site (as before sensory studies
     were converted), ``"sensory/<site>"`` for a SNAP (MNE's tags: ``epochs["sensory"]``),
-    ``"f-wave"`` for a stimulus of an F-wave train."""
-    return {"motor": site, "sensory": f"sensory/{site}"}.get(kind, "f-wave")
+    ``"f-wave"`` for a stimulus of an F-wave train, ``"series/<site>"`` for a step of a
+    site's stimulation series."""
+    return {"motor": site, "sensory": f"sensory/{site}", "series": f"series/{site}"}.get(
+        kind, "f-wave")
 
 
 def _study_row(index: int, study: Any, kind: str) -> dict[str, Any]:
@@ -182,6 +189,18 @@ def _block(kind: str, index: int, study: Any) -> Block:
             block.events.append(event_name(kind, study.sites[0].name))
         return block
     sign = -1.0 if study.polarity == "negative-up" else 1.0
+    if kind == "series":  # recorded with the study's set-up, polarity included
+        steps = sorted(study.stimulation_series.items())
+        block = Block(kind, label, np.concatenate(
+            [sign * np.asarray(series.traces, float) for _, series in steps]) / MV_PER_V,
+            study.sampling_rate_hz, study.stimulus_sample)
+        for j, series in steps:
+            site = study.sites[j]
+            for k, intensity_ma in enumerate(series.intensities_ma):
+                block.rows.append({**common, **_site_row(j, site), "stimulus_index": k,
+                                   "n_sweeps": 0, "stimulus_intensity_ma": float(intensity_ma)})
+                block.events.append(event_name(kind, site.name))
+        return block
     traces = np.asarray(study.traces, float)
     n_sweeps = traces.shape[1] if traces.ndim == 3 else 0
     block = Block(kind, label, (sign * traces / MV_PER_V).reshape(-1, traces.shape[-1]),
@@ -196,9 +215,7 @@ def _block(kind: str, index: int, study: Any) -> Block:
 
 def epoch_blocks(items: Sequence[NerveStudy | SensoryStudy], kinds: tuple[str, ...]) -> list[Block]:
     """One :class:`Block` per study and kind of trace in ``kinds``, in input order (a motor
-    study's sites before its F-wave train); warns (``"nerveconduct"`` logger) when studies
-    carry stimulation series, which epochs do not hold."""
-    warn_series_lost(items, "MNE epochs")
+    study's sites, then its F-wave train, then its stimulation series)."""
     blocks = []
     for i, study in enumerate(items):
         sensory = isinstance(study, SensoryStudy)
@@ -208,6 +225,8 @@ def epoch_blocks(items: Sequence[NerveStudy | SensoryStudy], kinds: tuple[str, .
             blocks.append(_block("motor", i, study))
         if not sensory and "f-wave" in kinds and study.f_wave_traces is not None:
             blocks.append(_block("f-wave", i, study))
+        if not sensory and "series" in kinds and study.stimulation_series:
+            blocks.append(_block("series", i, study))
     return blocks
 
 

@@ -2,7 +2,8 @@
 metadata (:data:`~nerveconduct.io._mne_rows.METADATA_COLUMNS`).
 
 Epochs are grouped by ``study_index``; in a group, the ``kind`` column says which epochs are
-the motor sites, the sensory sites (or their sweeps) and the stimuli of an F-wave train.
+the motor sites, the sensory sites (or their sweeps), the stimuli of an F-wave train and the
+steps of a site's stimulation series.
 Epochs written before that column existed are motor sites. Nothing here imports MNE.
 """
 
@@ -15,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..model import NerveStudy, SensoryStudy, Site
-from ._kinds import KINDS, StudyList, TraceKindWarning
-from ._mne_rows import METADATA_COLUMNS
+from ..model import NerveStudy, SensoryStudy, Site, StimulationSeries
+from ._kinds import StudyList, TraceKindWarning
+from ._mne_rows import EPOCH_KINDS, METADATA_COLUMNS
 from .errors import FormatError, Where
 
 __all__ = ["studies_from_metadata"]
@@ -111,8 +112,21 @@ def _sensory(rows: list[dict[str, Any]], ks: list[int], data: np.ndarray, rate_h
                   "missing_fields": [] if _text(first["direction"]) else ["direction"]})
 
 
-def _motor(rows: list[dict[str, Any]], ks: list[int], train: list[int], data: np.ndarray,
-           rate_hz: float, stimulus_sample: int, index: int) -> NerveStudy:
+def _series(rows: list[dict[str, Any]], ks: list[int], data: np.ndarray,
+            index: int) -> dict[int, StimulationSeries]:
+    """The stimulation series of a motor study's ``"series"`` epochs, by site index (in
+    physical polarity, as the motor sites come back)."""
+    _unique(rows, ks, ("site_index", "stimulus_index"), f"study {index}'s stimulation series")
+    per_site: dict[int, list[int]] = {}
+    for k in sorted(ks, key=lambda k: (int(rows[k]["site_index"]), int(rows[k]["stimulus_index"]))):
+        per_site.setdefault(int(rows[k]["site_index"]), []).append(k)
+    return {j: StimulationSeries(tuple(float(rows[k]["stimulus_intensity_ma"]) for k in group),
+                                 data[group])
+            for j, group in per_site.items()}
+
+
+def _motor(rows: list[dict[str, Any]], ks: list[int], train: list[int], steps: list[int],
+           data: np.ndarray, rate_hz: float, stimulus_sample: int, index: int) -> NerveStudy:
     ks = sorted(ks, key=lambda k: int(rows[k]["site_index"]))
     _unique(rows, ks, ("site_index",), f"study {index}'s motor")
     first = rows[ks[0]]
@@ -123,6 +137,8 @@ def _motor(rows: list[dict[str, Any]], ks: list[int], train: list[int], data: np
         _unique(rows, train, ("stimulus_index",), f"study {index}'s F-wave")
         extra = dict(f_wave_traces=data[train], f_wave_sampling_rate_hz=rate_hz,
                      f_wave_stimulus_sample=stimulus_sample)
+    if steps:
+        extra["stimulation_series"] = _series(rows, steps, data, index)
     return NerveStudy(
         _text(first["nerve"]) or "unknown", _text(first["side"]), _text(first["muscle"]),
         _sites(rows, ks), data[ks], rate_hz, stimulus_sample=stimulus_sample,
@@ -157,12 +173,13 @@ def studies_from_metadata(meta: Any, data: np.ndarray, rate_hz: float, stimulus_
         The motor studies (with their F-wave trains), in ``study_index`` order, and the
         sensory studies in its ``.sensory``. An F-wave train whose motor epochs were not
         selected is left in ``.f_wave_trains`` (with a :class:`TraceKindWarning`): the model
-        holds a train on its motor study.
+        holds a train on its motor study. Stimulation series without their motor epochs are
+        left out with a :class:`TraceKindWarning` naming them.
 
     Raises
     ------
     FormatError
-        A ``kind`` that is not one of :data:`KINDS`, one study's epochs of both motor and
+        A ``kind`` that is not one of :data:`EPOCH_KINDS`, one study's epochs of both motor and
         sensory kinds, one trace twice, sensory sites with unequal numbers of sweeps.
     """
     rows = _rows(meta)
@@ -170,8 +187,8 @@ def studies_from_metadata(meta: Any, data: np.ndarray, rate_hz: float, stimulus_
     for k, row in enumerate(rows):
         where.location = f"epochs metadata row {k}"
         kind = str(row["kind"])
-        if kind not in KINDS:
-            raise FormatError(f"kind must be one of {list(KINDS)}, got {kind!r}",
+        if kind not in EPOCH_KINDS:
+            raise FormatError(f"kind must be one of {list(EPOCH_KINDS)}, got {kind!r}",
                               location=where.location)
         groups.setdefault(int(row["study_index"]), {}).setdefault(kind, []).append(k)
     out = StudyList()
@@ -186,9 +203,15 @@ def studies_from_metadata(meta: Any, data: np.ndarray, rate_hz: float, stimulus_
             out.sensory.append(_sensory(rows, kinds["sensory"], data, rate_hz, stimulus_sample,
                                         index))
         elif "motor" in kinds:
-            out.append(_motor(rows, kinds["motor"], kinds.get("f-wave", []), data, rate_hz,
-                              stimulus_sample, index))
+            out.append(_motor(rows, kinds["motor"], kinds.get("f-wave", []),
+                              kinds.get("series", []), data, rate_hz, stimulus_sample, index))
         else:
-            out.f_wave_trains.append(_set_aside(rows, kinds["f-wave"], data, rate_hz,
-                                                stimulus_sample, index))
+            if "f-wave" in kinds:
+                out.f_wave_trains.append(_set_aside(rows, kinds["f-wave"], data, rate_hz,
+                                                    stimulus_sample, index))
+            if "series" in kinds:
+                warnings.warn(f"MNE epochs: the stimulation series of study {index} left out: "
+                              "its motor epochs are not in the epochs, and a series belongs "
+                              "to its motor study; select them too", TraceKindWarning,
+                              stacklevel=3)
     return out

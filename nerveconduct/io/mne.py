@@ -57,9 +57,9 @@ def to_mne_epochs(studies: Any, *, kinds: str | Sequence[str] | None = None) -> 
     kinds : str or sequence of str, optional
         Which traces to convert: ``"motor"`` (each site's CMAP), ``"sensory"`` (each site's
         SNAP, or each of its sweeps), ``"f-wave"`` (each stimulus of a motor study's F-wave
-        train). The traces converted must share one sampling rate (Hz), one length (samples)
+        train), ``"series"`` (each step of a motor site's stimulation series). The traces converted must share one sampling rate (Hz), one length (samples)
         and one stimulus sample. Default: every kind that shares the set-up of the first kind
-        present (motor, then sensory, then F-wave); a kind whose set-up differs (F-wave trains
+        present (motor, then sensory, F-wave, series); a kind whose set-up differs (F-wave trains
         are often longer than the CMAPs) is left out whole with a warning on the
         ``"nerveconduct"`` logger naming it -- convert it apart with ``kinds=``.
 
@@ -99,8 +99,9 @@ def to_mne_epochs(studies: Any, *, kinds: str | Sequence[str] | None = None) -> 
 
     Notes
     -----
-    Stimulation series (a site's CMAPs at increasing intensities) are not converted; a
-    warning on the ``"nerveconduct"`` logger names the studies that have them.
+    A site's stimulation series (its CMAPs at increasing intensities) are epochs of kind
+    ``"series"``, event ``"series/<site>"``, one per step, ``stimulus_index`` the step and
+    ``stimulus_intensity_ma`` its intensity, in physical polarity like the motor sites.
     """
     mne = _require("mne")
     pd = _require("pandas")
