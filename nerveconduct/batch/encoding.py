@@ -1,7 +1,7 @@
 """How a batch task encodes its output rows: :class:`Encoder` and :class:`ChunkOutput`.
 
 The rows of a task are UTF-8 lines (JSON Lines or CSV), buffered up to ~1 MB and kept as
-pieces: each piece a Zstandard frame (level 1) for the nested nerve records and reason
+pieces: each piece a Zstandard frame (level :data:`ZSTD_LEVEL`) for the nested nerve records and reason
 sentences (large rows), as they are for the flat tables (see :class:`ChunkOutput`). For Parquet they are typed Arrow
 tables (:func:`nerveconduct.serialize.arrow_table`), written as one Arrow IPC stream per task
 (its schema, then its record batches), which the engine turns into Parquet row groups when
@@ -22,7 +22,14 @@ import pyarrow as pa
 
 from ..serialize import csv_cell
 
-__all__ = ["ChunkOutput", "Encoder"]
+__all__ = ["ChunkOutput", "Encoder", "ZSTD_LEVEL"]
+
+#: Zstandard level of the compressed task outputs (the nested records, reason sentences):
+#: a fast negative level. Per two-site nested record (~8.4 kB, one thread,
+#: ``benchmarks/README.md``): level 1 ~8.5 us to compress, ~3.1 us to decompress in the
+#: parent, 14.6x smaller; level -5 ~6.5 us and ~2.6 us, 8.9x smaller (~0.9 kB per nerve over
+#: the pipe and waiting in the parent, where level 1 gives ~0.6 kB).
+ZSTD_LEVEL = -5
 
 
 @dataclass(frozen=True)
@@ -40,10 +47,10 @@ class ChunkOutput:
     data : tuple of bytes
         UTF-8 output rows, each ending in ``"\\n"``, in pieces (never copied into one
         buffer): compressed when ``compressed`` (so that the outputs waiting in the parent
-        stay small: the nested records and reason sentences are ~14x smaller), else as they
+        stay small: the nested records and reason sentences are ~9x smaller), else as they
         are (the flat rows: ~0.4 kB per nerve, where compressing would cost ~10 % of the
-        task). With ``sizes``, each piece is one Zstandard frame (level 1, through pyarrow:
-        ~4x cheaper to make and to read than zlib level 1, and smaller) of ``sizes[i]``
+        task). With ``sizes``, each piece is one Zstandard frame (:data:`ZSTD_LEVEL`, through
+        pyarrow: several times cheaper to make and to read than zlib level 1) of ``sizes[i]``
         bytes of rows; without, the pieces are one zlib stream. For Parquet: one Arrow IPC
         stream (its buffers LZ4-compressed for the reason sentences), never compressed again.
     compressed : bool, default True
@@ -108,7 +115,7 @@ class Encoder:
         self.json = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
-        self.codec = pa.Codec("zstd", compression_level=1) if compress else None
+        self.codec = pa.Codec("zstd", compression_level=ZSTD_LEVEL) if compress else None
         self.parts: list[bytes] = []
         self.sizes: list[int] = []
         self.blocks: list[str] = []

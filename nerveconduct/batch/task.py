@@ -75,8 +75,10 @@ ERROR_COLUMNS = ("error_type", "error")
 #: ~3 µs less at 8192 rows than at 2048, of ~20; the CSV task ~1-2 µs less, of ~32).
 READ_ROWS = 8192
 #: The same for the worded outputs (nested records, ``reasons``), whose per-nerve objects and
-#: sentences take ~4x the memory of a flat slice (~90 MB traced at 8192 rows, ~27 at 2048).
-WORDED_READ_ROWS = 2048
+#: sentences take ~4x the memory of a flat slice (~90 MB traced at 8192 rows, ~27 at 2048):
+#: 4096 pays the per-slice fixed costs half as often as 2048 (~2.5 us less per two-site nerve of
+#: ~70; a worker with ``--jobs 2`` peaks at ~350 MB, ``benchmarks/README.md``).
+WORDED_READ_ROWS = 4096
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,28 @@ __all__ = ["rule_texts", "nerve_item_texts"]
 
 
 def _cond_column(name: str, values: list, threshold: float, inclusive: bool, minimum: bool,
-                 states: list) -> list[str]:
-    """:func:`_cond` on every segment of a frame at once (the rule's constants bound once)."""
+                 states: list, memo: dict | None = None) -> list[str]:
+    """:func:`_cond` on every segment of a frame at once (the rule's constants bound once).
+
+    ``memo`` (a dict kept for one frame, the ``values`` lists alive as long as it) shares work
+    between the rules of a frame: each column's numbers are formatted once (``.1f``), and a
+    clause asked for again (the same measure, threshold and states: e.g. the duration limit of
+    several rules) is the same list."""
     op = (">" if not inclusive else "\u2265") if minimum else ("<" if not inclusive else "\u2264")
     met, not_met, na = f"% {op} {threshold:g}%", f"% not {op} {threshold:g}%", f"{name} not available"
     pre = f"{name} "
-    return [na if st == _N else f"{pre}{v:.1f}{met if st == _T else not_met}" for v, st in zip(values, states)]
+    if memo is None:
+        return [na if st == _N else f"{pre}{v:.1f}{met if st == _T else not_met}" for v, st in zip(values, states)]
+    key = (name, id(values), threshold, inclusive, minimum)
+    done = memo.get(key)
+    if done is not None and done[0] == states:
+        return done[1]
+    tenths = memo.get(id(values))
+    if tenths is None:
+        tenths = memo[id(values)] = [f"{v:.1f}" for v in values]
+    out = [na if st == _N else f"{pre}{v}{met if st == _T else not_met}" for v, st in zip(tenths, states)]
+    memo[key] = (states, out)
+    return out
 
 
 def _distal_column(rule: SegmentRule, rc: RuleChecks, amp: list, lln: list) -> list[str | None]:
@@ -58,6 +74,7 @@ def rule_texts(rs: RuleSet, d: SegmentDecisions) -> list[list[str | None] | None
     form), worded column-wise; ``None`` (a whole rule, or one segment) where the sentence needs
     the nerve itself (not applicable, ratio bands, unknown LLN): :func:`_rule` words those."""
     c, out = d.compared, []
+    memo: dict = {}  # numbers and clauses shared by the rules (:func:`_cond_column`)
     for rule, rc in zip(rs.segment_rules, d.rules):
         if rule.ratio_bands:
             out.append(None)
@@ -65,17 +82,17 @@ def rule_texts(rs: RuleSet, d: SegmentDecisions) -> list[list[str | None] | None
         columns: list[list] = []
         if rc.drop is not None:
             parts = [_cond_column(_PART_NAMES[key], c[key], rule.drop_min_pct, rule.drop_min_pct_inclusive, True,
-                                  part) for key, part in zip(measure_parts(rule.measure), rc.drop_parts)]
+                                  part, memo) for key, part in zip(measure_parts(rule.measure), rc.drop_parts)]
             sep = " and " if rule.measure.endswith("_and_area") else " or "
             columns.append(parts[0] if len(parts) == 1 else [sep.join(t) for t in zip(*parts)])
         dur_name, dur = (("CMAP duration increase", c["cmap_duration"]) if rule.duration == "cmap"
                          else ("duration increase", c["duration"]))
         if rc.duration_max is not None:
             columns.append(_cond_column(dur_name, dur, rule.duration_increase_max_pct,
-                                        rule.duration_increase_max_pct_inclusive, False, rc.duration_max))
+                                        rule.duration_increase_max_pct_inclusive, False, rc.duration_max, memo))
         if rc.duration_min is not None:
             columns.append(_cond_column(dur_name, dur, rule.duration_increase_min_pct,
-                                        rule.duration_increase_min_pct_inclusive, True, rc.duration_min))
+                                        rule.duration_increase_min_pct_inclusive, True, rc.duration_min, memo))
         if rc.distal is not None:
             columns.append(_distal_column(rule, rc, c["distal_amplitude_mv"], d.lln))
         head = f"{rs.short_name} {rule.label}"
