@@ -12,7 +12,7 @@ import numpy as np
 
 from ..flags import MeasureFlag
 from ..limits import NormalLimits, beyond_limit
-from ._arrays import object_array
+from ._arrays import distinct, filled, group_rows, is_none, mapped, object_array
 
 __all__ = ["LIMIT_COLUMNS", "LimitRows", "per_nerve_extreme", "limit_columns", "nerve_flags"]
 
@@ -66,11 +66,13 @@ class LimitRows:
     def __init__(self, canonical: np.ndarray, muscle: np.ndarray, limits: NormalLimits, *,
                  age_years: Any = None, height_cm: Any = None) -> None:
         n = len(canonical)
-        ages, heights = _demographic(age_years, n), _demographic(height_cm, n)
-        index: dict[tuple[Any, ...], int] = {}
-        self.inverse = np.array([index.setdefault(key, len(index)) for key in
-                                 zip(canonical.tolist(), muscle.tolist(), ages, heights)],
-                                dtype=np.int64)
+        columns = [distinct(canonical), distinct(muscle), _demographic(age_years, n),
+                   _demographic(height_cm, n)]
+        if n:
+            first, self.inverse = group_rows([codes for _, codes in columns])
+        else:
+            first, self.inverse = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        index = [tuple(values[codes[i]] for values, codes in columns) for i in first.tolist()]
         found = [(None, None) if c is None else limits.match(c, m, age_years=a, height_cm=h)
                  for c, m, a, h in index]
         self.heights = object_array([key[3] for key in index])
@@ -102,17 +104,22 @@ class LimitRows:
     def problems(self) -> np.ndarray:
         """Per nerve: why no row applies although the table has rows for the nerve (the
         patient's age/height missing or outside every band), else ``None``."""
-        return object_array([self.unique_problems[i] for i in self.inverse.tolist()])
+        return object_array(self.unique_problems)[self.inverse]
 
 
-def _demographic(values: Any, n: int) -> list[float | None]:
-    """Per nerve: the value, ``None`` when not given (NaN, None or no column)."""
+def _demographic(values: Any, n: int) -> tuple[list[float | None], np.ndarray]:
+    """The distinct values (``None`` when not given: NaN, None or no column) and each
+    nerve's code."""
     if values is None:
-        return [None] * n
-    out = []
-    for v in np.asarray(values, dtype=object).tolist():
-        out.append(None if v is None or v != v else float(v))
-    return out
+        return [None], np.zeros(n, dtype=np.int64)
+    floats = np.asarray(values)
+    if floats.dtype == object:  # None for not given
+        floats = np.array([np.nan if v is None else v for v in floats.tolist()], dtype=float)
+    floats = np.asarray(floats, dtype=float)
+    if np.isnan(floats).all():  # not given for any nerve (the usual slice): no sort
+        return [None], np.zeros(n, dtype=np.int64)
+    uniq, codes = np.unique(floats, return_inverse=True)  # NaNs: one value
+    return [None if v != v else float(v) for v in uniq.tolist()], codes.reshape(-1)
 
 
 def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
@@ -122,6 +129,13 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
     problems = rows.problems()
     n = len(no_row)
     overflow = np.zeros(n, dtype=bool)
+    missing = None  # the nerves without a row and why, worded once per distinct label
+    if no_row.any():
+        at = np.flatnonzero(no_row)
+        band = mapped(problems[at], bool).astype(bool)
+        why = mapped(nerve["nerve_label"][at], lambda label: f"no normal limits for nerve {label!r}")
+        why[band] = _BAND_REASON
+        missing = (at, why)
     for key, (attr, kind, value_key, _, what) in LIMIT_COLUMNS.items():
         basis = None
         if key == "f_wave_latency":  # height-adjusted where the row has the formula
@@ -137,16 +151,15 @@ def limit_columns(nerve: dict[str, np.ndarray], rows: LimitRows) -> None:
         overflow |= over
         pct = np.where(over, np.nan, pct)
         beyond = beyond_limit(value, limit, kind)  # the one comparison (a value at its limit: normal)
-        reason = object_array([None] * n) if basis is None else basis.copy()  # which F limit was used
+        reason = filled(n, None) if basis is None else basis.copy()  # which F limit was used
         reason[np.isnan(limit)] = f"no {kind} for {what} in the normal limits used"
         reason[np.isnan(value)] = f"{what} not available"
         reason[over] = f"{what}: its % of the limit overflowed (the value is implausibly large)"
-        for j in np.flatnonzero(no_row).tolist():
-            reason[j] = (_BAND_REASON if problems[j] else
-                         f"no normal limits for nerve {nerve['nerve_label'][j]!r}")
+        if missing is not None:
+            reason[missing[0]] = missing[1]
         nerve[f"{key}_value"] = value
         nerve[f"{key}_limit"] = limit
-        nerve[f"{key}_limit_kind"] = object_array([kind] * n)
+        nerve[f"{key}_limit_kind"] = filled(n, kind)
         nerve[f"{key}_pct_of_limit"] = pct
         nerve[f"{key}_abnormal"] = np.where(known, beyond.astype(np.int8), np.int8(-1))
         nerve[f"{key}_reason"] = reason
@@ -164,18 +177,18 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
     n = len(starts)
     if n == 0:
         return object_array([])
-    site_unknown = site["canonical"] == None  # noqa: E711
+    site_unknown = is_none(site["canonical"])
     dist_unknown = np.isnan(site["distance_mm"])
     n_unknown_sites = np.add.reduceat(site_unknown.astype(np.int64), starts)
     n_unknown_dist = np.add.reduceat(dist_unknown.astype(np.int64), starts)
     distal_mm = site["cumulative_distance_mm"][starts + nerve["dml_position"]]  # DML site → electrode
     assumed_mm = rows.attr("distal_distance_mm")
     temp = nerve["temperature_c"]
-    cold = np.where(np.isin(nerve["canonical"], _LEG_NERVES), _LOW_TEMPERATURE_C["leg"],
-                    _LOW_TEMPERATURE_C["arm"])
+    cold = mapped(nerve["canonical"], lambda c: _LOW_TEMPERATURE_C["leg" if c in _LEG_NERVES
+                                                                   else "arm"]).astype(float)
     band_problem = rows.problems()
     conditions: list[tuple[np.ndarray, Callable[[int], str]]] = [
-        (band_problem != None, lambda j: band_problem[j]),  # noqa: E711 (object array)
+        (~is_none(band_problem), lambda j: band_problem[j]),
         (~nerve["known_nerve"],
          lambda j: f"unknown nerve name {nerve['nerve_label'][j]!r}: no normal limits, entrapment "
                    "or criteria rules by nerve"),
@@ -209,12 +222,12 @@ def nerve_flags(nerve: dict[str, np.ndarray], site: dict[str, np.ndarray],
                    "check the unit of the export; an absent response here may be a unit error"),
     ]
     if notes is not None:
-        conditions.append((notes != None, lambda j: notes[j]))  # noqa: E711 (object array)
+        conditions.append((~is_none(notes), lambda j: notes[j]))
 
     def _rows(j: int) -> slice:
         return slice(int(starts[j]), int(starts[j] + counts[j]))
 
-    flags = object_array([()] * n)
+    flags = filled(n, ())
     held = np.stack([c for c, _ in conditions])
     for j in np.flatnonzero(held.any(axis=0)).tolist():
         flags[j] = tuple(word(j) for (_, word), on in zip(conditions, held[:, j].tolist()) if on)

@@ -26,13 +26,13 @@ site, Erb's point, flag sentences).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..flags import QUALITY_FLAGS, SEGMENT_FLAG_TEXT, MeasureFlag, SegmentFlag
 from ..names import entrapment_site, is_erbs_point
-from ._arrays import object_array
+from ._arrays import distinct, filled, group_rows, is_none, mapped, object_array
 
 __all__ = ["segment_table", "segment_columns", "PLAUSIBLE_CV_M_S", "SITE_LANDMARKS", "SEGMENT_INPUTS",
            "hand_set_values"]
@@ -118,15 +118,15 @@ def segment_table(
         cv_first = np.where(seg & (d_onset_first > 0), (cum - cum[first]) / d_onset_first, np.nan)
     out["conduction_velocity_m_s"] = cv
     out["conduction_velocity_from_distal_m_s"] = cv_first
+    both = seg & present & present[prev]
+    both_first = seg & present & present[first]
     for name, values, fn in (
         ("amplitude_drop", amp, _drop_pct),
         ("area_drop", area, _drop_pct),
         ("duration_increase", dur, _increase_pct),
         ("cmap_duration_increase", cdur, _increase_pct),
     ):
-        both = seg & present & present[prev]
         out[f"{name}_pct"] = np.where(both, fn(values, values[prev]), np.nan)
-        both_first = seg & present & present[first]
         out[f"{name}_from_distal_pct"] = np.where(both_first, fn(values, values[first]), np.nan)
 
     flags = np.zeros(n, dtype=np.int64)
@@ -134,7 +134,6 @@ def segment_table(
     flags |= np.where(seg & ~present[prev], int(SegmentFlag.ABSENT_DISTAL), 0)
     flags |= np.where(seg & present & present[prev] & ~(d_onset > 0), int(SegmentFlag.LATENCY_NOT_AFTER), 0)
     flags |= np.where(seg & np.isnan(dist), int(SegmentFlag.DISTANCE_UNKNOWN), 0)
-    both = seg & present & present[prev]
     flags |= np.where(both & (np.isnan(area) | np.isnan(area[prev])), int(SegmentFlag.AREA_MISSING), 0)
     flags |= np.where(both & (np.isnan(dur) | np.isnan(dur[prev])), int(SegmentFlag.DURATION_MISSING), 0)
     lo, hi = PLAUSIBLE_CV_M_S
@@ -280,6 +279,20 @@ def _segment_flag_texts(bits: int, distal: str, proximal: str, dflags: int, pfla
     return tuple(texts)
 
 
+def _per_pair(codes: Sequence[np.ndarray], values: Sequence[np.ndarray],
+              fn: Callable[..., Any]) -> np.ndarray:
+    """``fn(*row values)`` per row (object array), called once per distinct tuple of codes.
+
+    ``codes[k][i]``: the code of ``values[k][i]`` (:func:`~._arrays.distinct`, equal codes
+    for equal values).
+    """
+    n = len(codes[0])
+    if n == 0:
+        return np.empty(0, dtype=object)
+    first, inverse = group_rows(codes)
+    return object_array([fn(*(v[i] for v in values)) for i in first.tolist()])[inverse]
+
+
 def segment_columns(site: dict[str, np.ndarray], nerve_canonical: np.ndarray,
                     values: Sequence[str]) -> dict[str, np.ndarray]:
     """The ``segment`` columns of the analysis table from its ``site`` columns.
@@ -294,10 +307,13 @@ def segment_columns(site: dict[str, np.ndarray], nerve_canonical: np.ndarray,
     prox = np.flatnonzero(position > 0)
     dist = prox - 1
     nrow = site["nerve_row"][prox]
+    # names and rules once per distinct pair (or triple) of names: codes of the distinct values
+    _, name_code = distinct(site["name"])
+    _, canonical_code = distinct(site["canonical"])
     seg: dict[str, np.ndarray] = {
         "row": prox, "nerve_row": nrow, "index": position[prox],
-        "segment": object_array([f"{d}\u2013{p}" for d, p in zip(site["name"][dist].tolist(),
-                                                             site["name"][prox].tolist())]),
+        "segment": _per_pair((name_code[dist], name_code[prox]), (site["name"][dist], site["name"][prox]),
+                             lambda d, p: f"{d}\u2013{p}"),
         "distal_site": site["name"][dist], "proximal_site": site["name"][prox],
         "distal_canonical": site["canonical"][dist], "proximal_canonical": site["canonical"][prox],
         "distance_mm": site["distance_mm"][prox],
@@ -310,16 +326,16 @@ def segment_columns(site: dict[str, np.ndarray], nerve_canonical: np.ndarray,
     seg["proximal_peak_to_peak_mv"] = site["peak_to_peak_amplitude_mv"][prox]
     seg["proximal_absent"] = ~site["present"][prox]
     seg["distal_absent"] = ~site["present"][dist]
-    ent_cache: dict[tuple[Any, ...], Any] = {}
-    ent = [ent_cache[t] if t in ent_cache else ent_cache.setdefault(t, entrapment_site(*t))
-           for t in zip(nerve_canonical[nrow].tolist(), seg["distal_canonical"].tolist(),
-                        seg["proximal_canonical"].tolist())]
-    seg["entrapment_site"] = object_array(ent)
-    seg["across_entrapment_site"] = np.array([e is not None for e in ent], dtype=bool)
-    erbs = {c: is_erbs_point(c) for c in set(seg["proximal_canonical"].tolist())}
-    seg["from_erbs_point"] = np.array([erbs[c] for c in seg["proximal_canonical"].tolist()], dtype=bool)
+    _, nerve_code = distinct(nerve_canonical)
+    ent = _per_pair((nerve_code[nrow], canonical_code[dist], canonical_code[prox]),
+                    (nerve_canonical[nrow], seg["distal_canonical"], seg["proximal_canonical"]),
+                    entrapment_site)
+    seg["entrapment_site"] = ent
+    seg["across_entrapment_site"] = ~is_none(ent)
+    erbs = mapped(seg["proximal_canonical"], is_erbs_point)
+    seg["from_erbs_point"] = erbs.astype(bool) if len(erbs) else np.zeros(0, dtype=bool)
     bits = site["segment_flags"][prox]
-    flags = object_array([()] * len(prox))
+    flags = filled(len(prox), ())
     cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
     for k in np.flatnonzero(bits).tolist():
         key = (int(bits[k]), seg["distal_site"][k], seg["proximal_site"][k],

@@ -19,6 +19,7 @@ from ..limits import NormalLimits
 from ..model import InvalidStudyError, NerveStudy, Site
 from ..model.motor import site_problems
 from ._stimulation import series_columns, series_inputs
+from ._arrays import distinct, group_rows, value_codes
 from .table import SITE_MEASURES, NerveTable, build_table
 
 __all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits",
@@ -108,28 +109,70 @@ def _hand_set(landmarks: dict[str, np.ndarray] | None, flags: np.ndarray) -> dic
     return out
 
 
-def _measure(setups: Sequence[tuple[Any, ...]], counts: np.ndarray,
+def _setup_groups(setups: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[int]]:
+    """The nerves of each distinct set-up, in order of first appearance."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for j, key in enumerate(setups):
+        groups.setdefault(key, []).append(j)
+    return groups
+
+
+def _chunk_setup_groups(rate: np.ndarray, stim: np.ndarray, polarity: np.ndarray,
+                        n_samples: np.ndarray) -> dict[tuple[Any, ...], list[int]]:
+    """:func:`_setup_groups` of per-nerve set-up columns, found per distinct value (no
+    tuple per nerve): the same groups, keys and order."""
+    if len(rate) == 0:
+        return {}
+    first, inverse = group_rows([value_codes(rate), value_codes(stim), distinct(polarity)[1],
+                                 value_codes(n_samples)])
+    if len(first) == 1:  # one set-up
+        j = int(first[0])
+        return {(float(rate[j]), stim[j].item(), str(polarity[j]), n_samples[j].item()):
+                list(range(len(rate)))}
+    by_group = np.split(np.argsort(inverse, kind="stable"),
+                        np.cumsum(np.bincount(inverse, minlength=len(first)))[:-1])
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k in np.argsort(first, kind="stable").tolist():  # order of first appearance
+        j = int(first[k])
+        key = (float(rate[j]), stim[j].item(), str(polarity[j]), n_samples[j].item())
+        if key in groups:  # equal polarity strings held by different objects
+            groups[key] = sorted(groups[key] + by_group[k].tolist())
+        else:
+            groups[key] = by_group[k].tolist()
+    return groups
+
+
+def _measure(groups: dict[tuple[Any, ...], list[int]], counts: np.ndarray,
              traces_of: Callable[[list[int], np.ndarray, int], np.ndarray],
              n_threads: int | None,
              landmarks: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Measure every row: one ``measure_cmap`` call per distinct set-up.
 
-    ``setups[j]`` is nerve ``j``'s (rate, stimulus sample, polarity, n_samples);
-    ``traces_of(members, rows, n)`` returns the traces of those rows (nerves ``members``);
-    ``landmarks``: hand-set landmarks per row (:func:`landmarks_from_markers`).
+    ``groups`` maps each set-up (rate, stimulus sample, polarity, n_samples) to its nerves
+    (:func:`_setup_groups`); ``traces_of(members, rows, n)`` returns the traces of those
+    rows (nerves ``members``); ``landmarks``: hand-set landmarks per row
+    (:func:`landmarks_from_markers`).
     """
     from ..measure import measure_cmap  # the numeric core: imported on first use
 
     n_rows = int(counts.sum())
-    out: dict[str, np.ndarray] = {k: np.full(n_rows, np.nan) for k in SITE_MEASURES}
+    if len(groups) == 1:  # one set-up (the usual slice): the measured columns, copied
+        (rate, stim, polarity, n), members = next(iter(groups.items()))
+        rows = np.arange(n_rows)
+        given = None if landmarks is None else {k: v[rows] for k, v in landmarks.items()}
+        measures = measure_cmap(traces_of(members, rows, n), rate, stimulus_sample=int(stim),
+                                polarity=polarity, n_threads=n_threads, landmarks=given)
+        out = {key: np.array(getattr(measures, key), dtype=float) for key in SITE_MEASURES}
+        out["present"] = np.array(measures.present, dtype=bool)
+        out["flags"] = np.array(measures.flags, dtype=np.int64)
+        out["hand_set"] = _hand_set(landmarks, out["flags"])
+        return out
+    out = {k: np.full(n_rows, np.nan) for k in SITE_MEASURES}
     out["present"] = np.zeros(n_rows, dtype=bool)
     out["flags"] = np.zeros(n_rows, dtype=np.int64)
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for j, key in enumerate(setups):
-        groups.setdefault(key, []).append(j)
     row_nerve = np.repeat(np.arange(len(counts)), counts)
     for (rate, stim, polarity, n), members in groups.items():
-        rows = np.arange(n_rows) if len(groups) == 1 else np.flatnonzero(np.isin(row_nerve, members))
+        rows = np.flatnonzero(np.isin(row_nerve, members))
         given = None if landmarks is None else {k: v[rows] for k, v in landmarks.items()}
         measures = measure_cmap(traces_of(members, rows, n), rate, stimulus_sample=int(stim),
                                 polarity=polarity, n_threads=n_threads, landmarks=given)
@@ -244,7 +287,7 @@ def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
     all_sites = [s for st in studies for s in st.sites]
     site_in = _site_inputs(all_sites)
     setups = [(st.sampling_rate_hz, st.stimulus_sample, st.polarity, st.traces.shape[1]) for st in studies]
-    site_in.update(_measure(setups, counts,
+    site_in.update(_measure(_setup_groups(setups), counts,
                             lambda members, rows, n: np.concatenate([studies[j].traces for j in members]),
                             n_threads,
                             None if markers is None else landmarks_from_markers(markers, studies)))
@@ -272,21 +315,22 @@ def table_from_chunk(chunk: Any, limits: NormalLimits, *, n_threads: int | None 
     nv, st = chunk.nerves, chunk.sites
     starts = nv["row_start"].astype(np.int64) - chunk.row_start
     counts = nv["n_sites"].astype(np.int64)
-    setups = list(zip(np.asarray(nv["sampling_rate_hz"], dtype=float).tolist(),
-                      np.asarray(nv["stimulus_sample"]).tolist(), nv["polarity"].astype(str).tolist(),
-                      chunk.n_samples[starts].tolist()))
+    rate = np.asarray(nv["sampling_rate_hz"], dtype=float)
+    groups = _chunk_setup_groups(rate, np.asarray(nv["stimulus_sample"]), nv["polarity"],
+                                 chunk.n_samples[starts])
 
     def traces_of(members: list[int], rows: np.ndarray, n: int) -> np.ndarray:
         traces = chunk.traces[rows, :n] if len(rows) < chunk.n_rows else chunk.traces[:, :n]
         return np.ascontiguousarray(traces)
 
-    site_in = {"name": np.asarray(st["name"]).astype(str).astype(object),
+    site_in = {"name": np.asarray(st["name"], dtype=object),  # build_table makes each a str
                "distance_mm": np.asarray(st["distance_mm"], dtype=float),
                "stimulus_intensity_ma": np.asarray(st["stimulus_intensity_ma"], dtype=float)}
-    site_in.update(_measure(setups, counts, traces_of, n_threads))
+    site_in.update(_measure(groups, counts, traces_of, n_threads))
     stored = chunk.stimulation_series() if getattr(chunk, "series", None) is not None else []
     if stored:  # intensity series stored in the archive (its /stimulation group)
-        series = series_columns([(int(starts[j]) + site, setups[j][:3], intensities, traces)
+        series = series_columns([(int(starts[j]) + site, (float(rate[j]), nv["stimulus_sample"][j].item(),
+                                                           str(nv["polarity"][j])), intensities, traces)
                                  for j, site, intensities, traces in stored],
                                 chunk.n_rows, n_threads)
         if series:

@@ -22,7 +22,7 @@ typed-in values (:mod:`nerveconduct.analysis.sources`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from ..limits import NormalLimits
 from ..names import canonical_nerve, canonical_site
 from ._nerve_columns import LIMIT_COLUMNS, LimitRows, limit_columns, nerve_flags, per_nerve_extreme
 from ._stimulation import supramaximal_columns
-from ._arrays import object_array
+from ._arrays import filled, mapped, object_array
 from .segments import SEGMENT_INPUTS, SITE_LANDMARKS, hand_set_values, segment_columns, segment_table
 
 __all__ = [
@@ -203,14 +203,6 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return offsets + np.arange(int(counts.sum()), dtype=np.int64)
 
 
-def _mapped(values: np.ndarray, fn: Callable[[str], Any]) -> np.ndarray:
-    """``fn`` applied once to each distinct string of ``values`` (object array out)."""
-    if len(values) == 0:
-        return np.empty(0, dtype=object)
-    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
-    return object_array([fn(u) for u in uniq.tolist()])[inverse]
-
-
 def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
                 limits: NormalLimits, *, studies: Sequence[Any] | None = None) -> NerveTable:
     """Compute every value of the nerves described by the inputs.
@@ -249,8 +241,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if n_nerves else counts
     position = np.arange(n_rows, dtype=np.int64) - np.repeat(starts, counts)
     site = {k: np.asarray(site_in[k], dtype=float) for k in SITE_MEASURES}
-    names = object_array([str(v) for v in np.asarray(site_in["name"], dtype=object).tolist()])
-    site.update(name=names, canonical=_mapped(names, canonical_site), position=position,
+    names = mapped(site_in["name"], str)  # one str per distinct name (the rows' own when str)
+    site.update(name=names, canonical=mapped(names, canonical_site), position=position,
                 nerve_row=np.repeat(np.arange(n_nerves, dtype=np.int64), counts),
                 distance_mm=np.asarray(site_in["distance_mm"], dtype=float),
                 stimulus_intensity_ma=np.asarray(site_in["stimulus_intensity_ma"], dtype=float),
@@ -265,8 +257,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     dml_all = site.pop("dml_row")
     dml_row = dml_all[starts]
 
-    label = object_array([str(v) for v in np.asarray(nerve_in["nerve_label"], dtype=object).tolist()])
-    canonical = _mapped(label, canonical_nerve)
+    label = mapped(nerve_in["nerve_label"], str)
+    canonical = mapped(label, canonical_nerve)
     f_wave = np.asarray(nerve_in["f_wave_latency_ms"], dtype=float)
     nerve: dict[str, np.ndarray] = {
         "nerve_index": np.asarray(nerve_in.get("nerve_index", np.arange(n_nerves)), dtype=np.int64),
@@ -305,7 +297,7 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
 
 def _names_where(masks: dict[str, np.ndarray], n: int) -> np.ndarray:
     """Per row, the tuple of the names whose mask is set (in the dict's order)."""
-    out = object_array([()] * n)
+    out = filled(n, ())
     names = list(masks)
     if names:
         stacked = np.stack([masks[k] for k in names])
@@ -315,7 +307,9 @@ def _names_where(masks: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 def _source(mask: np.ndarray) -> np.ndarray:
-    return np.where(mask, SOURCES[1], SOURCES[0]).astype(object)
+    out = filled(len(mask), SOURCES[0])  # one shared str per value
+    out[mask] = SOURCES[1]
+    return out
 
 
 def _provenance(site: dict[str, np.ndarray], seg: dict[str, np.ndarray], nerve: dict[str, np.ndarray],
@@ -328,10 +322,10 @@ def _provenance(site: dict[str, np.ndarray], seg: dict[str, np.ndarray], nerve: 
     for column, key in LANDMARK_SOURCES.items():
         site[column] = _source(given[key])
     if not any(v.any() for v in given.values()):  # no markers: nothing hand-set
-        site["hand_set_values"] = object_array([()] * n_rows)
-        seg["conduction_velocity_source"] = _source(np.zeros(len(seg["row"]), dtype=bool))
-        seg["hand_set_values"] = object_array([()] * len(seg["row"]))
-        nerve["hand_set_values"] = object_array([()] * n_nerves)
+        site["hand_set_values"] = filled(n_rows, ())
+        seg["conduction_velocity_source"] = filled(len(seg["row"]), SOURCES[0])
+        seg["hand_set_values"] = filled(len(seg["row"]), ())
+        nerve["hand_set_values"] = filled(n_nerves, ())
         return
     hs = hand_set_values(given, site["position"], dml_all)
     site["hand_set_values"] = _names_where({k: hs[k] for k in SITE_LANDMARKS}, n_rows)
@@ -352,7 +346,9 @@ def _provenance(site: dict[str, np.ndarray], seg: dict[str, np.ndarray], nerve: 
 
 
 def _flag_names(flags: np.ndarray) -> np.ndarray:
-    """The :class:`~nerveconduct.flags.MeasureFlag` names of each row (tuples)."""
-    cache: dict[int, tuple[str, ...]] = {}
-    return object_array([cache[b] if b in cache else cache.setdefault(b, tuple(MeasureFlag(b).names()))
-                     for b in flags.tolist()])
+    """The :class:`~nerveconduct.flags.MeasureFlag` names of each row (tuples), worded once
+    per distinct set of bits."""
+    if not flags.any():  # the usual slice: no flag anywhere
+        return filled(len(flags), ())
+    bits, codes = np.unique(flags, return_inverse=True)
+    return object_array([tuple(MeasureFlag(b).names()) for b in bits.tolist()])[codes.reshape(-1)]
