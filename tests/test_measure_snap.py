@@ -288,3 +288,52 @@ def test_stale_snap_kernel_cache_files_are_deleted_and_fresh_ones_kept(tmp_path,
     assert all(p.exists() for p in files["fresh"])
     assert other.exists()
     assert set(_snap_kernel.DEPENDENCIES) >= {"_snap_kernel", "_trace_ops", "_kernel_layout"}
+
+
+def test_snap_kernel_parabola_fits_equal_the_shared_fits_to_rounding():
+    """The SNAP kernel's fits (``_snap_steps``: constants once per call, reciprocals,
+    squared tolerance, no refit of a window already fitted) give the shared ``_refine_min`` /
+    ``_refine_crossing`` results to float rounding, including the 3-point fallback (a
+    tolerance no fit meets) and the raw crossing of a kink."""
+    from nerveconduct.measure import _snap_steps as k
+    from nerveconduct.measure import _trace_ops as t
+
+    rng = np.random.default_rng(7)
+    for h in (1, 2, 3, 5):
+        fc = k._fit_constants(h)
+        for _ in range(200):
+            n = 40
+            u = np.arange(n) - rng.uniform(15, 25)
+            x = (rng.uniform(0.1, 2) * (u / 5) ** 2 - rng.uniform(0, 3)
+                 + rng.normal(0, rng.choice([1e-4, 0.05]), n))
+            k0 = int(rng.integers(8, 32))
+            sign = float(rng.choice([1.0, -1.0]))
+            base = rng.normal()
+            for tol in (1.0, 1e-3, -1.0):  # any fit, some fits, no fit (fallback)
+                want = t._refine_min(x * sign, 0, n, k0, h, sign, sign * base, tol)
+                got = k._vertex(x * sign, 0, n, k0, sign, sign * base,
+                                tol * tol if tol > 0 else -1.0, fc)
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+                level = float(np.median(x)) - base
+                want = t._refine_crossing(x, 0, n, k0 + 0.3, h, 1.0, base, level, tol, 1, k0, n)
+                got = k._crossing(x, 0, n, k0 + 0.3, 1.0, base, level,
+                                  tol * tol if tol > 0 else -1.0, 1, k0, n, fc)
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_snap_kernel_onset_walks_equal_the_shared_crossing():
+    """The SNAP onset's backward walk and its interpolation give ``_cross``'s value,
+    bit for bit, also where the start is already at the level or the walk runs out."""
+    from nerveconduct.measure import _snap_steps as k
+    from nerveconduct.measure import _trace_ops as t
+    from nerveconduct.measure._kernel_layout import _FLAT_MV
+
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        vs = np.cumsum(rng.normal(0, 1, 60))
+        start, stop = int(rng.integers(20, 59)), int(rng.integers(-1, 15))
+        level = float(rng.normal(vs.mean(), 2))
+        want = t._cross(vs, 1.0, 0.0, start, stop, -1, level)
+        j = k._walk_back(vs, start, stop, level - _FLAT_MV)
+        got = k._crossed_at(vs, j, start, stop, level)
+        assert (got == want) or (got != got and want != want)

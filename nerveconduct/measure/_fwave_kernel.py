@@ -2,8 +2,9 @@
 
 Plain Python compiled with numba on first use (``cache=True``; numba imported lazily so that
 ``import nerveconduct`` stays fast). The method is documented in ``measure_f_waves``' Notes.
-The box smoother is the CMAP kernel's (:mod:`._trace_ops`), the flag bits those of
-:mod:`._kernel_layout`; :func:`_invalidate` deletes stale cache files when they change.
+The box smoother is the CMAP kernel's (:mod:`._trace_ops`), the block extrema those of
+:mod:`._simd`, the flag bits those of :mod:`._kernel_layout`; :func:`_invalidate` deletes
+stale cache files when they change.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from ._kernel_layout import _ABSENT, _NAN, _OVERLAP, _SHORT_BASE, _UNMEASURABLE
 __all__ = ["kernel"]
 
 #: The compiled helpers of :func:`_rows_py` (set by :func:`kernel`).
-_smooth = _add_centred = _extrema = _box = _anchor = None
+_smooth = _add_centred = _extrema = _box = _anchor = _block_extrema = _loop = None
 
 #: The modules compiled into the kernel besides this one (and ``nerveconduct/flags.py``): the
-#: box smoother of :mod:`._trace_ops` and the flag bits of :mod:`._kernel_layout`.
-DEPENDENCIES = ("_fwave_kernel", "_trace_ops", "_kernel_layout")
+#: box smoother of :mod:`._trace_ops`, the block extrema of :mod:`._simd` and the flag bits
+#: of :mod:`._kernel_layout`.
+DEPENDENCIES = ("_fwave_kernel", "_trace_ops", "_kernel_layout", "_simd")
 
 
 def _add_centred_py(mean, row, m):
@@ -37,31 +39,28 @@ def _add_centred_py(mean, row, m):
     return not bad
 
 
-def _extrema_py(v, lo, hi, half):
+def _extrema_py(v, lo, hi, half, bmin, bmax):
     """Maximum and minimum of ``v[lo:hi]`` and the first index ``k`` with ``|v[k]| >= half``
-    (-1: none), for finite values (compiled with fast-math; numba leaves float min/max
-    reductions scalar). The first index is sought block by block: a 16-sample block below
-    the level is passed over with its maximum."""
-    w = v[lo:hi]  # indices from 0: no negative-index wraparound in the loops
-    m = w.shape[0]
+    (-1: none), for finite values. One pass in vector instructions over 16-sample blocks
+    (:func:`._simd.block_extrema`: exact minima and maxima, the values a sample-by-sample
+    loop finds); the first index is sought block by block, a block whose extrema stay
+    below the level passed over at once. ``bmin``/``bmax``: scratch of ``(hi - lo) // 16 +
+    1`` values."""
+    _block_extrema(v, lo, hi, bmin, bmax)
+    nb = (hi - lo + 15) // 16
     mx = -np.inf
     mn = np.inf
-    for i in range(m):
-        mx = max(mx, w[i])
-        mn = min(mn, w[i])
+    for b in range(nb):
+        mx = max(mx, bmax[b])
+        mn = min(mn, bmin[b])
     k = -1
     if max(mx, -mn) >= half:
-        o = 0
-        while o + 16 <= m:
-            top = 0.0
-            for j in range(16):
-                top = max(top, abs(w[o + j]))
-            if top >= half:
-                break
-            o += 16
-        for i in range(o, m):
-            if abs(w[i]) >= half:
-                k = lo + i
+        for b in range(nb):
+            if max(bmax[b], -bmin[b]) >= half:
+                for i in range(lo + 16 * b, min(lo + 16 * (b + 1), hi)):
+                    if abs(v[i]) >= half:
+                        k = i
+                        break
                 break
     return mx, mn, k
 
@@ -102,6 +101,16 @@ def _box_py(row, out, lo, hi, h, scale, base):
 
 
 def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
+    """Measure trains ``x3`` (``(T, S, n)``): :func:`_loop_py` with its scratch arrays."""
+    n_stim, n = x3.shape[1], x3.shape[2]
+    _loop(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out, np.empty(n_stim),
+          np.empty(n_stim), np.empty(n_stim, np.int64), np.empty(n_stim), np.empty(n_stim),
+          np.empty(n_stim), np.empty(n), np.empty(n), np.empty(n // 16 + 1),
+          np.empty(n // 16 + 1))
+
+
+def _loop_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out, noise, nz, good,
+             base, acc, sq, mean, box, bmin, bmax):
     """Measure trains ``x3`` (``(T, S, n)``); see :func:`measure_f_waves`' Notes.
 
     ``cfg``: dt_ms, det_mv (min amplitude), onset_mv, tail, skip, quiet, guard, min_window,
@@ -112,7 +121,8 @@ def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
     Per train: the baseline of every stimulus (its sums in sample order, the stimuli side by
     side); one pass per stimulus adding it to the train's mean and checking its samples
     are finite; the box-smoothed mean and each stimulus' box-smoothed F window computed
-    whole (vector instructions), then searched.
+    whole (vector instructions), then searched. Allocates nothing (the scratch arrays come
+    from :func:`_rows_py`): compiled without reference counting where numba has the option.
     """
     n_trains, n_stim, n = x3.shape
     dt, min_amp, onset_mv = cfg[0], cfg[1], cfg[2]
@@ -120,14 +130,6 @@ def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
     min_win, min_base, span = int(cfg[7]), int(cfg[8]), int(cfg[13])
     width = 2 * h + 1
     inv = 1.0 / width
-    noise = np.empty(n_stim)
-    nz = np.empty(n_stim)
-    good = np.empty(n_stim, np.int64)  # the finite stimuli, in order
-    base = np.empty(n_stim)
-    acc = np.empty(n_stim)
-    sq = np.empty(n_stim)
-    mean = np.empty(n)
-    box = np.empty(n)
     for t in range(n_trains):
         x = x3[t]
         flags = 0
@@ -172,9 +174,13 @@ def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
         if n_ok == 0 or n - s < min_win + skip:
             train_out[2, t] = flags | _UNMEASURABLE  # not studied
             continue
-        for g in range(n_ok):
-            nz[g] = noise[g]
-        nz[:n_ok].sort()
+        for g in range(n_ok):  # insertion sort (no allocation; ~20 stimuli)
+            v = noise[g]
+            i = g
+            while i > 0 and nz[i - 1] > v:
+                nz[i] = nz[i - 1]
+                i -= 1
+            nz[i] = v
         med_noise = nz[(n_ok - 1) // 2] if n_ok % 2 else 0.5 * (nz[n_ok // 2 - 1] + nz[n_ok // 2])
         train_out[1, t] = med_noise
         det = max(min_amp, cfg[9] * med_noise)
@@ -217,7 +223,7 @@ def _rows_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out):
         for g in range(n_ok):
             j = good[g]
             _box(x[j], box, w0, n - h, h, inv, base[j])
-            mx, mn, k = _extrema(box, w0, n - h, half)
+            mx, mn, k = _extrema(box, w0, n - h, half, bmin, bmax)
             if mx - mn < det or k < 0:
                 continue
             k = _anchor(box, k, n - h, half, det, span, spike)
@@ -244,16 +250,24 @@ def kernel():
     """The compiled per-train loop (numba imported and the helpers compiled on first use)."""
     import numba  # lazy: ~0.3 s
 
+    from ._simd import block_extrema
+    from ._trace_ops import _no_reference_counting
     from ._trace_ops import _smooth as smooth
 
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
     inline = numba.njit(nogil=True, error_model="numpy", inline="always")
-    global _smooth, _add_centred, _extrema, _box, _anchor  # what the compiled _rows_py calls
-    _smooth = smooth
+    global _smooth, _add_centred, _extrema, _box, _anchor, _block_extrema, _loop
+    _smooth = smooth  # what the compiled functions call
+    _block_extrema = block_extrema
     _add_centred = inline(_add_centred_py)
-    _extrema = numba.njit(cache=True, nogil=True, fastmath=True)(_extrema_py)
+    _extrema = inline(_extrema_py)
     _box = inline(_box_py)
     _anchor = numba.njit(cache=True, nogil=True)(_anchor_py)
+    # The per-train loop without numba's reference counting (as the SNAP kernel's loop,
+    # :mod:`._snap_kernel`, explains): it allocates nothing, and each array view (a train,
+    # a stimulus) would otherwise cost an atomic increment and decrement through a call.
+    _loop = numba.njit(cache=True, nogil=True, error_model="numpy",
+                       **_no_reference_counting())(_loop_py)
     rows = jit(_rows_py)
     _invalidate(rows)
     return rows

@@ -5,8 +5,9 @@ the SNAP's constants, restricted to what a SNAP reports: baseline and noise, sti
 artifact, smoothing, presence, onset (with the local-baseline correction), negative and
 positive peaks, negative-phase duration. The steps a SNAP does not report (the second onset,
 area, total duration, hand-set landmarks) are not run. It reuses the numeric steps of
-:mod:`._trace_ops`, the block extrema of :mod:`._simd` and the repair of non-finite samples of
-:mod:`._kernels`; the configuration slots are those of :mod:`._kernel_layout`.
+:mod:`._trace_ops` (the parabola fits and onset walks in the versions of :mod:`._snap_steps`),
+the block extrema of :mod:`._simd` and the repair of non-finite samples of :mod:`._kernels`;
+the configuration slots are those of :mod:`._kernel_layout`.
 
 numba's cache of :func:`snap_rows` is keyed on this file only; :data:`DEPENDENCIES` lists the
 modules compiled into it and :func:`_invalidate` (run on import) deletes its cache files when
@@ -31,7 +32,9 @@ from ._kernel_layout import (_ABSENT, _CLIPPED, _FLAT_MV, _HUGE_MV, _LOW_SNR, _N
 from . import _trace_ops
 from ._kernels import _invalidate_stale_cache, _repair
 from ._simd import block_extrema
-from ._trace_ops import _smooth
+from ._snap_steps import (_FLAGS, _crossed_at, _crossing, _fit_constants_jit, _vertex,
+                          _walk_back)
+from ._trace_ops import _no_reference_counting, _smooth
 
 __all__ = ["snap_rows", "S_ONSET", "S_NEG_LAT", "S_NEG_AMP", "S_P2P", "S_DUR", "S_BASE",
            "S_NOISE", "N_OUT"]
@@ -42,21 +45,7 @@ S_ONSET, S_NEG_LAT, S_NEG_AMP, S_P2P, S_DUR, S_BASE, S_NOISE = range(7)
 N_OUT = 7
 _UV = 1000.0  # uV per mV: the traces are in mV, SNAP voltages are reported in uV
 
-# Flags of every function compiled into the kernel: the CMAP kernel's sums (fused multiply-add,
-# no reassociation: a sum does not depend on the alignment of its row, so a trace measures
-# the same alone or in a batch) and, new here, divisions by one denominator done as one
-# reciprocal ("arcp"). No "nnan"/"ninf": the NaN and infinity checks stay meaningful.
-_FLAGS = dict(nogil=True, error_model="numpy", fastmath={"nsz", "contract", "arcp"})
 _jit = numba.njit(cache=True, **_FLAGS)
-
-
-def _no_reference_counting() -> dict:
-    """``{"_nrt": False}`` when this numba's CPU target has the option, else ``{}``."""
-    try:
-        from numba.core.cpu import CPUTargetOptions
-    except ImportError:  # pragma: no cover - a numba that moved its target options
-        return {}
-    return {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
 
 
 # The per-SNAP loop (:func:`_measure_rows`) is compiled without numba's reference counting
@@ -94,13 +83,12 @@ def _inlined(names: tuple[str, ...]) -> tuple:
     return tuple(out)
 
 
-(_mean_rms, _sum, _first_equal, _cross, _quadratic_fit, _refine_min, _refine_crossing,
- _max_after) = _inlined(("_mean_rms", "_sum", "_first_equal", "_cross", "_quadratic_fit",
-                         "_refine_min", "_refine_crossing", "_max_after"))
+(_mean_rms, _sum, _first_equal, _cross, _max_after) = _inlined(
+    ("_mean_rms", "_sum", "_first_equal", "_cross", "_max_after"))
 
 
 @_jit_inline
-def _snap_core(x, n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r):
+def _snap_core(x, n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r, fc_peak, fc_onset):
     """Measure one SNAP ``x[:n]`` into ``out[:, r]``; returns its flags or ``_NONFINITE``."""
     flags = 0
     for f in range(N_OUT):
@@ -212,11 +200,28 @@ def _snap_core(x, n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r):
     # -- onset, from the pre-stimulus or (if it differs) the local pre-take-off baseline.
     level = cfg_f[C_ONSET_MV]
     tol = cfg_f[C_FIT_TOL_K] * noise + _FLAT_MV
+    tol2 = tol * tol  # the parabolas' mean squared residual is compared with it
     lh = max(level, 0.1 * depth)
-    c50 = _cross(vs, 1.0, 0.0, k_mn, a_end - 1, -1, -0.5 * depth)
+    # Three walks back from the negative peak (50 %, 10 % and the onset level), each from
+    # where the previous one stopped. Each next walk starts from the previous walk's stop
+    # index (the crossing's sample in all but rare cases), not from its interpolated
+    # crossing, and the onset walk assumes the local baseline is not used: the walks do not
+    # wait for the divisions and the local baseline's sums. A start that turns out different
+    # is walked again, so the results are those of walks from the interpolated crossings.
+    stop = a_end - 1
+    lev = -0.5 * depth
+    g = _walk_back(vs, k_mn, stop, lev - _FLAT_MV)
+    c50 = _crossed_at(vs, g, k_mn, stop, lev)
     j50 = a_end if c50 != c50 else int(c50)
-    c10 = _cross(vs, 1.0, 0.0, j50 + 1 if lh <= 0.5 * depth else k_mn, a_end - 1, -1, -lh)
+    guess = g + 1 if lh <= 0.5 * depth else k_mn
+    g = _walk_back(vs, guess, stop, -lh - _FLAT_MV)
+    start = j50 + 1 if lh <= 0.5 * depth else k_mn
+    if start != guess:
+        g = _walk_back(vs, start, stop, -lh - _FLAT_MV)
+    c10 = _crossed_at(vs, g, start, stop, -lh)
     j10 = a_end if c10 != c10 else int(c10)
+    guess = g + 1  # the onset walk's start when there is no local-baseline offset
+    g = _walk_back(vs, guess, stop, -level - _FLAT_MV)
     we = j10 - max(2 * (j50 - j10), cfg_i[I_LOCAL_GUARD])
     ws = max(we - cfg_i[I_LOCAL_WIN], a_end)
     offset = 0.0
@@ -227,18 +232,20 @@ def _snap_core(x, n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r):
             offset = local
     thr = offset - level
     rbase = base + offset
-    onset = _cross(vs, 1.0, 0.0, j10 + 1 if thr >= -lh else k_mn, a_end - 1, -1, thr)
+    start = j10 + 1 if thr >= -lh else k_mn
+    if start != guess or offset != 0.0:
+        g = _walk_back(vs, start, stop, thr - _FLAT_MV)
+    onset = _crossed_at(vs, g, start, stop, thr)
     if onset != onset:
         flags |= _OVERLAP  # the take-off is hidden by the artifact: no onset, no duration
     else:
-        onset = _refine_crossing(x, a_end, n, onset, cfg_i[I_ONSET_FIT_H], sign, base, thr,
-                                 tol, -1, min(int(onset) + 2 * h + 1, k_mn), a_end - 1)
+        onset = _crossing(x, a_end, n, onset, sign, base, thr, tol2, -1,
+                          min(int(onset) + 2 * h + 1, k_mn), a_end - 1, fc_onset)
     out[S_ONSET, r] = (onset - s) * dt_ms
 
     # -- negative peak and the following positive peak, from the response's baseline.
     out[S_BASE, r] = rbase * _UV
-    hp = cfg_i[I_FIT_H]
-    pk_pos, pk_val = _refine_min(x, a_end, n, k_mn, hp, sign, rbase, tol)
+    pk_pos, pk_val = _vertex(x, a_end, n, k_mn, sign, rbase, tol2, fc_peak)
     amp = -pk_val
     out[S_NEG_LAT, r] = (pk_pos - s) * dt_ms
     out[S_NEG_AMP, r] = amp * _UV
@@ -246,7 +253,7 @@ def _snap_core(x, n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r):
         flags |= _LOW_SNR
     mx_after, k_mx = _max_after(vs, bmax, lo, hi, k_mn)
     if k_mx >= 0:
-        pos_val = _refine_min(x, a_end, n, k_mx, hp, -sign, -rbase, tol)[1]
+        pos_val = _vertex(x, a_end, n, k_mx, -sign, -rbase, tol2, fc_peak)[1]
         out[S_P2P, r] = (-pos_val - pk_val) * _UV
     else:
         flags |= _TRUNCATED  # nothing after the negative peak: the sweep ends there
@@ -259,8 +266,8 @@ def _snap_core(x, n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r):
     if cross != cross:
         flags |= _TRUNCATED  # no return to baseline after the negative peak within the sweep
     elif onset == onset:
-        cross = _refine_crossing(x, a_end, n, cross, cfg_i[I_ONSET_FIT_H], sign, base, offset,
-                                 tol, 1, max(k_mn, int(cross) - 2 * h - 1), n)
+        cross = _crossing(x, a_end, n, cross, sign, base, offset, tol2, 1,
+                          max(k_mn, int(cross) - 2 * h - 1), n, fc_onset)
         out[S_DUR, r] = (cross - onset) * dt_ms
     return flags
 
@@ -270,12 +277,15 @@ def _measure_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out, vs, b
                   bmax):
     """:func:`snap_rows` with its scratch arrays, compiled without reference counting."""
     m_rows, n = x2d.shape
+    fc_peak = _fit_constants_jit(cfg_i[I_FIT_H])
+    fc_onset = _fit_constants_jit(cfg_i[I_ONSET_FIT_H])
     for r in range(m_rows):
-        fl = _snap_core(x2d[r], n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r)
+        fl = _snap_core(x2d[r], n, s, sign, cfg_i, cfg_f, vs, bmin, bmax, out, r, fc_peak,
+                        fc_onset)
         if fl == _NONFINITE:
             m = _repair(x2d[r], n, s, cfg_i[I_MAX_GAP], buf)
             fl = _NONFINITE if m < 0 else _snap_core(buf, m, s, sign, cfg_i, cfg_f, vs, bmin,
-                                                     bmax, out, r)
+                                                     bmax, out, r, fc_peak, fc_onset)
             if fl == _NONFINITE:
                 for f in range(N_OUT):
                     out[f, r] = np.nan
@@ -295,7 +305,8 @@ def snap_rows(x2d, s, sign, cfg_i, cfg_f, out, flags_out, present_out):
 
 
 #: The modules compiled into :func:`snap_rows` (besides ``nerveconduct/flags.py``).
-DEPENDENCIES = ("_snap_kernel", "_kernels", "_trace_ops", "_kernel_layout", "_simd")
+DEPENDENCIES = ("_snap_kernel", "_snap_steps", "_kernels", "_trace_ops", "_kernel_layout",
+                "_simd")
 
 
 

@@ -26,6 +26,17 @@ _jit_sum = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"ns
 _jit_fast = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 
 
+def _no_reference_counting() -> dict:
+    """``{"_nrt": False}`` when this numba's CPU target has the option, else ``{}``: the
+    keyword arguments that compile a loop which allocates nothing without reference
+    counting (the SNAP and F-wave kernels' per-row loops)."""
+    try:
+        from numba.core.cpu import CPUTargetOptions
+    except ImportError:  # pragma: no cover - a numba that moved its target options
+        return {}
+    return {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
+
+
 @_jit_inline
 def _smooth(x, vs, lo, hi, h, scale, base):
     """``vs[i] = scale * sum(x[i-h..i+h]) - base``, ``i`` in ``[lo, hi)``; count non-finite.
@@ -200,6 +211,14 @@ def _refine_min(x, lo, hi, k, h, sign, base, tol):
         kc += int(round(delta))
     if pos == pos:
         return pos, val
+    return _three_point_min(x, lo, hi, k, h, sign, base)
+
+
+@_jit
+def _three_point_min(x, lo, hi, k, h, sign, base):
+    """:func:`_refine_min` without a fit: the 3-point parabola at the lowest sample of
+    ``y = sign*x - base`` within ``k +- h`` (the sample itself at a plateau, a corner or
+    the edge of ``[lo, hi)``)."""
     km = max(lo, k - h)
     for j in range(km + 1, min(hi, k + h + 1)):
         if sign * x[j] < sign * x[km]:
