@@ -76,3 +76,18 @@ def stop_batch_after(monkeypatch):
         monkeypatch.setattr("nerveconduct.batch.engine.process_chunk_range", stop)
 
     return arm
+
+
+@pytest.fixture(autouse=True)
+def _library_logger_restored():
+    """Give every test the library logger as it was: a CLI command run in-process
+    (``configure_logging``) stops its propagation to the root logger, where ``caplog`` listens,
+    and sets its level; without this a later test's ``caplog`` would see nothing."""
+    import logging
+
+    logger = logging.getLogger("nerveconduct")
+    state = (logger.propagate, logger.level, list(logger.handlers))
+    yield
+    logger.propagate, level, handlers = state
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
