@@ -47,16 +47,22 @@ _fit_constants_jit = _jit_inline(_fit_constants)
 def _fit(x, k, sign, base, fc):
     """:func:`._trace_ops._quadratic_fit` with the window's constants ``fc``
     (:func:`_fit_constants`) computed once: ``(a0, b1, c, mean squared residual)`` (mV,
-    mV^2). Multiplications by reciprocals instead of divisions and no square root: the
-    values differ from ``_quadratic_fit``'s by float rounding only."""
+    mV^2). Multiplications by reciprocals instead of divisions, no square root, and the
+    sums taken over symmetric pairs of samples (``x[k+u]`` with ``x[k-u]``: half as many
+    dependent additions; 0.53 -> 0.50 us per SNAP, measured as below): the values differ
+    from ``_quadratic_fit``'s by float rounding only."""
     h, s0, s2, inv_s0, inv_s2, inv_den = fc
-    sy = suy = su2y = syy = 0.0
-    for u in range(-h, h + 1):
-        y = sign * x[k + u] - base
-        sy += y
-        suy += u * y
-        su2y += u * u * y
-        syy += y * y
+    y = sign * x[k] - base
+    sy = y
+    suy = su2y = 0.0
+    syy = y * y
+    for u in range(1, h + 1):  # the samples at +u and -u together: half the dependent adds
+        yp = sign * x[k + u] - base
+        ym = sign * x[k - u] - base
+        sy += yp + ym
+        suy += u * (yp - ym)
+        su2y += u * u * (yp + ym)
+        syy += yp * yp + ym * ym
     c = (s0 * su2y - s2 * sy) * inv_den
     a0 = (sy - c * s2) * inv_s0
     b1 = suy * inv_s2
