@@ -13,12 +13,10 @@ to float rounding (the walks and the fallbacks bit for bit), checked in
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-from ._trace_ops import _cross, _three_point_min
+from ._trace_ops import _cross, _parabola_root, _three_point_min
 
 __all__ = ["_FLAGS", "_fit_constants", "_fit_constants_jit", "_fit", "_vertex", "_crossing",
            "_walk_back", "_crossed_at"]
@@ -104,8 +102,8 @@ def _vertex(x, lo, hi, k, sign, base, tol2, fc):
 @_jit_inline
 def _crossing(x, lo, hi, guess, sign, base, level, tol2, step, raw_start, raw_stop, fc):
     """:func:`._trace_ops._refine_crossing` with :func:`_fit` (``tol2``: the squared RMS
-    tolerance, mV^2; the parabola's roots from one reciprocal): values equal to it up to
-    float rounding."""
+    tolerance, mV^2; the root picked by the same :func:`._trace_ops._parabola_root`): values
+    equal to it up to float rounding."""
     h = fc[0]
     k = int(round(guess))
     if k - h < lo or k + h >= hi or h < 1:
@@ -114,20 +112,8 @@ def _crossing(x, lo, hi, guess, sign, base, level, tol2, step, raw_start, raw_st
     if ms > tol2:
         raw = _cross(x, sign, base, raw_start, raw_stop, step, level)
         return raw if raw == raw else guess
-    best = np.nan
-    disc = b1 * b1 - 4.0 * c * (a0 - level)
-    if abs(c) * h < 1e-12 * abs(b1):
-        best = (level - a0) / b1
-    elif disc >= 0.0:
-        root = math.sqrt(disc)
-        inv = 0.5 / c
-        for u in ((-b1 - root) * inv, (-b1 + root) * inv):
-            if (b1 + 2.0 * c * u) * step > 0.0 and (best != best or
-                                                     abs(u + k - guess) < abs(best + k - guess)):
-                best = u
-    if best == best and abs(best) <= h and abs(k + best - guess) <= 0.5 * h + 1.0:
-        return k + best
-    return guess
+    root = _parabola_root(a0, b1, c, k, h, guess, level, step)
+    return root if root == root else guess
 
 
 @_jit_inline

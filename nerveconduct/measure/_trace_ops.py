@@ -250,6 +250,17 @@ def _refine_crossing(x, lo, hi, guess, h, sign, base, level, tol, step, raw_star
     if rms > tol:
         raw = _cross(x, sign, base, raw_start, raw_stop, step, level)
         return raw if raw == raw else guess
+    root = _parabola_root(a0, b1, c, k, h, guess, level, step)
+    return root if root == root else guess
+
+
+@_jit_inline
+def _parabola_root(a0, b1, c, k, h, guess, level, step):
+    """Where the parabola ``a0 + b1 u + c u^2`` (centred on sample ``k``) reaches ``level``
+    on a slope of sign ``step``: ``k + u`` for the root nearest ``guess``, or NaN when there
+    is none, it lies more than ``h`` samples from ``k`` or more than ``h/2 + 1`` from
+    ``guess`` (a straight line when the curvature is negligible). Shared by the CMAP and
+    SNAP kernels' crossings."""
     best = np.nan
     disc = b1 * b1 - 4.0 * c * (a0 - level)
     if abs(c) * h < 1e-12 * abs(b1):
@@ -261,7 +272,7 @@ def _refine_crossing(x, lo, hi, guess, h, sign, base, level, tol, step, raw_star
                 best = u
     if best == best and abs(best) <= h and abs(k + best - guess) <= 0.5 * h + 1.0:
         return k + best
-    return guess
+    return np.nan
 
 
 @_jit
