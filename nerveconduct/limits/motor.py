@@ -45,6 +45,9 @@ nerves, read in the paper's table. The public copies found give only these:
 - Iranmanesh F et al. (Hormozgan Med J 2007;12(2), 60 subjects) and Subedi P et al. (Kathmandu
   Univ Med J 2018;16(63), 90 subjects): abstracts give means by sex and a correlation with
   height only.
+- Poster P8-20, 50th annual meeting of the Japanese Society of Clinical Neurophysiology (2020;
+  1 070 patients whose studies were normal): regressions of the mean minimal F latency on
+  height and age (median, ulnar, tibial), no residual SD or percentile -- no upper limit.
 
 None is recalled with enough confidence to ship.
 
