@@ -47,8 +47,8 @@ def _fit(x, k, sign, base, fc):
     (:func:`_fit_constants`) computed once: ``(a0, b1, c, mean squared residual)`` (mV,
     mV^2). Multiplications by reciprocals instead of divisions, no square root, and the
     sums taken over symmetric pairs of samples (``x[k+u]`` with ``x[k-u]``: half as many
-    dependent additions; 0.53 -> 0.50 us per SNAP, measured as below): the values differ
-    from ``_quadratic_fit``'s by float rounding only."""
+    dependent additions; 0.53 -> 0.50 us per SNAP, one thread, cache-resident SNAPs): the
+    values differ from ``_quadratic_fit``'s by float rounding only."""
     h, s0, s2, inv_s0, inv_s2, inv_den = fc
     y = sign * x[k] - base
     sy = y
