@@ -18,6 +18,7 @@ from ..flags import MeasureFlag
 from ..limits import NormalLimits
 from ..model import InvalidStudyError, NerveStudy, Site
 from ..model.motor import site_problems
+from ._f_waves import F_WAVE_AGREE_MS, _f_wave, f_wave_inputs
 from ._stimulation import series_columns, series_inputs
 from ._arrays import distinct, group_rows, value_codes
 from .table import SITE_MEASURES, NerveTable, build_table
@@ -193,90 +194,6 @@ def _site_inputs(sites: Sequence[Site]) -> dict[str, np.ndarray]:
     names[:] = [s.name for s in sites]
     return {"name": names, "distance_mm": _none_as_nan([s.distance_mm for s in sites]),
             "stimulus_intensity_ma": _none_as_nan([s.stimulus_intensity_ma for s in sites])}
-
-
-def _f_wave(latency_ms: float | None) -> tuple[float, bool]:
-    """(latency or NaN, studied): ``None`` = not studied, NaN = sought and absent."""
-    return (np.nan, False) if latency_ms is None else (float(latency_ms), True)
-
-
-#: A sheet's F latency within this (ms) of the traces' agrees with it (one sample at 20 kHz).
-F_WAVE_AGREE_MS = 0.05
-
-
-def _f_text(latency_ms: float) -> str:
-    return "absent" if np.isnan(latency_ms) else f"{latency_ms:.2f} ms"
-
-
-def _f_wave_note(traces_ms: float, sheet_ms: float | None) -> str | None:
-    """The nerve flag when a sheet gives an F latency beside measured traces (which win)."""
-    if sheet_ms is None:
-        return None
-    sheet = float(sheet_ms)
-    head = (f"F-wave latency given twice: traces {_f_text(traces_ms)} (used), sheet "
-            f"{_f_text(sheet)}")
-    if np.isnan(traces_ms) or np.isnan(sheet):
-        agree = np.isnan(traces_ms) and np.isnan(sheet)
-        return f"{head}: {'they agree' if agree else 'they differ (one says absent)'}"
-    diff = traces_ms - sheet
-    verdict = "they agree" if abs(diff) <= F_WAVE_AGREE_MS else "they differ"
-    return f"{head}: {verdict} (traces - sheet = {diff:+.2f} ms)"
-
-
-def f_wave_inputs(studies: Sequence[NerveStudy], n_threads: int | None = None) -> dict[str, list[Any]]:
-    """The F-wave inputs of :func:`.table.build_table` for ``studies``.
-
-    Nerves with an F-wave train are measured with
-    :func:`~nerveconduct.measure.fwave.measure_f_waves`, one call per set-up (rate,
-    stimulus sample, stimuli, samples); their minimal latency is the nerve's F latency
-    (source ``"traces"``), and persistence, mean latency and chronodispersion come with it.
-    Other nerves keep the sheet's value (source ``"sheet"``, or ``None``: not studied). A
-    sheet value beside traces, and a train that cannot be measured (the sheet's value is
-    then used), give a nerve flag (``f_wave_notes``).
-    """
-    sheet = [st.f_wave_latency_ms for st in studies]
-    n = len(studies)
-    out: dict[str, list[Any]] = {
-        "f_wave_latency_ms": [np.nan] * n, "f_wave_studied": [False] * n,
-        "f_wave_mean_latency_ms": [np.nan] * n, "f_wave_persistence_pct": [np.nan] * n,
-        "f_wave_chronodispersion_ms": [np.nan] * n, "f_wave_latency_source": [None] * n,
-        "f_wave_notes": [None] * n}
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for j, st in enumerate(studies):
-        latency, studied = _f_wave(sheet[j])
-        out["f_wave_latency_ms"][j], out["f_wave_studied"][j] = latency, studied
-        out["f_wave_latency_source"][j] = "sheet" if studied else None
-        train = getattr(st, "f_wave_traces", None)
-        if train is not None:
-            groups.setdefault((st.f_wave_sampling_rate_hz, st.f_wave_stimulus_sample)
-                              + train.shape, []).append(j)
-    if not groups:
-        return out
-    from ..measure.fwave import FEW_STIMULI, MIN_STIMULI_ASSESSABLE, measure_f_waves  # on first use
-
-    for (rate, stim, *_), members in groups.items():
-        m = measure_f_waves(np.stack([studies[j].f_wave_traces for j in members]), rate,
-                            stimulus_sample=int(stim), n_threads=n_threads)
-        for k, j in enumerate(members):
-            if not m.studied[k]:
-                names = ", ".join(MeasureFlag(int(m.flags[k])).names())
-                used = ("the sheet's value is used" if out["f_wave_studied"][j]
-                        else "F-waves not studied")
-                if int(m.flags[k]) & FEW_STIMULI:  # neither "absent" nor a latency verdict
-                    out["f_wave_notes"][j] = (
-                        f"F-wave train not assessable: {int(m.n_stimuli_measured[k])} stimuli "
-                        f"measured, fewer than the {MIN_STIMULI_ASSESSABLE} needed ({names}): {used}")
-                    continue
-                out["f_wave_notes"][j] = f"F-wave traces could not be measured ({names}): {used}"
-                continue
-            latency = float(m.minimal_latency_ms[k])
-            out["f_wave_notes"][j] = _f_wave_note(latency, sheet[j])
-            out["f_wave_latency_ms"][j], out["f_wave_studied"][j] = latency, True
-            out["f_wave_latency_source"][j] = "traces"
-            out["f_wave_mean_latency_ms"][j] = float(m.mean_latency_ms[k])
-            out["f_wave_persistence_pct"][j] = float(m.persistence_pct[k])
-            out["f_wave_chronodispersion_ms"][j] = float(m.chronodispersion_ms[k])
-    return out
 
 
 def table_from_studies(studies: Sequence[NerveStudy], limits: NormalLimits, *,
