@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from nerveconduct.analysis import analyze_values
+from nerveconduct.analysis.sensory import analyze_sensory
 from nerveconduct.criteria.patient import evaluate_diagnosis
-from nerveconduct.model import Site
+from nerveconduct.flags import MeasureFlag
+from nerveconduct.model import SensoryStudy, Site
 from nerveconduct.scores.categories import mmn_category
 
 CIDP_2010 = "efns-pns-2010-cidp"
@@ -105,6 +108,30 @@ def test_mmn_sensory_segment_covering_the_cb_segment_cv_at_lln(cv_m_s, category)
 def test_mmn_sensory_proximal_snap_absent_across_the_cb_segment_is_abnormal():
     m = mmn([sensory_study(present=(True, False))])
     assert m.category == "none" and any("SNAP absent" in r for r in m.reasons)
+
+
+def test_mmn_sensory_distal_snap_sought_and_absent_is_abnormal_even_against_the_sheet():
+    # Noise only at both sites of a real sensory study: analyze_sensory finds no SNAP (flag ABSENT).
+    # Absent SNAPs are abnormal sensory conduction: no definite MMN, whatever the sheet says.
+    rng = np.random.default_rng(0)
+    study = SensoryStudy("median", "right", [Site("wrist", 130), Site("elbow", 230)],
+                         rng.normal(0.0, 1e-3, size=(2, 500)), 20000.0, stimulus_sample=40)
+    results = analyze_sensory([study])
+    assert [s.present for s in results[0].sites] == [False, False]
+    for sheet in (None, True, {"right median": True}):
+        m = mmn(results, sensory_normal=sheet)
+        assert m.category == "none" and m.max_category == "none"
+        assert any("SNAP absent at wrist (sensory conduction abnormal)" in r for r in m.reasons)
+
+
+def test_mmn_sensory_distal_snap_not_measurable_decides_nothing():
+    # A flat (unmeasurable) distal trace is no evidence either way: the sheet's value is used.
+    study = sensory_study(present=(False, True))
+    study.sites[0].flags = int(MeasureFlag.UNMEASURABLE)
+    m = mmn([study], sensory_normal=True)
+    assert m.category == "definite"
+    assert any("not measurable (flags: UNMEASURABLE)" in r and "as given in the sheet" in r for r in m.reasons)
+    assert mmn([study]).category == "none" and mmn([study]).max_category == "definite"
 
 
 def test_mmn_sensory_without_a_covering_segment_uses_the_nerve_as_a_whole():

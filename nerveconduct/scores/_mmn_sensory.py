@@ -5,8 +5,9 @@ the sensory segments that cover the CB segment (the block's distal and proximal 
 stimulation sites of the sensory study, the segments between them) when there are such
 segments, else the sensory nerve as a whole (its ``abnormal`` verdict); the reason says which.
 A sensory segment is normal when both its SNAPs are present and its CV is at or above the
-sensory CV LLN (``cv_lln_m_s``), abnormal when the proximal SNAP is absent or the CV is below
-the LLN, unknown otherwise; a drop in SNAP amplitude along the segment is not tested (SNAPs
+sensory CV LLN (``cv_lln_m_s``), abnormal when a SNAP was sought and found absent (at the
+distal or the proximal site) or the CV is below the LLN, unknown otherwise (a SNAP not
+measurable: flat, clipped, too short a sweep); a drop in SNAP amplitude along the segment is not tested (SNAPs
 fall with distance through temporal dispersion and phase cancellation, so no simple cut-off
 applies), and the reason says so. The whole-nerve verdict is only a proxy (a distal SNAP
 within normal limits says nothing of the forearm segment a block lies in), and the reason
@@ -23,6 +24,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..flags import MeasureFlag
 from ..names import canonical_sensory_nerve, canonical_site, parse_nerve_label
 
 __all__ = ["sensory_normal_from_traces"]
@@ -38,6 +40,20 @@ def _label_key(label: str) -> tuple[str, str]:
     return nerve or (words[1] if side and len(words) > 1 else str(label)).strip().lower(), side
 
 
+def _sought_and_absent(site: Any) -> bool:
+    """Whether a site's SNAP was measured and found absent (flag ``ABSENT``), rather than not
+    measurable at all (flat, clipped, too short: ``UNMEASURABLE``, which decides nothing)."""
+    value = getattr(site, "flags", None)
+    if value is None:  # a result without measurement flags: "absent" is all it says
+        return True
+    flags = MeasureFlag(int(value))
+    return bool(flags & MeasureFlag.ABSENT) and not flags & MeasureFlag.UNMEASURABLE
+
+
+def _flag_names(site: Any) -> str:
+    return ", ".join(MeasureFlag(int(getattr(site, "flags", 0) or 0)).names()) or "none"
+
+
 def _segment_state(result: Any, lo: int, hi: int) -> tuple[bool | None, str]:
     """Sensory conduction across sites ``lo``..``hi`` (indices, distal first) of one result."""
     sites = result.sites
@@ -47,9 +63,16 @@ def _segment_state(result: Any, lo: int, hi: int) -> tuple[bool | None, str]:
         a, b = sites[k - 1], sites[k]
         name = f"{a.site}–{b.site}"
         cv = getattr(b, "conduction_velocity_m_s", math.nan)
-        if not (getattr(a, "present", True) and getattr(b, "present", True)):
-            states.append(False if getattr(a, "present", True) else None)
-            parts.append(f"{name}: SNAP absent")
+        if not getattr(a, "present", True):
+            sought = _sought_and_absent(a)  # the distal SNAP: none, or no measurement at all
+            states.append(False if sought else None)
+            parts.append(f"{name}: SNAP absent at {a.site} (sensory conduction abnormal)" if sought
+                         else f"{name}: SNAP at {a.site} not measurable (flags: {_flag_names(a)})")
+        elif not getattr(b, "present", True):
+            sought = _sought_and_absent(b)
+            states.append(False if sought else None)
+            parts.append(f"{name}: SNAP absent at {b.site}" if sought
+                         else f"{name}: SNAP at {b.site} not measurable (flags: {_flag_names(b)})")
         elif cv is None or not math.isfinite(cv) or lln is None or not math.isfinite(lln):
             states.append(None)
             parts.append(f"{name}: sensory CV or its LLN unknown")
