@@ -203,8 +203,8 @@ def _limit_item(item: NerveItem, nf: Mapping[str, np.ndarray]) -> tuple[np.ndarr
         amp_pct, amp_known = _distal_pct_lln(nf)
         low = state(compare(pct, item.low_amplitude_pct_of_limit, item.compare))
         both = np.where(out == low, out, N)  # amplitude % unknown: both cut-offs tried
-        with np.errstate(invalid="ignore"):
-            use_low = amp_known & (amp_pct < item.low_amplitude_below_pct_lln)
+        with np.errstate(invalid="ignore"):  # "< 80 % LLN" with the tolerance of every threshold
+            use_low = amp_known & le(amp_pct, item.low_amplitude_below_pct_lln, False)
         out = np.where(~amp_known, both, np.where(use_low, low, out))
         branch = np.where(~amp_known, BOTH_CUTOFFS, np.where(use_low, LOW_CUTOFF, GRADED))
     missing = np.isnan(value) | np.isnan(limit)
