@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import re
 
+from ._checks import check_option
+
 __all__ = [
     "NERVE_ALIASES",
     "SITE_ALIASES",
     "canonical_nerve",
     "canonical_sensory_nerve",
     "parse_nerve_label",
+    "check_nerve_label",
+    "SIDE_WORDS",
     "canonical_site",
     "entrapment_site",
     "is_erbs_point",
@@ -143,24 +147,96 @@ def canonical_sensory_nerve(name: str | None) -> str | None:
     return _NERVE_LOOKUP.get(key) or _SENSORY_ONLY.get(key)
 
 
-def parse_nerve_label(label: str | None) -> tuple[str | None, str]:
-    """A nerve label (``"right median"``, the wording of result labels) as (canonical sensory
-    nerve or ``None``, side ``"left"`` / ``"right"`` / ``""``).
+#: Side words a nerve label may start with (any letter case; a trailing "." is ignored) ->
+#: the side.
+SIDE_WORDS: dict[str, str] = {"right": "right", "r": "right", "rt": "right",
+                              "left": "left", "l": "left", "lt": "left"}
+#: How messages list the side words.
+_SIDES_SHOWN = ("right", "left", "R", "L", "Rt", "Lt")
+#: How messages list the nerve names of a label: the aliases that name a nerve (not a motor
+#: test: "median apb"), and the superficial radial.
+_NERVE_NAMES_SHOWN = (*(a for names in NERVE_ALIASES.values() for a in names
+                        if not set(a.split()) & {"motor", "apb", "adm", "fdi", "edb", "ah"}),
+                      "superficial radial")
 
-    The nerve is matched as a whole name (:func:`canonical_sensory_nerve`; motor names are
-    canonical already, so motor labels parse the same way).
+
+def _side_word(word: str) -> str:
+    """The side a label's first word names, or ``""``."""
+    return SIDE_WORDS.get(word.lower().rstrip("."), "")
+
+
+def parse_nerve_label(label: str | None) -> tuple[str | None, str]:
+    """A nerve label (``"right median"``, ``"R sural"``, the wording of result labels) as
+    (canonical sensory nerve or ``None``, side ``"left"`` / ``"right"`` / ``""``).
+
+    The side is the first word when it is one of :data:`SIDE_WORDS` (right, left, R, L, Rt,
+    Lt, any letter case); the nerve is matched as a whole name
+    (:func:`canonical_sensory_nerve`; motor names are canonical already, so motor labels
+    parse the same way). Lenient: an unknown nerve is ``None`` and a word that is not a side
+    leaves the side ``""``; :func:`check_nerve_label` refuses both.
 
     Examples
     --------
     >>> parse_nerve_label("right median"), parse_nerve_label("Left superficial_peroneal")
     (('median', 'right'), ('superficial fibular', 'left'))
+    >>> parse_nerve_label("R median"), parse_nerve_label("Lt Sural")
+    (('median', 'right'), ('sural', 'left'))
     >>> parse_nerve_label("left dorsal ulnar cutaneous"), parse_nerve_label("sural")
     ((None, 'left'), ('sural', ''))
     """
-    words = str(label or "").strip().split(maxsplit=1)
-    side = words[0].lower() if words and words[0].lower() in ("left", "right") else ""
-    name = words[1] if side and len(words) > 1 else str(label or "")
+    text = str(label or "").strip()
+    words = text.split(maxsplit=1)
+    side = _side_word(words[0]) if len(words) > 1 else ""
+    name = words[1] if side else text
     return canonical_sensory_nerve(name), side
+
+
+def check_nerve_label(label: object, *, name: str = "nerve label") -> tuple[str, str]:
+    """A nerve label that must name a side and a known sensory nerve, as (nerve, side).
+
+    Parameters
+    ----------
+    label : object
+        ``"right median"``, ``"R sural"``, ``"Lt superficial peroneal"``.
+    name : str, optional
+        How the message names the label's place (``"sensory['R medain']"``).
+
+    Returns
+    -------
+    tuple of str
+        The canonical sensory nerve (:func:`canonical_sensory_nerve`) and ``"left"`` /
+        ``"right"``.
+
+    Raises
+    ------
+    ValueError
+        The label has no side, an unknown side word or an unknown nerve: the message echoes
+        the label, lists what is allowed and suggests a near miss
+        (:func:`nerveconduct._checks.check_option`).
+
+    Examples
+    --------
+    >>> check_nerve_label("Rt Median")
+    ('median', 'right')
+    >>> check_nerve_label("lft sural")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: nerve label 'lft sural': side must be one of [...], got 'lft'; did you mean 'left'?
+    """
+    text = str(label).strip()
+    nerve, side = parse_nerve_label(text)
+    if nerve is not None and side:
+        return nerve, side
+    where = f"{name} {text!r}"
+    words = text.split(maxsplit=1)
+    if nerve is not None:  # a known nerve without its side
+        raise ValueError(f"{where}: give the side first, e.g. 'right {nerve}' or 'left {nerve}' "
+                         f"(side words: {', '.join(_SIDES_SHOWN)})")
+    if not side and len(words) == 2 and canonical_sensory_nerve(words[1]) is not None:
+        check_option(f"{where}: side", words[0], _SIDES_SHOWN)  # a misspelled side word
+    check_option(f"{where}: nerve", words[1] if side else text, _NERVE_NAMES_SHOWN,
+                 extra=" (any letter case)")
+    raise AssertionError("unreachable: check_option raises")  # pragma: no cover
 
 
 def canonical_site(name: str | None) -> str | None:

@@ -67,8 +67,10 @@ def test_typical_cidp_motor_strongly_supportive_and_sensory_abnormal_in_2_nerves
     d = diagnose(STRONG, TWO_ABNORMAL, **TYPICAL)
     assert (d.category, d.max_category, d.label) == ("CIDP", "CIDP", "CIDP (typical)")
     head = d.reasons[0]
-    assert head.startswith("EAN/PNS 2021 CIDP: CIDP (typical): clinical criteria: met")
-    assert "strongly supportive of demyelination (right median, left ulnar)" in head
+    assert head.startswith("EAN/PNS 2021 CIDP: CIDP (typical) [EAN/PNS 2021 CIDP diagnostic categories (Table 6")
+    assert "]: clinical criteria: met" in head
+    assert ("motor conduction criteria (a)–(g): strongly supportive of demyelination (right median, left ulnar)"
+            in head)
     assert "sensory conduction abnormal in 2 nerves (right median, left sural)" in head
 
 
@@ -97,7 +99,9 @@ def test_typical_motor_criteria_not_met_is_not_cidp():
 def test_upgrade_possible_cidp_to_cidp_with_two_supportive_criteria():
     d = diagnose(WEAK, TWO_ABNORMAL, **TYPICAL, supportive={"csf_protein": True, "mri": True})
     assert d.label == "CIDP (typical)"
-    assert "by clinical and electrodiagnostic criteria: possible CIDP" in d.reasons[0]
+    assert ("by clinical and electrodiagnostic criteria: possible CIDP (clinical criteria: met; motor conduction "
+            "criteria (a)–(g): weakly supportive of demyelination (right median); sensory conduction abnormal in 2 "
+            "nerves (right median, left sural))") in d.reasons[0]
     assert "supportive criteria met: 2 (CSF protein elevated, MRI of roots or plexuses)" in d.reasons[0]
 
 
@@ -250,8 +254,9 @@ def test_traces_win_over_the_sheet_with_a_reason():
     d = diagnose(STRONG, [snap("median", "right", False), snap("sural", "left", True)], **TYPICAL,
                  sensory={"right median": True})
     assert d.category == "CIDP criteria not met"
-    assert any("right median: sensory conduction abnormal: the traces say not met, the sheet says met; "
-               "the traces are used" in r for r in d.reasons)
+    line = next(r for r in d.reasons if r.startswith("sensory right median: "))
+    assert "sensory conduction abnormal: not met, from the traces: within normal limits" in line
+    assert "the sheet says met, the traces are used" in line
 
 
 def test_bad_inputs_are_named_errors():
@@ -304,8 +309,8 @@ def test_bad_diagnosis_tables_name_the_key(when, message):
 def test_a_lab_table_with_its_own_rows_is_evaluated_by_the_same_evaluator():
     rs = loads_rule_set(_table(_DIAG.replace("WHEN", '"clinical_criteria", "motor >= definite"')), "lab.toml")
     d = evaluate_diagnosis(STRONG, rs, inputs={"variant": "v", "clinical_criteria": True})
-    assert d.category == "A" and d.reasons[0] == ("X: A (v): clinical criteria: met; motor conduction: definite "
-                                                  "(right median, left ulnar)")
+    assert d.category == "A" and d.reasons[0] == ("X: A (v) [d]: clinical criteria: met; motor conduction "
+                                                  "criteria (b): definite (right median, left ulnar)")
 
 
 def test_every_diagnosis_row_carries_a_confidence_mark():
@@ -344,3 +349,128 @@ def test_score_cidp_prints_the_diagnosis_only_with_diagnosis_inputs():
     assert "diagnosis" not in json.loads(run("score", "cidp", edf, "-f", "json").stdout)
     bad = run("score", "cidp", edf, "--variant", "typcal", code=1)
     assert "variant must be one of" in bad.stderr and "did you mean 'typical'" in bad.stderr
+
+
+# --- the sheet's sensory labels (review finding 2) ------------------------------------------------
+@pytest.mark.parametrize("median,sural", [("R median", "R sural"), ("Rt Median", "rt sural"),
+                                          ("RIGHT median", "right Sural"), ("r. median", "Rt. sural")])
+def test_sheet_labels_with_short_sides_meet_the_traced_nerves(median, sural):
+    """"R median" is the traced right median: the traces win (both normal), no phantom nerve."""
+    traces = [snap("median", "right", False), snap("sural", "right", False)]
+    d = diagnose(STRONG, traces, variant="typical", clinical_criteria=True, sensory={median: True, sural: True})
+    assert d.category == d.max_category == "CIDP criteria not met"
+    assert set(d.sensory) == {"right median", "right sural"}
+    for nerve in ("median", "sural"):
+        line = next(r for r in d.reasons if r.startswith(f"sensory right {nerve}: "))
+        assert "not met, from the traces" in line and "the sheet says met, the traces are used" in line
+
+
+@pytest.mark.parametrize("label,message", [
+    ("right medain", r"sensory 'right medain': nerve must be one of \[.*'median'.*\].*got 'medain'; "
+                     r"did you mean 'median'\?"),
+    ("lft sural", r"sensory 'lft sural': side must be one of \['right', 'left', 'R', 'L', 'Rt', 'Lt'\], "
+                  r"got 'lft'; did you mean 'left'\?"),
+    ("sural", r"sensory 'sural': give the side first, e.g. 'right sural'"),
+    ("left dorsal ulnar cutaneous", r"sensory 'left dorsal ulnar cutaneous': nerve must be one of"),
+])
+def test_sheet_labels_with_an_unknown_side_or_nerve_are_refused(label, message):
+    with pytest.raises(ValueError, match=message):
+        diagnose(STRONG, [snap("median", "right", False)], **TYPICAL, sensory={label: True})
+
+
+# --- each sensory nerve's items and where they came from (finding 4) --------------------------------
+def test_each_sensory_nerve_has_a_reason_line_with_its_source():
+    d = diagnose(STRONG, [snap("median", "right", True)], **TYPICAL,
+                 sensory={"L sural": True, "right median": {"abnormal": True}})
+    traced = next(r for r in d.reasons if r.startswith("sensory right median: "))
+    assert "sensory conduction abnormal: met, from the traces: abnormal (amplitude below LLN)" in traced
+    assert "; the sheet agrees" in traced
+    assert ("sensory CV <80% LLN (<70% if SNAP <80% LLN): not met, from the traces: sensory CV 95% of LLN ≥ 80%"
+            in traced)
+    sheet = next(r for r in d.reasons if r.startswith("sensory left sural: "))
+    assert "sensory conduction abnormal: met, as given in the sheet" in sheet
+    assert "sensory CV <80% LLN (<70% if SNAP <80% LLN): not given" in sheet
+    assert sum(r.startswith("sensory ") for r in d.reasons) == 2  # one line per nerve
+
+
+def test_sheet_value_used_where_the_traces_do_not_decide_says_so():
+    d = diagnose(STRONG, [snap("median", "right", None), snap("sural", "left", True)], **TYPICAL,
+                 sensory={"right median": True})
+    assert d.category == "CIDP"
+    line = next(r for r in d.reasons if r.startswith("sensory right median: "))
+    assert "sensory conduction abnormal: met, as given in the sheet (the traces do not decide: not assessable)" in line
+
+
+def test_sensory_reason_shows_measured_values_against_limits_from_simulated_snaps():
+    """SNAPs from the simulator (noiseless) through analyze_sensory: the reason shows the
+    measured distal values against the limits the analysis compared them with."""
+    from nerveconduct.analysis.sensory import analyze_sensory
+    from nerveconduct.model import SensoryStudy
+    from nerveconduct.simulate.sensory import simulate_snap
+
+    sim = simulate_snap(130.0, cv_mean_m_s=30.0, cv_sd_m_s=0.0, amplitude_uv=30.0, noise_uv_rms=0.0,
+                        artifact_mv=0.0, seed=1)
+    (r,) = analyze_sensory([SensoryStudy("ulnar", "right", [Site("wrist", 130.0)], sim.traces[None, :], 20000.0,
+                                         stimulus_sample=40)])
+    d = diagnose(NORMAL, [r], variant="sensory", clinical_criteria=True)
+    line = next(x for x in d.reasons if x.startswith("sensory right ulnar: "))
+    cv, lln = r.distal_conduction_velocity_m_s, r.cv_lln_m_s
+    assert cv < lln  # 30 m/s is slow
+    assert f"sensory CV {cv:.1f} m/s < LLN {lln:g} m/s" in line
+    assert f"SNAP amplitude {r.distal_amplitude_uv:.1f} µV ≥ LLN {r.amplitude_lln_uv:g} µV" in line
+    assert f"sensory CV {cv:.1f} m/s (LLN {lln:g} m/s) = {100 * cv / lln:.0f}% of LLN < 80%" in line
+
+
+# --- no empty "not met:", and alternatives say which is met (finding 5) -----------------------------
+def test_variant_not_given_is_said_not_left_empty():
+    d = diagnose(STRONG, TWO_ABNORMAL, clinical_criteria=True, supportive=NO_SUPPORT)
+    assert not any(r.rstrip().endswith("not met:") for r in d.reasons)
+    typical = next(r for r in d.reasons if r.startswith("CIDP (typical CIDP"))
+    assert typical.endswith("not met: clinical variant not given (this row: typical, motor-predominant, "
+                            "sensory-predominant)")
+
+
+def test_sensory_cidp_alternatives_say_which_one_is_met():
+    sensory = [snap("median", "right", True, cv_pct=60.0), snap("ulnar", "right", True, cv_pct=60.0)]
+    d = diagnose(NORMAL, sensory, variant="sensory", clinical_criteria=True)
+    assert d.label == "possible CIDP (sensory)"
+    assert ("either sensory CV <80% LLN (<70% if SNAP <80% LLN) in 2 nerves (right median, right ulnar): met, "
+            "or sural sparing") in d.reasons[0]
+    assert "(abnormal right median; no normal sural): not met" in d.reasons[0]
+
+
+# --- the other modality's contrary evidence is named, the verdict unchanged (finding 3) --------------
+def test_motor_cidp_names_abnormal_sensory_nerves():
+    normal = [snap(n, s, False) for n, s in [("median", "right"), ("ulnar", "right"), ("radial", "right"),
+                                             ("sural", "right")]]
+    d = diagnose(STRONG, normal + [snap("sural", "left", True), snap("ulnar", "left", True)],
+                 variant="motor", clinical_criteria=True, supportive=NO_SUPPORT)
+    assert d.label == "CIDP (motor)"  # unchanged: the rows do not test it
+    assert "but sensory conduction abnormal in 2 nerves (left sural, left ulnar)" in d.reasons[0]
+    assert "variant motor-predominant rather than motor?" in d.reasons[0]
+    clean = diagnose(STRONG, normal, variant="motor", clinical_criteria=True, supportive=NO_SUPPORT)
+    assert clean.label == "CIDP (motor)" and "; but " not in clean.reasons[0]
+
+
+def test_sensory_cidp_names_abnormal_motor_nerves():
+    motor = [_motor("median", "right", 20.0), _motor("ulnar", "right", 20.0), _motor("median", "left", 55.0),
+             _motor("ulnar", "left", 55.0)]
+    sensory = [snap("median", "right", True, cv_pct=60.0), snap("ulnar", "right", True, cv_pct=60.0)]
+    d = diagnose(motor, sensory, variant="sensory", clinical_criteria=True, supportive=NO_SUPPORT)
+    assert d.label == "possible CIDP (sensory)"  # unchanged
+    head = d.reasons[0]
+    assert "but motor conduction outside normal limits in 2 nerves (right median, right ulnar)" in head
+    assert "motor conduction criteria (a)–(g): strongly supportive of demyelination (right median, right ulnar)" \
+        in head.split("; but ")[1]
+    assert "variant sensory-predominant rather than sensory?" in head
+
+
+# --- the head names the guideline's items and tables (finding 6) -----------------------------------
+def test_head_names_the_motor_items_and_the_tables():
+    met = diagnose(WEAK, TWO_ABNORMAL, **TYPICAL).reasons[0]
+    assert "motor conduction criteria (a)–(g): weakly supportive of demyelination (right median)" in met
+    not_met = diagnose(NORMAL, TWO_ABNORMAL, **TYPICAL, supportive=NO_SUPPORT).reasons[0]
+    assert not_met == ("EAN/PNS 2021 CIDP: CIDP criteria not met [EAN/PNS 2021 CIDP diagnostic categories "
+                       "(Table 6; motor conduction criteria: Table 2; sensory conduction criteria: Table 3)]")
+    efns = evaluate_diagnosis(STRONG, "efns-pns-2010-cidp", inputs={"clinical_criteria": True})
+    assert "motor conduction criteria I-A–I-G, II: " in efns.reasons[0]

@@ -79,10 +79,13 @@ def test_one_label_parser_for_every_caller():
     assert parse_nerve_label("right median") == ("median", "right")
     assert parse_nerve_label("left superficial_peroneal") == ("superficial fibular", "left")
     assert parse_nerve_label("left dorsal ulnar cutaneous") == (None, "left")
+    assert parse_nerve_label("R median") == ("median", "right")
     table = get_rule_set("ean-pns-2021-cidp").diagnosis
-    nerves = sensory_nerves(table, [], {"left ulnar": False, "left dorsal ulnar cutaneous": True})
-    assert [(n.label, n.nerve) for n in nerves] == [("left ulnar", "ulnar"),
-                                                   ("left dorsal ulnar cutaneous", None)]
+    nerves = sensory_nerves(table, [], {"Lt ulnar": False})
+    assert [(n.label, n.nerve) for n in nerves] == [("left ulnar", "ulnar")]
+    # the diagnosis sheet refuses a nerve it does not know rather than count it as a new nerve
+    with pytest.raises(ValueError, match="sensory 'left dorsal ulnar cutaneous': nerve must be one of"):
+        sensory_nerves(table, [], {"left ulnar": False, "left dorsal ulnar cutaneous": True})
 
 
 # --- 4. common sensory labels; a "motor" study that looks like a SNAP ------------------------

@@ -62,11 +62,43 @@ def _phrase(cond: Condition, fact: Fact, met: bool) -> str:
     return text + ("" if met else f" ({cond.op} {cond.value} needed)")
 
 
+def _alternative(cond: Condition, fact: Fact, state: tuple[bool, bool]) -> str:
+    """One alternative of a condition group, with its state (met / unknown / not met)."""
+    text = _phrase(cond, fact, state[0])
+    if cond.fact in ("clinical_criteria", "pattern", "supportive_met"):
+        return text  # worded with its state already
+    if state[0]:
+        return text + ": met"
+    return text + (": unknown" if state[1] else "")  # not met: "(... needed)" says so
+
+
+def _item_span(ids: Sequence[str]) -> str:
+    """A rule set's motor item ids as a short span: ``(a)–(g)``, ``I-A–I-G, II``."""
+    def shown(item: str) -> str:
+        return f"({item})" if len(item) == 1 else item
+
+    runs: list[list[str]] = []
+    for item in ids:
+        last = runs[-1][-1] if runs else ""
+        if last and item[:-1] == last[:-1] and len(item) == len(last) and ord(item[-1]) == ord(last[-1]) + 1:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return ", ".join(f"{shown(r[0])}–{shown(r[-1])}" if len(r) > 2 else ", ".join(map(shown, r)) for r in runs)
+
+
+def motor_item_span(rs: Any) -> str:
+    """The motor items of rule set ``rs`` (its ``item_titles`` order, else sorted ids)."""
+    ids = [i for i, _ in getattr(rs, "item_titles", ())] or sorted(
+        {r.item for r in (*getattr(rs, "segment_rules", ()), *getattr(rs, "nerve_items", ()))})
+    return _item_span(ids)
+
+
 class _Facts:
     """Every fact of one patient, computed once."""
 
     def __init__(self, table: Diagnosis, motor: PatientVerdict, motor_high: str, nerve_results: Sequence[Any],
-                 sensory: Iterable[Any], inputs: Mapping[str, Any]) -> None:
+                 sensory: Iterable[Any], inputs: Mapping[str, Any], motor_items: str = "") -> None:
         self.table, self.motor = table, motor
         self.nerves = sensory_nerves(table, sensory, inputs.get("sensory"))
         upper, normal, abnormal = motor_nerve_facts(motor, nerve_results)
@@ -75,7 +107,9 @@ class _Facts:
             ("clinical_criteria", None): Fact(float(clinical is True), float(clinical is not False),
                                               text="clinical criteria"),
             ("motor", None): Fact(_MOTOR_RANK[motor.level], _MOTOR_RANK.get(motor_high, 0), motor.nerves,
-                                  text=f"motor conduction: {motor.label}{_names(motor.nerves)}"),
+                                  text=f"motor conduction criteria {motor_items}: {motor.label}"
+                                       f"{_names(motor.nerves)}" if motor_items else
+                                       f"motor conduction: {motor.label}{_names(motor.nerves)}"),
             ("motor_upper_limb_nerves", None): upper,
             ("motor_normal_nerves", None): normal,
             ("motor_abnormal_nerves", None): abnormal,
@@ -146,7 +180,32 @@ class _Facts:
             lo, hi = any(s[0] for s in states), any(s[1] for s in states)
             if only == "unmet" and lo or only == "unknown" and (lo or not hi):
                 continue
-            out.append(" or ".join(_phrase(c, f, s[0]) for (c, f, _), s in zip(decided, states)))
+            if len(group) == 1:
+                out.append(_phrase(group[0], decided[0][1], states[0][0]))
+            else:  # alternatives: each says whether it is met, so the group reads right
+                out.append("either " + ", or ".join(_alternative(c, f, st) for (c, f, _), st in zip(decided, states)))
+        return out
+
+    def contrary(self, rows: Sequence[DiagnosisRow]) -> list[str]:
+        """Evidence of the other modality against a row that asks it normal: sensory nerves
+        meeting an item a ``sensory_normal`` condition wants unmet, motor nerves outside normal
+        limits and the motor criteria met against ``motor_normal_nerves`` (named, not graded:
+        the rows decide the category)."""
+        out: list[str] = []
+        for cond in (c for row in rows for group in row.when for c in group):
+            if cond.fact == "sensory_normal":
+                f = self.facts[("sensory", cond.arg)]
+                phrase = _phrase(cond, f, True) if f.lo else ""
+            elif cond.fact == "motor_normal_nerves":
+                f = self.facts[("motor_abnormal_nerves", None)]
+                phrase = _phrase(cond, f, True) if f.lo else ""
+                motor = self.facts[("motor", None)]
+                if motor.lo >= _MOTOR_RANK["possible"]:
+                    phrase += ("; " if phrase else "") + motor.text
+            else:
+                continue
+            if phrase and phrase not in out:
+                out.append(phrase)
         return out
 
 
@@ -169,7 +228,8 @@ def decide_diagnosis(rs: Any, motor: PatientVerdict, motor_high: str, nerve_resu
     if bad:
         raise ValueError(f"unknown diagnosis input {bad[0]!r}; allowed: {list(INPUT_KEYS)}")
     variant = _variant(table, inputs.get("variant"))
-    facts = _Facts(table, motor, motor_high, nerve_results, sensory, inputs)
+    motor_items = motor_item_span(rs)
+    facts = _Facts(table, motor, motor_high, nerve_results, sensory, inputs, motor_items)
 
     def applies(row: DiagnosisRow) -> tuple[bool, bool]:
         """(for sure, possibly): the row is for the variant given (any variant when unknown)."""
@@ -188,20 +248,33 @@ def decide_diagnosis(rs: Any, motor: PatientVerdict, motor_high: str, nerve_resu
     base_rows = grade(None, False)
     base_lo = _best(table, [(r, s[0] and r.base) for r, s in base_rows])
     base_hi = _best(table, [(r, s[1] and r.base) for r, s in base_rows])
+    base_text = f"by clinical and electrodiagnostic criteria: {base_lo.category if base_lo else table.none_label}"
+    if base_lo:  # the row it rests on, with the motor criteria named
+        base_text += f" ({'; '.join(facts.explain(base_lo.when))})"
     base = Fact(table.rank(base_lo.category) if base_lo else 0, table.rank(base_hi.category) if base_hi else 0,
-                text=f"by clinical and electrodiagnostic criteria: {base_lo.category if base_lo else table.none_label}")
+                text=base_text)
     all_rows = base_rows + grade(base, True)
     low = _best(table, [(r, s[0]) for r, s in all_rows])
     high = _best(table, [(r, s[1]) for r, s in all_rows])
     category = low.category if low else table.none_label
     max_category = high.category if high and table.rank(high.category) > table.rank(category) else category
     label = f"{category} ({variant})" if low and variant else category
-    head = f"{rs.short_name}: {label}"
-    reasons = [head + (": " + "; ".join(facts.explain(low.when, base)) if low else "")]
+    head = f"{rs.short_name}: {label} [{table.title}]"
+    if low:
+        head += ": " + "; ".join(facts.explain(low.when, base))
+        contrary = facts.contrary([low, *([base_lo] if low.upgrade and base_lo else [])])
+        if contrary:
+            hint = f"{variant}-predominant"
+            head += ("; but " + "; ".join(contrary)
+                     + (f": variant {hint} rather than {variant}?" if hint in table.variants else "")
+                     + " (named only: the rows do not test this)")
+    reasons = [head]
     if not low:
         for row, _ in base_rows:
             if variant is None or not row.variants or variant in row.variants:
                 unmet = facts.explain(row.when, base, only="unmet")
+                if variant is None and row.variants:
+                    unmet.insert(0, f"clinical variant not given (this row: {', '.join(row.variants)})")
                 reasons.append(f"{row.category} ({row.label}) not met: " + "; ".join(unmet))
     if high and max_category != category:
         row_label = f"{high.category} ({variant})" if variant else high.category
@@ -211,8 +284,7 @@ def decide_diagnosis(rs: Any, motor: PatientVerdict, motor_high: str, nerve_resu
         if high.upgrade and base_hi is not None and base_lo is not base_hi:
             unknown.extend(facts.explain(base_hi.when, only="unknown"))
         reasons.append(f"could be {row_label} if the unknown inputs were met: " + "; ".join(unknown))
-    for sn in facts.nerves:
-        reasons.extend(sn.notes)
+    reasons.extend(sn.reason(table) for sn in facts.nerves)
     reasons.extend(facts.notes)
     supp = facts.facts[("supportive", None)]
     reasons.append(f"supportive criteria met: {int(supp.lo)}{_names(supp.met)}"
