@@ -75,6 +75,11 @@ class MeasureFlag(enum.IntFlag):
     #: (``nerveconduct.measure.fwave.MIN_STIMULI_ASSESSABLE``, 10): the train is not
     #: assessable, neither "absent" nor its minimal latency is used.
     FEW_STIMULI = 1 << 13
+    #: F-wave trains (``measure_f_waves``): no M-wave (the train's mean, from 1 ms after the
+    #: stimulus, never reaches the F-wave detection level): no stimulus evoked a motor
+    #: response (a flat or noise-only train), so the train cannot show F-waves: not
+    #: assessable, never "absent".
+    NO_M_WAVE = 1 << 14
 
     def names(self) -> list[str]:
         """Return the names of the set flags, lowest bit first (``[]`` for NONE)."""

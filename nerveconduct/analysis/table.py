@@ -29,6 +29,7 @@ import numpy as np
 from ..flags import MeasureFlag
 from ..limits import NormalLimits
 from ..names import canonical_nerve, canonical_site
+from ._f_waves import f_wave_window_check
 from ._nerve_columns import LIMIT_COLUMNS, LimitRows, limit_columns, nerve_flags, per_nerve_extreme
 from ._stimulation import supramaximal_columns
 from ._arrays import filled, mapped, object_array
@@ -216,7 +217,8 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
         ``f_wave_studied`` (bool), ``temperature_c`` (°C) and ``low_frequency_filter_hz``
         (Hz), NaN when unknown; optionally the :data:`F_WAVE_VALUES` (NaN: no train),
         ``f_wave_latency_source`` (:data:`F_WAVE_SOURCES` or None; default ``"sheet"``
-        where studied) and ``f_wave_notes`` (a nerve flag sentence or None), as
+        where studied), ``f_wave_notes`` (a nerve flag sentence or None) and
+        ``f_wave_absent_window`` (see :func:`~._f_waves.f_wave_window_check`), as
         :func:`~.sources.f_wave_inputs` gives them.
     site_in : dict of str to ndarray, shape (n_rows,)
         Rows grouped per nerve, distal first: ``name`` (object), ``distance_mm`` (machine
@@ -289,8 +291,9 @@ def build_table(nerve_in: dict[str, np.ndarray], site_in: dict[str, np.ndarray],
     _provenance(site, seg, nerve, site_in.get("hand_set"), dml_all, usable)
     rows = LimitRows(canonical, nerve["muscle"], limits, age_years=nerve_in.get("age_years"),
                      height_cm=nerve_in.get("height_cm"))
+    notes = f_wave_window_check(nerve, rows, nerve_in.get("f_wave_absent_window"),
+                                nerve_in.get("f_wave_notes"))  # a window too short: not "absent"
     limit_columns(nerve, rows)
-    notes = nerve_in.get("f_wave_notes")
     nerve["flags"] = nerve_flags(nerve, site, rows, None if notes is None else object_array(notes))
     return NerveTable(nerve, site, seg, None if studies is None else tuple(studies))
 

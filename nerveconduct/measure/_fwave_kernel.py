@@ -3,8 +3,9 @@
 Plain Python compiled with numba on first use (``cache=True``; numba imported lazily so that
 ``import nerveconduct`` stays fast). The method is documented in ``measure_f_waves``' Notes.
 The box smoother is the CMAP kernel's (:mod:`._trace_ops`), the block extrema those of
-:mod:`._simd`, the flag bits those of :mod:`._kernel_layout`; :func:`_invalidate` deletes
-stale cache files when they change.
+:mod:`._simd`, the flag bits those of :mod:`._kernel_layout` (NO_M_WAVE, for F-wave trains
+only, from :mod:`nerveconduct.flags`); :func:`_invalidate` deletes stale cache files when they
+change.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import math
 
 import numpy as np
 
+from ..flags import MeasureFlag
 from ._kernel_layout import _ABSENT, _NAN, _OVERLAP, _SHORT_BASE, _UNMEASURABLE
+
+_NO_M = int(MeasureFlag.NO_M_WAVE)  # not in _kernel_layout: F-wave trains only
 
 __all__ = ["kernel"]
 
@@ -187,17 +191,21 @@ def _loop_py(x3, s, h, w_fixed, cfg, lat_out, amp_out, train_out, ok_out, noise,
         half = 0.5 * det
         level = max(onset_mv, cfg[10] * med_noise / math.sqrt(width))
         spike = cfg[14] * med_noise / math.sqrt(width)  # beyond the smoothed noise
+        # -- the M-wave's peak: the largest |mean| (first one) from ``skip`` after the
+        # stimulus; under the F detection level, no stimulus evoked a motor response
+        lo = max(min(s + skip, n - 1), h)
+        hi = n - h
+        _box(mean, box, lo, hi, h, 1.0 / (width * n_ok), 0.0)  # lo < hi: checked above
+        km, big = -1, -1.0
+        for i in range(lo, hi):
+            v = abs(box[i])
+            if v > big:
+                big, km = v, i
+        if big < det:
+            flags |= _NO_M  # a flat or noise-only train: it cannot show F-waves
         # -- the window: after the M-wave's return to baseline (or the given end).
         w0 = w_fixed
         if w_fixed < 0:
-            lo = max(min(s + skip, n - 1), h)
-            hi = n - h
-            _box(mean, box, lo, hi, h, 1.0 / (width * n_ok), 0.0)  # lo < hi: checked above
-            km, big = -1, -1.0
-            for i in range(lo, hi):  # the M-wave's peak: the largest |mean|, first one
-                v = abs(box[i])
-                if v > big:
-                    big, km = v, i
             band = max(cfg[11] * med_noise / math.sqrt(width * n_ok), cfg[12] * det)
             run = 0
             w0 = -1

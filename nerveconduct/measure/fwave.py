@@ -26,7 +26,7 @@ from ._batch import run_in_chunks
 from .cmap import CHUNK_BYTES, _check_rate, _check_stimulus, _check_threads, _check_traces
 
 __all__ = ["FWaveMeasures", "measure_f_waves", "F_WAVE_FIELDS", "F_ONSET_THRESHOLD_UV",
-           "F_MIN_AMPLITUDE_UV", "MIN_STIMULI_ASSESSABLE", "FEW_STIMULI"]
+           "F_MIN_AMPLITUDE_UV", "MIN_STIMULI_ASSESSABLE", "FEW_STIMULI", "NO_M_WAVE"]
 
 #: F-wave onset: departure from baseline by this much (uV), the CMAP's reference 20 uV.
 F_ONSET_THRESHOLD_UV: float = REFERENCE_ONSET_THRESHOLD_MV * 1000.0
@@ -44,6 +44,9 @@ F_MIN_AMPLITUDE_UV: float = 40.0
 MIN_STIMULI_ASSESSABLE: int = 10
 #: Flag bit of a train with fewer than :data:`MIN_STIMULI_ASSESSABLE` measured stimuli.
 FEW_STIMULI: int = int(MeasureFlag.FEW_STIMULI)
+#: Flag bit of a train without an M-wave (flat or noise only: no stimulus evoked a motor
+#: response, so it cannot show F-waves): not assessable, never "absent".
+NO_M_WAVE: int = int(MeasureFlag.NO_M_WAVE)
 
 # Method constants (times in ms).
 SMOOTH_HALF_MS = 0.1       #: half-width of the box smoother (0.2 ms box)
@@ -62,7 +65,7 @@ TAIL_FRACTION = 0.10       #: the tail used as baseline then
 
 _TRAIN_FIELDS = ("minimal_latency_ms", "mean_latency_ms", "maximal_latency_ms",
                  "chronodispersion_ms", "persistence_pct", "n_f_waves", "n_stimuli_measured",
-                 "m_wave_end_ms", "noise_uv", "studied", "absent", "flags")
+                 "m_wave_end_ms", "window_end_ms", "noise_uv", "studied", "absent", "flags")
 _STIM_FIELDS = ("latencies_ms", "amplitudes_uv")
 #: Every field of :class:`FWaveMeasures`, in order.
 F_WAVE_FIELDS = _TRAIN_FIELDS + _STIM_FIELDS
@@ -87,13 +90,20 @@ class FWaveMeasures:
     m_wave_end_ms : ndarray of float
         Where the M-wave (and its after-potentials) ended; the F window starts
         ``M_GUARD_MS`` later (or at ``m_wave_end_ms`` when given to the call).
+    window_end_ms : ndarray of float
+        Where the F window ends (ms after the stimulus: the sweep's end less the smoother's
+        half-width); NaN when no window was searched (UNMEASURABLE). "Absent" means none in
+        the window: an F-wave later than its end cannot be seen, so whether the window
+        reaches the nerve's plausible F latencies is the caller's check (the analysis
+        core's: a window ending before the nerve's F-wave ULN makes absence not assessable).
     noise_uv : ndarray of float
         Median over the stimuli of the baseline RMS noise (uV).
     studied : ndarray of bool
-        F-waves were sought and the train is assessable: an F window exists and at least
-        ``min_stimuli`` stimuli were measured. False = "not studied" (UNMEASURABLE: every
-        measure NaN, counts 0) or "not assessable" (FEW_STIMULI: the per-train measures are
-        given for information only; neither "absent" nor a minimal latency is a verdict).
+        F-waves were sought and the train is assessable: an F window exists, at least
+        ``min_stimuli`` stimuli were measured and an M-wave shows that the stimuli evoked a
+        motor response. False = "not studied" (UNMEASURABLE: every measure NaN, counts 0) or
+        "not assessable" (FEW_STIMULI, NO_M_WAVE: the per-train measures are given for
+        information only; neither "absent" nor a minimal latency is a verdict).
         ``absent`` is False either way.
     absent : ndarray of bool
         Sought over at least ``min_stimuli`` measured stimuli and none found (ABSENT):
@@ -101,6 +111,8 @@ class FWaveMeasures:
     flags : ndarray of int
         :class:`nerveconduct.flags.MeasureFlag` bits: ABSENT, UNMEASURABLE (not studied),
         FEW_STIMULI (:data:`FEW_STIMULI`; fewer than ``min_stimuli`` measured stimuli),
+        NO_M_WAVE (:data:`NO_M_WAVE`; the train's mean never reaches the F detection level
+        from 1 ms after the stimulus: no motor response, so no F-waves can be seen),
         NAN_SAMPLES (stimuli with non-finite samples were left out), SHORT_BASELINE,
         ARTIFACT_OVERLAP (no quiet run after the M-wave: window from the sweep's middle).
 
@@ -120,6 +132,7 @@ class FWaveMeasures:
     n_f_waves: np.ndarray
     n_stimuli_measured: np.ndarray
     m_wave_end_ms: np.ndarray
+    window_end_ms: np.ndarray
     noise_uv: np.ndarray
     studied: np.ndarray
     absent: np.ndarray
@@ -234,6 +247,16 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
        linearly interpolated.
     4. A verdict needs at least ``min_stimuli`` measured stimuli (:data:`MIN_STIMULI_ASSESSABLE`):
        a shorter train is not assessable (``studied`` False, FEW_STIMULI), never "absent".
+    5. A verdict needs an M-wave: an F-wave is a motor response's backfiring, so a train
+       whose box-smoothed mean stays under the F detection level ``max(min_amplitude_uv,
+       5 x noise)`` from 1 ms after the stimulus (flat, or noise only: no stimulus evoked a
+       motor response) is not assessable (``studied`` False, NO_M_WAVE), never "absent"
+       (inferred from the definition [1]: the M-wave and the F-wave come from the same
+       supramaximal stimulus; a fixed ``m_wave_end_ms`` does not skip this check).
+    6. "Absent" means no F-wave in the window ``[m_wave_end_ms + guard, window_end_ms)``;
+       this function does not know the nerve, so a sweep too short for the nerve's F
+       latencies is the caller's check (``window_end_ms``; the analysis core compares it
+       with the nerve's F-wave ULN).
 
     Repeater F-waves and A-waves (constant latency, same shape) are counted as F-waves.
     Accuracy against :func:`nerveconduct.simulate.fwave.simulate_f_waves` is checked in
@@ -300,16 +323,20 @@ def measure_f_waves(traces: Any, sampling_rate_hz: float, *, stimulus_sample: in
                    finite[lo:hi])
 
         run_in_chunks(n_trains, rows, threads, work)
-    return _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least)
+    return _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least,
+                     (n_samples - h - stim) / per_ms)
 
 
-def _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least) -> FWaveMeasures:
+def _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least,
+              window_end_ms) -> FWaveMeasures:
     flags = train[2].astype(np.int64)
     sought = (flags & int(MeasureFlag.UNMEASURABLE)) == 0
     measured = np.where(sought, finite.sum(axis=-1), 0)
     few = sought & (measured < least)  # not assessable: no verdict, only the flag
     flags = np.where(few, (flags & ~int(MeasureFlag.ABSENT)) | FEW_STIMULI, flags)
-    studied = sought & ~few
+    no_m = (flags & NO_M_WAVE) != 0  # no motor response: it cannot show F-waves
+    flags = np.where(no_m, flags & ~int(MeasureFlag.ABSENT), flags)
+    studied = sought & ~few & ~no_m
     found = np.isfinite(lat)
     n_f = found.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -321,7 +348,8 @@ def _assemble(lat, amp, train, finite, batch, n_stim, per_ms, stim, least) -> FW
     out = {"minimal_latency_ms": lo, "mean_latency_ms": mean, "maximal_latency_ms": hi,
            "chronodispersion_ms": hi - lo, "persistence_pct": pers,
            "n_f_waves": n_f.astype(np.int64), "n_stimuli_measured": measured.astype(np.int64),
-           "m_wave_end_ms": np.where(sought, m_end, np.nan), "noise_uv": train[1] * 1000.0,
+           "m_wave_end_ms": np.where(sought, m_end, np.nan),
+           "window_end_ms": np.where(sought, window_end_ms, np.nan), "noise_uv": train[1] * 1000.0,
            "studied": studied, "absent": studied & (n_f == 0), "flags": flags}
     cols = {k: np.asarray(v).reshape(batch) for k, v in out.items()}
     return FWaveMeasures(**cols, latencies_ms=lat.reshape(batch + (n_stim,)),

@@ -180,11 +180,20 @@ def plot_f_waves(result: Any, ax: Axes | None = None, *, negative_up: bool = Tru
     beyond = bool(comparison is not None and comparison.abnormal)
     minimal = float(m.minimal_latency_ms)
     top = offsets[0] + 0.9 * spacing
-    from ..measure.fwave import FEW_STIMULI, MIN_STIMULI_ASSESSABLE
+    from ..measure.fwave import FEW_STIMULI, MIN_STIMULI_ASSESSABLE, NO_M_WAVE
 
+    # the analysis core withdrew "absent": the window ends before the nerve's F-wave ULN
+    short = bool(m.absent) and getattr(result, "f_wave_latency_source", "traces") != "traces"
+    why = None
     if int(m.flags) & FEW_STIMULI:  # too short a train: no minimal latency, never "absent"
-        ax.text(0.5, 0.5, f"not assessable: {int(m.n_stimuli_measured)} stimuli "
-                f"(< {MIN_STIMULI_ASSESSABLE})", transform=ax.transAxes, ha="center",
+        why = f"{int(m.n_stimuli_measured)} stimuli (< {MIN_STIMULI_ASSESSABLE})"
+    elif int(m.flags) & NO_M_WAVE:  # flat or noise only: no motor response, never "absent"
+        why = "no M-wave"
+    elif short:
+        uln = "" if comparison is None or comparison.limit is None else f" {comparison.limit:g} ms"
+        why = f"window ends at {float(m.window_end_ms):.1f} ms, before the F ULN{uln}"
+    if why is not None:
+        ax.text(0.5, 0.5, f"not assessable: {why}", transform=ax.transAxes, ha="center",
                 fontsize=9, color="gray", style="italic", gid="not-assessable")
     elif math.isfinite(minimal):
         ax.axvline(minimal, color=MINIMAL_COLOR, lw=0.8, ls="--", gid="minimal")
