@@ -162,8 +162,12 @@ def render_html(
             body.append(nerve_verdicts_html(outcomes, i))
         body.append("</section>")
 
+    sensory_table = None  # the sensory limits used: read once, cited in the footer
     if case.sensory:
-        body.append(_sensory_html(case.sensory, sensory_limits, plots=plots,
+        from ..analysis.sensory import resolve_sensory_limits
+
+        sensory_table = resolve_sensory_limits(sensory_limits)
+        body.append(_sensory_html(case.sensory, sensory_table, plots=plots,
                                   image_format=image_format, dpi=dpi, negative_up=negative_up))
     if results and plots:
         figures = []
@@ -185,7 +189,8 @@ def render_html(
                     f"{figures[0]}</div>")
         body.extend(figures[1:])
         body.append("</section>")
-    body.append(footer_html(__version__, outcomes, limits_obj, markers=markers))
+    body.append(footer_html(__version__, outcomes, limits_obj, markers=markers,
+                            sensory_limits=sensory_table))
     title = f"Nerve conduction report {case.case_id or ''}".strip()
     css = print_css(paper,
                     running_left=f"{heading} \u2014 case {case.case_id or 'not given'}",

@@ -14,10 +14,12 @@ from typing import Any, Sequence
 from ..flags import MeasureFlag
 from ..model import IDENTIFIER_KEYS  # metadata keys shown only with keep_identifiers=True
 from ..plot.summary import nerve_title
+from .fwave import f_wave_state, f_wave_state_cell, f_wave_status, f_wave_text
 from .html import Cell, cell, definition_list, esc, fmt, table
 
 __all__ = ["LIMIT_LABELS", "IDENTIFIER_KEYS", "header_html", "motor_summary_html",
-           "nerve_tables_html", "impression_html", "footer_html", "range_text"]
+           "nerve_tables_html", "impression_html", "footer_html", "range_text",
+           "measure_flag_names"]
 
 
 #: Readable names of the ``NerveResult.limits`` comparisons, with the value kind.
@@ -125,7 +127,7 @@ def _site_rows(result: Any) -> tuple[list[list[Any]], list[dict[str, Any]]]:
             cell(s.negative_peak_duration_ms, "ms", measure="negative_peak_duration_ms"),
             cell(s.negative_peak_area_mv_ms, "mv_ms", measure="negative_peak_area_mv_ms"),
             cell(s.cmap_duration_ms, "ms", measure="cmap_duration_ms"),
-            cell(", ".join(_measure_flag_names(s.flags)), classes=("flags",),
+            cell(", ".join(measure_flag_names(s.flags)), classes=("flags",),
                  title=getattr(s, "supramaximal_note", None)),  # what the intensities show
         ])
         _mark_hand_set(rows[-1], s.hand_set_values)
@@ -152,7 +154,9 @@ def _markers_note(markers: Any) -> str:
             f"by hand ({len(markers)} marker(s){'; ' + esc('; '.join(who)) if who else ''}).</p>")
 
 
-def _measure_flag_names(bits: int) -> list[str]:
+def measure_flag_names(bits: int) -> list[str]:
+    """A site's measurement flags (:class:`~nerveconduct.flags.MeasureFlag` bits) as words
+    (``"low snr"``), ABSENT left out (the row says "absent")."""
     return [n.lower().replace("_", " ") for n in MeasureFlag(bits).names() if n != "ABSENT"]
 
 
@@ -188,7 +192,9 @@ def _limit_rows(result: Any) -> tuple[list[list[Any]], list[dict[str, Any]]]:
     rows, attrs = [], []
     for key, comp in result.limits.items():
         label, kind = LIMIT_LABELS.get(key, (key.replace("_", " "), "pct"))
-        if comp.abnormal is None:
+        if key == "f_wave_latency":  # "absent (0 F-waves in N stimuli)", "not studied", ...
+            status = f_wave_status(result)[0]
+        elif comp.abnormal is None:
             status = f"n/a: {comp.reason}" if comp.reason else "n/a"
         else:
             status = "abnormal" if comp.abnormal else "normal"
@@ -297,9 +303,9 @@ def motor_summary_html(results: Sequence[Any]) -> str:
             else:
                 cells += _blank(2)
             if distal:
-                f_comp = limits.get("f_wave_latency")
-                cells += [_summary_value(result.f_wave_latency_ms, "ms", "f_wave_latency_ms", f_comp),
-                          _norm_cell(f_comp, "ms")]
+                f_comp, state = limits.get("f_wave_latency"), f_wave_state(result)
+                cells += [f_wave_state_cell(state) if state else _summary_value(
+                    result.f_wave_latency_ms, "ms", "f_wave_latency_ms", f_comp), _norm_cell(f_comp, "ms")]
             else:
                 cells += _blank(2)
             row = "".join(c.render() for c in cells)
@@ -323,7 +329,7 @@ def nerve_tables_html(result: Any) -> str:
         ("Distal CMAP duration", _with_unit(result.distal_cmap_duration_ms, "ms", "ms")),
         ("Terminal latency index", fmt(result.terminal_latency_index, "index", missing="not computed")),
         ("Residual latency", _with_unit(result.residual_latency_ms, "ms", "ms")),
-        ("F-wave latency", _with_unit(result.f_wave_latency_ms, "ms", "ms", missing="not given")),
+        ("F-wave latency", f_wave_text(result)),
         ("Temperature", range_text([result.temperature_c], "c", "\u00b0C")),
         ("Low-frequency filter", range_text([result.low_frequency_filter_hz], "hz", "Hz")),
     ], cls="kv nerve-values")]
@@ -378,10 +384,22 @@ def impression_html(case: Any) -> str:
     return "\n".join(parts)
 
 
+def _confidence_text(table: Any) -> str:
+    """``" Confidence: secondary (median, ulnar); recalled (sural)."`` from the rows'
+    ``confidence`` ("not given" for rows without one); empty for a table without rows."""
+    by: dict[str, dict[str, None]] = {}
+    for r in getattr(table, "rows", ()):
+        by.setdefault(getattr(r, "confidence", None) or "not given", {})[r.nerve] = None
+    return (" Confidence: " + "; ".join(f"{c} ({', '.join(n)})" for c, n in by.items()) + "."
+            if by else "")
+
+
 def footer_html(version: str, outcomes: Sequence[Any] | None, limits: Any, *,
-                markers: Sequence[Any] | None = None) -> str:
+                markers: Sequence[Any] | None = None, sensory_limits: Any = None) -> str:
     """nerveconduct version, each rule set's id/version/year/citation, the normal-limits table;
-    with hand-set ``markers``, what the mark means and who placed them when."""
+    with hand-set ``markers``, what the mark means and who placed them when; with
+    ``sensory_limits`` (the :class:`~nerveconduct.limits.SensoryLimits` the sensory section
+    used), its name, citation and per-row confidence."""
     items = ([_markers_note(markers)] if markers else []) + ["<h2>Citations</h2>",
              f"<p>Generated by nerveconduct {esc(version)}. Research and teaching aid; "
              "the clinician's reading of the traces takes precedence.</p>"]
@@ -393,4 +411,8 @@ def footer_html(version: str, outcomes: Sequence[Any] | None, limits: Any, *,
                            cls="rule-sets", row_attrs=attrs))
     items.append(f'<p class="limits-source" data-limits="{esc(limits.name)}">Normal limits: '
                  f"{esc(limits.name)} — {esc(limits.citation)}</p>")
+    if sensory_limits is not None:
+        items.append(f'<p class="sensory-limits-source" data-limits="{esc(sensory_limits.name)}">'
+                     f"Sensory normal limits: {esc(sensory_limits.name)} — "
+                     f"{esc(sensory_limits.citation)}{esc(_confidence_text(sensory_limits))}</p>")
     return "<footer>" + "\n".join(items) + "</footer>"

@@ -5,9 +5,10 @@ Shown only when the case has sensory studies (``Case.sensory``); measured by
 the motor summary: per nerve and site the onset and negative-peak latency, the amplitude
 (baseline to negative peak, uV), peak-to-peak amplitude, duration, distance and CV (from the
 onset latency), each with the limit of normal used (peak latency ULN and amplitude LLN at the
-distal site, CV LLN), values beyond it bold red with an arrow, and per nerve the verdict
-(``abnormal`` with its items, ``normal``, or ``not assessable``) and where the limits came
-from. Every value cell carries ``data-measure`` / ``data-value``.
+distal site, CV LLN), values beyond it bold red with an arrow, each site's measurement flags
+(as the motor site table gives them), and per nerve the verdict (``abnormal`` with its items,
+``normal``, or ``not assessable``), the nerve's flags (``SensoryResult.flags``) and where the
+limits came from. Every value cell carries ``data-measure`` / ``data-value``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import Any, Sequence
 
 from ..plot.sensory import plot_sensory, sensory_title, site_abnormal
 from .html import Cell, cell, esc, figure_html, fmt
+from .sections import measure_flag_names
 
 __all__ = ["SENSORY_HEADERS", "sensory_section_html", "sensory_table_html", "sensory_verdict"]
 
 SENSORY_HEADERS = ("Nerve / site", "Onset (ms)", "Peak (ms)", "Norm", "Amplitude (\u00b5V)",
                    "Norm", "Peak-to-peak (\u00b5V)", "Duration (ms)", "Distance (mm)",
-                   "CV (m/s)", "Norm")
+                   "CV (m/s)", "Norm", "Flags")
 
 
 def sensory_verdict(result: Any) -> str:
@@ -64,8 +66,8 @@ def _value(value: Any, kind: str, measure: str, abnormal: bool, arrow: str) -> C
 def sensory_table_html(results: Sequence[Any], studies: Sequence[Any]) -> str:
     """The all-sensory-nerves table (one ``tbody`` per nerve, kept on one page)."""
     out = ['<table class="motor-summary sensory-summary">', "<thead><tr>" + "".join(
-        f'<th class="{"text" if k == 0 else "limit" if h == "Norm" else "num"}">{esc(h)}</th>'
-        for k, h in enumerate(SENSORY_HEADERS)) + "</tr></thead>"]
+        f'<th class="{"text" if k == 0 or h == "Flags" else "limit" if h == "Norm" else "num"}">'
+        f"{esc(h)}</th>" for k, h in enumerate(SENSORY_HEADERS)) + "</tr></thead>"]
     for i, (result, study) in enumerate(zip(results, studies, strict=True)):
         verdict = sensory_verdict(result)
         state = "unknown" if result.abnormal is None else str(bool(result.abnormal)).lower()
@@ -95,10 +97,15 @@ def sensory_table_html(results: Sequence[Any], studies: Sequence[Any]) -> str:
             cells += [cell(site.distance_mm, "mm", measure="distance_mm"),
                       _value(site.conduction_velocity_m_s, "m_s", "conduction_velocity_m_s",
                              bad["conduction_velocity"], "\u2193"),
-                      _norm(result.cv_lln_m_s, "m_s", "\u2265", "LLN") if distal else Cell("")]
+                      _norm(result.cv_lln_m_s, "m_s", "\u2265", "LLN") if distal else Cell(""),
+                      cell(", ".join(measure_flag_names(site.flags)), classes=("flags",))]
             out.append(f'<tr class="sensory-site" data-site="{esc(site.site)}" '
                        f'data-present="{str(bool(site.present)).lower()}">'
                        + "".join(c.render() for c in cells) + "</tr>")
+        if result.flags:  # the nerve's own: what could not be computed or compared, and why
+            out.append(f'<tr class="sensory-flags"><td class="text" colspan="{len(SENSORY_HEADERS)}">'
+                       '<ul class="flags nerve-flags">' + "".join(
+                           f"<li>{esc(f)}</li>" for f in result.flags) + "</ul></td></tr>")
         out.append("</tbody>")
     out.append("</table>")
     sources = sorted({str(r.limits_source) for r in results if getattr(r, "limits_source", None)})
