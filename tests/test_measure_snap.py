@@ -157,6 +157,33 @@ def test_bad_data_is_flagged_not_raised():
     assert m.flags[2] == F.UNMEASURABLE and not m.present[2]
 
 
+@pytest.mark.parametrize("dtype,value,width,flags,present", [
+    (np.float32, np.nan, 1, F.NAN_SAMPLES, True),  # one sample: filled, measured
+    (np.float64, np.inf, 1, F.NAN_SAMPLES, True),
+    (np.float32, -np.inf, 2, F.NAN_SAMPLES, True),
+    (np.float32, np.nan, 3, F.NAN_SAMPLES | F.UNMEASURABLE, False),  # too long a gap to fill
+    (np.float64, 1e301, 1, F.NAN_SAMPLES | F.UNMEASURABLE, False),  # finite, beyond 1e300
+    (np.float64, -1e301, 1, F.NAN_SAMPLES | F.UNMEASURABLE, False),
+    (np.float32, 3.3e38, 3, F.NAN_SAMPLES | F.UNMEASURABLE, False),  # float32 box sum overflows
+])
+@pytest.mark.parametrize("where", ["after the artifact", "at the sweep's end"])
+def test_non_finite_and_overflowing_samples_are_flagged_wherever_they_are(dtype, value, width, flags,
+                                                                          present, where):
+    """A smoothed value that is not finite or beyond 1e300 makes the trace non-finite: it is
+    repaired (gaps of <= 2 samples filled, trailing ones cut) and measured again, else
+    UNMEASURABLE; either way flagged NAN_SAMPLES. Finite values too large for the box sums
+    (float32 overflow) count as non-finite too."""
+    sim = simulate_snap(140.0, n_snaps=1, noise_uv_rms=1.0, seed=10)
+    n = sim.traces.shape[-1]
+    x = sim.traces[0].astype(dtype)
+    k = sim.stimulus_sample + 40 if where == "after the artifact" else n - width
+    x[k:k + width] = value
+    if where == "at the sweep's end" and value != value:
+        flags, present = F.NAN_SAMPLES, True  # trailing NaN samples are cut off, the rest measured
+    m = measure_snap(x, sim.sampling_rate_hz, stimulus_sample=sim.stimulus_sample)
+    assert int(m.flags) == int(flags) and bool(m.present) is present
+
+
 def test_nan_gap_is_measured_as_the_interpolated_trace_and_neighbours_unchanged():
     """A gap of <= MAX_GAP_MS (0.1 ms: 2 samples at 20 kHz) inside the SNAP is filled by
     linear interpolation: the measures equal those of the filled trace, plus NAN_SAMPLES; a
