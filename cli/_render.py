@@ -7,8 +7,8 @@ from typing import Any, Mapping, Sequence
 from nerveconduct.criteria import FINDING_LEVELS, ITEM_WORDS, get_rule_set
 from nerveconduct.model import IDENTIFIER_KEYS
 
-__all__ = ["nerve_text", "nerve_verdict_text", "failure_text", "patient_text", "num",
-           "sensory_text"]
+__all__ = ["nerve_text", "f_wave_text", "nerve_verdict_text", "failure_text", "patient_text",
+           "num", "sensory_text"]
 
 _DASH = "\u2014"
 _GRADED = FINDING_LEVELS
@@ -64,12 +64,54 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str) ->
     return out
 
 
+#: What the analysis's nerve flags say of an F-wave train it could not use
+#: (``nerveconduct.analysis`` F-wave inputs: too few stimuli, no M-wave, a search window
+#: ending before the ULN, a measurement that failed).
+_F_UNUSABLE = ("not assessable", "could not be measured")
+
+
+def _f_wave_not_assessable(record: Mapping[str, Any]) -> bool:
+    """Whether a nerve flag says the nerve's F-wave train (or its absence) is not assessable."""
+    return any(str(f).startswith("F-wave") and any(w in str(f) for w in _F_UNUSABLE)
+               for f in record["flags"])
+
+
+def f_wave_text(record: Mapping[str, Any]) -> str | None:
+    """The nerve's F-wave line, or None when F-waves were neither studied nor sought.
+
+    ``F-wave min latency 24.54 ms (ULN 32: normal) · persistence 80 % · chronodispersion
+    5.3 ms · from traces``: the minimal latency (``absent`` when sought and absent) with its
+    limit comparison, the train's persistence and chronodispersion (a dash without a train)
+    and where the latency comes from (``traces``, ``sheet``, or ``not assessable`` when a
+    train could not show F-waves; the nerve flag says why).
+    """
+    source = record.get("f_wave_latency_source")
+    unassessable = _f_wave_not_assessable(record)
+    if source is None and not unassessable:
+        return None
+    latency = record.get("f_wave_latency_ms")
+    if source is None:
+        shown, limit = _DASH, ""
+    elif latency is None:  # sought and absent (traces: no F-wave in the train; sheet: typed so)
+        shown, limit = "absent", ""
+    else:
+        shown = _hs(record, "f_wave_latency_ms", num(latency, ".2f", "ms"))
+        limit = _limit(record, "f_wave_latency")
+    origin = "not assessable" if source is None else f"from {source}"
+    if source == "sheet" and unassessable:
+        origin += " (train not assessable)"
+    return (f"F-wave min latency {shown}{limit} \u00b7 persistence "
+            f"{num(record.get('f_wave_persistence_pct'), '.0f', '%')} \u00b7 chronodispersion "
+            f"{num(record.get('f_wave_chronodispersion_ms'), '.1f', 'ms')} \u00b7 {origin}")
+
+
 def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
     """A nerve (:func:`nerveconduct.serialize.records.nerve_record`) as a few readable lines.
 
     Per nerve: DML, distal amplitude, TLI, residual latency, slowest CV with their limits;
-    a site table; a segment table (CV, drops, duration increase, notes); each rule set's
-    verdicts (with the reasons of graded levels when ``reasons``); the flags.
+    the F-wave line (:func:`f_wave_text`) when F-waves were studied or sought; a site table;
+    a segment table (CV, drops, duration increase, notes); each rule set's verdicts (with
+    the reasons of graded levels when ``reasons``); the flags.
     """
     ind = "   "
     lines = [f"\u2500\u2500 {_title(record)}"]
@@ -85,6 +127,9 @@ def nerve_text(record: Mapping[str, Any], *, reasons: bool = True) -> str:
         f" \u00b7 slowest CV "
         f"{_hs(r, 'slowest_conduction_velocity_m_s', num(r['slowest_conduction_velocity_m_s'], '.1f', 'm/s'))}"
         f"{_limit(record, 'conduction_velocity')}")
+    f_line = f_wave_text(record)
+    if f_line is not None:
+        lines.append(ind + f_line)
     site_rows = [
         [s["name"], num(s["distance_mm"], ".0f"), _hs(s, "onset_latency_ms", num(s["onset_latency_ms"])),
          _hs(s, "negative_peak_amplitude_mv", num(s["negative_peak_amplitude_mv"])),

@@ -19,7 +19,7 @@ amplitude and CV below their LLN, peak latency above its ULN (only at the standa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -269,13 +269,26 @@ def sensory_views(table: SensoryTable) -> list[SensoryResult]:
     return _objects(SensoryResult, cols)
 
 
-def analyze_sensory(studies: Sequence[SensoryStudy], *,
+def _as_sensory_studies(studies: Any) -> Sequence[Any]:
+    """``studies`` as a sequence: a single :class:`SensoryStudy` becomes a sequence of one;
+    what is neither a study nor an iterable (a string counts as neither) is a TypeError
+    naming what is allowed (the items are checked by :func:`build_sensory_table`)."""
+    if isinstance(studies, SensoryStudy):
+        return (studies,)
+    if isinstance(studies, (str, bytes)) or not isinstance(studies, Iterable):
+        raise TypeError("studies must be a SensoryStudy or a sequence of SensoryStudy (e.g. "
+                        f"read(...).sensory or Case.sensory), got {type(studies).__name__}")
+    return tuple(studies)
+
+
+def analyze_sensory(studies: SensoryStudy | Sequence[SensoryStudy], *,
                     limits: SensoryLimits | str | Any | None = None) -> list[SensoryResult]:
     """Measure and judge sensory studies: one :class:`SensoryResult` per study, in order.
 
     Parameters
     ----------
-    studies : sequence of SensoryStudy
+    studies : SensoryStudy or sequence of SensoryStudy
+        One study is analyzed as a sequence of one (the result is still a list).
     limits : SensoryLimits, path or None
         Sensory normal limits (None: the default table; a path: a lab's CSV/TOML file).
 
@@ -286,7 +299,10 @@ def analyze_sensory(studies: Sequence[SensoryStudy], *,
 
     Raises
     ------
-    TypeError, InvalidStudyError, LimitsFileError
+    TypeError
+        ``studies`` is neither a SensoryStudy nor a sequence of them, or as
+        :func:`build_sensory_table`.
+    InvalidStudyError, LimitsFileError
         As :func:`build_sensory_table`.
 
     Examples
@@ -302,4 +318,4 @@ def analyze_sensory(studies: Sequence[SensoryStudy], *,
     >>> abs(r.sites[0].amplitude_uv - 30.0) < 3.0
     True
     """
-    return sensory_views(build_sensory_table(studies, limits=limits))
+    return sensory_views(build_sensory_table(_as_sensory_studies(studies), limits=limits))

@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 
 from .errors import ArchiveError, quote
-from .pseudonym import source_key
+from .pseudonym import is_source_key, source_key
 
 __all__ = [
     "COMPRESSIONS",
@@ -29,6 +29,7 @@ __all__ = [
     "EXTRA_TABLES",
     "F_WAVES",
     "F_WAVE_TRAIN_COLUMNS",
+    "FILE_NAME_KEYS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "INDEX_SLICE",
@@ -261,6 +262,14 @@ def _json_safe(value: Any, where: str, keep_identifiers: bool) -> Any:
         "ISO text), list/tuple, dict with str keys")
 
 
+#: Metadata keys that hold an input file's name: the export (``source_file``), the study
+#: sheet read with it (``sheet``) and the file of a nerve's F-wave train the sheet named
+#: (``f_wave_file``). Such names often carry a patient's name or ID
+#: (``Doe_Jane_12345678.toml``), so :func:`metadata_to_json` stores their pseudonymous
+#: :func:`~nerveconduct.io.pseudonym.source_key` unless asked to keep identifiers.
+FILE_NAME_KEYS: tuple[str, ...] = ("source_file", "sheet", "f_wave_file")
+
+
 def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False) -> str:
     """Serialise a study's metadata to a JSON string, dropping identifier keys.
 
@@ -270,8 +279,8 @@ def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False
         ``NerveStudy.metadata``.
     keep_identifiers : bool, default False
         Keep keys that :func:`is_identifier_key` flags (at every nesting level) and the input
-        file's name (``source_file``; by default its pseudonymous
-        :func:`~nerveconduct.io.pseudonym.source_key`).
+        files' names (:data:`FILE_NAME_KEYS`; by default their pseudonymous
+        :func:`~nerveconduct.io.pseudonym.source_key`, a value that already is one kept).
 
     Returns
     -------
@@ -285,8 +294,10 @@ def metadata_to_json(metadata: dict[str, Any], *, keep_identifiers: bool = False
         A value is not JSON-safe; the message gives its key path and type.
     """
     clean = _json_safe(dict(metadata), "metadata", keep_identifiers)
-    if not keep_identifiers and isinstance(clean.get("source_file"), str):  # names carry identifiers
-        clean["source_file"] = source_key(clean["source_file"])
+    if not keep_identifiers:  # file names carry identifiers
+        for key in FILE_NAME_KEYS:
+            if isinstance(clean.get(key), str) and not is_source_key(clean[key]):
+                clean[key] = source_key(clean[key])
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
 
 

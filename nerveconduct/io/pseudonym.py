@@ -16,7 +16,8 @@ import hmac
 import os
 import re
 
-__all__ = ["PSEUDONYM_KEY_ENV", "pseudonymize", "normalize_identifier", "source_key", "file_pseudonym"]
+__all__ = ["PSEUDONYM_KEY_ENV", "pseudonymize", "normalize_identifier", "source_key", "is_source_key",
+           "file_pseudonym"]
 
 #: Environment variable that overrides the fixed project key.
 PSEUDONYM_KEY_ENV = "NERVECONDUCT_PSEUDONYM_KEY"
@@ -105,6 +106,20 @@ def source_key(path: str | os.PathLike[str] | None, *, key: bytes | str | None =
     digest = pseudonymize("file", name, key=key)
     return None if digest is None else _SOURCE_PREFIX + digest[len(_PREFIX):]
 
+
+def is_source_key(text: object) -> bool:
+    """Whether ``text`` already is a :func:`source_key` (``"F-"`` + 10 lower-case hexadecimal
+    digits), so that writing an archive read back from one keeps its keys instead of hashing
+    them again.
+
+    Examples
+    --------
+    >>> is_source_key(source_key("Doe_Jane_12345678.csv")), is_source_key("Doe_Jane.csv")
+    (True, False)
+    """
+    return (isinstance(text, str) and len(text) == len(_SOURCE_PREFIX) + _N_HEX
+            and text.startswith(_SOURCE_PREFIX)
+            and all(c in "0123456789abcdef" for c in text[len(_SOURCE_PREFIX):]))
 
 
 def file_pseudonym(file_name: str | os.PathLike[str], *, key: bytes | str | None = None) -> str | None:

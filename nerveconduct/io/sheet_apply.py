@@ -115,8 +115,8 @@ def _merge(study: NerveStudy, entry: SheetNerve, sheet: StudySheet) -> NerveStud
         changes["sites"] = _merge_sites(study.sites, entry.sites, missing, conflicts)
     meta["missing_fields"] = sorted(m for m in missing if m not in changes)
     meta["sheet_entry"] = entry.index
-    if sheet.path is not None:
-        meta["sheet"] = sheet.path.name
+    if sheet.path is not None:  # a file name, like source_file: outputs store its pseudonym
+        meta["sheet"] = sheet.path.name  # (_archive_layout.FILE_NAME_KEYS) unless asked
     if conflicts:
         meta["sheet_conflicts"] = conflicts
     if sheet.study_date and not meta.get("study_date"):

@@ -151,7 +151,7 @@ sites = [{{ name = "Wrist", distance_mm = 70.0 }}, {{ name = "Below Elbow", dist
 #: Every file :func:`generate_samples` writes (README.md aside), with what it holds.
 SAMPLE_FILES: dict[str, str] = {
     "normal_median.csv": "trace CSV: normal right median (no distances: see normal_case.json)",
-    "normal_ulnar.txt": "Nihon Kohden text: normal right ulnar, 3 sites",
+    "normal_ulnar.txt": "Nihon Kohden text: simulated normal right ulnar, 3 sites (DML 3.33 ms, just above the 3.3 ms ULN)",
     "normal_case.json": "JSON sheet naming normal_median.csv and normal_ulnar.txt",
     "mmn_ulnar.edf": "EDF+D: left ulnar, definite CB wrist-below elbow (MMN-like)",
     "mmn_case.toml": "TOML sheet naming mmn_ulnar.edf, with MMN inputs",

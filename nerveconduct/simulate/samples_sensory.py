@@ -135,7 +135,8 @@ def sensory_case(name: str) -> Any:
 #: Every file :func:`write_sensory_samples` writes, with what it holds.
 SENSORY_SAMPLE_FILES: dict[str, str] = {
     "sensory_median.csv": "trace CSV: normal right median SNAPs (antidromic, digit II), wrist and elbow",
-    "fwave_ulnar.csv": "trace CSV: normal right ulnar motor study with a 10-stimulus F-wave train",
+    "fwave_ulnar.csv": ("trace CSV: simulated normal right ulnar motor study with a 10-stimulus "
+                        "F-wave train (normal F-waves; DML 3.36 ms, just above the 3.3 ms ULN)"),
     "cidp_two_nerves.csv": "trace CSV: CIDP-like left median and ulnar, motor + F-wave trains + SNAPs",
     "cidp_two_nerves.h5": "HDF5 archive: the same CIDP-like case (case key SAMPLE-CIDP-2N, "
                           "with its EAN/PNS 2021 inputs)",
