@@ -32,7 +32,8 @@ from .context import cidp, cidp_mag, evaluate_criteria, immunoparesis, mmn, plot
 from .fwave import f_wave_panel_html
 from .html import IMAGE_FORMATS, PAPERS, esc, figure_html, page, print_css
 from .scores import cidp_html, cidp_mag_html, mmn_html, paraprotein_html
-from .sections import footer_html, header_html, impression_html, motor_summary_html, nerve_tables_html
+from .sections import footer_html, header_html, impression_html, nerve_tables_html
+from .summary import motor_summary_html
 from .verdicts import criteria_summary_html, nerve_verdicts_html
 from ..analysis import NerveResult, analyze_nerves
 
