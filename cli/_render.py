@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from nerveconduct.analysis.sources import f_wave_unassessable
 from nerveconduct.criteria import FINDING_LEVELS, ITEM_WORDS, get_rule_set
 from nerveconduct.model import IDENTIFIER_KEYS
 
@@ -64,16 +65,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str) ->
     return out
 
 
-#: What the analysis's nerve flags say of an F-wave train it could not use
-#: (``nerveconduct.analysis`` F-wave inputs: too few stimuli, no M-wave, a search window
-#: ending before the ULN, a measurement that failed).
-_F_UNUSABLE = ("not assessable", "could not be measured")
-
-
 def _f_wave_not_assessable(record: Mapping[str, Any]) -> bool:
     """Whether a nerve flag says the nerve's F-wave train (or its absence) is not assessable."""
-    return any(str(f).startswith("F-wave") and any(w in str(f) for w in _F_UNUSABLE)
-               for f in record["flags"])
+    return bool(f_wave_unassessable(record["flags"]))
 
 
 def f_wave_text(record: Mapping[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ import numpy as np
 from ..flags import MeasureFlag
 from ..model import NerveStudy
 
-__all__ = ["F_WAVE_AGREE_MS", "f_wave_inputs", "f_wave_window_check"]
+__all__ = ["F_WAVE_AGREE_MS", "f_wave_inputs", "f_wave_window_check", "f_wave_unassessable"]
 
 
 def _f_wave(latency_ms: float | None) -> tuple[float, bool]:
@@ -43,6 +43,26 @@ def _f_wave_note(traces_ms: float, sheet_ms: float | None) -> str | None:
     diff = traces_ms - sheet
     verdict = "they agree" if abs(diff) <= F_WAVE_AGREE_MS else "they differ"
     return f"{head}: {verdict} (traces - sheet = {diff:+.2f} ms)"
+
+
+#: What the F-wave nerve flags of this module say of a train, or of the absence found in it,
+#: that cannot be used (too few stimuli, no M-wave, a window ending before the ULN, a failed
+#: measurement); every such flag starts with "F-wave".
+_UNASSESSABLE_WORDS = ("not assessable", "could not be measured")
+
+
+def f_wave_unassessable(flags: Sequence[Any]) -> list[str]:
+    """The nerve flags (sentences, as ``NerveResult.flags`` and the records give them) that say
+    the nerve's F-wave train, or the absence found in it, cannot be used: the one rule the
+    report and the CLI read the "not assessable" state by.
+
+    Examples
+    --------
+    >>> f_wave_unassessable(["F-wave train not assessable: no M-wave (...)", "LOW_SNR ..."])
+    ['F-wave train not assessable: no M-wave (...)']
+    """
+    return [str(f) for f in flags or ()
+            if str(f).startswith("F-wave") and any(w in str(f) for w in _UNASSESSABLE_WORDS)]
 
 
 def f_wave_inputs(studies: Sequence[NerveStudy], n_threads: int | None = None) -> dict[str, list[Any]]:

@@ -18,13 +18,13 @@ from ..flags import MeasureFlag
 from ..limits import NormalLimits
 from ..model import InvalidStudyError, NerveStudy, Site
 from ..model.motor import site_problems
-from ._f_waves import F_WAVE_AGREE_MS, _f_wave, f_wave_inputs
+from ._f_waves import F_WAVE_AGREE_MS, _f_wave, f_wave_inputs, f_wave_unassessable
 from ._stimulation import series_columns, series_inputs
 from ._arrays import distinct, group_rows, value_codes
 from .table import SITE_MEASURES, NerveTable, build_table
 
 __all__ = ["table_from_studies", "table_from_chunk", "table_from_values", "resolve_limits",
-           "landmarks_from_markers", "f_wave_inputs", "F_WAVE_AGREE_MS"]
+           "landmarks_from_markers", "f_wave_inputs", "f_wave_unassessable", "F_WAVE_AGREE_MS"]
 
 #: The landmarks a marker sets, as ``measure_cmap`` takes them (``absent``: a mask).
 _TIMED = ("onset", "negative_peak", "negative_end", "positive_peak")

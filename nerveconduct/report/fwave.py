@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from ..analysis.sources import f_wave_unassessable
 from ..plot.fwave import f_wave_train_measures, has_f_wave_train, plot_f_waves
 from .html import Cell, cell, esc, figure_html, fmt, table
 
@@ -69,8 +70,7 @@ def f_wave_state(result: Any, measures: Any = None) -> FWaveState | None:
         return FWaveState("not studied", "not studied")
     if source != "traces":
         return FWaveState("absent", "absent (study sheet)")
-    if getattr(result, "f_wave_persistence_pct", None) != 0 or any(
-            "not assessable" in f for f in flags):
+    if getattr(result, "f_wave_persistence_pct", None) != 0 or f_wave_unassessable(flags):
         return FWaveState("not assessable", "not assessable", reason)
     if measures is None and has_f_wave_train(result):
         measures = f_wave_train_measures(result.study)
